@@ -1,0 +1,204 @@
+// Package cli owns bonsai's subcommands, TAO-compatible flag parsing, exit codes and human output.
+//
+// Each subcommand lives in its own file and registers itself with Register in an init function.
+// Flags use the standard flag package (so TAO's single-dash long names such as -pth and -el work),
+// plus multi-value flags (`--gpu_index 0 3`, `-el conv1 block_1a_conv_1`) through MultiFlag.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // the command ran and failed (bad data, I/O error, training diverged, ...)
+	ExitUsage   = 2 // bad command line or spec
+)
+
+// UsageError marks an error caused by the command line; it makes Main exit with ExitUsage.
+type UsageError struct{ Err error }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
+
+// Usagef returns a UsageError with a formatted message.
+func Usagef(format string, args ...any) error { return UsageError{fmt.Errorf(format, args...)} }
+
+// Env is what a command writes to.
+type Env struct {
+	Stdout, Stderr io.Writer
+}
+
+// Command is one subcommand, for example "classification train".
+type Command struct {
+	Path  string // space-separated words, e.g. "dataset voc"
+	Short string // one line for the command list
+	// Run executes the command; args exclude the command path.
+	Run func(env *Env, args []string) error
+}
+
+var commands = map[string]*Command{}
+
+// Register adds a command; it panics on a duplicate path (a programming error).
+func Register(c *Command) {
+	if _, dup := commands[c.Path]; dup {
+		panic("cli: duplicate command " + c.Path)
+	}
+	commands[c.Path] = c
+}
+
+// Main runs bonsai with the given arguments and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	env := &Env{Stdout: stdout, Stderr: stderr}
+	cmd, rest := lookup(args)
+	if cmd == nil {
+		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			printCommands(stdout, "")
+			return ExitOK
+		}
+		prefix := strings.Join(leadingWords(args), " ")
+		if hasPrefix(prefix) {
+			printCommands(stderr, prefix)
+		} else {
+			fmt.Fprintf(stderr, "bonsai: unknown command %q; run 'bonsai --help' for the list\n", prefix)
+		}
+		return ExitUsage
+	}
+	err := cmd.Run(env, rest)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	default:
+		fmt.Fprintf(stderr, "bonsai %s: %v\n", cmd.Path, err)
+		var ue UsageError
+		if errors.As(err, &ue) {
+			return ExitUsage
+		}
+		return ExitFailure
+	}
+}
+
+// lookup finds the longest registered command path that prefixes args.
+func lookup(args []string) (*Command, []string) {
+	for n := min(len(args), 3); n > 0; n-- {
+		if c, ok := commands[strings.Join(args[:n], " ")]; ok {
+			return c, args[n:]
+		}
+	}
+	return nil, nil
+}
+
+func leadingWords(args []string) []string {
+	var w []string
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			break
+		}
+		w = append(w, a)
+	}
+	return w
+}
+
+func hasPrefix(prefix string) bool {
+	for p := range commands {
+		if prefix != "" && strings.HasPrefix(p, prefix+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+func printCommands(w io.Writer, prefix string) {
+	fmt.Fprintln(w, "bonsai trains, prunes and exports image classifiers for edge devices.")
+	fmt.Fprintln(w, "\nUsage: bonsai <command> [flags]   (bonsai <command> --help for its flags)\n\nCommands:")
+	var paths []string
+	for p := range commands {
+		if prefix == "" || strings.HasPrefix(p, prefix+" ") {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		fmt.Fprintf(w, "  %-32s %s\n", p, commands[p].Short)
+	}
+}
+
+// NewFlagSet returns a flag set for a command whose --help prints the usage line and the flags.
+func NewFlagSet(env *Env, path, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("bonsai "+path, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: bonsai %s %s\n\nFlags:\n", path, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// MultiFlag is a flag that takes one or more space-separated values (`-el a b c`), as TAO's
+// argparse nargs='+' flags do. Repeating the flag appends too.
+type MultiFlag struct{ Values []string }
+
+func (m *MultiFlag) String() string { return strings.Join(m.Values, " ") }
+func (m *MultiFlag) Set(v string) error {
+	m.Values = append(m.Values, v)
+	return nil
+}
+
+// Parse parses args into fs. Flags registered as MultiFlag swallow the following arguments up to
+// the next one that starts with '-'. Positional arguments left over are an error unless
+// allowPositional is set; they are returned.
+func Parse(fs *flag.FlagSet, args []string, allowPositional bool) ([]string, error) {
+	args = expandMulti(fs, args)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, UsageError{err}
+	}
+	if fs.NArg() > 0 && !allowPositional {
+		return nil, Usagef("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	return fs.Args(), nil
+}
+
+// expandMulti rewrites `-el a b` into `-el a -el b` for MultiFlag flags.
+func expandMulti(fs *flag.FlagSet, args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		out = append(out, a)
+		if a == "--" {
+			out = append(out, args[i+1:]...)
+			break
+		}
+		name := strings.TrimLeft(a, "-")
+		if !strings.HasPrefix(a, "-") || strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue
+		}
+		if _, ok := f.Value.(*MultiFlag); !ok {
+			continue
+		}
+		first := true
+		for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			if !first {
+				out = append(out, a)
+			}
+			out = append(out, args[i+1])
+			first = false
+			i++
+		}
+	}
+	return out
+}

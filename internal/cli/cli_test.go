@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"bytes"
+	"flag"
+	"reflect"
+	"testing"
+)
+
+func TestParseMultiValueFlags(t *testing.T) {
+	env := &Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+	fs := NewFlagSet(env, "x", "")
+	var el, gpus MultiFlag
+	fs.Var(&el, "el", "excluded layers")
+	fs.Var(&gpus, "gpu_index", "gpus")
+	pth := fs.Float64("pth", 0.1, "threshold")
+	_, err := Parse(fs, []string{"-pth", "0.6", "-el", "conv1", "block_1a_conv_1", "--gpu_index", "0", "3"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *pth != 0.6 || !reflect.DeepEqual(el.Values, []string{"conv1", "block_1a_conv_1"}) || !reflect.DeepEqual(gpus.Values, []string{"0", "3"}) {
+		t.Fatalf("got pth=%v el=%v gpus=%v", *pth, el.Values, gpus.Values)
+	}
+}
+
+func TestMainUnknownCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := Main([]string{"nosuch"}, &out, &errb); code != ExitUsage {
+		t.Fatalf("exit code %d, want %d", code, ExitUsage)
+	}
+	if !bytes.Contains(errb.Bytes(), []byte("unknown command")) {
+		t.Fatalf("stderr %q", errb.String())
+	}
+}
+
+func TestUsageErrorExitCode(t *testing.T) {
+	Register(&Command{Path: "test usage", Run: func(env *Env, args []string) error {
+		fs := NewFlagSet(env, "test usage", "")
+		_, err := Parse(fs, args, false)
+		return err
+	}})
+	defer delete(commands, "test usage")
+	var out, errb bytes.Buffer
+	if code := Main([]string{"test", "usage", "--bogus"}, &out, &errb); code != ExitUsage {
+		t.Fatalf("exit %d", code)
+	}
+	if code := Main([]string{"test", "usage", "--help"}, &out, &errb); code != ExitOK {
+		t.Fatalf("help exit %d", code)
+	}
+	_ = flag.ErrHelp
+}
