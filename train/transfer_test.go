@@ -1,0 +1,53 @@
+package train
+
+import (
+	"testing"
+
+	"github.com/bonsai-ml/bonsai/model"
+)
+
+func tinyGraph(filters, classes int) (*model.Graph, model.Weights) {
+	g := &model.Graph{Arch: "tiny", Input: [3]int{3, 8, 8}, Output: "predictions", Layers: []*model.Layer{
+		{Name: "input_1", Op: model.OpInput, Block: -1},
+		{Name: "conv1", Op: model.OpConv, Inputs: []string{"input_1"}, Filters: filters, Kernel: [2]int{3, 3}, Strides: [2]int{1, 1}, Padding: model.PadSame, Block: 0},
+		{Name: "pool", Op: model.OpGlobalAvgPool, Inputs: []string{"conv1"}, Block: -1},
+		{Name: "predictions", Op: model.OpDense, Inputs: []string{"pool"}, Units: classes, UseBias: true, Block: -1},
+	}}
+	w := model.Weights{
+		"conv1/kernel":       model.NewTensor(3, 3, 3, filters),
+		"predictions/kernel": model.NewTensor(filters, classes),
+		"predictions/bias":   model.NewTensor(classes),
+	}
+	return g, w
+}
+
+func fill(w model.Weights, v float32) {
+	for _, t := range w {
+		for i := range t.Data {
+			t.Data[i] = v
+		}
+	}
+}
+
+func TestTransferByName(t *testing.T) {
+	srcG, src := tinyGraph(4, 10)
+	fill(src, 1)
+	dstG, dst := tinyGraph(4, 5) // same backbone, new class count
+	rep := Transfer(dstG, dst, srcG, src)
+	if rep.Pruned || len(rep.Copied) != 1 || rep.Copied[0] != "conv1" || len(rep.Skipped) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if dst["conv1/kernel"].Data[0] != 1 || dst["predictions/kernel"].Data[0] != 0 {
+		t.Error("conv1 not copied or predictions overwritten")
+	}
+	src["conv1/kernel"].Data[0] = 7
+	if dst["conv1/kernel"].Data[0] != 1 {
+		t.Error("Transfer aliases the pretrained tensors")
+	}
+
+	prunedG, pruned := tinyGraph(2, 5)
+	_, dst2 := tinyGraph(4, 5)
+	if rep := Transfer(dstG, dst2, prunedG, pruned); !rep.Pruned || len(rep.Copied) != 0 {
+		t.Errorf("pruned backbone not detected: %+v", rep)
+	}
+}
