@@ -59,9 +59,9 @@ type Layer struct {
 
 	Filters         int    `json:"filters,omitempty"`
 	Units           int    `json:"units,omitempty"`
-	Kernel          [2]int `json:"kernel,omitempty"`
-	Strides         [2]int `json:"strides,omitempty"`
-	Dilation        [2]int `json:"dilation,omitempty"`
+	Kernel          [2]int `json:"kernel,omitzero"`
+	Strides         [2]int `json:"strides,omitzero"`
+	Dilation        [2]int `json:"dilation,omitzero"`
 	Padding         string `json:"padding,omitempty"`
 	Groups          int    `json:"groups,omitempty"`
 	DepthMultiplier int    `json:"depth_multiplier,omitempty"`
@@ -72,7 +72,7 @@ type Layer struct {
 	Rate       float32 `json:"rate,omitempty"`
 	Epsilon    float32 `json:"epsilon,omitempty"`
 	Momentum   float32 `json:"momentum,omitempty"`
-	Pad        [4]int  `json:"pad,omitempty"`
+	Pad        [4]int  `json:"pad,omitzero"`
 	KeepDims   bool    `json:"keep_dims,omitempty"`
 
 	ChannelStart int `json:"channel_start,omitempty"`

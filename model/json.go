@@ -1,0 +1,90 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// MarshalIndent encodes the graph as indented JSON (the IR format of model files).
+func (g *Graph) MarshalIndent() ([]byte, error) {
+	b, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding model graph: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// ParseJSON decodes a graph, rejecting unknown fields, and validates it.
+func ParseJSON(data []byte) (*Graph, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var g Graph
+	if err := dec.Decode(&g); err != nil {
+		return nil, fmt.Errorf("decoding model graph JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("decoding model graph JSON: trailing data after the graph")
+	}
+	for i, l := range g.Layers {
+		if l == nil {
+			return nil, fmt.Errorf("decoding model graph JSON: layer %d is null", i)
+		}
+	}
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid model graph: %w", err)
+	}
+	return &g, nil
+}
+
+// ReadFile reads and validates a graph JSON file.
+func ReadFile(path string) (*Graph, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading model graph: %w", err)
+	}
+	g, err := ParseJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return g, nil
+}
+
+// WriteFile writes the graph as JSON atomically: to a temporary file in the same folder,
+// then renamed into place.
+func (g *Graph) WriteFile(path string) error {
+	data, err := g.MarshalIndent()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing model graph %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing model graph %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing model graph %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing model graph %s: %w", path, err)
+	}
+	return nil
+}
+
+// Clone returns a deep copy of the graph; rewriting the copy leaves g unchanged.
+func (g *Graph) Clone() *Graph {
+	c := *g
+	c.Layers = make([]*Layer, len(g.Layers))
+	for i, l := range g.Layers {
+		lc := *l
+		lc.Inputs = append([]string(nil), l.Inputs...)
+		c.Layers[i] = &lc
+	}
+	return &c
+}
