@@ -1,0 +1,24 @@
+// Package loader turns lists of labelled image files into batches of float32 NHWC tensors for
+// training and evaluation, the way TAO's classification data pipeline does.
+//
+// It owns decoding (JPEG and PNG; grayscale, CMYK, paletted, 16-bit and alpha images become RGB or
+// one-channel luminance; the EXIF orientation of JPEGs is applied), resizing with TAO's
+// interpolation options, TAO's train-time random crop and eval-time center crop, horizontal flip,
+// color augmentation, mixup, the caffe / torch / tf preprocess modes, parallel workers, an
+// optional cache of decoded images, and the handling of corrupt images.
+//
+// Everything random is drawn from generators derived from (Seed, epoch, item index) or
+// (Seed, epoch, batch index), so an epoch's batches are identical for any number of workers.
+//
+// Where Bonsai differs from TAO (TF1 makenet), on purpose:
+//   - torch mode divides by the per-channel std [0.229, 0.224, 0.225] (TAO's symbolic path); TAO's
+//     numpy path, which its Keras generators use, divides every channel by 0.224.
+//   - The EXIF orientation of JPEGs is applied; Keras' load_img ignores it.
+//   - Alpha is composited onto black (premultiplied color); PIL's convert("RGB") drops alpha and
+//     keeps the stored color, which is the same for the common fully transparent (0,0,0,0) pixel.
+//   - Color augmentation works on the true RGB order (TAO passes RGB arrays to OpenCV's BGR2HSV,
+//     which mirrors the hue rotation; the rotation is symmetric, so the distribution is the same),
+//     and its result stays in float instead of being truncated to uint8.
+//   - An image already at the target size still gets the random crop and color augmentation
+//     (TAO returns it untouched).
+package loader

@@ -1,0 +1,197 @@
+package loader
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bonsai-ml/bonsai/model"
+)
+
+// result is one processed sample; pix is nil when err is set.
+type result struct {
+	index int
+	pix   []float32
+	err   error
+}
+
+type job struct {
+	index int
+	out   chan<- result
+}
+
+// Iterator walks the batches of one epoch. Workers decode ahead in parallel; batches come out in
+// order. Use it as
+//
+//	it := l.Epoch(e)
+//	defer it.Close()
+//	for it.Next() { b := it.Batch(); ... }
+//	if err := it.Err(); err != nil { ... }
+type Iterator struct {
+	l       *Loader
+	epoch   int
+	pending chan chan result // futures in epoch order
+	done    chan struct{}
+	closed  sync.Once
+	wg      sync.WaitGroup
+
+	batch   Batch
+	next    int // index of the next batch
+	err     error
+	start   time.Time
+	images  atomic.Int64
+	skipped atomic.Int64
+	end     atomic.Int64 // elapsed nanoseconds at Close; 0 while running
+}
+
+// Epoch starts decoding epoch e (any integer; it seeds the shuffle and the augmentations) and
+// returns its iterator. Call Close when done, also after a partial walk.
+func (l *Loader) Epoch(e int) *Iterator {
+	window := max(2*l.opts.BatchSize, 4*l.opts.Workers)
+	it := &Iterator{l: l, epoch: e, pending: make(chan chan result, window),
+		done: make(chan struct{}), start: time.Now()}
+	jobs := make(chan job)
+	for w := 0; w < l.opts.Workers; w++ {
+		it.wg.Add(1)
+		go it.work(jobs)
+	}
+	it.wg.Add(1)
+	go it.feed(l.epochOrder(e), jobs)
+	return it
+}
+
+// feed queues every item of the epoch: first its future (bounded by the window), then its job.
+func (it *Iterator) feed(order []int, jobs chan<- job) {
+	defer it.wg.Done()
+	defer close(jobs)
+	defer close(it.pending)
+	for _, i := range order {
+		f := make(chan result, 1)
+		select {
+		case it.pending <- f:
+		case <-it.done:
+			return
+		}
+		select {
+		case jobs <- job{index: i, out: f}:
+		case <-it.done:
+			return
+		}
+	}
+}
+
+func (it *Iterator) work(jobs <-chan job) {
+	defer it.wg.Done()
+	for j := range jobs {
+		pix, err := it.l.sample(it.epoch, j.index)
+		j.out <- result{index: j.index, pix: pix, err: err}
+	}
+}
+
+// Next assembles the next batch; it returns false at the end of the epoch or on an error.
+func (it *Iterator) Next() bool {
+	if it.err != nil {
+		return false
+	}
+	o := it.l.opts
+	size := o.Height * o.Width * o.Channels
+	images := model.NewTensor(o.BatchSize, o.Height, o.Width, o.Channels)
+	labels := model.NewTensor(o.BatchSize, it.l.numClasses)
+	b := Batch{Index: it.next, Images: images, Labels: labels}
+	n := 0
+	for n < o.BatchSize {
+		r, ok := it.take()
+		if !ok {
+			break
+		}
+		if r.err != nil {
+			if !it.handleBad(r) {
+				return false
+			}
+			continue
+		}
+		copy(images.Data[n*size:(n+1)*size], r.pix)
+		it.l.bufPool.Put(r.pix)
+		item := it.l.items[r.index]
+		labels.Data[n*it.l.numClasses+item.Label] = 1
+		b.Targets = append(b.Targets, item.Label)
+		b.Paths = append(b.Paths, item.Path)
+		n++
+	}
+	if n == 0 || (n < o.BatchSize && o.DropLast) {
+		it.Close()
+		return false
+	}
+	shrinkBatch(&b, n, size, it.l.numClasses)
+	if o.MixupAlpha > 0 {
+		rng := derivedRNG(o.Seed, it.epoch, streamMixup, it.next)
+		mixBatch(b.Images.Data, b.Labels.Data, n, mixupLambdas(n, o.MixupAlpha, rng))
+	}
+	it.images.Add(int64(n))
+	it.batch = b
+	it.next++
+	return true
+}
+
+// take returns the next sample in epoch order.
+func (it *Iterator) take() (result, bool) {
+	f, ok := <-it.pending
+	if !ok {
+		return result{}, false
+	}
+	return <-f, true
+}
+
+// handleBad records a failed sample; it returns false when the epoch must stop.
+func (it *Iterator) handleBad(r result) bool {
+	it.l.recordBad(r.index, r.err)
+	if it.l.opts.OnBadImage == BadImageFail {
+		it.err = r.err
+		it.Close()
+		return false
+	}
+	it.skipped.Add(1)
+	return true
+}
+
+func shrinkBatch(b *Batch, n, size, classes int) {
+	if n == b.Images.Shape[0] {
+		return
+	}
+	b.Images.Shape[0], b.Images.Data = n, b.Images.Data[:n*size]
+	b.Labels.Shape[0], b.Labels.Data = n, b.Labels.Data[:n*classes]
+}
+
+// Batch is the batch Next assembled.
+func (it *Iterator) Batch() Batch { return it.batch }
+
+// Err is the error that ended the epoch, if any (a bad image in fail mode).
+func (it *Iterator) Err() error { return it.err }
+
+// Close stops the workers; it is safe to call more than once.
+func (it *Iterator) Close() {
+	it.closed.Do(func() {
+		it.end.Store(time.Since(it.start).Nanoseconds())
+		close(it.done)
+		it.wg.Wait()
+	})
+}
+
+// EpochStats are an epoch's progress counters for a progress bar.
+type EpochStats struct {
+	Images  int64         // samples delivered in batches so far
+	Skipped int64         // bad images left out so far
+	Elapsed time.Duration // from Epoch to now, or to Close
+}
+
+// ImagesPerSec is the delivery rate so far.
+func (s EpochStats) ImagesPerSec() float64 { return rate(s.Images, s.Elapsed) }
+
+// Stats returns the epoch's counters; safe to call from another goroutine.
+func (it *Iterator) Stats() EpochStats {
+	elapsed := time.Duration(it.end.Load())
+	if elapsed == 0 {
+		elapsed = time.Since(it.start)
+	}
+	return EpochStats{Images: it.images.Load(), Skipped: it.skipped.Load(), Elapsed: elapsed}
+}

@@ -1,0 +1,172 @@
+package loader
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"os"
+)
+
+// Image is an 8-bit image in row-major HWC order with 1 (luminance) or 3 (RGB) channels.
+type Image struct {
+	Width, Height, Channels int
+	Pix                     []uint8
+}
+
+// NewImage returns a black image of the given size.
+func NewImage(width, height, channels int) *Image {
+	return &Image{Width: width, Height: height, Channels: channels,
+		Pix: make([]uint8, width*height*channels)}
+}
+
+// Bytes is the memory the pixels use.
+func (m *Image) Bytes() int { return len(m.Pix) }
+
+// maxPixels bounds the size of an image we agree to decode (a 16k x 16k photo), so that a
+// corrupt header cannot make the decoder allocate gigabytes.
+const maxPixels = 1 << 28
+
+// ErrUnsupportedFormat is returned for files that are neither JPEG nor PNG.
+var ErrUnsupportedFormat = errors.New("not a JPEG or PNG file")
+
+// DecodeFile reads and decodes the image at path into the given number of channels (1 or 3).
+// Errors name the path.
+func DecodeFile(path string, channels int) (*Image, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading image: %w", err)
+	}
+	m, err := Decode(data, channels)
+	if err != nil {
+		return nil, fmt.Errorf("decoding image %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Decode decodes a JPEG or PNG held in data into 1 (luminance) or 3 (RGB) channels, applying the
+// EXIF orientation of JPEGs. It never panics: a decoder panic becomes an error.
+func Decode(data []byte, channels int) (m *Image, err error) {
+	if channels != 1 && channels != 3 {
+		return nil, fmt.Errorf("channels must be 1 or 3, got %d", channels)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("corrupt image (decoder panic: %v)", r)
+		}
+	}()
+	img, orientation, err := decodeStd(data)
+	if err != nil {
+		return nil, err
+	}
+	return applyOrientation(toImage(img, channels), orientation), nil
+}
+
+// decodeStd runs the standard library decoder chosen by the file's magic bytes and returns the
+// image with its EXIF orientation (1 when absent).
+func decodeStd(data []byte) (image.Image, int, error) {
+	var decode func([]byte) (image.Image, error)
+	var config func([]byte) (image.Config, error)
+	orientation := 1
+	switch {
+	case bytes.HasPrefix(data, []byte{0xFF, 0xD8}):
+		decode = func(b []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(b)) }
+		config = func(b []byte) (image.Config, error) { return jpeg.DecodeConfig(bytes.NewReader(b)) }
+		orientation = exifOrientation(data)
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		decode = func(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
+		config = func(b []byte) (image.Config, error) { return png.DecodeConfig(bytes.NewReader(b)) }
+	default:
+		return nil, 0, ErrUnsupportedFormat
+	}
+	cfg, err := config(data)
+	if err != nil {
+		return nil, 0, err
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels {
+		return nil, 0, fmt.Errorf("image size %dx%d out of range (at most %d pixels)",
+			cfg.Width, cfg.Height, maxPixels)
+	}
+	img, err := decode(data)
+	if err != nil {
+		return nil, 0, err
+	}
+	return img, orientation, nil
+}
+
+// toImage converts any decoded image to packed RGB or luminance.
+func toImage(img image.Image, channels int) *Image {
+	b := img.Bounds()
+	out := NewImage(b.Dx(), b.Dy(), channels)
+	switch src := img.(type) {
+	case *image.YCbCr:
+		fromYCbCr(src, out)
+	case *image.Gray:
+		fromGray(src, out)
+	default:
+		fromGeneric(img, out)
+	}
+	return out
+}
+
+func fromYCbCr(src *image.YCbCr, out *Image) {
+	b := src.Bounds()
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			yi := src.YOffset(x, y)
+			if out.Channels == 1 {
+				out.Pix[i] = src.Y[yi] // the luma plane is the luminance
+				i++
+				continue
+			}
+			ci := src.COffset(x, y)
+			r, g, bl := color.YCbCrToRGB(src.Y[yi], src.Cb[ci], src.Cr[ci])
+			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = r, g, bl
+			i += 3
+		}
+	}
+}
+
+func fromGray(src *image.Gray, out *Image) {
+	b := src.Bounds()
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := src.Pix[(y-b.Min.Y)*src.Stride:]
+		for x := 0; x < b.Dx(); x++ {
+			v := row[x]
+			for c := 0; c < out.Channels; c++ {
+				out.Pix[i] = v
+				i++
+			}
+		}
+	}
+}
+
+// fromGeneric handles CMYK, RGBA, NRGBA, paletted and 16-bit images through color.Color.
+// RGBA() is alpha-premultiplied, so transparent pixels come out composited onto black.
+func fromGeneric(img image.Image, out *Image) {
+	b := img.Bounds()
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			r8, g8, b8 := uint8(r>>8), uint8(g>>8), uint8(bl>>8)
+			if out.Channels == 1 {
+				out.Pix[i] = luminance(r8, g8, b8)
+				i++
+				continue
+			}
+			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = r8, g8, b8
+			i += 3
+		}
+	}
+}
+
+// luminance is ITU-R 601-2 luma with PIL's convert("L") fixed-point weights.
+func luminance(r, g, b uint8) uint8 {
+	return uint8((19595*uint32(r) + 38470*uint32(g) + 7471*uint32(b) + 1<<15) >> 16)
+}

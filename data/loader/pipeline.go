@@ -1,0 +1,88 @@
+package loader
+
+import (
+	"math/rand/v2"
+)
+
+// pipeline is the per-image work, from a decoded image to normalized float32 pixels.
+type pipeline struct {
+	height, width, channels int
+	interp                  string
+	randomCrop, centerCrop  bool
+	colorAug, flip          bool
+	norm                    normalizer
+}
+
+// stable applies the deterministic part of the pipeline, the part a cache may store: for random
+// crop, a downscale of large images to the largest size any crop fraction asks for (the cover
+// of (W, H)/0.45; smaller images stay as decoded); otherwise the whole resize and center crop,
+// giving the final W x H image before flip.
+func (p *pipeline) stable(m *Image) *Image {
+	if p.randomCrop {
+		rw, rh := coverSize(m.Width, m.Height,
+			float64(p.width)/minCropFraction, float64(p.height)/minCropFraction)
+		if rw >= m.Width || rh >= m.Height {
+			return m
+		}
+		return resizeRegion(m, region{rw, rh, 0, 0, rw, rh}, p.interp)
+	}
+	r := plainRegion(p.width, p.height)
+	if p.centerCrop {
+		r = centerCropRegion(m.Width, m.Height, p.width, p.height)
+	}
+	if r.ResizedW == m.Width && r.ResizedH == m.Height && r.W == m.Width && r.H == m.Height {
+		return m
+	}
+	return resizeRegion(m, r, p.interp)
+}
+
+// finish turns the output of stable into normalized pixels in dst (H*W*C values), drawing the
+// random crop, the flip and the color parameters, in that order, from rng. scratch must hold
+// H*W*C values.
+func (p *pipeline) finish(m *Image, rng *rand.Rand, dst, scratch []float32) {
+	if p.randomCrop {
+		r := randomCropRegion(m.Width, m.Height, p.width, p.height, rng)
+		m = resizeRegion(m, r, p.interp)
+	}
+	for i, v := range m.Pix {
+		scratch[i] = float32(v)
+	}
+	if p.flip && rng.Float64() < 0.5 {
+		flipHorizontal(scratch, p.width, p.height, p.channels)
+	}
+	if p.randomCrop && p.colorAug && p.channels == 3 {
+		augmentColors(scratch, drawColorParams(rng))
+	}
+	p.norm.apply(scratch, dst, p.channels)
+}
+
+// augmentColors applies TAO's color augmentation to RGB pixels in [0,255].
+func augmentColors(px []float32, cp colorParams) {
+	for i := 0; i+2 < len(px); i += 3 {
+		r, g, b := colorAugment(float64(px[i])/255, float64(px[i+1])/255, float64(px[i+2])/255, cp)
+		px[i], px[i+1], px[i+2] = float32(r*255), float32(g*255), float32(b*255)
+	}
+}
+
+// splitmix64 is a strong 64-bit mixing function (Steele et al.).
+func splitmix64(x uint64) uint64 {
+	x += 0x9E3779B97F4A7C15
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EB
+	return x ^ (x >> 31)
+}
+
+// Streams keep the generators of different purposes apart.
+const (
+	streamSample  = 1
+	streamShuffle = 2
+	streamMixup   = 3
+)
+
+// derivedRNG is the generator for (seed, epoch, stream, index): the same four numbers always give
+// the same draws, whatever goroutine uses it.
+func derivedRNG(seed int64, epoch, stream, index int) *rand.Rand {
+	a := splitmix64(uint64(seed) ^ splitmix64(uint64(epoch)<<8|uint64(stream)))
+	b := splitmix64(a ^ splitmix64(uint64(index)))
+	return rand.New(rand.NewPCG(a, b))
+}

@@ -1,0 +1,113 @@
+package loader
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Preprocess modes (TAO train_config.preprocess_mode).
+const (
+	ModeCaffe = "caffe" // RGB->BGR, subtract the BGR mean, no scaling
+	ModeTorch = "torch" // x/255, subtract the ImageNet mean, divide by the ImageNet std
+	ModeTF    = "tf"    // x/127.5 - 1
+)
+
+// Default means and stds, as in TAO's preprocess_input.py.
+var (
+	CaffeMeanBGR  = [3]float32{103.939, 116.779, 123.68}
+	CaffeMeanGray = float32(117.3786)
+	TorchMeanRGB  = [3]float32{0.485, 0.456, 0.406}
+	TorchStdRGB   = [3]float32{0.229, 0.224, 0.225}
+	TorchMeanGray = float32(0.449)
+	TorchStdGray  = float32(0.226)
+)
+
+// normalizer maps a pixel value in [0,255] of output channel k to the network input:
+// out = (in - sub[k]) * mul[k]; swapRB reverses RGB to BGR first.
+type normalizer struct {
+	sub, mul []float32
+	swapRB   bool
+}
+
+// newNormalizer builds the normalizer of a preprocess mode. imageMean (keys r, g, b, or l for
+// one channel) overrides the caffe means; other modes ignore it, as TAO does.
+func newNormalizer(mode string, channels int, imageMean map[string]float32) (normalizer, error) {
+	switch strings.ToLower(mode) {
+	case ModeCaffe:
+		return caffeNormalizer(channels, imageMean)
+	case ModeTorch:
+		if channels == 1 {
+			return normalizer{sub: []float32{255 * TorchMeanGray},
+				mul: []float32{1 / (255 * TorchStdGray)}}, nil
+		}
+		n := normalizer{sub: make([]float32, 3), mul: make([]float32, 3)}
+		for k := 0; k < 3; k++ {
+			n.sub[k] = 255 * TorchMeanRGB[k]
+			n.mul[k] = 1 / (255 * TorchStdRGB[k])
+		}
+		return n, nil
+	case ModeTF:
+		n := normalizer{sub: make([]float32, channels), mul: make([]float32, channels)}
+		for k := range n.sub {
+			n.sub[k], n.mul[k] = 127.5, 1/127.5
+		}
+		return n, nil
+	}
+	return normalizer{}, fmt.Errorf("unknown preprocess mode %q (want caffe, torch or tf)", mode)
+}
+
+func caffeNormalizer(channels int, imageMean map[string]float32) (normalizer, error) {
+	if err := checkImageMeanKeys(channels, imageMean); err != nil {
+		return normalizer{}, err
+	}
+	if channels == 1 {
+		mean := CaffeMeanGray
+		if v, ok := imageMean["l"]; ok {
+			mean = v
+		}
+		return normalizer{sub: []float32{mean}, mul: []float32{1}}, nil
+	}
+	mean := CaffeMeanBGR
+	if len(imageMean) > 0 {
+		mean = [3]float32{imageMean["b"], imageMean["g"], imageMean["r"]}
+	}
+	return normalizer{sub: mean[:], mul: []float32{1, 1, 1}, swapRB: true}, nil
+}
+
+// checkImageMeanKeys requires r, g and b (3 channels) or l (1 channel), and nothing else.
+func checkImageMeanKeys(channels int, imageMean map[string]float32) error {
+	if len(imageMean) == 0 {
+		return nil
+	}
+	want := []string{"b", "g", "r"}
+	if channels == 1 {
+		want = []string{"l"}
+	}
+	var got []string
+	for k := range imageMean {
+		got = append(got, k)
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		return fmt.Errorf("image_mean has keys %v; a %d-channel model needs exactly %v",
+			got, channels, want)
+	}
+	return nil
+}
+
+// apply writes the normalized HWC pixels of src (values in [0,255]) into dst.
+func (n normalizer) apply(src, dst []float32, channels int) {
+	for i := 0; i < len(src); i += channels {
+		if n.swapRB {
+			r, g, b := src[i], src[i+1], src[i+2]
+			dst[i] = (b - n.sub[0]) * n.mul[0]
+			dst[i+1] = (g - n.sub[1]) * n.mul[1]
+			dst[i+2] = (r - n.sub[2]) * n.mul[2]
+			continue
+		}
+		for k := 0; k < channels; k++ {
+			dst[i+k] = (src[i+k] - n.sub[k]) * n.mul[k]
+		}
+	}
+}
