@@ -1,0 +1,244 @@
+package purego
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/backends"
+)
+
+// convParams is a ConvGeneral call with defaults filled in.
+type convParams struct {
+	axes                       backends.ConvolveAxesConfig
+	strides, inDil, kerDil     []int
+	paddings                   [][2]int
+	featureGroups, batchGroups int
+}
+
+func newConvParams(numSpatial int, axes backends.ConvolveAxesConfig, strides []int, paddings [][2]int, inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (convParams, error) {
+	p := convParams{axes: axes, strides: strides, paddings: paddings, inDil: inputDilations, kerDil: kernelDilations,
+		featureGroups: max(channelGroupCount, 1), batchGroups: max(batchGroupCount, 1)}
+	fill := func(name string, v []int) ([]int, error) {
+		if len(v) == 0 {
+			return ones(numSpatial), nil
+		}
+		if len(v) != numSpatial {
+			return nil, fmt.Errorf("%s %v must have one value per spatial axis (%d)", name, v, numSpatial)
+		}
+		for _, x := range v {
+			if x < 1 {
+				return nil, fmt.Errorf("%s %v must be positive", name, v)
+			}
+		}
+		return v, nil
+	}
+	var err error
+	if p.strides, err = fill("strides", strides); err != nil {
+		return p, err
+	}
+	if p.inDil, err = fill("input dilations", inputDilations); err != nil {
+		return p, err
+	}
+	if p.kerDil, err = fill("kernel dilations", kernelDilations); err != nil {
+		return p, err
+	}
+	if len(paddings) == 0 {
+		p.paddings = make([][2]int, numSpatial)
+	} else if len(paddings) != numSpatial {
+		return p, fmt.Errorf("paddings %v must have one pair per spatial axis (%d)", paddings, numSpatial)
+	}
+	if p.featureGroups > 1 && p.batchGroups > 1 {
+		return p, fmt.Errorf("feature groups (%d) and batch groups (%d) cannot both be used", p.featureGroups, p.batchGroups)
+	}
+	return p, nil
+}
+
+// ConvGeneral is lowered to patch extraction (strided slices concatenated into
+// an im2col matrix) and a single DotGeneral. Nil strides and dilations mean 1.
+func (b *Builder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int, paddings [][2]int,
+	inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
+	if b.backend.directConv {
+		return b.directConv(input, kernel, axes, strides, paddings, inputDilations, kernelDilations, channelGroupCount, batchGroupCount)
+	}
+	out, err := b.lowerConv(input, kernel, axes, strides, paddings, inputDilations, kernelDilations, channelGroupCount, batchGroupCount)
+	if err != nil {
+		return nil, wrapOpError("ConvGeneral", err)
+	}
+	return out, nil
+}
+
+func (b *Builder) lowerConv(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int, paddings [][2]int,
+	inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
+	c := b.composer()
+	inShape, kShape := c.shape(input), c.shape(kernel)
+	if c.err != nil {
+		return nil, c.err
+	}
+	nd := inShape.Rank() - 2
+	if nd < 0 || kShape.Rank() != nd+2 || len(axes.InputSpatial) != nd || len(axes.KernelSpatial) != nd || len(axes.OutputSpatial) != nd {
+		return nil, fmt.Errorf("input %s, kernel %s and axes %+v disagree on the number of spatial axes", inShape, kShape, axes)
+	}
+	if inShape.DType != kShape.DType {
+		return nil, fmt.Errorf("input dtype %s differs from kernel dtype %s", inShape.DType, kShape.DType)
+	}
+	p, err := newConvParams(nd, axes, strides, paddings, inputDilations, kernelDilations, channelGroupCount, batchGroupCount)
+	if err != nil {
+		return nil, err
+	}
+
+	// Canonical layouts: input [B, spatial..., C], kernel [spatial..., Ci, Co].
+	x := c.transpose(input, append(append([]int{axes.InputBatch}, axes.InputSpatial...), axes.InputChannels)...)
+	w := c.transpose(kernel, append(append([]int{}, axes.KernelSpatial...), axes.KernelInputChannels, axes.KernelOutputChannels)...)
+	x = c.padSpatial(x, p)
+	xShape, wShape := c.shape(x), c.shape(w)
+	if c.err != nil {
+		return nil, c.err
+	}
+	batch, channels := xShape.Dimensions[0], xShape.Dimensions[nd+1]
+	kSpatial := wShape.Dimensions[:nd]
+	kIn, kOut := wShape.Dimensions[nd], wShape.Dimensions[nd+1]
+	if err := checkConvChannels(p, batch, channels, kIn, kOut); err != nil {
+		return nil, err
+	}
+	outSpatial := make([]int, nd)
+	for i := range nd {
+		extent := (kSpatial[i]-1)*p.kerDil[i] + 1
+		outSpatial[i] = (xShape.Dimensions[1+i]-extent)/p.strides[i] + 1
+		if xShape.Dimensions[1+i] < extent {
+			return nil, fmt.Errorf("padded input spatial size %d on spatial axis %d is smaller than the dilated kernel %d",
+				xShape.Dimensions[1+i], i, extent)
+		}
+	}
+	patches := c.im2col(x, kSpatial, outSpatial, p)
+	out := c.patchesDot(patches, w, batch, prod(outSpatial), prod(kSpatial), channels, kOut, p)
+	// out is [B', Oflat, Co]: restore the spatial axes and the requested layout.
+	outBatch := batch / p.batchGroups
+	out = c.reshape(out, append(append([]int{outBatch}, outSpatial...), kOut)...)
+	perm := make([]int, nd+2)
+	perm[axes.OutputBatch] = 0
+	for i, a := range axes.OutputSpatial {
+		perm[a] = 1 + i
+	}
+	perm[axes.OutputChannels] = nd + 1
+	out = c.transpose(out, perm...)
+	return out, c.err
+}
+
+func checkConvChannels(p convParams, batch, channels, kIn, kOut int) error {
+	switch {
+	case channels != kIn*p.featureGroups:
+		return fmt.Errorf("input channels %d != kernel input channels %d x feature groups %d", channels, kIn, p.featureGroups)
+	case kOut%p.featureGroups != 0:
+		return fmt.Errorf("kernel output channels %d not divisible by feature groups %d", kOut, p.featureGroups)
+	case batch%p.batchGroups != 0 || kOut%p.batchGroups != 0:
+		return fmt.Errorf("batch %d and kernel output channels %d must be divisible by batch groups %d", batch, kOut, p.batchGroups)
+	}
+	return nil
+}
+
+// padSpatial applies the paddings and input dilations to x [B, spatial..., C].
+func (c *composer) padSpatial(x backends.Op, p convParams) backends.Op {
+	nd := len(p.strides)
+	cfg := make([]backends.PadAxis, nd+2)
+	needed := false
+	for i := range nd {
+		cfg[1+i] = backends.PadAxis{Start: p.paddings[i][0], End: p.paddings[i][1], Interior: p.inDil[i] - 1}
+		needed = needed || cfg[1+i] != backends.PadAxis{}
+	}
+	if !needed || c.err != nil {
+		return x
+	}
+	zero := c.scalar(c.shape(x).DType, 0)
+	for axis, a := range cfg {
+		x = c.padInterior(x, zero, axis, a.Interior)
+		x = c.padEnds(x, zero, axis, a.Start, a.End)
+	}
+	return x
+}
+
+// im2col returns the patch matrix [B, Oflat, Kflat*C] of x [B, spatial..., C]:
+// row (b, o) holds the receptive field of output position o, kernel position
+// major and channel minor. It iterates over kernel positions (one strided slice
+// of the whole input each) or, when there are fewer, over output positions (one
+// dilated window each), so that both forward convolutions and kernel gradients
+// (large "kernels", few outputs) use few operations.
+func (c *composer) im2col(x backends.Op, kSpatial, outSpatial []int, p convParams) backends.Op {
+	shape := c.shape(x)
+	if c.err != nil {
+		return nil
+	}
+	nd := len(kSpatial)
+	batch, channels := shape.Dimensions[0], shape.Dimensions[nd+1]
+	kFlat, oFlat := prod(kSpatial), prod(outSpatial)
+	full := func(spatialStart, spatialStride, spatialCount []int) backends.Op {
+		start := append(append([]int{0}, spatialStart...), 0)
+		stride := append(append([]int{1}, spatialStride...), 1)
+		count := append(append([]int{batch}, spatialCount...), channels)
+		return c.strided(x, start, stride, count)
+	}
+	if kFlat <= oFlat {
+		parts := make([]backends.Op, 0, kFlat)
+		for _, k := range windowOffsets(kSpatial) {
+			start := make([]int, nd)
+			for i := range nd {
+				start[i] = k[i] * p.kerDil[i]
+			}
+			parts = append(parts, full(start, p.strides, outSpatial))
+		}
+		return c.reshape(c.concat(nd+1, parts...), batch, oFlat, kFlat*channels)
+	}
+	parts := make([]backends.Op, 0, oFlat)
+	for _, o := range windowOffsets(outSpatial) {
+		start := make([]int, nd)
+		for i := range nd {
+			start[i] = o[i] * p.strides[i]
+		}
+		parts = append(parts, c.reshape(full(start, p.kerDil, kSpatial), batch, 1, kFlat*channels))
+	}
+	return c.concat(1, parts...)
+}
+
+// patchesDot multiplies patches [B, O, K*C] by the kernel w [K..., Ci, Co],
+// handling feature and batch groups, and returns [B/batchGroups, O, Co].
+func (c *composer) patchesDot(patches, w backends.Op, batch, oFlat, kFlat, channels, kOut int, p convParams) backends.Op {
+	kIn := channels / p.featureGroups
+	switch {
+	case p.featureGroups > 1:
+		g := p.featureGroups
+		lhs := c.reshape(patches, batch*oFlat, kFlat, g, kIn)
+		rhs := c.reshape(w, kFlat, kIn, g, kOut/g)
+		out := c.dotGeneral(lhs, []int{1, 3}, []int{2}, rhs, []int{0, 1}, []int{2}) // [G, B*O, Co/G]
+		out = c.transpose(out, 1, 0, 2)
+		return c.reshape(out, batch, oFlat, kOut)
+	case p.batchGroups > 1:
+		g := p.batchGroups
+		lhs := c.reshape(patches, g, batch/g*oFlat, kFlat*channels)
+		rhs := c.reshape(w, kFlat*channels, g, kOut/g)
+		out := c.dotGeneral(lhs, []int{2}, []int{0}, rhs, []int{0}, []int{1}) // [G, B/G*O, Co/G]
+		out = c.transpose(out, 1, 0, 2)
+		return c.reshape(out, batch/g, oFlat, kOut)
+	default:
+		lhs := c.reshape(patches, batch*oFlat, kFlat*channels)
+		rhs := c.reshape(w, kFlat*channels, kOut)
+		out := c.dotGeneral(lhs, []int{1}, nil, rhs, []int{0}, nil)
+		return c.reshape(out, batch, oFlat, kOut)
+	}
+}
+
+func prod(xs []int) int {
+	n := 1
+	for _, x := range xs {
+		n *= x
+	}
+	return n
+}
+
+// directConv runs SimpleGo's own convolution, with nil strides and dilations
+// replaced by ones (SimpleGo reads them as zeros).
+func (b *Builder) directConv(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int, paddings [][2]int,
+	inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
+	p, err := newConvParams(len(axes.InputSpatial), axes, strides, paddings, inputDilations, kernelDilations, channelGroupCount, batchGroupCount)
+	if err != nil {
+		return nil, wrapOpError("ConvGeneral", err)
+	}
+	return b.Builder.ConvGeneral(input, kernel, axes, p.strides, p.paddings, p.inDil, p.kerDil, p.featureGroups, p.batchGroups)
+}

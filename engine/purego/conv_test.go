@@ -1,0 +1,130 @@
+package purego
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// convCase is one ConvGeneral configuration; layout "NHWC" or "NCHW".
+type convCase struct {
+	name                     string
+	layout                   string
+	batch, channels, outCh   int
+	spatial, kernel          []int
+	strides, inDil, kerDil   []int
+	paddings                 [][2]int
+	featureGroups, batchGrps int
+	noGrad                   bool
+}
+
+var convCases = []convCase{
+	{name: "3x3 same", batch: 2, channels: 3, outCh: 4, spatial: []int{6, 5}, kernel: []int{3, 3}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "3x3 stride2", batch: 2, channels: 3, outCh: 4, spatial: []int{7, 6}, kernel: []int{3, 3}, strides: []int{2, 2}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "1x1 stride2", batch: 2, channels: 4, outCh: 3, spatial: []int{6, 6}, kernel: []int{1, 1}, strides: []int{2, 2}},
+	{name: "7x7 stride2 pad3", batch: 1, channels: 2, outCh: 3, spatial: []int{11, 10}, kernel: []int{7, 7}, strides: []int{2, 2}, paddings: [][2]int{{3, 3}, {3, 3}}},
+	{name: "asymmetric pad", batch: 2, channels: 2, outCh: 2, spatial: []int{6, 7}, kernel: []int{3, 3}, strides: []int{2, 1}, paddings: [][2]int{{0, 1}, {2, 1}}},
+	{name: "kernel dilation", batch: 2, channels: 2, outCh: 3, spatial: []int{8, 7}, kernel: []int{3, 3}, kerDil: []int{2, 1}, paddings: [][2]int{{2, 2}, {1, 1}}},
+	{name: "dilation and stride", batch: 1, channels: 2, outCh: 2, spatial: []int{9, 9}, kernel: []int{2, 3}, kerDil: []int{2, 2}, strides: []int{2, 3}, noGrad: true},
+	{name: "valid no pad", batch: 3, channels: 2, outCh: 2, spatial: []int{5, 4}, kernel: []int{2, 2}},
+	{name: "feature groups", batch: 2, channels: 4, outCh: 6, spatial: []int{5, 5}, kernel: []int{3, 3}, featureGroups: 2, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "depthwise", batch: 2, channels: 3, outCh: 3, spatial: []int{6, 5}, kernel: []int{3, 3}, featureGroups: 3, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "depthwise x2 stride2", batch: 2, channels: 3, outCh: 6, spatial: []int{7, 7}, kernel: []int{3, 3}, featureGroups: 3, strides: []int{2, 2}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "input dilation", batch: 2, channels: 2, outCh: 3, spatial: []int{4, 5}, kernel: []int{3, 3}, inDil: []int{2, 3}, paddings: [][2]int{{1, 2}, {2, 1}}, noGrad: true},
+	{name: "batch groups", batch: 4, channels: 3, outCh: 4, spatial: []int{5, 5}, kernel: []int{3, 3}, batchGrps: 2, noGrad: true},
+	{name: "NCHW stride2", layout: "NCHW", batch: 2, channels: 3, outCh: 4, spatial: []int{7, 6}, kernel: []int{3, 3}, strides: []int{2, 2}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "1D", batch: 2, channels: 3, outCh: 2, spatial: []int{9}, kernel: []int{3}, strides: []int{2}, paddings: [][2]int{{1, 0}}},
+}
+
+// shapes returns the input and kernel dimensions and the axes configuration.
+func (cc convCase) shapes() (inDims, kDims []int, axes backends.ConvolveAxesConfig) {
+	nd := len(cc.spatial)
+	spatialAxes := func(from int) []int {
+		a := make([]int, nd)
+		for i := range a {
+			a[i] = from + i
+		}
+		return a
+	}
+	kIn := cc.channels / max(cc.featureGroups, 1)
+	kDims = append(append([]int{}, cc.kernel...), kIn, cc.outCh)
+	axes.KernelSpatial, axes.KernelInputChannels, axes.KernelOutputChannels = spatialAxes(0), nd, nd+1
+	if cc.layout == "NCHW" {
+		inDims = append([]int{cc.batch, cc.channels}, cc.spatial...)
+		axes.InputBatch, axes.InputChannels, axes.InputSpatial = 0, 1, spatialAxes(2)
+		axes.OutputBatch, axes.OutputChannels, axes.OutputSpatial = 0, 1, spatialAxes(2)
+	} else {
+		inDims = append(append([]int{cc.batch}, cc.spatial...), cc.channels)
+		axes.InputBatch, axes.InputChannels, axes.InputSpatial = 0, nd+1, spatialAxes(1)
+		axes.OutputBatch, axes.OutputChannels, axes.OutputSpatial = 0, nd+1, spatialAxes(1)
+	}
+	return
+}
+
+// graphFn returns conv(x, k) and, unless noGrad, the gradients of
+// sum(conv * r) with respect to x and k, where r is a third input.
+func (cc convCase) graphFn(axes backends.ConvolveAxesConfig) func(in []*Node) []*Node {
+	return func(in []*Node) []*Node {
+		x, k := in[0], in[1]
+		y := ConvGeneral(x, k, axes, cc.strides, cc.paddings, cc.inDil, cc.kerDil, cc.featureGroups, cc.batchGrps)
+		if cc.noGrad {
+			return []*Node{y}
+		}
+		r := in[2]
+		loss := ReduceAllSum(Mul(y, r))
+		grads := Gradient(loss, x, k)
+		return []*Node{y, grads[0], grads[1]}
+	}
+}
+
+// TestLoweredConvMatchesDirect compares the lowered convolution (and its two
+// gradients) with SimpleGo's direct convolution on random inputs.
+func TestLoweredConvMatchesDirect(t *testing.T) {
+	lowered, direct := newBackend(t, ""), newBackend(t, "conv=direct")
+	for i, cc := range convCases {
+		t.Run(cc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			inDims, kDims, axes := cc.shapes()
+			x, k := randomTensor(rng, inDims...), randomTensor(rng, kDims...)
+			// Output shape from the direct path, for the cotangent r.
+			want := run(t, direct, cc.noGradFn(axes), x, k)
+			outShape := outputDims(t, direct, cc, axes, x, k)
+			r := randomTensor(rng, outShape...)
+			fn := cc.graphFn(axes)
+			if !cc.noGrad {
+				want = run(t, direct, fn, x, k, r)
+			}
+			got := run(t, lowered, fn, x, k, r)
+			for j, name := range []string{"output", "grad input", "grad kernel"}[:len(want)] {
+				assertClose(t, fmt.Sprintf("%s %s", cc.name, name), got[j], want[j], 1e-9)
+			}
+		})
+	}
+}
+
+func (cc convCase) noGradFn(axes backends.ConvolveAxesConfig) func(in []*Node) []*Node {
+	c := cc
+	c.noGrad = true
+	return c.graphFn(axes)
+}
+
+func outputDims(t *testing.T, backend backends.Backend, cc convCase, axes backends.ConvolveAxesConfig, inputs ...any) []int {
+	t.Helper()
+	exec, err := NewExec(backend, cc.noGradFn(axes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exec.Finalize()
+	for i, in := range inputs {
+		inputs[i] = mustClone(in.(*tensors.Tensor))
+	}
+	outs, err := exec.Exec(inputs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outs[0].Shape().Dimensions
+}

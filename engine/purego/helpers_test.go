@@ -1,0 +1,79 @@
+package purego
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// newBackend returns a purego backend with the given config, failing the test on error.
+func newBackend(t testing.TB, config string) backends.Backend {
+	t.Helper()
+	b, err := New(config)
+	if err != nil {
+		t.Fatalf("New(%q): %v", config, err)
+	}
+	return b
+}
+
+// randomTensor returns a float64 tensor with uniform values in [-1, 1).
+func randomTensor(rng *rand.Rand, dims ...int) *tensors.Tensor {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	flat := make([]float64, n)
+	for i := range flat {
+		flat[i] = 2*rng.Float64() - 1
+	}
+	return tensors.FromFlatDataAndDimensions(flat, dims...)
+}
+
+// run executes fn on backend with the given inputs and returns the float64 outputs.
+func run(t testing.TB, backend backends.Backend, fn func(inputs []*Node) []*Node, inputs ...*tensors.Tensor) [][]float64 {
+	t.Helper()
+	exec, err := NewExec(backend, fn)
+	if err != nil {
+		t.Fatalf("NewExec: %v", err)
+	}
+	defer exec.Finalize()
+	args := make([]any, len(inputs))
+	for i, in := range inputs {
+		args[i] = mustClone(in)
+	}
+	outs, err := exec.Exec(args...)
+	if err != nil {
+		t.Fatalf("Exec on %s: %v", backend.Name(), err)
+	}
+	flats := make([][]float64, len(outs))
+	for i, o := range outs {
+		flats[i] = tensors.MustCopyFlatData[float64](o)
+	}
+	return flats
+}
+
+// assertClose fails unless got and want agree within tol (absolute, scaled by max(1, |want|)).
+func assertClose(t testing.TB, what string, got, want []float64, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: got %d values, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > tol*math.Max(1, math.Abs(want[i])) || math.IsNaN(got[i]) {
+			t.Fatalf("%s: element %d = %g, want %g (tol %g)", what, i, got[i], want[i], tol)
+		}
+	}
+}
+
+// mustClone returns a local copy of t, usable on any backend.
+func mustClone(t *tensors.Tensor) *tensors.Tensor {
+	c, err := t.LocalClone()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
