@@ -163,3 +163,20 @@ func activation(cfg Config, def string) (string, float32, error) {
 	}
 	return name, alpha, nil
 }
+
+// ParseInputSize parses TAO's input_image_size "C,H,W" (spaces allowed).
+func ParseInputSize(s string) ([3]int, error) {
+	var out [3]int
+	parts := strings.Split(s, ",")
+	if len(parts) != 3 {
+		return out, fmt.Errorf("input_image_size %q: want \"C,H,W\", e.g. \"3,224,224\"", s)
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 1 {
+			return out, fmt.Errorf("input_image_size %q: %q is not a positive integer", s, strings.TrimSpace(p))
+		}
+		out[i] = n
+	}
+	return out, nil
+}
