@@ -1,0 +1,372 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/bonsai-ml/bonsai/model"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // the graph DSL reads best unqualified
+)
+
+// Keras defaults used when a layer leaves an attribute at zero.
+const (
+	defaultBNMomentum = 0.99
+	defaultBNEpsilon  = 1e-3
+	defaultLeakyAlpha = 0.3
+)
+
+// forwardBuilder turns a model.Graph into GoMLX nodes for one batch.
+type forwardBuilder struct {
+	ir       *model.Graph
+	shapes   map[string]model.Shape
+	params   map[string]*Node // by model.ParamKey
+	training bool
+	// rng is the random state for dropout / drop_path (training only); it is threaded through.
+	rng *Node
+	// bnUpdates holds the new moving statistics computed in training mode, by param key.
+	bnUpdates map[string]*Node
+}
+
+// forward returns the logits (the output layer's activations) for images x [N,H,W,C].
+func (b *forwardBuilder) forward(x *Node) (*Node, error) {
+	outs := make(map[string]*Node, len(b.ir.Layers))
+	for _, l := range b.ir.Layers {
+		if l.Op == model.OpInput {
+			outs[l.Name] = x
+			continue
+		}
+		ins := make([]*Node, len(l.Inputs))
+		for i, name := range l.Inputs {
+			ins[i] = outs[name]
+		}
+		y, err := b.layer(l, ins)
+		if err != nil {
+			return nil, fmt.Errorf("layer %q (%s): %w", l.Name, l.Op, err)
+		}
+		outs[l.Name] = y
+	}
+	return outs[b.ir.Output], nil
+}
+
+func (b *forwardBuilder) param(l *model.Layer, name string) *Node {
+	return b.params[model.ParamKey(l.Name, name)]
+}
+
+func (b *forwardBuilder) inShape(l *model.Layer) model.Shape { return b.shapes[l.Inputs[0]] }
+
+// layer builds one layer's output from its inputs.
+func (b *forwardBuilder) layer(l *model.Layer, ins []*Node) (*Node, error) {
+	switch l.Op {
+	case model.OpConv:
+		return b.conv(l, ins[0], max(l.Groups, 1), b.param(l, "kernel")), nil
+	case model.OpDepthwiseConv:
+		k := b.param(l, "kernel") // [kh, kw, C, M] -> [kh, kw, 1, C*M], output channel c*M+m as TF.
+		dims := k.Shape().Dimensions
+		k = Reshape(k, dims[0], dims[1], 1, dims[2]*dims[3])
+		return b.conv(l, ins[0], dims[2], k), nil
+	case model.OpDense:
+		y := Dot(ins[0], b.param(l, "kernel"))
+		if l.UseBias {
+			y = Add(y, BroadcastToDims(InsertAxes(b.param(l, "bias"), 0), y.Shape().Dimensions...))
+		}
+		return y, nil
+	case model.OpBatchNorm:
+		return b.batchNorm(l, ins[0]), nil
+	case model.OpActivation:
+		return activation(l.Activation, l.Alpha, ins[0])
+	case model.OpMaxPool, model.OpAvgPool:
+		return b.pool(l, ins[0]), nil
+	case model.OpGlobalAvgPool:
+		y := ReduceMean(ins[0], 1, 2)
+		if l.KeepDims {
+			y = InsertAxes(y, 1, 1)
+		}
+		return y, nil
+	case model.OpFlatten:
+		return Reshape(ins[0], ins[0].Shape().Dimensions[0], -1), nil
+	case model.OpDropout:
+		return b.dropout(ins[0], l.Rate, false), nil
+	case model.OpDropPath:
+		return b.dropout(ins[0], l.Rate, true), nil
+	case model.OpAdd:
+		y := ins[0]
+		for _, x := range ins[1:] {
+			y = Add(y, x)
+		}
+		return y, nil
+	case model.OpMultiply:
+		return multiplyBroadcast(ins), nil
+	case model.OpConcat:
+		if len(ins) == 1 {
+			return ins[0], nil
+		}
+		return Concatenate(ins, -1), nil
+	case model.OpZeroPad:
+		return zeroPad(ins[0], l.Pad), nil
+	case model.OpChannelSlice:
+		return SliceAxis(ins[0], 3, AxisRange(l.ChannelStart, l.ChannelEnd)), nil
+	}
+	return nil, fmt.Errorf("unsupported op")
+}
+
+// spatialPadding is the (before, after) padding of both spatial axes of a conv or pool layer.
+func spatialPadding(l *model.Layer, in model.Shape) [][2]int {
+	pads := make([][2]int, 2)
+	if l.Padding != model.PadSame {
+		return pads
+	}
+	s, d := layerStrides(l), layerDilation(l)
+	for i := range 2 {
+		pads[i][0], pads[i][1] = model.SamePadding(in[i], l.Kernel[i], s[i], d[i])
+	}
+	return pads
+}
+
+func layerStrides(l *model.Layer) [2]int {
+	return [2]int{max(l.Strides[0], 1), max(l.Strides[1], 1)}
+}
+
+func layerDilation(l *model.Layer) [2]int {
+	return [2]int{max(l.Dilation[0], 1), max(l.Dilation[1], 1)}
+}
+
+func (b *forwardBuilder) conv(l *model.Layer, x *Node, groups int, kernel *Node) *Node {
+	s, d := layerStrides(l), layerDilation(l)
+	c := Convolve(x, kernel).PaddingPerDim(spatialPadding(l, b.inShape(l)))
+	if s != [2]int{1, 1} {
+		c = c.StridePerAxis(s[0], s[1])
+	}
+	if d != [2]int{1, 1} {
+		c = c.DilationPerAxis(d[0], d[1])
+	}
+	if groups > 1 {
+		c = c.ChannelGroupCount(groups)
+	}
+	y := c.Done()
+	if l.UseBias {
+		y = Add(y, broadcastChannels(b.param(l, "bias"), y))
+	}
+	return y
+}
+
+// broadcastChannels broadcasts a per-channel vector [C] to x's shape [..., C].
+func broadcastChannels(v, x *Node) *Node {
+	dims := x.Shape().Dimensions
+	axes := make([]int, len(dims)-1)
+	for i := range axes {
+		axes[i] = 0
+	}
+	return BroadcastToDims(InsertAxes(v, axes...), dims...)
+}
+
+// batchNorm follows Keras: training mode normalises with the batch statistics and updates the
+// moving ones (unless FrozenBN); inference mode uses the moving statistics.
+func (b *forwardBuilder) batchNorm(l *model.Layer, x *Node) *Node {
+	eps := float64(l.Epsilon)
+	if eps == 0 {
+		eps = defaultBNEpsilon
+	}
+	gamma, beta := b.param(l, "gamma"), b.param(l, "beta")
+	mean, variance := b.param(l, "moving_mean"), b.param(l, "moving_variance")
+	if b.training && !l.FrozenBN {
+		mean, variance = b.batchStats(l, x)
+	}
+	scale := Mul(gamma, Rsqrt(AddScalar(variance, eps)))
+	shift := Sub(beta, Mul(mean, scale))
+	return Add(Mul(x, broadcastChannels(scale, x)), broadcastChannels(shift, x))
+}
+
+// batchStats computes the batch mean and (biased) variance over all axes but the channels, and
+// records the moving-statistics update. The moving variance uses the unbiased batch variance, as
+// TensorFlow's fused batch norm (and PyTorch) do.
+func (b *forwardBuilder) batchStats(l *model.Layer, x *Node) (mean, variance *Node) {
+	axes := make([]int, x.Rank()-1)
+	count := 1
+	for i := range axes {
+		axes[i] = i
+		count *= x.Shape().Dimensions[i]
+	}
+	mean = ReduceMean(x, axes...)
+	centered := Sub(x, broadcastChannels(mean, x))
+	variance = ReduceMean(Square(centered), axes...)
+
+	momentum := float64(l.Momentum)
+	if momentum == 0 {
+		momentum = defaultBNMomentum
+	}
+	unbiased := variance
+	if count > 1 {
+		unbiased = MulScalar(variance, float64(count)/float64(count-1))
+	}
+	mm, mv := b.param(l, "moving_mean"), b.param(l, "moving_variance")
+	b.bnUpdates[model.ParamKey(l.Name, "moving_mean")] = StopGradient(
+		Add(MulScalar(mm, momentum), MulScalar(mean, 1-momentum)))
+	b.bnUpdates[model.ParamKey(l.Name, "moving_variance")] = StopGradient(
+		Add(MulScalar(mv, momentum), MulScalar(unbiased, 1-momentum)))
+	return mean, variance
+}
+
+// pool builds max or average pooling; SAME average pooling divides by the number of real
+// (non-padding) elements in each window, as Keras does.
+func (b *forwardBuilder) pool(l *model.Layer, x *Node) *Node {
+	s := layerStrides(l)
+	pads := spatialPadding(l, b.inShape(l))
+	if l.Op == model.OpMaxPool {
+		return MaxPool(x).WindowPerAxis(l.Kernel[0], l.Kernel[1]).StridePerAxis(s[0], s[1]).
+			PaddingPerDim(pads).Done()
+	}
+	sum := SumPool(x).WindowPerAxis(l.Kernel[0], l.Kernel[1]).StridePerAxis(s[0], s[1]).
+		PaddingPerDim(pads).Done()
+	in := b.inShape(l)
+	counts := windowCounts(in[0], in[1], l.Kernel, s, pads)
+	oh, ow := sum.Shape().Dimensions[1], sum.Shape().Dimensions[2]
+	inv := Const(x.Graph(), invert(counts))
+	inv = Reshape(inv, 1, oh, ow, 1)
+	return Mul(sum, BroadcastToDims(inv, sum.Shape().Dimensions...))
+}
+
+// windowCounts is, for each output position, how many input (non-padding) elements its window covers.
+func windowCounts(h, w int, k, s [2]int, pads [][2]int) [][]float32 {
+	oh := (h+pads[0][0]+pads[0][1]-k[0])/s[0] + 1
+	ow := (w+pads[1][0]+pads[1][1]-k[1])/s[1] + 1
+	out := make([][]float32, oh)
+	for i := range out {
+		out[i] = make([]float32, ow)
+		r := overlap(i*s[0]-pads[0][0], k[0], h)
+		for j := range out[i] {
+			out[i][j] = float32(r * overlap(j*s[1]-pads[1][0], k[1], w))
+		}
+	}
+	return out
+}
+
+// overlap is the length of [start, start+k) ∩ [0, n).
+func overlap(start, k, n int) int {
+	return max(min(start+k, n)-max(start, 0), 0)
+}
+
+func invert(m [][]float32) [][]float32 {
+	out := make([][]float32, len(m))
+	for i, row := range m {
+		out[i] = make([]float32, len(row))
+		for j, v := range row {
+			out[i][j] = 1 / v
+		}
+	}
+	return out
+}
+
+// dropout applies inverted dropout in training mode; perSample drops whole examples' branches
+// (drop_path / stochastic depth).
+func (b *forwardBuilder) dropout(x *Node, rate float32, perSample bool) *Node {
+	if !b.training || rate <= 0 {
+		return x
+	}
+	if rate >= 1 {
+		return ZerosLike(x)
+	}
+	dims := x.Shape().Dimensions
+	maskDims := dims
+	if perSample {
+		maskDims = make([]int, len(dims))
+		for i := range maskDims {
+			maskDims[i] = 1
+		}
+		maskDims[0] = dims[0]
+	}
+	var u *Node
+	b.rng, u = RandomUniform(b.rng, shapes.Make(dtypes.Float32, maskDims...))
+	keep := ConvertDType(GreaterOrEqual(u, Scalar(x.Graph(), dtypes.Float32, rate)), dtypes.Float32)
+	keep = MulScalar(keep, 1/(1-float64(rate)))
+	if perSample {
+		keep = BroadcastToDims(keep, dims...)
+	}
+	return Mul(x, keep)
+}
+
+func multiplyBroadcast(ins []*Node) *Node {
+	dims := append([]int(nil), ins[0].Shape().Dimensions...)
+	for _, x := range ins[1:] {
+		for i, d := range x.Shape().Dimensions {
+			dims[i] = max(dims[i], d)
+		}
+	}
+	y := BroadcastToDims(ins[0], dims...)
+	for _, x := range ins[1:] {
+		y = Mul(y, BroadcastToDims(x, dims...))
+	}
+	return y
+}
+
+// zeroPad pads the spatial axes with zeros by concatenation (works on every backend).
+func zeroPad(x *Node, pad [4]int) *Node {
+	for axis, p := range [][2]int{{pad[0], pad[1]}, {pad[2], pad[3]}} {
+		ax := axis + 1
+		parts := []*Node{}
+		if p[0] > 0 {
+			parts = append(parts, zerosAlong(x, ax, p[0]))
+		}
+		parts = append(parts, x)
+		if p[1] > 0 {
+			parts = append(parts, zerosAlong(x, ax, p[1]))
+		}
+		if len(parts) > 1 {
+			x = Concatenate(parts, ax)
+		}
+	}
+	return x
+}
+
+func zerosAlong(x *Node, axis, n int) *Node {
+	dims := append([]int(nil), x.Shape().Dimensions...)
+	dims[axis] = n
+	return Zeros(x.Graph(), shapes.Make(x.DType(), dims...))
+}
+
+// activation applies a named activation function.
+func activation(name string, alpha float32, x *Node) (*Node, error) {
+	switch name {
+	case model.ActLinear, "":
+		return x, nil
+	case model.ActReLU:
+		return Max(x, ScalarZero(x.Graph(), x.DType())), nil
+	case model.ActReLU6:
+		return MinScalar(MaxScalar(x, 0.0), 6.0), nil
+	case model.ActLeakyReLU:
+		a := float64(alpha)
+		if a == 0 {
+			a = defaultLeakyAlpha
+		}
+		return Where(GreaterThan(x, ScalarZero(x.Graph(), x.DType())), x, MulScalar(x, a)), nil
+	case model.ActSigmoid:
+		return Logistic(x), nil
+	case model.ActSwish:
+		return Mul(x, Logistic(x)), nil
+	case model.ActMish:
+		return Mul(x, Tanh(Softplus(x))), nil
+	case model.ActSoftmax:
+		return Softmax(x, -1), nil
+	case model.ActTanh:
+		return Tanh(x), nil
+	}
+	return nil, fmt.Errorf("unknown activation %q", name)
+}
+
+// softmaxCrossEntropy returns the per-example cross-entropy of logits [N,K] against soft labels
+// [N,K] after label smoothing: y' = y*(1-s) + s/K (Keras' formula, applied to the labels the
+// caller gives, including mixed ones).
+func softmaxCrossEntropy(logits, labels *Node, smoothing float64) *Node {
+	if smoothing > 0 {
+		k := float64(labels.Shape().Dimensions[1])
+		labels = AddScalar(MulScalar(labels, 1-smoothing), smoothing/k)
+	}
+	return Neg(ReduceSum(Mul(labels, LogSoftmax(logits, -1)), -1))
+}
+
+// accuracyCount is the number of examples whose argmax prediction matches the argmax label.
+func accuracyCount(logits, labels *Node) *Node {
+	hit := Equal(ArgMax(logits, -1, dtypes.Int32), ArgMax(labels, -1, dtypes.Int32))
+	return ReduceAllSum(ConvertDType(hit, dtypes.Float32))
+}
+

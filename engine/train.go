@@ -1,0 +1,434 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/bonsai-ml/bonsai/model"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// ErrNonFinite is returned by Trainer.Step when the loss is NaN or infinite; the update was not
+// applied (weights, optimizer state and the iteration counter are unchanged).
+var ErrNonFinite = errors.New("loss is NaN or infinite")
+
+// TrainConfig selects the optimizer and the loss, with Keras semantics.
+//
+//   - Optimizer "sgd": v = Momentum*v - lr*g; w += v (Nesterov: w += Momentum*v - lr*g).
+//   - "adam": Keras' Adam with bias correction folded into the learning rate
+//     (lr_t = lr*sqrt(1-Beta2^t)/(1-Beta1^t); w -= lr_t*m/(sqrt(v)+Epsilon)); defaults 0.9, 0.999, 1e-7.
+//   - "rmsprop": a = Rho*a + (1-Rho)*g^2; w -= lr*g/(sqrt(a)+Epsilon); defaults Rho 0.9, Epsilon 1e-7.
+//   - Decay: Keras' per-iteration decay, lr/(1 + Decay*iterations), applied to the lr given to Step.
+//   - RegType "L1" / "L2" (or "None"): WeightDecay*sum|w| or WeightDecay*sum(w^2) over the kernels
+//     of the layer types in RegScope ("Conv2D", "DepthwiseConv2D", "Dense"); biases and BN are
+//     never regularised. The loss Step and Evaluate report includes it, as Keras reports it.
+//   - LabelSmoothing s: labels become y*(1-s) + s/classes before the cross-entropy.
+//   - Layers with Frozen set keep their parameters; FrozenBN layers keep their moving statistics.
+type TrainConfig struct {
+	Optimizer                      string
+	Momentum                       float64
+	Nesterov                       bool
+	Beta1, Beta2, Epsilon, Rho     float64
+	Decay                          float64
+	RegType                        string
+	RegScope                       []string
+	WeightDecay                    float64
+	LabelSmoothing                 float64
+	BatchSize                      int
+	Seed                           int64
+}
+
+// Trainer runs training steps on a Model; it shares the model's parameters.
+type Trainer struct {
+	m   *Model
+	cfg TrainConfig
+
+	trainable []int      // indices (into m.keys) of the parameters the optimizer updates
+	slotNames []string   // optimizer slots per trainable parameter
+	slotKeys  []string   // "<param>/<slot>" for every slot, trainable-major
+	slots     []*tensors.Tensor
+	bnKeys    []int      // indices of moving statistics updated in training mode
+	regular   map[int]bool
+	iter      int64
+
+	stepExec, evalExec *Exec
+}
+
+// NewTrainer validates cfg and prepares the optimizer state (zeros).
+func (m *Model) NewTrainer(cfg TrainConfig) (*Trainer, error) {
+	if err := cfg.normalise(); err != nil {
+		return nil, err
+	}
+	t := &Trainer{m: m, cfg: cfg, regular: map[int]bool{}}
+	t.slotNames = map[string][]string{"sgd": {"momentum"}, "adam": {"m", "v"}, "rmsprop": {"rms"}}[cfg.Optimizer]
+	layers := m.ir.Index()
+	scope := map[model.Op]bool{}
+	for _, s := range cfg.RegScope {
+		scope[scopeOp(s)] = true
+	}
+	for i, k := range m.keys {
+		name, param, _ := strings.Cut(k, "/")
+		l := layers[name]
+		switch {
+		case param == "moving_mean" || param == "moving_variance":
+			if !l.FrozenBN {
+				t.bnKeys = append(t.bnKeys, i)
+			}
+		case !l.Frozen:
+			t.trainable = append(t.trainable, i)
+			for _, s := range t.slotNames {
+				t.slotKeys = append(t.slotKeys, k+"/"+s)
+				t.slots = append(t.slots, zerosLike(m.params[k].Shape))
+			}
+			if param == "kernel" && scope[l.Op] && cfg.RegType != "none" {
+				t.regular[i] = true
+			}
+		}
+	}
+	return t, nil
+}
+
+func scopeOp(s string) model.Op {
+	switch strings.ToLower(s) {
+	case "conv2d":
+		return model.OpConv
+	case "depthwiseconv2d":
+		return model.OpDepthwiseConv
+	case "dense":
+		return model.OpDense
+	}
+	return model.Op(s)
+}
+
+func zerosLike(shape []int) *tensors.Tensor {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return tensors.FromFlatDataAndDimensions(make([]float32, n), shape...)
+}
+
+// normalise fills Keras defaults and checks names.
+func (c *TrainConfig) normalise() error {
+	c.Optimizer = strings.ToLower(c.Optimizer)
+	if c.Optimizer == "" {
+		c.Optimizer = "sgd"
+	}
+	switch c.Optimizer {
+	case "sgd":
+	case "adam":
+		c.Beta1 = orDefault(c.Beta1, 0.9)
+		c.Beta2 = orDefault(c.Beta2, 0.999)
+		c.Epsilon = orDefault(c.Epsilon, 1e-7)
+	case "rmsprop":
+		c.Rho = orDefault(c.Rho, 0.9)
+		c.Epsilon = orDefault(c.Epsilon, 1e-7)
+	default:
+		return fmt.Errorf("optimizer %q: want sgd, adam or rmsprop", c.Optimizer)
+	}
+	c.RegType = strings.ToLower(c.RegType)
+	switch c.RegType {
+	case "", "none":
+		c.RegType = "none"
+	case "l1", "l2":
+	default:
+		return fmt.Errorf("regularizer type %q: want L1, L2 or None", c.RegType)
+	}
+	for _, s := range c.RegScope {
+		if op := scopeOp(s); op != model.OpConv && op != model.OpDense && op != model.OpDepthwiseConv {
+			return fmt.Errorf("regularizer scope %q: want Conv2D, DepthwiseConv2D or Dense", s)
+		}
+	}
+	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 {
+		return fmt.Errorf("label smoothing %g must be in [0, 1)", c.LabelSmoothing)
+	}
+	return nil
+}
+
+func orDefault(v, d float64) float64 {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// Iterations is the number of updates applied so far.
+func (t *Trainer) Iterations() int64 { return t.iter }
+
+// effectiveLR applies Keras' decay and, for Adam, the bias correction, for the next update.
+func (t *Trainer) effectiveLR(lr float32) float32 {
+	l := float64(lr) / (1 + t.cfg.Decay*float64(t.iter))
+	if t.cfg.Optimizer == "adam" {
+		step := float64(t.iter + 1)
+		l *= math.Sqrt(1-math.Pow(t.cfg.Beta2, step)) / (1 - math.Pow(t.cfg.Beta1, step))
+	}
+	return float32(l)
+}
+
+// rngState derives the dropout random state of an iteration from the seed (so resume is exact).
+func (t *Trainer) rngState() *tensors.Tensor {
+	a := splitmix(uint64(t.cfg.Seed) ^ 0x5bd1e995)
+	b := splitmix(a ^ uint64(t.iter))
+	c := splitmix(b)
+	return tensors.FromFlatDataAndDimensions([]uint64{a, b, c}, 3)
+}
+
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// checkLabels verifies labels [N, classes] against images.
+func (t *Trainer) checkLabels(images, labels *model.Tensor) error {
+	if err := t.m.checkImages(images); err != nil {
+		return err
+	}
+	classes := t.m.shapes[t.m.ir.Output][0]
+	if labels == nil || len(labels.Shape) != 2 || labels.Shape[0] != images.Shape[0] || labels.Shape[1] != classes {
+		var got []int
+		if labels != nil {
+			got = labels.Shape
+		}
+		return fmt.Errorf("labels have shape %v, want [%d %d]", got, images.Shape[0], classes)
+	}
+	if len(labels.Data) != labels.Size() {
+		return fmt.Errorf("labels: %d values for shape %v", len(labels.Data), labels.Shape)
+	}
+	return nil
+}
+
+// Step runs one training step on a batch: images [N,H,W,C], labels [N,classes] (one-hot or soft).
+// It returns the loss (cross-entropy plus regularisation) and the argmax accuracy of the batch,
+// both measured before the update. A non-finite loss returns ErrNonFinite and changes nothing.
+func (t *Trainer) Step(images, labels *model.Tensor, lr float32) (loss, acc float32, err error) {
+	if err := t.checkLabels(images, labels); err != nil {
+		return 0, 0, err
+	}
+	t.m.mu.Lock()
+	defer t.m.mu.Unlock()
+	if t.stepExec == nil {
+		if t.stepExec, err = NewExec(t.m.eng.Backend, t.stepGraph); err != nil {
+			return 0, 0, fmt.Errorf("building the training graph: %w", err)
+		}
+	}
+	n := images.Shape[0]
+	x := tensors.FromFlatDataAndDimensions(images.Data, images.Shape...)
+	y := tensors.FromFlatDataAndDimensions(labels.Data, labels.Shape...)
+	args := []any{x, y, t.effectiveLR(lr), t.rngState()}
+	args = append(args, tensorArgs(t.m.values)...)
+	args = append(args, tensorArgs(t.slots)...)
+	out, err := t.stepExec.Exec(args...)
+	if err != nil {
+		return 0, 0, fmt.Errorf("training step: %w", err)
+	}
+	loss = tensors.ToScalar[float32](out[0])
+	hits := tensors.ToScalar[float32](out[1])
+	np := len(t.m.values)
+	t.m.values = out[2 : 2+np]
+	t.slots = out[2+np:]
+	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		return loss, 0, fmt.Errorf("step %d: %w", t.iter+1, ErrNonFinite)
+	}
+	t.iter++
+	return loss, hits / float32(n), nil
+}
+
+// stepGraph: inputs [images, labels, lr, rng, params..., slots...];
+// outputs [loss, hits, params..., slots...].
+func (t *Trainer) stepGraph(in []*Node) []*Node {
+	m := t.m
+	np := len(m.keys)
+	x, labels, lr, rng := in[0], in[1], in[2], in[3]
+	params, slots := in[4:4+np], in[4+np:]
+	b := &forwardBuilder{ir: m.ir, shapes: m.shapes, params: m.paramMap(params), training: true,
+		rng: rng, bnUpdates: map[string]*Node{}}
+	logits, err := b.forward(x)
+	if err != nil {
+		panic(err)
+	}
+	ce := ReduceAllMean(softmaxCrossEntropy(logits, labels, t.cfg.LabelSmoothing))
+	loss := Add(ce, t.regLoss(params))
+	hits := accuracyCount(logits, labels)
+
+	wrt := make([]*Node, len(t.trainable))
+	for i, idx := range t.trainable {
+		wrt[i] = params[idx]
+	}
+	grads := Gradient(loss, wrt...)
+	newParams := slices.Clone(params)
+	newSlots := make([]*Node, len(slots))
+	ns := len(t.slotNames)
+	for i, idx := range t.trainable {
+		p, s := t.update(params[idx], grads[i], slots[i*ns:(i+1)*ns], lr)
+		newParams[idx] = p
+		copy(newSlots[i*ns:], s)
+	}
+	for _, idx := range t.bnKeys {
+		if u := b.bnUpdates[m.keys[idx]]; u != nil {
+			newParams[idx] = u
+		}
+	}
+	finite := IsFinite(loss)
+	outs := []*Node{loss, hits}
+	for i, p := range newParams {
+		outs = append(outs, Where(finite, p, params[i]))
+	}
+	for i, s := range newSlots {
+		outs = append(outs, Where(finite, s, slots[i]))
+	}
+	return outs
+}
+
+// regLoss is the L1/L2 penalty over the regularised kernels (a scalar zero when there are none).
+func (t *Trainer) regLoss(params []*Node) *Node {
+	total := ScalarZero(params[0].Graph(), dtypes.Float32)
+	for i := range t.m.keys {
+		if !t.regular[i] {
+			continue
+		}
+		var r *Node
+		if t.cfg.RegType == "l1" {
+			r = ReduceAllSum(Abs(params[i]))
+		} else {
+			r = ReduceAllSum(Square(params[i]))
+		}
+		total = Add(total, MulScalar(r, t.cfg.WeightDecay))
+	}
+	return total
+}
+
+// update applies one optimizer step to a parameter, returning its new value and slots.
+func (t *Trainer) update(w, g *Node, slots []*Node, lr *Node) (*Node, []*Node) {
+	c := t.cfg
+	switch c.Optimizer {
+	case "adam":
+		m := Add(MulScalar(slots[0], c.Beta1), MulScalar(g, 1-c.Beta1))
+		v := Add(MulScalar(slots[1], c.Beta2), MulScalar(Square(g), 1-c.Beta2))
+		step := Div(Mul(lr, m), AddScalar(Sqrt(v), c.Epsilon))
+		return Sub(w, step), []*Node{m, v}
+	case "rmsprop":
+		a := Add(MulScalar(slots[0], c.Rho), MulScalar(Square(g), 1-c.Rho))
+		step := Div(Mul(lr, g), AddScalar(Sqrt(a), c.Epsilon))
+		return Sub(w, step), []*Node{a}
+	}
+	v := Sub(MulScalar(slots[0], c.Momentum), Mul(lr, g))
+	if c.Nesterov {
+		return Add(w, Sub(MulScalar(v, c.Momentum), Mul(lr, g))), []*Node{v}
+	}
+	return Add(w, v), []*Node{v}
+}
+
+// Evaluate runs the model in inference mode on a batch and returns the mean loss (cross-entropy
+// without label smoothing, plus regularisation) and the softmax probabilities [N, classes].
+func (t *Trainer) Evaluate(images, labels *model.Tensor) (loss float32, probs *model.Tensor, err error) {
+	if err := t.checkLabels(images, labels); err != nil {
+		return 0, nil, err
+	}
+	m := t.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t.evalExec == nil {
+		if t.evalExec, err = NewExec(m.eng.Backend, t.evalGraph); err != nil {
+			return 0, nil, fmt.Errorf("building the evaluation graph: %w", err)
+		}
+	}
+	classes := labels.Shape[1]
+	probs = model.NewTensor(images.Shape[0], classes)
+	var sum, reg float64
+	err = forChunks(images, labels, func(x, y *tensors.Tensor, start, n int) error {
+		args := append([]any{x, y}, tensorArgs(m.values)...)
+		out, err := t.evalExec.Exec(args...)
+		if err != nil {
+			return fmt.Errorf("evaluating: %w", err)
+		}
+		ce, err := tensors.CopyFlatData[float32](out[0])
+		if err != nil {
+			return err
+		}
+		for _, v := range ce[:n] {
+			sum += float64(v)
+		}
+		reg = float64(tensors.ToScalar[float32](out[1]))
+		p, err := tensors.CopyFlatData[float32](out[2])
+		if err != nil {
+			return err
+		}
+		copy(probs.Data[start*classes:], p[:n*classes])
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return float32(sum/float64(images.Shape[0]) + reg), probs, nil
+}
+
+// evalGraph: inputs [images, labels, params...]; outputs [per-example CE, reg, probs].
+func (t *Trainer) evalGraph(in []*Node) []*Node {
+	m := t.m
+	b := &forwardBuilder{ir: m.ir, shapes: m.shapes, params: m.paramMap(in[2:])}
+	logits, err := b.forward(in[0])
+	if err != nil {
+		panic(err)
+	}
+	return []*Node{softmaxCrossEntropy(logits, in[1], 0), t.regLoss(in[2:]), Softmax(logits, -1)}
+}
+
+// IterationsKey is the OptimizerState entry holding the iteration counter (a scalar).
+const IterationsKey = "iterations"
+
+// OptimizerState returns the optimizer slots ("<layer>/<param>/<slot>") and the iteration
+// counter (IterationsKey, shape []), enough to resume training exactly.
+func (t *Trainer) OptimizerState() (map[string]*model.Tensor, error) {
+	t.m.mu.Lock()
+	defer t.m.mu.Unlock()
+	st := make(map[string]*model.Tensor, len(t.slots)+1)
+	for i, k := range t.slotKeys {
+		v, err := fromTensor(t.slots[i])
+		if err != nil {
+			return nil, fmt.Errorf("reading optimizer slot %q: %w", k, err)
+		}
+		st[k] = v
+	}
+	st[IterationsKey] = &model.Tensor{Shape: []int{}, Data: []float32{float32(t.iter)}}
+	return st, nil
+}
+
+// SetOptimizerState restores state saved by OptimizerState. Every slot of this trainer must be
+// present with its shape; an unknown entry is an error.
+func (t *Trainer) SetOptimizerState(st map[string]*model.Tensor) error {
+	t.m.mu.Lock()
+	defer t.m.mu.Unlock()
+	it, ok := st[IterationsKey]
+	if !ok || len(it.Data) != 1 {
+		return fmt.Errorf("optimizer state: missing %q", IterationsKey)
+	}
+	next := make([]*tensors.Tensor, len(t.slots))
+	known := map[string]bool{IterationsKey: true}
+	for i, k := range t.slotKeys {
+		known[k] = true
+		v, ok := st[k]
+		if !ok {
+			return fmt.Errorf("optimizer state: missing slot %q (was it saved with another optimizer?)", k)
+		}
+		want := t.slots[i].Shape().Dimensions
+		if !slices.Equal(v.Shape, want) || len(v.Data) != v.Size() {
+			return fmt.Errorf("optimizer state: slot %q has shape %v, want %v", k, v.Shape, want)
+		}
+		next[i] = tensors.FromFlatDataAndDimensions(slices.Clone(v.Data), want...)
+	}
+	for k := range st {
+		if !known[k] {
+			return fmt.Errorf("optimizer state: unknown entry %q", k)
+		}
+	}
+	t.slots = next
+	t.iter = int64(it.Data[0])
+	return nil
+}
