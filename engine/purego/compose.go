@@ -2,6 +2,7 @@ package purego
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
@@ -104,7 +105,8 @@ func (c *composer) slice(x backends.Op, starts, limits, strides []int) backends.
 	if strides == nil {
 		strides = ones(len(starts))
 	}
-	return c.keep(c.b.Slice(x, starts, limits, strides))
+	// SimpleGo keeps the slices it is given: pass copies.
+	return c.keep(c.b.Slice(x, slices.Clone(starts), slices.Clone(limits), slices.Clone(strides)))
 }
 
 func (c *composer) concat(axis int, xs ...backends.Op) backends.Op {
@@ -114,14 +116,14 @@ func (c *composer) concat(axis int, xs ...backends.Op) backends.Op {
 	if len(xs) == 1 {
 		return xs[0]
 	}
-	return c.keep(c.b.Concatenate(axis, xs...))
+	return c.keep(c.b.Concatenate(axis, slices.Clone(xs)...))
 }
 
 func (c *composer) reshape(x backends.Op, dims ...int) backends.Op {
 	if c.err != nil {
 		return nil
 	}
-	return c.keep(c.b.Reshape(x, dims...))
+	return c.keep(c.b.Reshape(x, slices.Clone(dims)...))
 }
 
 // transpose permutes the axes of x, skipping the identity permutation.
@@ -132,7 +134,7 @@ func (c *composer) transpose(x backends.Op, perm ...int) backends.Op {
 	if isIdentity(perm) {
 		return x
 	}
-	return c.keep(c.b.Transpose(x, perm...))
+	return c.keep(c.b.Transpose(x, slices.Clone(perm)...))
 }
 
 func (c *composer) add(x, y backends.Op) backends.Op {

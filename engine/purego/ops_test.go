@@ -1,0 +1,192 @@
+package purego
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// gradCase is a differentiable function of some inputs whose gradients are
+// checked against central finite differences of sum(f(inputs) * r).
+type gradCase struct {
+	name   string
+	inputs [][]int // dimensions of each input
+	fn     func(in []*Node) *Node
+}
+
+var gradCases = []gradCase{
+	{"max pool 3x3/2 pad 1", [][]int{{2, 5, 6, 2}}, func(in []*Node) *Node {
+		return MaxPool(in[0]).Window(3).Strides(2).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
+	}},
+	{"max pool 2x2/2", [][]int{{1, 4, 6, 3}}, func(in []*Node) *Node {
+		return MaxPool(in[0]).Window(2).Done()
+	}},
+	{"min pool 3x2/1", [][]int{{1, 5, 4, 2}}, func(in []*Node) *Node {
+		return MinPool(in[0]).WindowPerAxis(3, 2).Strides(1).Done()
+	}},
+	{"mean pool 3x3/2 same", [][]int{{2, 5, 5, 2}}, func(in []*Node) *Node {
+		return MeanPool(in[0]).Window(3).Strides(2).PadSame().Done()
+	}},
+	{"batch norm training NHWC", [][]int{{3, 2, 3, 4}, {4}, {4}}, func(in []*Node) *Node {
+		y, _, _ := InternalBatchNormForTraining(in[0], in[1], in[2], 1e-3, 3)
+		return y
+	}},
+	{"batch norm training NCHW", [][]int{{2, 3, 2, 2}, {3}, {3}}, func(in []*Node) *Node {
+		y, _, _ := InternalBatchNormForTraining(in[0], in[1], in[2], 1e-3, 1)
+		return y
+	}},
+	{"conv 3x3/2 pad 1", [][]int{{2, 5, 5, 3}, {3, 3, 3, 2}}, func(in []*Node) *Node {
+		return Convolve(in[0], in[1]).StridePerAxis(2, 2).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
+	}},
+	{"depthwise conv 3x3", [][]int{{1, 4, 4, 2}, {3, 3, 1, 2}}, func(in []*Node) *Node {
+		return Convolve(in[0], in[1]).ChannelGroupCount(2).PadSame().Done()
+	}},
+	{"conv dilated", [][]int{{1, 6, 5, 2}, {2, 2, 2, 2}}, func(in []*Node) *Node {
+		return Convolve(in[0], in[1]).DilationPerAxis(2, 2).Done()
+	}},
+}
+
+func TestGradientsMatchFiniteDifferences(t *testing.T) {
+	backend := newBackend(t, "")
+	for i, gc := range gradCases {
+		t.Run(gc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(i), 11))
+			inputs := make([]*tensors.Tensor, len(gc.inputs))
+			for j, dims := range gc.inputs {
+				inputs[j] = randomTensor(rng, dims...)
+			}
+			outDims := run1Shape(t, backend, gc.fn, inputs)
+			r := randomTensor(rng, outDims...)
+			all := append(append([]*tensors.Tensor{}, inputs...), r)
+			n := len(inputs)
+			loss := func(in []*Node) *Node { return ReduceAllSum(Mul(gc.fn(in[:n]), in[n])) }
+			analytic := run(t, backend, func(in []*Node) []*Node { return Gradient(loss(in), in[:n]...) }, all...)
+			lossExec := MustNewExec(backend, loss)
+			defer lossExec.Finalize()
+			for j := range inputs {
+				numeric := finiteDifferences(lossExec, all, j)
+				assertClose(t, gc.name+" gradient of input "+string(rune('0'+j)), analytic[j], numeric, 1e-5)
+			}
+		})
+	}
+}
+
+// finiteDifferences returns d loss / d inputs[j] by central differences.
+func finiteDifferences(lossExec *Exec, inputs []*tensors.Tensor, j int) []float64 {
+	const h = 1e-6
+	base := tensors.MustCopyFlatData[float64](inputs[j])
+	dims := inputs[j].Shape().Dimensions
+	grad := make([]float64, len(base))
+	eval := func(flat []float64) float64 {
+		args := make([]any, len(inputs))
+		for i, in := range inputs {
+			args[i] = mustClone(in)
+		}
+		args[j] = tensors.FromFlatDataAndDimensions(flat, dims...)
+		out := lossExec.MustExec(args...)[0]
+		return tensors.MustCopyFlatData[float64](out)[0]
+	}
+	for k := range base {
+		plus, minus := append([]float64{}, base...), append([]float64{}, base...)
+		plus[k] += h
+		minus[k] -= h
+		grad[k] = (eval(plus) - eval(minus)) / (2 * h)
+	}
+	return grad
+}
+
+func run1Shape(t *testing.T, backend backends.Backend, fn func(in []*Node) *Node, inputs []*tensors.Tensor) []int {
+	t.Helper()
+	exec := MustNewExec(backend, fn)
+	defer exec.Finalize()
+	args := make([]any, len(inputs))
+	for i, in := range inputs {
+		args[i] = mustClone(in)
+	}
+	return exec.MustExec(args...)[0].Shape().Dimensions
+}
+
+// TestPadMatchesReference checks Pad (ends, negative ends, interior) against a
+// direct index computation.
+func TestPadMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := randomTensor(rng, 3, 4)
+	cfg := []backends.PadAxis{{Start: 2, End: -1, Interior: 1}, {Start: -1, End: 2, Interior: 2}}
+	got := run(t, newBackend(t, ""), func(in []*Node) []*Node {
+		return []*Node{Pad(in[0], Const(in[0].Graph(), 7.0), cfg...)}
+	}, x)[0]
+	xs := tensors.MustCopyFlatData[float64](x)
+	// Axis 0: 3 -> 2 + 5 - 1 = 6; axis 1: 4 -> -1 + 10 + 2 = 11.
+	rows, cols := 6, 11
+	if len(got) != rows*cols {
+		t.Fatalf("Pad output has %d elements, want %d", len(got), rows*cols)
+	}
+	for r := range rows {
+		for c := range cols {
+			want := 7.0
+			// Invert: dilated index = r - start; original if divisible by interior+1.
+			dr, dc := r-2, c+1
+			if dr >= 0 && dr%2 == 0 && dr/2 < 3 && dc >= 0 && dc%3 == 0 && dc/3 < 4 {
+				want = xs[(dr/2)*4+dc/3]
+			}
+			if got[r*cols+c] != want {
+				t.Fatalf("Pad[%d,%d] = %g, want %g", r, c, got[r*cols+c], want)
+			}
+		}
+	}
+}
+
+func TestReverseMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := randomTensor(rng, 2, 3, 4)
+	got := run(t, newBackend(t, ""), func(in []*Node) []*Node { return []*Node{Reverse(in[0], 0, 2)} }, x)[0]
+	xs := tensors.MustCopyFlatData[float64](x)
+	for i := range 2 {
+		for j := range 3 {
+			for k := range 4 {
+				want := xs[(1-i)*12+j*4+(3-k)]
+				if g := got[i*12+j*4+k]; g != want {
+					t.Fatalf("Reverse[%d,%d,%d] = %g, want %g", i, j, k, g, want)
+				}
+			}
+		}
+	}
+}
+
+// TestBatchNormMatchesReference checks the forward BatchNorm ops against plain Go.
+func TestBatchNormMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n, f, eps = 6, 3, 1e-3
+	x, scale, offset := randomTensor(rng, n, f), randomTensor(rng, f), randomTensor(rng, f)
+	mean, variance := randomTensor(rng, f), tensors.FromFlatDataAndDimensions([]float64{0.5, 1.5, 2}, f)
+	outs := run(t, newBackend(t, ""), func(in []*Node) []*Node {
+		y, m, v := InternalBatchNormForTraining(in[0], in[1], in[2], eps, 1)
+		yi := InternalBatchNormForInference(in[0], in[1], in[2], in[3], in[4], eps, 1)
+		return []*Node{y, m, v, yi}
+	}, x, scale, offset, mean, variance)
+	xs, sc, off := tensors.MustCopyFlatData[float64](x), tensors.MustCopyFlatData[float64](scale), tensors.MustCopyFlatData[float64](offset)
+	ms, vs := tensors.MustCopyFlatData[float64](mean), tensors.MustCopyFlatData[float64](variance)
+	for c := range f {
+		var sum, sq float64
+		for i := range n {
+			sum += xs[i*f+c]
+		}
+		m := sum / n
+		for i := range n {
+			sq += (xs[i*f+c] - m) * (xs[i*f+c] - m)
+		}
+		v := sq / n
+		assertClose(t, "batch mean", outs[1][c:c+1], []float64{m}, 1e-12)
+		assertClose(t, "batch variance", outs[2][c:c+1], []float64{v}, 1e-12)
+		for i := range n {
+			wantTrain := (xs[i*f+c]-m)/math.Sqrt(v+eps)*sc[c] + off[c]
+			wantInfer := (xs[i*f+c]-ms[c])/math.Sqrt(vs[c]+eps)*sc[c] + off[c]
+			assertClose(t, "training output", outs[0][i*f+c:i*f+c+1], []float64{wantTrain}, 1e-9)
+			assertClose(t, "inference output", outs[3][i*f+c:i*f+c+1], []float64{wantInfer}, 1e-9)
+		}
+	}
+}
