@@ -26,7 +26,10 @@
 //
 // Two modes. "split-first" (the default) assigns each unique image to exactly one split first,
 // stratified by its rarest class, and then copies it into the folder of every class it shows,
-// inside that split: a photo never appears in two splits. "tao" reproduces TAO's prepare_voc.py:
+// inside that split: a photo never appears in two splits. A stratum with fewer images than there
+// are splits with a non-zero ratio is pooled with the other small ones before splitting, so that
+// rare classes are not all sent to train. Class folders of a split follow from the images it got;
+// a rare class may miss a split (the command says so). "tao" reproduces TAO's prepare_voc.py:
 // copy each image into every class folder it shows (DIR/formatted/<class>), then split each class
 // folder independently; a photo with a dog and a person can land in train/dog and test/person,
 // so the test set leaks training images. It exists for comparison with TAO results only.

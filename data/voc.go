@@ -354,8 +354,8 @@ func vocFingerprint(images []vocImage) string {
 	return fp.String()
 }
 
-// writeSplitFirst assigns each image to one split (stratified by its rarest class), then copies
-// it into the folder of each of its classes inside that split.
+// writeSplitFirst assigns each image to one split (stratified by its rarest class, small strata
+// pooled), then copies it into the folder of each of its classes inside that split.
 func writeSplitFirst(root string, images []vocImage, opts VOCOptions, p *placer, m *Manifest) error {
 	byID := map[string]vocImage{}
 	strata := map[string][]string{}
@@ -365,6 +365,7 @@ func writeSplitFirst(root string, images []vocImage, opts VOCOptions, p *placer,
 		key := rarestClass(img.classes, count)
 		strata[key] = append(strata[key], img.id)
 	}
+	poolSmallStrata(strata, opts.Ratios)
 	dirs := &dirMaker{}
 	for _, key := range sortedKeys(strata) {
 		parts := assignSplits(strata[key], opts.Ratios, opts.Seed, "voc/"+key)
@@ -381,6 +382,24 @@ func writeSplitFirst(root string, images []vocImage, opts VOCOptions, p *placer,
 		}
 	}
 	return nil
+}
+
+// poolSmallStrata merges strata too small to reach every split (fewer images than splits with a
+// non-zero ratio) into one pooled stratum, so that rare classes are not all sent to train.
+func poolSmallStrata(strata map[string][]string, r Ratios) {
+	splits := 0
+	for _, v := range r.values() {
+		if v > 0 {
+			splits++
+		}
+	}
+	const pool = "\x00pooled"
+	for key, ids := range strata {
+		if key != pool && len(ids) < splits {
+			strata[pool] = append(strata[pool], ids...)
+			delete(strata, key)
+		}
+	}
 }
 
 func classCounts(images []vocImage) map[string]int {
