@@ -1,0 +1,75 @@
+package loader
+
+import (
+	"image/color"
+	"testing"
+)
+
+// Two pixels, (10,20,30) and (200,100,50), in a 2x1 PNG. The output size equals the input size,
+// so no resampling happens and the values below are the preprocess modes alone.
+func TestPreprocessModes(t *testing.T) {
+	dir := t.TempDir()
+	img := rgbImage(2, 1, func(x, _ int) color.NRGBA {
+		if x == 0 {
+			return color.NRGBA{10, 20, 30, 255}
+		}
+		return color.NRGBA{200, 100, 50, 255}
+	})
+	path := writePNG(t, dir, "two.png", img)
+	// Luminance (PIL convert("L") weights): 0.299*10+0.587*20+0.114*30 = 18.15 -> 18;
+	// 0.299*200+0.587*100+0.114*50 = 124.2 -> 124.
+	cases := []struct {
+		name     string
+		mode     string
+		channels int
+		mean     map[string]float32
+		want     []float64
+	}{
+		{"caffe default BGR mean", "caffe", 3, nil,
+			[]float64{30 - 103.939, 20 - 116.779, 10 - 123.68, 50 - 103.939, 100 - 116.779, 200 - 123.68}},
+		{"caffe image_mean", "caffe", 3, map[string]float32{"r": 1, "g": 2, "b": 3},
+			[]float64{30 - 3, 20 - 2, 10 - 1, 50 - 3, 100 - 2, 200 - 1}},
+		{"torch", "torch", 3, nil, []float64{
+			(10/255.0 - 0.485) / 0.229, (20/255.0 - 0.456) / 0.224, (30/255.0 - 0.406) / 0.225,
+			(200/255.0 - 0.485) / 0.229, (100/255.0 - 0.456) / 0.224, (50/255.0 - 0.406) / 0.225}},
+		{"tf", "tf", 3, nil, []float64{10/127.5 - 1, 20/127.5 - 1, 30/127.5 - 1,
+			200/127.5 - 1, 100/127.5 - 1, 50/127.5 - 1}},
+		{"caffe gray", "caffe", 1, nil, []float64{18 - 117.3786, 124 - 117.3786}},
+		{"caffe gray image_mean", "caffe", 1, map[string]float32{"l": 100}, []float64{-82, 24}},
+		{"torch gray", "torch", 1, nil, []float64{(18/255.0 - 0.449) / 0.226, (124/255.0 - 0.449) / 0.226}},
+		{"tf gray", "TF", 1, nil, []float64{18/127.5 - 1, 124/127.5 - 1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := oneBatch(t, []Item{{Path: path}}, 1, Options{Height: 1, Width: 2,
+				Channels: c.channels, PreprocessMode: c.mode, ImageMean: c.mean, BatchSize: 1}, 0)
+			assertClose(t, "pixels", b.Images.Data, c.want, 1e-4)
+		})
+	}
+}
+
+func TestPreprocessOptionErrors(t *testing.T) {
+	items := []Item{{Path: "x.png"}}
+	cases := []Options{
+		{Height: 4, Width: 4, Channels: 3, PreprocessMode: "", BatchSize: 1},
+		{Height: 4, Width: 4, Channels: 3, PreprocessMode: "caffee", BatchSize: 1},
+		{Height: 4, Width: 4, Channels: 3, PreprocessMode: "caffe", BatchSize: 1,
+			ImageMean: map[string]float32{"r": 1, "g": 2}},
+		{Height: 4, Width: 4, Channels: 1, PreprocessMode: "caffe", BatchSize: 1,
+			ImageMean: map[string]float32{"r": 1, "g": 2, "b": 3}},
+		{Height: 4, Width: 4, Channels: 3, PreprocessMode: "tf", BatchSize: 1, Interpolation: "cubic"},
+		{Height: 4, Width: 4, Channels: 3, PreprocessMode: "tf", BatchSize: 1, RandomCrop: true, CenterCrop: true},
+		{Height: 4, Width: 4, Channels: 2, PreprocessMode: "tf", BatchSize: 1},
+		{Height: 4, Width: 4, Channels: 3, PreprocessMode: "tf", BatchSize: 0},
+		{Height: 4, Width: 4, Channels: 3, PreprocessMode: "tf", BatchSize: 1, OnBadImage: "ignore"},
+	}
+	for i, o := range cases {
+		if _, err := New(items, 2, o); err == nil {
+			t.Errorf("case %d: options %+v accepted", i, o)
+		}
+	}
+	if _, err := New([]Item{{Path: "x.png", Label: 2}}, 2,
+		Options{Height: 4, Width: 4, Channels: 3, PreprocessMode: "tf", BatchSize: 1}); err == nil {
+		t.Error("label 2 of 2 classes accepted")
+	}
+}
