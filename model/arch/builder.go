@@ -93,3 +93,15 @@ func subblockID(i int) string {
 	}
 	return id
 }
+
+// zeroPad adds symmetric zero padding of p pixels on every side.
+func (b *builder) zeroPad(name, in string, p int) string {
+	return b.add(&model.Layer{Name: name, Op: model.OpZeroPad, Inputs: []string{in}, Pad: [4]int{p, p, p, p}})
+}
+
+// depthwise adds a 3x3 depthwise conv (multiplier 1, VALID: callers pad explicitly).
+func (b *builder) depthwise(name, in string, stride int) string {
+	return b.add(&model.Layer{Name: name, Op: model.OpDepthwiseConv, Inputs: []string{in},
+		Kernel: [2]int{3, 3}, Strides: [2]int{stride, stride}, Padding: model.PadValid,
+		DepthMultiplier: 1, UseBias: b.cfg.UseBias, Frozen: b.frozen()})
+}

@@ -84,7 +84,11 @@ func buildResNet(cfg Config) (*model.Graph, error) {
 			if i == 0 {
 				s = stride
 			}
-			x = b.resnetSubblock(x, prefix, convs, s, i == 0 || cfg.AllProjections, act, alpha)
+			shortcut := shortcutIdentity
+			if i == 0 || cfg.AllProjections {
+				shortcut = shortcutProjection
+			}
+			x = b.cnnSubblock(x, prefix, convs, s, shortcut, act, alpha)
 		}
 	}
 	if cfg.UsePooling {
@@ -99,8 +103,19 @@ func buildResNet(cfg Config) (*model.Graph, error) {
 	return b.g, nil
 }
 
-// resnetSubblock adds one residual subblock (CNNBlock._subblocks) and returns its output.
-func (b *builder) resnetSubblock(in, prefix string, convs []convSpec, stride int, project bool, act string, alpha float32) string {
+// shortcut is how a CNNBlock subblock joins its input back in.
+type shortcut int
+
+const (
+	shortcutNone       shortcut = iota // VGG: use_shortcuts=False
+	shortcutIdentity                   // the input is added as it is
+	shortcutProjection                 // a 1x1 conv (+ BN) projects the input first
+)
+
+// cnnSubblock adds one subblock of TAO's CNNBlock (utils.py _subblocks) and returns its output:
+// convs in sequence (the first one strided) each followed by BN, activations between them, the
+// shortcut add, and the final activation <prefix><act>.
+func (b *builder) cnnSubblock(in, prefix string, convs []convSpec, stride int, sc shortcut, act string, alpha float32) string {
 	x := in
 	for i, c := range convs {
 		s := 1
@@ -113,12 +128,14 @@ func (b *builder) resnetSubblock(in, prefix string, convs []convSpec, stride int
 			x = b.act(fmt.Sprintf("%s%s_%d", prefix, act, i+1), x, act, alpha)
 		}
 	}
-	shortcut := in
-	if project {
-		filters := convs[len(convs)-1].filters
-		shortcut = b.conv(prefix+"conv_shortcut", in, filters, 1, stride, model.PadValid)
-		shortcut = b.bn(prefix+"bn_shortcut", shortcut)
+	if sc != shortcutNone {
+		short := in
+		if sc == shortcutProjection {
+			filters := convs[len(convs)-1].filters
+			short = b.conv(prefix+"conv_shortcut", in, filters, 1, stride, model.PadValid)
+			short = b.bn(prefix+"bn_shortcut", short)
+		}
+		x = b.add(&model.Layer{Name: b.autoName("add"), Op: model.OpAdd, Inputs: []string{x, short}})
 	}
-	x = b.add(&model.Layer{Name: b.autoName("add"), Op: model.OpAdd, Inputs: []string{x, shortcut}})
 	return b.act(prefix+act, x, act, alpha)
 }
