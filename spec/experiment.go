@@ -1,0 +1,356 @@
+package spec
+
+import (
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bonsai-ml/bonsai/spec/specpb"
+)
+
+// TAO's effective defaults for fields left at their proto3 zero value.
+const (
+	DefaultNLayers    = 18   // train.py: n_layers or 18
+	DefaultBNMomentum = 0.9  // helper.setup_config, batch_norm_config unset
+	DefaultBNEpsilon  = 1e-5 // helper.setup_config, batch_norm_config unset
+	SoftAnnealStartLR = 3e-4 // cv/common/utils.py: the warm-up starts here
+	CaffeMeanGray     = 117.3786
+	// Keras defaults used when an adam / rmsprop field is 0 (see doc.go).
+	DefaultAdamBeta1 = 0.9
+	DefaultAdamBeta2 = 0.999
+	DefaultEpsilon   = 1e-7
+	DefaultRMSRho    = 0.9
+)
+
+// CaffeMeanBGR is the default caffe-mode mean for 3-channel input, in the
+// B, G, R order the network sees.
+var CaffeMeanBGR = []float64{103.939, 116.779, 123.68}
+
+// Experiment is a loaded spec. Proto holds the fields as written; the methods
+// return effective values (TAO's defaults applied, paths resolved). Read paths
+// through the methods: a relative path is taken relative to the spec file's
+// folder, not the working directory.
+type Experiment struct {
+	Proto    *specpb.Experiment
+	Path     string // the spec file as given to Load
+	Format   Format
+	pos      *positions
+	warnings []string
+}
+
+// Warnings lists things that load but deserve the user's attention (ignored
+// fields, places where Bonsai deliberately differs from TAO), one per line,
+// each starting with file:line:col where known.
+func (e *Experiment) Warnings() []string { return slices.Clone(e.warnings) }
+
+// Dir is the folder relative paths in the spec are resolved against.
+func (e *Experiment) Dir() string { return filepath.Dir(e.Path) }
+
+// ResolvePath makes a path from the spec absolute-or-spec-relative: "" stays
+// "", an absolute path is cleaned, and a relative one is joined to Dir().
+func (e *Experiment) ResolvePath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(e.Dir(), p)
+}
+
+// ---------------------------------------------------------------- model_config
+
+// Arch is model_config.arch as written (validation rejects "").
+func (e *Experiment) Arch() string { return e.Proto.GetModelConfig().GetArch() }
+
+// NLayers is model_config.n_layers, 0 meaning 18 as in TAO.
+func (e *Experiment) NLayers() int {
+	if n := e.Proto.GetModelConfig().GetNLayers(); n != 0 {
+		return int(n)
+	}
+	return DefaultNLayers
+}
+
+// InputSize is model_config.input_image_size as channels, height, width; all
+// zero when it is unset.
+func (e *Experiment) InputSize() (c, h, w int) {
+	dims, err := parseInputSize(e.Proto.GetModelConfig().GetInputImageSize())
+	if err != nil {
+		return 0, 0, 0
+	}
+	return dims[0], dims[1], dims[2]
+}
+
+// Grayscale reports one input channel (TAO's "grayscale" color mode).
+func (e *Experiment) Grayscale() bool {
+	c, _, _ := e.InputSize()
+	return c == 1
+}
+
+// Interpolation is the resize filter for every resize (train, val, eval,
+// inference).
+func (e *Experiment) Interpolation() specpb.InterpolationMethod {
+	return e.Proto.GetModelConfig().GetResizeInterpolationMethod()
+}
+
+// BNMomentum is the batch-norm momentum: batch_norm_config.momentum, or 0.9
+// when it is unset or 0.
+func (e *Experiment) BNMomentum() float64 {
+	if m := e.Proto.GetModelConfig().GetBatchNormConfig().GetMomentum(); m != 0 {
+		return float64(m)
+	}
+	return DefaultBNMomentum
+}
+
+// BNEpsilon is the batch-norm epsilon: batch_norm_config.epsilon, or 1e-5
+// when it is unset or 0.
+func (e *Experiment) BNEpsilon() float64 {
+	if eps := e.Proto.GetModelConfig().GetBatchNormConfig().GetEpsilon(); eps != 0 {
+		return float64(eps)
+	}
+	return DefaultBNEpsilon
+}
+
+// FreezeBlocks is model_config.freeze_blocks, sorted and without repeats.
+func (e *Experiment) FreezeBlocks() []int {
+	var out []int
+	for _, b := range e.Proto.GetModelConfig().GetFreezeBlocks() {
+		out = append(out, int(b))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Activation is model_config.activation: its type ("" means the
+// architecture's own default) and parameters (never nil).
+func (e *Experiment) Activation() (typ string, params map[string]float64) {
+	a := e.Proto.GetModelConfig().GetActivation()
+	params = map[string]float64{}
+	for k, v := range a.GetActivationParameters() {
+		params[k] = float64(v)
+	}
+	return a.GetActivationType(), params
+}
+
+// parseInputSize parses "C,H,W" (spaces allowed around numbers).
+func parseInputSize(s string) ([3]int, error) {
+	var dims [3]int
+	parts := strings.Split(s, ",")
+	if len(parts) != 3 {
+		return dims, fmt.Errorf("must be \"C,H,W\" (three numbers), got %q", s)
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 0 {
+			return dims, fmt.Errorf("must be \"C,H,W\" with whole numbers, got %q", s)
+		}
+		dims[i] = n
+	}
+	return dims, nil
+}
+
+// ---------------------------------------------------------------- train_config
+
+// TrainDatasetPath is train_config.train_dataset_path, resolved.
+func (e *Experiment) TrainDatasetPath() string {
+	return e.ResolvePath(e.Proto.GetTrainConfig().GetTrainDatasetPath())
+}
+
+// ValDatasetPath is train_config.val_dataset_path, resolved.
+func (e *Experiment) ValDatasetPath() string {
+	return e.ResolvePath(e.Proto.GetTrainConfig().GetValDatasetPath())
+}
+
+// PretrainedModelPath is train_config.pretrained_model_path, resolved.
+func (e *Experiment) PretrainedModelPath() string {
+	return e.ResolvePath(e.Proto.GetTrainConfig().GetPretrainedModelPath())
+}
+
+// BYOMModelPath is model_config.byom_model, resolved.
+func (e *Experiment) BYOMModelPath() string {
+	return e.ResolvePath(e.Proto.GetModelConfig().GetByomModel())
+}
+
+// PreprocessMode is train_config.preprocess_mode: "tf", "caffe" or "torch"
+// ("" when there is no train_config, e.g. an evaluate-only spec).
+func (e *Experiment) PreprocessMode() string { return e.Proto.GetTrainConfig().GetPreprocessMode() }
+
+// ImageMean is the per-channel mean that caffe mode subtracts, in the order
+// the network sees channels: B, G, R for color input (TAO turns RGB into BGR
+// before subtracting), L for grayscale. It is image_mean when given, else
+// TAO's defaults (103.939, 116.779, 123.68 / 117.3786). Other modes use no
+// mean: the result is nil.
+func (e *Experiment) ImageMean() []float64 {
+	if e.PreprocessMode() != "caffe" {
+		return nil
+	}
+	m := e.Proto.GetTrainConfig().GetImageMean()
+	if e.Grayscale() {
+		if v, ok := m["l"]; ok {
+			return []float64{f64(v)}
+		}
+		return []float64{CaffeMeanGray}
+	}
+	if len(m) > 0 {
+		return []float64{f64(m["b"]), f64(m["g"]), f64(m["r"])}
+	}
+	return slices.Clone(CaffeMeanBGR)
+}
+
+// HorizontalFlip reports whether training flips images at random (on unless
+// disable_horizontal_flip is set).
+func (e *Experiment) HorizontalFlip() bool {
+	return !e.Proto.GetTrainConfig().GetDisableHorizontalFlip()
+}
+
+// Optimizer is the resolved train_config.optimizer.
+type Optimizer struct {
+	Kind     string  // "sgd", "adam", "rmsprop"; "" when unset
+	LR       float64 // overwritten every step by the LR schedule, as in TAO
+	Decay    float64 // Keras per-iteration decay: lr / (1 + decay*iterations)
+	Momentum float64 // sgd
+	Nesterov bool    // sgd
+	Beta1    float64 // adam
+	Beta2    float64 // adam
+	Rho      float64 // rmsprop
+	Epsilon  float64 // adam, rmsprop
+}
+
+// Optimizer returns the optimizer with zero adam / rmsprop constants replaced
+// by Keras' defaults (beta_1 0.9, beta_2 0.999, rho 0.9, epsilon 1e-7).
+func (e *Experiment) Optimizer() Optimizer {
+	o := e.Proto.GetTrainConfig().GetOptimizer()
+	switch {
+	case o.GetSgd() != nil:
+		s := o.GetSgd()
+		return Optimizer{Kind: "sgd", LR: f64(s.GetLr()), Decay: f64(s.GetDecay()),
+			Momentum: f64(s.GetMomentum()), Nesterov: s.GetNesterov()}
+	case o.GetAdam() != nil:
+		a := o.GetAdam()
+		return Optimizer{Kind: "adam", LR: f64(a.GetLr()), Decay: f64(a.GetDecay()),
+			Beta1: orDefault(a.GetBeta_1(), DefaultAdamBeta1), Beta2: orDefault(a.GetBeta_2(), DefaultAdamBeta2),
+			Epsilon: orDefault(a.GetEpsilon(), DefaultEpsilon)}
+	case o.GetRmsprop() != nil:
+		r := o.GetRmsprop()
+		return Optimizer{Kind: "rmsprop", LR: f64(r.GetLr()), Decay: f64(r.GetDecay()),
+			Rho: orDefault(r.GetRho(), DefaultRMSRho), Epsilon: orDefault(r.GetEpsilon(), DefaultEpsilon)}
+	}
+	return Optimizer{}
+}
+
+// Regularizer is the resolved train_config.reg_config.
+type Regularizer struct {
+	Type        string  // "l1", "l2" or "none" (lower-cased); "" when unset
+	Conv2D      bool    // applies to convolution kernels (incl. depthwise, as Keras' Conv2D subclasses)
+	Dense       bool    // applies to dense kernels
+	WeightDecay float64 // the L1/L2 factor
+}
+
+// Regularizer returns reg_config with the scope list parsed the way TAO does
+// (case-insensitive, unknown entries ignored).
+func (e *Experiment) Regularizer() Regularizer {
+	rc := e.Proto.GetTrainConfig().GetRegConfig()
+	r := Regularizer{Type: strings.ToLower(rc.GetType()), WeightDecay: f64(rc.GetWeightDecay())}
+	for _, s := range strings.Split(rc.GetScope(), ",") {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "conv2d":
+			r.Conv2D = true
+		case "dense":
+			r.Dense = true
+		}
+	}
+	return r
+}
+
+// LRSchedule is the resolved train_config.lr_config. Progress is the fraction
+// of all training iterations done, as in TAO; TAO also multiplies BaseLR by
+// the number of GPUs.
+type LRSchedule struct {
+	Kind             string // "step", "soft_anneal", "cosine"; "" when unset
+	BaseLR           float64
+	StepSize         int     // step: percent of training per factor of Gamma
+	Gamma            float64 // step
+	SoftStart        float64 // soft_anneal, cosine: warm-up fraction
+	AnnealingDivider float64 // soft_anneal
+	AnnealingPoints  []float64
+	StartLR          float64 // soft_anneal: warm-up start, 3e-4 in TAO
+	MinLRRatio       float64 // cosine: final lr = BaseLR * MinLRRatio
+}
+
+// LRSchedule returns the learning-rate schedule.
+func (e *Experiment) LRSchedule() LRSchedule {
+	lc := e.Proto.GetTrainConfig().GetLrConfig()
+	switch {
+	case lc.GetStep() != nil:
+		s := lc.GetStep()
+		return LRSchedule{Kind: "step", BaseLR: f64(s.GetLearningRate()), StepSize: int(s.GetStepSize()), Gamma: f64(s.GetGamma())}
+	case lc.GetSoftAnneal() != nil:
+		s := lc.GetSoftAnneal()
+		pts := make([]float64, len(s.GetAnnealingPoints()))
+		for i, p := range s.GetAnnealingPoints() {
+			pts[i] = f64(p)
+		}
+		return LRSchedule{Kind: "soft_anneal", BaseLR: f64(s.GetLearningRate()), SoftStart: f64(s.GetSoftStart()),
+			AnnealingDivider: f64(s.GetAnnealingDivider()), AnnealingPoints: pts, StartLR: SoftAnnealStartLR}
+	case lc.GetCosine() != nil:
+		s := lc.GetCosine()
+		return LRSchedule{Kind: "cosine", BaseLR: f64(s.GetLearningRate()), MinLRRatio: f64(s.GetMinLrRatio()),
+			SoftStart: f64(s.GetSoftStart())}
+	}
+	return LRSchedule{}
+}
+
+// String describes the schedule in one line.
+func (s LRSchedule) String() string {
+	g := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	switch s.Kind {
+	case "step":
+		return fmt.Sprintf("step: lr = %s * %s^(progress / %d%%), decaying smoothly (TAO does not floor the exponent)",
+			g(s.BaseLR), g(s.Gamma), s.StepSize)
+	case "soft_anneal":
+		pts := make([]string, len(s.AnnealingPoints))
+		for i, p := range s.AnnealingPoints {
+			pts[i] = g(p)
+		}
+		return fmt.Sprintf("soft_anneal: linear %s -> %s until progress %s, then divided by %s at progress [%s]",
+			g(s.StartLR), g(s.BaseLR), g(s.SoftStart), g(s.AnnealingDivider), strings.Join(pts, ", "))
+	case "cosine":
+		return fmt.Sprintf("cosine: linear %s -> %s until progress %s, then cosine down to %s",
+			g(s.BaseLR*s.MinLRRatio), g(s.BaseLR), g(s.SoftStart), g(s.BaseLR*s.MinLRRatio))
+	}
+	return "no learning-rate schedule"
+}
+
+// ----------------------------------------------------------------- eval_config
+
+// EvalDatasetPath is eval_config.eval_dataset_path, resolved.
+func (e *Experiment) EvalDatasetPath() string {
+	return e.ResolvePath(e.Proto.GetEvalConfig().GetEvalDatasetPath())
+}
+
+// ModelPath is eval_config.model_path, resolved.
+func (e *Experiment) ModelPath() string {
+	return e.ResolvePath(e.Proto.GetEvalConfig().GetModelPath())
+}
+
+// f64 widens a float32 proto value without float32 noise: 0.1f reads as 0.1,
+// not 0.10000000149011612.
+func f64(x float32) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
+	return v
+}
+
+func orDefault(x float32, def float64) float64 {
+	if x == 0 {
+		return def
+	}
+	return f64(x)
+}
+
+// sortedKeys returns a map's keys in order, for stable messages.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
