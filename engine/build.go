@@ -5,8 +5,8 @@ import (
 
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // the graph DSL reads best unqualified
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 // Keras defaults used when a layer leaves an attribute at zero.
@@ -26,6 +26,9 @@ type forwardBuilder struct {
 	rng *Node
 	// bnUpdates holds the new moving statistics computed in training mode, by param key.
 	bnUpdates map[string]*Node
+	// keepAll keeps every layer's output in outs (for tests and inspection).
+	keepAll bool
+	outs    map[string]*Node
 }
 
 // forward returns the logits (the output layer's activations) for images x [N,H,W,C].
@@ -45,6 +48,9 @@ func (b *forwardBuilder) forward(x *Node) (*Node, error) {
 			return nil, fmt.Errorf("layer %q (%s): %w", l.Name, l.Op, err)
 		}
 		outs[l.Name] = y
+	}
+	if b.keepAll {
+		b.outs = outs
 	}
 	return outs[b.ir.Output], nil
 }
@@ -172,7 +178,7 @@ func (b *forwardBuilder) batchNorm(l *model.Layer, x *Node) *Node {
 	if b.training && !l.FrozenBN {
 		mean, variance = b.batchStats(l, x)
 	}
-	scale := Mul(gamma, Rsqrt(AddScalar(variance, eps)))
+	scale := Div(gamma, Sqrt(AddScalar(variance, eps))) // (Rsqrt has no gradient in GoMLX)
 	shift := Sub(beta, Mul(mean, scale))
 	return Add(Mul(x, broadcastChannels(scale, x)), broadcastChannels(shift, x))
 }
@@ -369,4 +375,3 @@ func accuracyCount(logits, labels *Node) *Node {
 	hit := Equal(ArgMax(logits, -1, dtypes.Int32), ArgMax(labels, -1, dtypes.Int32))
 	return ReduceAllSum(ConvertDType(hit, dtypes.Float32))
 }
-

@@ -13,9 +13,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gomlx/gomlx/backends"
 	_ "github.com/bonsai-ml/bonsai/engine/purego" // the pure-Go backend that trains CNNs
-	_ "github.com/gomlx/gomlx/backends/simplego"  // GoMLX's "go" backend
+	"github.com/gomlx/gomlx/backends"
+	_ "github.com/gomlx/gomlx/backends/simplego" // GoMLX's "go" backend
 	"github.com/gomlx/gomlx/backends/xla"
 )
 

@@ -30,17 +30,17 @@ var ErrNonFinite = errors.New("loss is NaN or infinite")
 //   - LabelSmoothing s: labels become y*(1-s) + s/classes before the cross-entropy.
 //   - Layers with Frozen set keep their parameters; FrozenBN layers keep their moving statistics.
 type TrainConfig struct {
-	Optimizer                      string
-	Momentum                       float64
-	Nesterov                       bool
-	Beta1, Beta2, Epsilon, Rho     float64
-	Decay                          float64
-	RegType                        string
-	RegScope                       []string
-	WeightDecay                    float64
-	LabelSmoothing                 float64
-	BatchSize                      int
-	Seed                           int64
+	Optimizer                  string
+	Momentum                   float64
+	Nesterov                   bool
+	Beta1, Beta2, Epsilon, Rho float64
+	Decay                      float64
+	RegType                    string
+	RegScope                   []string
+	WeightDecay                float64
+	LabelSmoothing             float64
+	BatchSize                  int
+	Seed                       int64
 }
 
 // Trainer runs training steps on a Model; it shares the model's parameters.
@@ -48,11 +48,11 @@ type Trainer struct {
 	m   *Model
 	cfg TrainConfig
 
-	trainable []int      // indices (into m.keys) of the parameters the optimizer updates
-	slotNames []string   // optimizer slots per trainable parameter
-	slotKeys  []string   // "<param>/<slot>" for every slot, trainable-major
+	trainable []int    // indices (into m.keys) of the parameters the optimizer updates
+	slotNames []string // optimizer slots per trainable parameter
+	slotKeys  []string // "<param>/<slot>" for every slot, trainable-major
 	slots     []*tensors.Tensor
-	bnKeys    []int      // indices of moving statistics updated in training mode
+	bnKeys    []int // indices of moving statistics updated in training mode
 	regular   map[int]bool
 	iter      int64
 
