@@ -235,4 +235,3 @@ func TestWrongWeightShapeNamesParameter(t *testing.T) {
 		t.Fatalf("got %v, want an error naming nope/kernel", err)
 	}
 }
-
