@@ -90,8 +90,10 @@ func (it *Iterator) work(jobs <-chan job) {
 
 // Next assembles the next batch; it returns false at the end of the epoch or on an error.
 func (it *Iterator) Next() bool {
-	if it.err != nil {
+	select {
+	case <-it.done: // closed, or ended
 		return false
+	default:
 	}
 	o := it.l.opts
 	size := o.Height * o.Width * o.Channels
