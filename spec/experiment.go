@@ -100,7 +100,7 @@ func (e *Experiment) Interpolation() specpb.InterpolationMethod {
 // when it is unset or 0.
 func (e *Experiment) BNMomentum() float64 {
 	if m := e.Proto.GetModelConfig().GetBatchNormConfig().GetMomentum(); m != 0 {
-		return float64(m)
+		return f64(m)
 	}
 	return DefaultBNMomentum
 }
@@ -109,7 +109,7 @@ func (e *Experiment) BNMomentum() float64 {
 // when it is unset or 0.
 func (e *Experiment) BNEpsilon() float64 {
 	if eps := e.Proto.GetModelConfig().GetBatchNormConfig().GetEpsilon(); eps != 0 {
-		return float64(eps)
+		return f64(eps)
 	}
 	return DefaultBNEpsilon
 }
@@ -130,7 +130,7 @@ func (e *Experiment) Activation() (typ string, params map[string]float64) {
 	a := e.Proto.GetModelConfig().GetActivation()
 	params = map[string]float64{}
 	for k, v := range a.GetActivationParameters() {
-		params[k] = float64(v)
+		params[k] = f64(v)
 	}
 	return a.GetActivationType(), params
 }
