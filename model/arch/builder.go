@@ -13,22 +13,37 @@ import (
 type builder struct {
 	g     *model.Graph
 	cfg   Config
-	block int
-	auto  map[string]int // Keras auto-name counters by base name
+	block  int
+	auto   map[string]int         // Keras auto-name counters by base name
+	shapes map[string]model.Shape // output shapes so far (for input-dependent padding)
 }
 
 func newBuilder(cfg Config) *builder {
 	g := &model.Graph{Arch: cfg.Arch, NLayers: cfg.NLayers, Input: cfg.InputSize}
-	b := &builder{g: g, cfg: cfg, auto: map[string]int{}}
+	b := &builder{g: g, cfg: cfg, auto: map[string]int{}, shapes: map[string]model.Shape{}}
 	b.block = -1
 	b.add(&model.Layer{Name: "input_1", Op: model.OpInput})
 	return b
 }
 
-// add appends a layer tagged with the current block and returns its name.
+// add appends a layer tagged with the current block and returns its name. It records the
+// layer's output shape when it can be inferred (Build validates the whole graph afterwards).
 func (b *builder) add(l *model.Layer) string {
 	l.Block = b.block
 	b.g.Layers = append(b.g.Layers, l)
+	if l.Op == model.OpInput {
+		b.shapes[l.Name] = model.Shape{b.cfg.InputSize[1], b.cfg.InputSize[2], b.cfg.InputSize[0]}
+		return l.Name
+	}
+	ins := make([]model.Shape, len(l.Inputs))
+	for i, in := range l.Inputs {
+		if ins[i] = b.shapes[in]; ins[i] == nil {
+			return l.Name
+		}
+	}
+	if s, err := model.OutputShape(l, ins); err == nil {
+		b.shapes[l.Name] = s
+	}
 	return l.Name
 }
 

@@ -1,0 +1,75 @@
+package arch
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bonsai-ml/bonsai/model"
+)
+
+// TestEfficientNetPublishedCounts: torchvision's efficientnet_b0 / b1 have 5,288,548 /
+// 7,794,184 parameters (pytorch.org/vision/stable/models), equal to the trainable counts of
+// Keras Applications' EfficientNetB0 / B1, whose totals (5,330,571 / 7,856,239) add the BN
+// moving statistics and 7 statistics of Keras' input Normalization layer, which TAO lacks.
+// The paper (Tan & Le 2019, Table 2) gives B0 0.39 B and B1 0.70 B FLOPs (mult-adds) at 224 and
+// 240.
+func TestEfficientNetPublishedCounts(t *testing.T) {
+	for _, c := range []struct {
+		arch             string
+		size             int
+		trainable, total int
+		macsB            float64
+	}{
+		{"efficientnet_b0", 224, 5_288_548, 5_330_571 - 7, 0.39},
+		{"efficientnet_b1", 240, 7_794_184, 7_856_239 - 7, 0.70},
+	} {
+		s := summarize(t, mustBuild(t, Config{Arch: c.arch, InputSize: [3]int{3, c.size, c.size}, NumClasses: 1000}))
+		if s.Trainable != c.trainable || s.TotalParams != c.total {
+			t.Errorf("%s: trainable %d total %d, want %d and %d", c.arch, s.Trainable, s.TotalParams, c.trainable, c.total)
+		}
+		if b := float64(s.MACs) / 1e9; b < c.macsB*0.97 || b > c.macsB*1.03 {
+			t.Errorf("%s: %.3f B mult-adds, paper %.2f", c.arch, b, c.macsB)
+		}
+	}
+}
+
+func TestEfficientNetStructure(t *testing.T) {
+	g := mustBuild(t, Config{Arch: "efficientnet_b0", InputSize: [3]int{3, 64, 96}, NumClasses: 3, FreezeBlocks: []int{2, 8}})
+	shapes, err := g.Shapes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := shapes["top_activation"]; !slices.Equal(got, model.Shape{2, 3, 1280}) {
+		t.Errorf("top_activation %v", got)
+	}
+	idx := g.Index()
+	// Even input, kernel 5, stride 2: Keras' correct_pad pads 1 before and 2 after.
+	if p := idx["block3a_dwconv_pad"].Pad; p != [4]int{1, 2, 1, 2} {
+		t.Errorf("block3a_dwconv_pad %v", p)
+	}
+	if idx["block1a_add"] != nil || idx["block2b_add"] == nil || idx["block2b_drop"].Op != model.OpDropPath {
+		t.Error("residual adds / drop-connect misplaced")
+	}
+	// Drop-connect grows linearly: block index 2 of 16 -> 0.2*2/16.
+	if r := idx["block2b_drop"].Rate; r < 0.0249 || r > 0.0251 {
+		t.Errorf("block2b drop rate %g, want 0.025", r)
+	}
+	if idx["block2b_se_excite"].Op != model.OpMultiply || !slices.Equal(shapes["block2b_se_squeeze"], model.Shape{1, 1, 144}) {
+		t.Error("squeeze-and-excitation wiring")
+	}
+	for _, l := range g.Layers {
+		frozenBlock := l.Block == 2 || l.Block == 8
+		isConv := l.Op == model.OpConv || l.Op == model.OpDepthwiseConv
+		if l.Frozen != (frozenBlock && isConv) {
+			t.Errorf("%s (block %d) frozen %v", l.Name, l.Block, l.Frozen)
+		}
+		if l.Op == model.OpActivation && !strings.Contains(l.Name, "se_expand") && l.Activation != model.ActSwish {
+			t.Errorf("%s: activation %s, want swish", l.Name, l.Activation)
+		}
+	}
+	relu := mustBuild(t, Config{Arch: "efficientnet_b1", InputSize: [3]int{3, 32, 32}, NumClasses: 3, Activation: "relu"})
+	if a := relu.Index()["stem_activation"].Activation; a != model.ActReLU {
+		t.Errorf("activation_type relu gave %s", a)
+	}
+}
