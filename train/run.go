@@ -1,0 +1,393 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bonsai-ml/bonsai/data"
+	"github.com/bonsai-ml/bonsai/data/loader"
+	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/model"
+)
+
+// Checkpoint is what the loop saves after every epoch, and what resuming reads back.
+type Checkpoint struct {
+	Graph     *model.Graph
+	Weights   model.Weights
+	Optimizer map[string]*model.Tensor // engine.Trainer.OptimizerState (slots and iteration count)
+	Epoch     int                      // 1-based epoch just finished
+	Metrics   EpochLog
+}
+
+// Options configures Run.
+type Options struct {
+	ResultsDir string
+	Engine     *engine.Engine
+	Graph      *model.Graph  // the model to train
+	Weights    model.Weights // initial weights; missing ones are initialised from Train.Seed
+	// Optimizer is the optimizer state to resume from (nil: fresh).
+	Optimizer map[string]*model.Tensor
+	Train     engine.TrainConfig
+	Schedule  Schedule
+	Epochs    int // n_epochs
+	// InitEpoch is TAO's --init_epoch: the 1-based epoch to start at (0 or 1: from the start).
+	// Resuming needs Weights and Optimizer from the checkpoint of epoch InitEpoch-1.
+	InitEpoch int
+	// StepsDivisor is TAO's iteration count divisor for multi-GPU (steps per epoch =
+	// batches // GPUs); 0 or 1 for one device.
+	StepsDivisor int
+
+	TrainData, ValData *loader.Loader
+	Classes            []string // class names in label order (classmap.json)
+
+	// Save writes a checkpoint file (atomically); Ext is its extension, e.g. ".safetensors".
+	Save func(path string, c *Checkpoint) error
+	Ext  string
+	// Plot draws results.png from the history (optional).
+	Plot func(path string, rows []EpochLog) error
+
+	Progress io.Writer // progress bar (stderr); nil: none
+	Log      io.Writer // messages (stdout); nil: none
+
+	lrHook func(step int, lr float64) float64 // tests: replaces the schedule's learning rate
+}
+
+// Result summarises a finished run.
+type Result struct {
+	History  []EpochLog // every epoch in training.csv, including those before a resume
+	Best     EpochLog
+	BestPath string
+	LastPath string
+}
+
+// ErrInterrupted is returned when the context is cancelled during training.
+var ErrInterrupted = errors.New("training was interrupted")
+
+// Paths of the outputs Run writes in the results folder.
+func checkpointPath(dir, arch string, epoch int, ext string) string {
+	return filepath.Join(dir, "weights", fmt.Sprintf("%s_%03d%s", arch, epoch, ext))
+}
+
+// BestPath and LastPath name the best and the latest checkpoints in a results folder.
+func BestPath(dir, ext string) string { return filepath.Join(dir, "weights", "best"+ext) }
+func LastPath(dir, ext string) string { return filepath.Join(dir, "weights", "last"+ext) }
+
+// EpochCheckpointPath is TAO's weights/<arch>_NNN<ext>.
+func EpochCheckpointPath(dir, arch string, epoch int, ext string) string {
+	return checkpointPath(dir, arch, epoch, ext)
+}
+
+func (o *Options) check() error {
+	switch {
+	case o.ResultsDir == "":
+		return errors.New("no results folder")
+	case o.Engine == nil || o.Graph == nil:
+		return errors.New("no engine or model graph")
+	case o.TrainData == nil || o.ValData == nil:
+		return errors.New("no training or validation data")
+	case o.Epochs < 1:
+		return fmt.Errorf("n_epochs must be at least 1, got %d", o.Epochs)
+	case o.Save == nil:
+		return errors.New("no checkpoint writer")
+	case o.InitEpoch > o.Epochs:
+		return fmt.Errorf("--init_epoch %d is past n_epochs %d: nothing to train", o.InitEpoch, o.Epochs)
+	}
+	if o.InitEpoch < 1 {
+		o.InitEpoch = 1
+	}
+	if o.StepsDivisor < 1 {
+		o.StepsDivisor = 1
+	}
+	if o.InitEpoch > 1 && o.Optimizer == nil {
+		return fmt.Errorf("--init_epoch %d needs the checkpoint of epoch %d (weights and optimizer state)", o.InitEpoch, o.InitEpoch-1)
+	}
+	return o.Schedule.Validate()
+}
+
+// run is the state of one training run.
+type run struct {
+	o        *Options
+	m        *engine.Model
+	tr       *engine.Trainer
+	status   *StatusLog
+	bar      *Progress
+	steps    int // iterations per epoch
+	maxSteps int
+	history  []EpochLog
+	best     EpochLog
+	hasBest  bool
+}
+
+// Run trains o.Graph for epochs o.InitEpoch..o.Epochs and writes TAO's outputs in
+// o.ResultsDir: weights/<arch>_NNN<ext> every epoch plus weights/best<ext> and
+// weights/last<ext>, classmap.json, training.csv, status.json and results.png.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	r := &run{o: &o, status: NewStatusLog(o.ResultsDir), bar: NewProgress(o.Progress)}
+	if err := r.prepare(); err != nil {
+		r.fail(err)
+		return nil, err
+	}
+	if err := r.status.Write(StatusStarted, "Starting Training Loop."); err != nil {
+		return nil, err
+	}
+	for epoch := o.InitEpoch; epoch <= o.Epochs; epoch++ {
+		if err := r.epoch(ctx, epoch); err != nil {
+			r.fail(err)
+			return nil, err
+		}
+	}
+	return r.finish()
+}
+
+// prepare creates the folders, writes classmap.json, builds the model and trainer, and
+// reloads the history of a resumed run.
+func (r *run) prepare() error {
+	o := r.o
+	if err := os.MkdirAll(filepath.Join(o.ResultsDir, "weights"), 0o755); err != nil {
+		return fmt.Errorf("creating results folder: %w", err)
+	}
+	if len(o.Classes) > 0 {
+		if err := data.WriteClassMap(filepath.Join(o.ResultsDir, data.ClassMapFile), o.Classes); err != nil {
+			return err
+		}
+	}
+	var err error
+	if r.m, err = o.Engine.NewModel(o.Graph, o.Weights, o.Train.Seed); err != nil {
+		return fmt.Errorf("building the model: %w", err)
+	}
+	if r.tr, err = r.m.NewTrainer(o.Train); err != nil {
+		return fmt.Errorf("setting up the optimizer: %w", err)
+	}
+	if o.Optimizer != nil {
+		if err := r.tr.SetOptimizerState(o.Optimizer); err != nil {
+			return fmt.Errorf("resuming: %w", err)
+		}
+	}
+	r.steps = max(1, o.TrainData.BatchesPerEpoch()/o.StepsDivisor)
+	r.maxSteps = r.steps * o.Epochs
+	return r.loadHistory()
+}
+
+// loadHistory keeps the training.csv rows of the epochs before InitEpoch.
+func (r *run) loadHistory() error {
+	if r.o.InitEpoch <= 1 {
+		return nil
+	}
+	rows, err := ReadTrainingCSV(filepath.Join(r.o.ResultsDir, "training.csv"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("resuming: %w", err)
+	}
+	for _, row := range rows {
+		if row.Epoch < r.o.InitEpoch {
+			r.history = append(r.history, row)
+			r.noteBest(row)
+		}
+	}
+	return nil
+}
+
+// noteBest records row as the best epoch if it is; it reports whether it is.
+func (r *run) noteBest(row EpochLog) bool {
+	better := !r.hasBest || row.ValAcc > r.best.ValAcc ||
+		(row.ValAcc == r.best.ValAcc && row.ValLoss < r.best.ValLoss)
+	if better {
+		r.best, r.hasBest = row, true
+	}
+	return better
+}
+
+// epoch trains one epoch, validates, and writes the epoch's outputs.
+func (r *run) epoch(ctx context.Context, epoch int) error {
+	start := time.Now()
+	row, err := r.trainEpoch(ctx, epoch)
+	if err != nil {
+		return err
+	}
+	r.bar.Validating()
+	if row.ValLoss, row.ValAcc, err = Validate(r.tr, r.o.ValData); err != nil {
+		return fmt.Errorf("epoch %d: validation: %w", epoch, err)
+	}
+	row.LR = r.o.Schedule.LR(epoch*r.steps, r.maxSteps)
+	row.Seconds = time.Since(start).Seconds()
+	isBest := r.noteBest(row)
+	r.bar.EndEpoch(row, isBest)
+	r.history = append(r.history, row)
+	return r.writeEpoch(row, isBest)
+}
+
+// trainEpoch runs the epoch's iterations and returns its mean loss and accuracy.
+func (r *run) trainEpoch(ctx context.Context, epoch int) (EpochLog, error) {
+	o := r.o
+	it := o.TrainData.Epoch(epoch)
+	defer it.Close()
+	r.bar.StartEpoch(epoch, o.Epochs, r.steps)
+	row := EpochLog{Epoch: epoch}
+	var lossSum, accSum float64
+	var seen int
+	for i := 0; i < r.steps && it.Next(); i++ {
+		if err := ctx.Err(); err != nil {
+			return row, fmt.Errorf("epoch %d, iteration %d: %w", epoch, i+1, ErrInterrupted)
+		}
+		b := it.Batch()
+		global := (epoch-1)*r.steps + i
+		lr := o.Schedule.LR(global, r.maxSteps)
+		if o.lrHook != nil {
+			lr = o.lrHook(global, lr)
+		}
+		loss, acc, err := r.tr.Step(b.Images, b.Labels, float32(lr))
+		if errors.Is(err, engine.ErrNonFinite) {
+			return row, r.nonFinite(epoch, i+1, float64(loss), lr)
+		}
+		if err != nil {
+			return row, fmt.Errorf("epoch %d, iteration %d: %w", epoch, i+1, err)
+		}
+		n := b.Images.Shape[0]
+		lossSum += float64(loss) * float64(n)
+		accSum += float64(acc) * float64(n)
+		seen += n
+		r.bar.Step(n, float64(loss), float64(acc), lr)
+	}
+	if err := it.Err(); err != nil {
+		return row, fmt.Errorf("epoch %d: %w", epoch, err)
+	}
+	if seen == 0 {
+		return row, fmt.Errorf("epoch %d: no training images could be read", epoch)
+	}
+	row.Loss, row.Acc = lossSum/float64(seen), accSum/float64(seen)
+	return row, nil
+}
+
+// nonFinite builds the error for a NaN or infinite loss.
+func (r *run) nonFinite(epoch, iter int, loss, lr float64) error {
+	kept := "no checkpoint was written yet"
+	if len(r.history) > 0 {
+		kept = "the last good checkpoint is " + LastPath(r.o.ResultsDir, r.o.Ext) +
+			fmt.Sprintf(" (epoch %d)", r.history[len(r.history)-1].Epoch)
+	}
+	return fmt.Errorf("epoch %d, iteration %d: the loss is %v at learning rate %.3g; training stopped (%s). "+
+		"Lower the learning rate or check the data: %w", epoch, iter, loss, lr, kept, engine.ErrNonFinite)
+}
+
+// Validate runs the model over every batch of val and returns the mean loss and accuracy.
+func Validate(tr *engine.Trainer, val *loader.Loader) (loss, acc float64, err error) {
+	it := val.Epoch(0)
+	defer it.Close()
+	var lossSum float64
+	var hits, seen int
+	for it.Next() {
+		b := it.Batch()
+		l, probs, err := tr.Evaluate(b.Images, b.Labels)
+		if err != nil {
+			return 0, 0, err
+		}
+		n := b.Images.Shape[0]
+		lossSum += float64(l) * float64(n)
+		k := probs.Shape[1]
+		for i, target := range b.Targets {
+			if argmax(probs.Data[i*k:(i+1)*k]) == target {
+				hits++
+			}
+		}
+		seen += n
+	}
+	if err := it.Err(); err != nil {
+		return 0, 0, err
+	}
+	if seen == 0 {
+		return 0, 0, errors.New("no validation images could be read")
+	}
+	return lossSum / float64(seen), float64(hits) / float64(seen), nil
+}
+
+func argmax(v []float32) int {
+	best, bi := float32(math.Inf(-1)), 0
+	for i, x := range v {
+		if x > best {
+			best, bi = x, i
+		}
+	}
+	return bi
+}
+
+// writeEpoch saves the epoch's checkpoints and logs.
+func (r *run) writeEpoch(row EpochLog, isBest bool) error {
+	o := r.o
+	w, err := r.m.Weights()
+	if err != nil {
+		return fmt.Errorf("epoch %d: reading weights: %w", row.Epoch, err)
+	}
+	opt, err := r.tr.OptimizerState()
+	if err != nil {
+		return fmt.Errorf("epoch %d: reading optimizer state: %w", row.Epoch, err)
+	}
+	ck := &Checkpoint{Graph: o.Graph, Weights: w, Optimizer: opt, Epoch: row.Epoch, Metrics: row}
+	paths := []string{checkpointPath(o.ResultsDir, o.Graph.Arch, row.Epoch, o.Ext), LastPath(o.ResultsDir, o.Ext)}
+	if isBest {
+		paths = append(paths, BestPath(o.ResultsDir, o.Ext))
+	}
+	for _, p := range paths {
+		if err := o.Save(p, ck); err != nil {
+			return fmt.Errorf("epoch %d: saving checkpoint: %w", row.Epoch, err)
+		}
+	}
+	if err := WriteTrainingCSV(filepath.Join(o.ResultsDir, "training.csv"), r.history); err != nil {
+		return err
+	}
+	if err := r.status.WriteEpoch(row, o.Epochs); err != nil {
+		return err
+	}
+	if o.Plot != nil {
+		if err := o.Plot(filepath.Join(o.ResultsDir, "results.png"), r.history); err != nil {
+			return fmt.Errorf("drawing results.png: %w", err)
+		}
+	}
+	return nil
+}
+
+// finish writes TAO's closing status events and returns the result.
+func (r *run) finish() (*Result, error) {
+	o := r.o
+	last := r.history[len(r.history)-1]
+	steps := []struct{ status, msg string }{
+		{StatusRunning, "Training loop complete."},
+		{StatusRunning, "Final model evaluation in progress."},
+	}
+	for _, s := range steps {
+		if err := r.status.Write(s.status, s.msg); err != nil {
+			return nil, err
+		}
+	}
+	r.status.KPI = map[string]any{"validation_loss": last.ValLoss, "validation_accuracy": last.ValAcc}
+	if err := r.status.Write(StatusRunning, "Model evaluation is complete."); err != nil {
+		return nil, err
+	}
+	if err := r.status.Write(StatusSuccess, "Training finished successfully."); err != nil {
+		return nil, err
+	}
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, "Total Val Loss: %g\nTotal Val accuracy: %g\n", last.ValLoss, last.ValAcc)
+		fmt.Fprintf(o.Log, "Best epoch %d: val_acc %.4f, val_loss %.4f (%s)\n", r.best.Epoch, r.best.ValAcc, r.best.ValLoss, BestPath(o.ResultsDir, o.Ext))
+	}
+	return &Result{History: r.history, Best: r.best, BestPath: BestPath(o.ResultsDir, o.Ext), LastPath: LastPath(o.ResultsDir, o.Ext)}, nil
+}
+
+// fail records err in status.json as TAO does.
+func (r *run) fail(err error) {
+	msg := err.Error()
+	if errors.Is(err, ErrInterrupted) {
+		msg = "Training was interrupted"
+	}
+	r.status.Write(StatusFailure, msg)
+}

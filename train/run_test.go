@@ -1,0 +1,205 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/bonsai-ml/bonsai/engine"
+)
+
+func baseOptions(t *testing.T, results, dataDir string, store *memStore) Options {
+	tl, vl, classes := loaders(t, dataDir, 16, 8, 42)
+	return Options{
+		ResultsDir: results,
+		Engine:     openEngine(t),
+		Graph:      tinyCNN(16, 2),
+		Train:      engine.TrainConfig{Optimizer: "sgd", Momentum: 0.9, BatchSize: 8, Seed: 42, RegType: "L2", RegScope: []string{"Conv2D", "Dense"}, WeightDecay: 1e-4},
+		Schedule:   Schedule{Kind: ScheduleCosine, LearningRate: 0.1, MinLRRatio: 0.01, SoftStart: 0.1},
+		Epochs:     3,
+		TrainData:  tl, ValData: vl, Classes: classes,
+		Save: store.save, Ext: ".ckpt",
+	}
+}
+
+func TestRunWritesTAOOutputs(t *testing.T) {
+	dataDir, results := t.TempDir(), t.TempDir()
+	writeImageFolder(t, dataDir, 12, 16, 1)
+	store := &memStore{}
+	var progress, log bytes.Buffer
+	o := baseOptions(t, results, dataDir, store)
+	o.Progress, o.Log = &progress, &log
+	var plotted int
+	o.Plot = func(path string, rows []EpochLog) error {
+		plotted = len(rows)
+		return os.WriteFile(path, []byte("png"), 0o644)
+	}
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"tiny_001.ckpt", "tiny_002.ckpt", "tiny_003.ckpt", "last.ckpt", "best.ckpt"} {
+		if _, err := os.Stat(filepath.Join(results, "weights", name)); err != nil {
+			t.Errorf("missing checkpoint: %v", err)
+		}
+	}
+	if c := store.saved[LastPath(results, ".ckpt")]; c == nil || c.Epoch != 3 || c.Optimizer[engine.IterationsKey].Data[0] != 9 {
+		t.Errorf("last checkpoint is not epoch 3 after 9 iterations: %+v", c)
+	}
+	if c := store.saved[BestPath(results, ".ckpt")]; c == nil || c.Epoch != res.Best.Epoch {
+		t.Errorf("best checkpoint epoch differs from result's best %d", res.Best.Epoch)
+	}
+	cm, _ := os.ReadFile(filepath.Join(results, "classmap.json"))
+	if string(cm) != "{\"left\": 0, \"right\": 1}\n" {
+		t.Errorf("classmap.json = %q", cm)
+	}
+	rows, err := ReadTrainingCSV(filepath.Join(results, "training.csv"))
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("training.csv: %v, %d rows", err, len(rows))
+	}
+	for i, r := range rows {
+		wantLR := o.Schedule.LR((i+1)*3, 9)
+		if r.Epoch != i+1 || float32(r.LR) != float32(wantLR) || r.Loss <= 0 || r.ValAcc < 0 || r.ValAcc > 1 {
+			t.Errorf("row %d = %+v (want lr %g)", i, r, wantLR)
+		}
+	}
+	if rows[2].ValAcc < 0.9 {
+		t.Errorf("tiny CNN did not learn left/right: val_acc %.3f", rows[2].ValAcc)
+	}
+	checkStatus(t, results, []string{StatusStarted, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusSuccess})
+	if plotted != 3 {
+		t.Errorf("results.png drawn with %d rows, want 3", plotted)
+	}
+	if !strings.Contains(progress.String(), "img/s") || !strings.Contains(progress.String(), "Epoch 3/3") {
+		t.Errorf("progress output lacks img/s or epoch count:\n%s", progress.String())
+	}
+	if !strings.Contains(log.String(), "Total Val accuracy") {
+		t.Errorf("log lacks the final summary: %s", log.String())
+	}
+}
+
+// checkStatus checks the status field of every status.json line.
+func checkStatus(t *testing.T, dir string, want []string) []StatusEvent {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "status.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []StatusEvent
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var e StatusEvent
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("status.json line %q: %v", line, err)
+		}
+		events = append(events, e)
+		got = append(got, e.Status)
+	}
+	if want != nil && !slices.Equal(got, want) {
+		t.Errorf("status.json statuses = %v, want %v", got, want)
+	}
+	return events
+}
+
+// cancelOn cancels a context when the progress output mentions a text.
+type cancelOn struct {
+	mu     sync.Mutex
+	text   string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if strings.Contains(string(p), c.text) {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+func TestResumeIsBitwiseIdentical(t *testing.T) {
+	dataDir := t.TempDir()
+	writeImageFolder(t, dataDir, 10, 16, 2)
+
+	straightDir := t.TempDir()
+	straight := &memStore{}
+	if _, err := Run(context.Background(), baseOptions(t, straightDir, dataDir, straight)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Kill a run in the middle of epoch 2, then resume at epoch 2 from epoch 1's checkpoint.
+	dir := t.TempDir()
+	store := &memStore{}
+	ctx, cancel := context.WithCancel(context.Background())
+	o := baseOptions(t, dir, dataDir, store)
+	o.Progress = &cancelOn{text: "Epoch 2/3", cancel: cancel}
+	if _, err := Run(ctx, o); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted run returned %v", err)
+	}
+	ck := store.saved[EpochCheckpointPath(dir, "tiny", 1, ".ckpt")]
+	if ck == nil || store.saved[EpochCheckpointPath(dir, "tiny", 2, ".ckpt")] != nil {
+		t.Fatal("the interrupted run should have saved epoch 1 only")
+	}
+	o = baseOptions(t, dir, dataDir, store)
+	o.InitEpoch, o.Weights, o.Optimizer, o.Graph = 2, ck.Weights, ck.Optimizer, ck.Graph
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	want := straight.saved[LastPath(straightDir, ".ckpt")].Weights
+	got := store.saved[LastPath(dir, ".ckpt")].Weights
+	for k, w := range want {
+		if !slices.Equal(w.Data, got[k].Data) {
+			t.Errorf("%s differs after resume", k)
+		}
+	}
+	rows, err := ReadTrainingCSV(filepath.Join(dir, "training.csv"))
+	if err != nil || len(rows) != 3 || rows[0].Epoch != 1 || rows[2].Epoch != 3 {
+		t.Errorf("training.csv after resume: %v %+v", err, rows)
+	}
+	checkStatus(t, dir, []string{StatusStarted, StatusRunning, StatusFailure, // first run, killed
+		StatusStarted, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusSuccess})
+}
+
+func TestNonFiniteLossStopsAndKeepsLastCheckpoint(t *testing.T) {
+	dataDir, results := t.TempDir(), t.TempDir()
+	writeImageFolder(t, dataDir, 8, 16, 3)
+	store := &memStore{}
+	o := baseOptions(t, results, dataDir, store)
+	// From epoch 2 on, an infinite learning rate turns the weights into NaN.
+	o.lrHook = func(step int, lr float64) float64 {
+		if step >= 2 {
+			return math.Inf(1)
+		}
+		return lr
+	}
+	_, err := Run(context.Background(), o)
+	if !errors.Is(err, engine.ErrNonFinite) {
+		t.Fatalf("want ErrNonFinite, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "last good checkpoint") {
+		t.Errorf("error does not name the kept checkpoint: %v", err)
+	}
+	last := store.saved[LastPath(results, ".ckpt")]
+	if last == nil || last.Epoch < 1 {
+		t.Fatalf("no good checkpoint kept")
+	}
+	for k, w := range last.Weights {
+		for _, v := range w.Data {
+			if v != v {
+				t.Fatalf("kept checkpoint has NaN in %s", k)
+			}
+		}
+	}
+	events := checkStatus(t, results, nil)
+	if lastEv := events[len(events)-1]; lastEv.Status != StatusFailure || !strings.Contains(lastEv.Message, "NaN") {
+		t.Errorf("last status event %+v", lastEv)
+	}
+}
