@@ -11,8 +11,8 @@ import (
 // freeze_blocks id (Frozen on convolutions only, as TAO), freeze_bn, batch-norm settings and
 // Keras-style automatic names (activation_1, add_1, ...).
 type builder struct {
-	g     *model.Graph
-	cfg   Config
+	g      *model.Graph
+	cfg    Config
 	block  int
 	auto   map[string]int         // Keras auto-name counters by base name
 	shapes map[string]model.Shape // output shapes so far (for input-dependent padding)
