@@ -1,0 +1,192 @@
+// Package report owns Bonsai's pictures of a run: training curves (results.png) and confusion
+// matrix heatmaps, drawn as PNG with gonum/plot and no external service.
+//
+// Missing values (NaN or Inf, e.g. val_loss before the first validation) leave a gap in a curve;
+// a run of one epoch is drawn as single points.
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/bonsai-ml/bonsai/modelfile"
+)
+
+// Epoch is one row of training.csv (TAO's columns epoch, acc, loss, lr, val_acc, val_loss).
+type Epoch struct {
+	Epoch   int
+	Acc     float64
+	Loss    float64
+	LR      float64
+	ValAcc  float64
+	ValLoss float64
+}
+
+// Size of results.png in pixels: three panels side by side.
+const (
+	CurvesWidth  = 1500
+	CurvesHeight = 450
+	dpi          = 100
+)
+
+// Series colours: training solid blue, validation orange (matplotlib's first two).
+var (
+	trainColor = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
+	valColor   = color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}
+)
+
+// series is one named curve of a panel.
+type series struct {
+	name  string
+	color color.Color
+	value func(Epoch) float64
+}
+
+// WriteTrainingCurves draws loss/val_loss, acc/val_acc and lr per epoch into a PNG at path
+// (results.png by convention), atomically.
+func WriteTrainingCurves(path string, epochs []Epoch) error {
+	if len(epochs) == 0 {
+		return fmt.Errorf("writing %s: no epochs to plot", path)
+	}
+	panels := []*plot.Plot{
+		curvePanel("Loss", epochs, []series{
+			{"loss", trainColor, func(e Epoch) float64 { return e.Loss }},
+			{"val_loss", valColor, func(e Epoch) float64 { return e.ValLoss }},
+		}),
+		curvePanel("Accuracy", epochs, []series{
+			{"acc", trainColor, func(e Epoch) float64 { return e.Acc }},
+			{"val_acc", valColor, func(e Epoch) float64 { return e.ValAcc }},
+		}),
+		curvePanel("Learning rate", epochs, []series{
+			{"lr", trainColor, func(e Epoch) float64 { return e.LR }},
+		}),
+	}
+	img := vgimg.NewWith(vgimg.UseWH(pixels(CurvesWidth), pixels(CurvesHeight)), vgimg.UseDPI(dpi))
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 2,
+		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	canvases := plot.Align([][]*plot.Plot{panels}, tiles, dc)
+	for i, p := range panels {
+		p.Draw(canvases[0][i])
+	}
+	return writePNG(path, img)
+}
+
+// pixels converts a pixel count to a vg length at the package's DPI.
+func pixels(n int) vg.Length { return vg.Length(n) * vg.Inch / dpi }
+
+// curvePanel plots the series against the epoch number, one segment per run of finite values.
+func curvePanel(title string, epochs []Epoch, all []series) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.Padding = vg.Points(6)
+	p.X.Label.Text = "epoch"
+	p.X.Tick.Marker = epochTicks{}
+	p.Add(plotter.NewGrid())
+	var finite []float64 // every plotted value, for the y range
+	var last []float64   // each series' last value, for the legend position
+	for _, s := range all {
+		runs := finiteRuns(epochs, s.value)
+		for i, run := range runs {
+			line, points, err := plotter.NewLinePoints(run)
+			if err != nil {
+				continue // cannot happen: runs hold finite values only
+			}
+			line.Color, line.Width = s.color, vg.Points(1.5)
+			points.Color, points.Shape, points.Radius = s.color, draw.CircleGlyph{}, vg.Points(2)
+			p.Add(line, points)
+			if i == 0 {
+				p.Legend.Add(s.name, line, points)
+			}
+			for _, xy := range run {
+				finite = append(finite, xy.Y)
+			}
+		}
+		if len(runs) > 0 {
+			lastRun := runs[len(runs)-1]
+			last = append(last, lastRun[len(lastRun)-1].Y)
+		}
+	}
+	setRanges(p, epochs, finite, last)
+	return p
+}
+
+// setRanges pads the axes around the data, so that points do not sit on the frame and a
+// constant series gets a readable scale, and moves the legend away from where curves end.
+func setRanges(p *plot.Plot, epochs []Epoch, finite, last []float64) {
+	first, final := epochs[0].Epoch, epochs[len(epochs)-1].Epoch
+	xpad := math.Max(0.5, 0.02*float64(final-first))
+	p.X.Min, p.X.Max = float64(first)-xpad, float64(final)+xpad
+	if len(finite) == 0 {
+		return
+	}
+	lo, hi := finite[0], finite[0]
+	for _, v := range finite {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	ypad := 0.06 * (hi - lo)
+	if ypad == 0 {
+		ypad = math.Max(0.1*math.Abs(hi), 1e-3)
+	}
+	p.Y.Min, p.Y.Max = lo-ypad, hi+ypad
+	upper := 0
+	for _, v := range last {
+		if v > (lo+hi)/2 {
+			upper++
+		}
+	}
+	p.Legend.Top = 2*upper < len(last) // curves end low: legend at the top
+}
+
+// finiteRuns splits a series into runs of consecutive epochs with finite values.
+func finiteRuns(epochs []Epoch, value func(Epoch) float64) []plotter.XYs {
+	var runs []plotter.XYs
+	var cur plotter.XYs
+	for _, e := range epochs {
+		v := value(e)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			if len(cur) > 0 {
+				runs = append(runs, cur)
+				cur = nil
+			}
+			continue
+		}
+		cur = append(cur, plotter.XY{X: float64(e.Epoch), Y: v})
+	}
+	if len(cur) > 0 {
+		runs = append(runs, cur)
+	}
+	return runs
+}
+
+// epochTicks puts labelled ticks on whole epochs only, every 1, 2, 5, 10, 20, 50, ... epochs.
+type epochTicks struct{}
+
+func (epochTicks) Ticks(min, max float64) []plot.Tick {
+	step := 1.0
+	for i := 0; (max-min)/step > 8; i++ {
+		step *= []float64{2, 2.5, 2}[i%3] // 1, 2, 5, 10, 20, 50, ...
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(min/step) * step; v <= max; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.Itoa(int(v))})
+	}
+	return ticks
+}
+
+// writePNG encodes the canvas as PNG and writes it atomically.
+func writePNG(path string, img *vgimg.Canvas) error {
+	return modelfile.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+		return err
+	})
+}

@@ -1,0 +1,201 @@
+package report
+
+import (
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// decodePNG opens a written PNG and checks its size and that it is not blank.
+func decodePNG(t *testing.T, path string, w, h int) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s does not decode as PNG: %v", path, err)
+	}
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Errorf("%s is %dx%d, want %dx%d", path, b.Dx(), b.Dy(), w, h)
+	}
+	if n := distinctColors(img); n < 5 {
+		t.Errorf("%s has %d distinct colours: blank?", path, n)
+	}
+	return img
+}
+
+func distinctColors(img image.Image) int {
+	seen := map[[4]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			seen[[4]uint32{r, g, bl, a}] = true
+		}
+	}
+	return len(seen)
+}
+
+// countNear counts pixels within tol of an RGB colour (8-bit).
+func countNear(img image.Image, c [3]uint8, tol int) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if abs(int(r>>8)-int(c[0])) <= tol && abs(int(g>>8)-int(c[1])) <= tol && abs(int(bl>>8)-int(c[2])) <= tol {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func abs(v int) int { return max(v, -v) }
+
+func sampleEpochs(n int) []Epoch {
+	out := make([]Epoch, n)
+	for i := range out {
+		e := float64(i + 1)
+		out[i] = Epoch{Epoch: i + 1, Loss: 2 / e, ValLoss: 2.2 / e, Acc: 1 - 0.8/e, ValAcc: 1 - 0.9/e,
+			LR: 0.1 * math.Pow(0.8, e)}
+	}
+	return out
+}
+
+func TestTrainingCurves(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.png")
+	if err := WriteTrainingCurves(path, sampleEpochs(30)); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, path, CurvesWidth, CurvesHeight)
+	// Both series colours are drawn.
+	if countNear(img, [3]uint8{0x1f, 0x77, 0xb4}, 10) < 200 || countNear(img, [3]uint8{0xff, 0x7f, 0x0e}, 10) < 200 {
+		t.Error("training (blue) or validation (orange) curves missing")
+	}
+}
+
+func TestTrainingCurvesEdgeCases(t *testing.T) {
+	nan := math.NaN()
+	gappy := sampleEpochs(6)
+	gappy[2].ValLoss, gappy[2].ValAcc = nan, nan
+	gappy[4].Loss = math.Inf(1)
+	allNaN := []Epoch{{Epoch: 1, Acc: nan, Loss: nan, LR: nan, ValAcc: nan, ValLoss: nan}}
+	cases := map[string][]Epoch{
+		"one epoch":       sampleEpochs(1),
+		"gaps":            gappy,
+		"all NaN":         allNaN,
+		"no validation":   {{Epoch: 1, Acc: 0.5, Loss: 1, LR: 0.1, ValAcc: nan, ValLoss: nan}, {Epoch: 2, Acc: 0.6, Loss: 0.9, LR: 0.1, ValAcc: nan, ValLoss: nan}},
+		"constant values": {{Epoch: 1, Acc: 0.5, Loss: 1, LR: 0.1, ValAcc: 0.5, ValLoss: 1}, {Epoch: 2, Acc: 0.5, Loss: 1, LR: 0.1, ValAcc: 0.5, ValLoss: 1}},
+	}
+	for name, epochs := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "results.png")
+			if err := WriteTrainingCurves(path, epochs); err != nil {
+				t.Fatal(err)
+			}
+			decodePNG(t, path, CurvesWidth, CurvesHeight)
+		})
+	}
+	if err := WriteTrainingCurves(filepath.Join(t.TempDir(), "x.png"), nil); err == nil {
+		t.Error("no epochs accepted")
+	}
+}
+
+func TestConfusionMatrixPNG(t *testing.T) {
+	classes := []string{"aeroplane", "bicycle", "bird", "boat", "bottle"}
+	cm := [][]int{
+		{50, 0, 0, 0, 0}, // all right: the darkest colour in both variants
+		{3, 40, 0, 0, 7},
+		{0, 0, 0, 0, 0}, // no samples: the normalised row stays 0
+		{1, 0, 4, 30, 0},
+		{0, 9, 0, 0, 21},
+	}
+	dir := t.TempDir()
+	for _, normalize := range []bool{false, true} {
+		path := filepath.Join(dir, "confusion.png")
+		if normalize {
+			path = filepath.Join(dir, "confusion_normalized.png")
+		}
+		if err := WriteConfusionMatrix(path, classes, cm, normalize); err != nil {
+			t.Fatal(err)
+		}
+		img := decodePNG(t, path, ConfusionSize(5), ConfusionSize(5))
+		// The darkest cell colour (the largest value) covers at least a cell's worth of pixels.
+		if n := countNear(img, [3]uint8{0x08, 0x30, 0x6b}, 6); n < 1000 {
+			t.Errorf("%s: darkest cell has %d pixels", path, n)
+		}
+	}
+	many := make([]string, 25)
+	big := make([][]int, 25)
+	for i := range many {
+		many[i] = "class_" + strings.Repeat("x", i%7)
+		big[i] = make([]int, 25)
+		big[i][i], big[i][(i+1)%25] = 100+i, i
+	}
+	path := filepath.Join(dir, "big.png")
+	if err := WriteConfusionMatrix(path, many, big, false); err != nil {
+		t.Fatal(err)
+	}
+	decodePNG(t, path, ConfusionSize(25), ConfusionSize(25))
+}
+
+func TestConfusionMatrixBadInput(t *testing.T) {
+	dir := t.TempDir()
+	for name, cm := range map[string][][]int{
+		"rows":     {{1, 0}},
+		"columns":  {{1, 0}, {1}},
+		"negative": {{1, -1}, {0, 1}},
+	} {
+		if err := WriteConfusionMatrix(filepath.Join(dir, "x.png"), []string{"a", "b"}, cm, false); err == nil {
+			t.Errorf("%s: bad matrix accepted", name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.png")); !os.IsNotExist(err) {
+		t.Error("a file was written for a bad matrix")
+	}
+}
+
+func TestReadTrainingCSV(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "training.csv")
+	data := "epoch,acc,loss,lr,val_acc,val_loss\n" +
+		"1,0.5,1.25,0.1,0.4,1.5\n" +
+		"2,0.625,nan,0.05,,1.0\n"
+	os.WriteFile(path, []byte(data), 0o644)
+	got, err := ReadTrainingCSV(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != (Epoch{1, 0.5, 1.25, 0.1, 0.4, 1.5}) {
+		t.Fatalf("read %+v", got)
+	}
+	if got[1].Epoch != 2 || !math.IsNaN(got[1].Loss) || !math.IsNaN(got[1].ValAcc) || got[1].ValLoss != 1 {
+		t.Errorf("row 2 = %+v, want NaN loss and val_acc", got[1])
+	}
+	// TF2 names and another column order.
+	tf2 := filepath.Join(dir, "tf2.csv")
+	os.WriteFile(tf2, []byte("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.9,0.6,1.1\n"), 0o644)
+	if got, err := ReadTrainingCSV(tf2); err != nil || got[0].Acc != 0.7 || got[0].ValAcc != 0.6 || !math.IsNaN(got[0].LR) {
+		t.Errorf("TF2 log: %+v, %v", got, err)
+	}
+	for name, bad := range map[string]string{
+		"no header": "1,0.5,1,0.1,0.4,1.5\n",
+		"short row": "epoch,acc,loss\n1,0.5\n",
+		"text":      "epoch,acc\n1,high\n",
+		"epoch":     "epoch,acc\none,0.5\n",
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".csv")
+		os.WriteFile(p, []byte(bad), 0o644)
+		if _, err := ReadTrainingCSV(p); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: error %v should name %s", name, err, p)
+		}
+	}
+}
