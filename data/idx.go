@@ -132,7 +132,10 @@ func ConvertIDX(opts IDXOptions) (*Result, error) {
 	}
 	inputs := map[string]any{
 		"images": imgHash, "labels": lblHash, "class_names": opts.ClassNames,
-		"limit_per_class": opts.LimitPerClass, "seed": opts.Seed,
+		"limit_per_class": opts.LimitPerClass,
+	}
+	if opts.LimitPerClass > 0 {
+		inputs["seed"] = opts.Seed // the seed only matters when sampling
 	}
 	res := &Result{}
 	b, err := beginOutput(opts.Out, "dataset idx", inputs, opts.Force, res)

@@ -25,7 +25,8 @@ type Manifest struct {
 	Format  int                       `json:"format"`
 	Command string                    `json:"command"`
 	Inputs  map[string]any            `json:"inputs"`
-	Counts  map[string]map[string]int `json:"counts"` // split (or "all", "formatted") -> class -> images
+	Counts  map[string]map[string]int `json:"counts"`           // split (or "all", "formatted") -> class -> images
+	Images  map[string]int            `json:"images,omitempty"` // split -> unique images (VOC)
 	Skipped map[string]int            `json:"skipped,omitempty"`
 	Created string                    `json:"created"`
 }

@@ -29,6 +29,7 @@ func SplitFolder(opts SplitOptions) (*Result, error) {
 		return nil, err
 	}
 	byClass := filesByClass(ds)
+	shared := namesInSeveralClasses(byClass)
 	inAbs, _ := filepath.Abs(opts.In)
 	inputs := map[string]any{
 		"in": inAbs, "ratios": opts.Ratios.values(), "seed": opts.Seed, "link": opts.Link,
@@ -53,6 +54,9 @@ func SplitFolder(opts SplitOptions) (*Result, error) {
 	}
 	p.note(res)
 	noteEmptySplits(m, ds.Classes, opts.Ratios, res)
+	if shared > 0 {
+		res.notef("%d file names appear in several class folders (multi-label copies, as TAO's prepare_voc.py makes?); a per-class split can put copies of one photo in train and test. For VOC use 'bonsai dataset voc' (split-first mode) instead", shared)
+	}
 	res.Manifest = m
 	return res, nil
 }
@@ -108,4 +112,21 @@ func addCount(m *Manifest, split, class string, n int) {
 		m.Counts[split] = map[string]int{}
 	}
 	m.Counts[split][class] += n
+}
+
+// namesInSeveralClasses counts file names present in more than one class folder.
+func namesInSeveralClasses(byClass map[string]map[string]string) int {
+	seen := map[string]int{}
+	for _, files := range byClass {
+		for name := range files {
+			seen[name]++
+		}
+	}
+	n := 0
+	for _, c := range seen {
+		if c > 1 {
+			n++
+		}
+	}
+	return n
 }

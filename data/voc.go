@@ -370,6 +370,7 @@ func writeSplitFirst(root string, images []vocImage, opts VOCOptions, p *placer,
 	for _, key := range sortedKeys(strata) {
 		parts := assignSplits(strata[key], opts.Ratios, opts.Seed, "voc/"+key)
 		for i, ids := range parts {
+			addImages(m, SplitNames[i], len(ids))
 			for _, id := range ids {
 				img := byID[id]
 				for _, class := range img.classes {
@@ -427,6 +428,12 @@ func rarestClass(classes []string, count map[string]int) string {
 func writeTAO(root string, images []vocImage, opts VOCOptions, p *placer, m *Manifest) error {
 	dirs := &dirMaker{}
 	members := map[string][]string{}
+	seen := [3]map[string]bool{{}, {}, {}}
+	defer func() {
+		for i := range seen {
+			addImages(m, SplitNames[i], len(seen[i]))
+		}
+	}()
 	for _, img := range images {
 		for _, class := range img.classes {
 			if err := placeInto(dirs, p, img.path, filepath.Join(root, "formatted", class), img.id+".jpg"); err != nil {
@@ -440,6 +447,9 @@ func writeTAO(root string, images []vocImage, opts VOCOptions, p *placer, m *Man
 		parts := assignSplits(members[class], opts.Ratios, opts.Seed, class)
 		for i, ids := range parts {
 			for _, id := range ids {
+				seen[i][id] = true
+			}
+			for _, id := range ids {
 				src := filepath.Join(root, "formatted", class, id+".jpg")
 				if err := placeInto(dirs, p, src, filepath.Join(root, SplitNames[i], class), id+".jpg"); err != nil {
 					return err
@@ -449,6 +459,17 @@ func writeTAO(root string, images []vocImage, opts VOCOptions, p *placer, m *Man
 		}
 	}
 	return nil
+}
+
+// addImages counts unique images per split.
+func addImages(m *Manifest, split string, n int) {
+	if n == 0 {
+		return
+	}
+	if m.Images == nil {
+		m.Images = map[string]int{}
+	}
+	m.Images[split] += n
 }
 
 // dirMaker creates each folder once.

@@ -163,6 +163,15 @@ func printResult(w io.Writer, res *data.Result) {
 		return
 	}
 	printCounts(w, m.Counts)
+	if len(m.Images) > 0 {
+		fmt.Fprint(w, "unique images:")
+		for _, split := range []string{"train", "val", "test"} {
+			if n, ok := m.Images[split]; ok {
+				fmt.Fprintf(w, " %s %d", split, n)
+			}
+		}
+		fmt.Fprintln(w, " (an image with several classes is in several class folders)")
+	}
 	if len(m.Skipped) > 0 {
 		fmt.Fprintln(w, "\nskipped:")
 		for _, why := range sortedMapKeys(m.Skipped) {
