@@ -61,6 +61,8 @@ func New(config string) (backends.Backend, error) {
 	return &Backend{Backend: sg, directConv: directConv}, nil
 }
 
+//go:generate go run ./internal/genops
+
 // Name returns the short name of the backend.
 func (b *Backend) Name() string { return "purego" }
 
@@ -79,7 +81,7 @@ func (b *Backend) Capabilities() backends.Capabilities {
 
 // Builder creates a builder for a new computation.
 func (b *Backend) Builder(name string) backends.Builder {
-	return &Builder{Builder: b.Backend.Builder(name).(*simplego.Builder), backend: b}
+	return newBuilder(b, name)
 }
 
 // addedOps are the operations this package implements on top of SimpleGo.

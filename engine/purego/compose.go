@@ -5,29 +5,19 @@ import (
 	"slices"
 
 	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
-
-// Builder builds computations: SimpleGo's builder with the operations of this
-// package layered on top.
-type Builder struct {
-	*simplego.Builder
-	backend *Backend
-}
-
-var _ backends.Builder = (*Builder)(nil)
 
 // composer chains SimpleGo operations and keeps the first error, so that
 // compositions read as straight-line code. After an error every call is a no-op
 // returning nil.
 type composer struct {
-	b   *simplego.Builder
+	b   *Builder
 	err error
 }
 
-func (b *Builder) composer() *composer { return &composer{b: b.Builder} }
+func (b *Builder) composer() *composer { return &composer{b: b} }
 
 func (c *composer) keep(op backends.Op, err error) backends.Op {
 	if c.err != nil {

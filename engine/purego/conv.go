@@ -240,5 +240,12 @@ func (b *Builder) directConv(input, kernel backends.Op, axes backends.ConvolveAx
 	if err != nil {
 		return nil, wrapOpError("ConvGeneral", err)
 	}
-	return b.Builder.ConvGeneral(input, kernel, axes, p.strides, p.paddings, p.inDil, p.kerDil, p.featureGroups, p.batchGroups)
+	outs, err := b.record("ConvGeneral", []backends.Op{input, kernel}, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
+		out, err := sb.ConvGeneral(in[0], in[1], axes, p.strides, p.paddings, p.inDil, p.kerDil, p.featureGroups, p.batchGroups)
+		return []backends.Op{out}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
 }
