@@ -27,8 +27,9 @@ func NewImage(width, height, channels int) *Image {
 func (m *Image) Bytes() int { return len(m.Pix) }
 
 // maxPixels bounds the size of an image we agree to decode (a 16k x 16k photo), so that a
-// corrupt header cannot make the decoder allocate gigabytes.
-const maxPixels = 1 << 28
+// corrupt header cannot make the decoder allocate gigabytes. A variable so that the fuzz test
+// can lower it.
+var maxPixels = 1 << 28
 
 // ErrUnsupportedFormat is returned for files that are neither JPEG nor PNG.
 var ErrUnsupportedFormat = errors.New("not a JPEG or PNG file")
