@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
 	"strconv"
 
+	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/model/arch"
+	"github.com/bonsai-ml/bonsai/spec"
 )
 
 func init() {
@@ -15,12 +18,15 @@ func init() {
 	})
 }
 
-const modelSummaryUsage = `[--arch resnet --n_layers 18 --input_image_size 3,224,224 --num_classes 1000 ...] [--json FILE]
+const modelSummaryUsage = `[-e SPEC | --arch resnet --n_layers 18 --input_image_size 3,224,224 ...] [--num_classes N] [--json FILE]
 
-Builds the model that model_config describes and prints a table like Keras'
+Builds the model that model_config describes (from the spec file given with -e, or from
+the flags) and prints a table like Keras'
 model.summary(): layer name and type, output shape (C, H, W), parameters, FLOPs and
 inputs, then the totals (parameters total / trainable / non-trainable, size at fp32,
 multiply-adds and FLOPs, a multiply-add counting as 2 FLOPs).
+With -e the number of classes is that of train_dataset_path's class folders unless
+--num_classes is given.
 --json FILE writes the model graph (IR) as JSON instead ("-" for standard output).`
 
 // modelFlags holds the model_config options given as flags.
@@ -54,15 +60,19 @@ func runModelSummary(env *Env, args []string) error {
 	fs.Float64Var(&f.bnEpsilon, "bn_epsilon", 1e-5, "batch-norm epsilon")
 	fs.Float64Var(&f.widthMultiplier, "width_multiplier", 1, "MobileNet width multiplier (alpha)")
 	jsonPath := fs.String("json", "", "write the model graph as JSON to this file (\"-\": standard output)")
+	specPath := fs.String("e", "", "experiment spec file whose model_config to build")
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
 	}
-	cfg, err := f.config()
+	cfg, err := summaryConfig(env, fs, &f, *specPath)
 	if err != nil {
 		return err
 	}
 	g, err := arch.Build(cfg)
 	if err != nil {
+		if *specPath != "" {
+			return UsageError{fmt.Errorf("%s: %w", *specPath, err)}
+		}
 		return UsageError{err}
 	}
 	if *jsonPath != "" {
@@ -85,6 +95,47 @@ func runModelSummary(env *Env, args []string) error {
 		return err
 	}
 	return s.Print(env.Stdout)
+}
+
+// summaryConfig returns the model config from the spec (-e) or from the flags.
+func summaryConfig(env *Env, fs *flag.FlagSet, f *modelFlags, specPath string) (arch.Config, error) {
+	if specPath == "" {
+		return f.config()
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for name := range set {
+		if name != "e" && name != "json" && name != "num_classes" {
+			return arch.Config{}, Usagef("--%s cannot be combined with -e: the spec's model_config decides it", name)
+		}
+	}
+	e, err := spec.Load(specPath)
+	if err != nil {
+		return arch.Config{}, UsageError{err}
+	}
+	for _, w := range e.Warnings() {
+		fmt.Fprintln(env.Stderr, "warning:", w)
+	}
+	classes := f.numClasses
+	if !set["num_classes"] {
+		if classes, err = countClasses(e); err != nil {
+			return arch.Config{}, err
+		}
+	}
+	return arch.FromSpec(e, classes)
+}
+
+// countClasses counts the class folders of the spec's training set, as TAO does.
+func countClasses(e *spec.Experiment) (int, error) {
+	dir := e.TrainDatasetPath()
+	if dir == "" {
+		return 0, Usagef("%s sets no train_config.train_dataset_path to count classes from; pass --num_classes N", e.Path)
+	}
+	ds, err := data.Open(dir, nil)
+	if err != nil {
+		return 0, Usagef("counting classes: %v; pass --num_classes N", err)
+	}
+	return len(ds.Classes), nil
 }
 
 // config turns the flags into an arch.Config.
