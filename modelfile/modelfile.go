@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -151,6 +152,9 @@ func Load(path, key string) (*File, error) {
 
 // Encode returns the plain safetensors bytes of f.
 func Encode(f *File) ([]byte, error) {
+	if err := f.CheckWeights(); err != nil {
+		return nil, err
+	}
 	meta, err := metadataOf(f)
 	if err != nil {
 		return nil, err
@@ -180,6 +184,9 @@ func Decode(data []byte) (*File, error) {
 		}
 	}
 	if err := applyMetadata(f, meta); err != nil {
+		return nil, err
+	}
+	if err := f.CheckWeights(); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -239,9 +246,9 @@ func applyMetadata(f *File, meta map[string]string) error {
 		return fmt.Errorf("unsupported model file format %q (this Bonsai reads %q)", v, FormatVersion)
 	}
 	if v, ok := meta[MetaGraph]; ok {
-		g, err := parseGraph(v)
+		g, err := model.ParseJSON([]byte(v))
 		if err != nil {
-			return err
+			return fmt.Errorf("graph metadata: %w", err)
 		}
 		f.Graph = g
 	}
@@ -274,18 +281,24 @@ func applyMetadata(f *File, meta map[string]string) error {
 	return nil
 }
 
-// parseGraph decodes the graph metadata strictly: an unknown field means a newer format.
-func parseGraph(s string) (*model.Graph, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.DisallowUnknownFields()
-	var g model.Graph
-	if err := dec.Decode(&g); err != nil {
-		return nil, fmt.Errorf("decoding model graph metadata: %w", err)
+// CheckWeights reports the first graph parameter that is missing from Weights or has another
+// shape. Weights beyond the graph's parameters are allowed. A file without a graph passes.
+func (f *File) CheckWeights() error {
+	if f.Graph == nil {
+		return nil
 	}
-	for i, l := range g.Layers {
-		if l == nil {
-			return nil, fmt.Errorf("decoding model graph metadata: layer %d is null", i)
+	keys, params, err := f.Graph.AllParams()
+	if err != nil {
+		return fmt.Errorf("model graph: %w", err)
+	}
+	for _, k := range keys {
+		t, ok := f.Weights[k]
+		if !ok || t == nil {
+			return fmt.Errorf("weights lack %s, a parameter of the model graph", k)
+		}
+		if !slices.Equal(t.Shape, params[k].Shape) {
+			return fmt.Errorf("weight %s has shape %v; the model graph needs %v", k, t.Shape, params[k].Shape)
 		}
 	}
-	return &g, nil
+	return nil
 }

@@ -187,23 +187,28 @@ var dtypeWidth = map[string]int64{"F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I64"
 func toFloat32(dtype string, b []byte, n int) []float32 {
 	out := make([]float32, n)
 	le := binary.LittleEndian
-	for i := range out {
-		switch dtype {
-		case "F32":
+	var at func(i int) float32
+	switch dtype {
+	case "F32":
+		for i := range out { // the common case, kept free of indirect calls
 			out[i] = math.Float32frombits(le.Uint32(b[4*i:]))
-		case "F64":
-			out[i] = float32(math.Float64frombits(le.Uint64(b[8*i:])))
-		case "F16":
-			out[i] = halfToFloat32(le.Uint16(b[2*i:]))
-		case "BF16":
-			out[i] = math.Float32frombits(uint32(le.Uint16(b[2*i:])) << 16)
-		case "I64":
-			out[i] = float32(int64(le.Uint64(b[8*i:])))
-		case "I32":
-			out[i] = float32(int32(le.Uint32(b[4*i:])))
-		case "U8":
-			out[i] = float32(b[i])
 		}
+		return out
+	case "F64":
+		at = func(i int) float32 { return float32(math.Float64frombits(le.Uint64(b[8*i:]))) }
+	case "F16":
+		at = func(i int) float32 { return halfToFloat32(le.Uint16(b[2*i:])) }
+	case "BF16":
+		at = func(i int) float32 { return math.Float32frombits(uint32(le.Uint16(b[2*i:])) << 16) }
+	case "I64":
+		at = func(i int) float32 { return float32(int64(le.Uint64(b[8*i:]))) }
+	case "I32":
+		at = func(i int) float32 { return float32(int32(le.Uint32(b[4*i:]))) }
+	case "U8":
+		at = func(i int) float32 { return float32(b[i]) }
+	}
+	for i := range out {
+		out[i] = at(i)
 	}
 	return out
 }
