@@ -76,3 +76,15 @@ func parseEpochRow(header, row []string) (Epoch, error) {
 	}
 	return e, nil
 }
+
+// WriteCurvesFromCSV reads a training.csv and draws its curves into pngPath (results.png).
+func WriteCurvesFromCSV(csvPath, pngPath string) error {
+	epochs, err := ReadTrainingCSV(csvPath)
+	if err != nil {
+		return err
+	}
+	if len(epochs) == 0 {
+		return fmt.Errorf("training log %s has no epochs yet", csvPath)
+	}
+	return WriteTrainingCurves(pngPath, epochs)
+}

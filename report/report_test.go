@@ -180,6 +180,16 @@ func TestReadTrainingCSV(t *testing.T) {
 	if got[1].Epoch != 2 || !math.IsNaN(got[1].Loss) || !math.IsNaN(got[1].ValAcc) || got[1].ValLoss != 1 {
 		t.Errorf("row 2 = %+v, want NaN loss and val_acc", got[1])
 	}
+	png := filepath.Join(dir, "results.png")
+	if err := WriteCurvesFromCSV(path, png); err != nil {
+		t.Fatal(err)
+	}
+	decodePNG(t, png, CurvesWidth, CurvesHeight)
+	headerOnly := filepath.Join(dir, "empty.csv")
+	os.WriteFile(headerOnly, []byte("epoch,acc,loss,lr,val_acc,val_loss\n"), 0o644)
+	if err := WriteCurvesFromCSV(headerOnly, png); err == nil || !strings.Contains(err.Error(), headerOnly) {
+		t.Errorf("empty log: %v", err)
+	}
 	// TF2 names and another column order.
 	tf2 := filepath.Join(dir, "tf2.csv")
 	os.WriteFile(tf2, []byte("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.9,0.6,1.1\n"), 0o644)
