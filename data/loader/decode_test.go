@@ -267,3 +267,32 @@ func abs(x int) int {
 	}
 	return x
 }
+
+// The fast YCbCr conversion equals the standard library's for every subsampling ratio.
+func TestYCbCrConversionMatchesStdlib(t *testing.T) {
+	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444,
+		image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440,
+		image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410} {
+		src := image.NewYCbCr(image.Rect(1, 2, 12, 9), ratio)
+		for i := range src.Y {
+			src.Y[i] = uint8(i * 37)
+		}
+		for i := range src.Cb {
+			src.Cb[i], src.Cr[i] = uint8(i*91+7), uint8(255-i*53)
+		}
+		m := toImage(src, 3)
+		for y := 2; y < 9; y++ {
+			for x := 1; x < 12; x++ {
+				c := src.YCbCrAt(x, y)
+				r, g, b := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
+				if px := pixelAt(m, x-1, y-2); !near(px, []uint8{r, g, b}, 0) {
+					t.Fatalf("ratio %v pixel (%d,%d) = %v, want %v", ratio, x, y, px, []uint8{r, g, b})
+				}
+			}
+		}
+		l := toImage(src, 1)
+		if got, want := pixelAt(l, 4, 3)[0], src.YCbCrAt(5, 5).Y; got != want {
+			t.Fatalf("ratio %v luminance %d, want %d", ratio, got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,7 +149,7 @@ func (it *Iterator) take() (result, bool) {
 func (it *Iterator) handleBad(r result) bool {
 	it.l.recordBad(r.index, r.err)
 	if it.l.opts.OnBadImage == BadImageFail {
-		it.err = r.err
+		it.err = fmt.Errorf("%w (replace or remove the file, or choose to skip unusable images)", r.err)
 		it.Close()
 		return false
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"image/jpeg"
 	"image/png"
 	"os"
@@ -113,23 +112,48 @@ func toImage(img image.Image, channels int) *Image {
 	return out
 }
 
+// fromYCbCr converts row by row with the chroma subsampling resolved once per row, using the
+// same integer arithmetic as color.YCbCrToRGB (so the result is identical to it).
 func fromYCbCr(src *image.YCbCr, out *Image) {
 	b := src.Bounds()
-	i := 0
+	w := b.Dx()
+	shift := chromaShift(src.SubsampleRatio)
 	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			yi := src.YOffset(x, y)
-			if out.Channels == 1 {
-				out.Pix[i] = src.Y[yi] // the luma plane is the luminance
-				i++
-				continue
-			}
-			ci := src.COffset(x, y)
-			r, g, bl := color.YCbCrToRGB(src.Y[yi], src.Cb[ci], src.Cr[ci])
-			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = r, g, bl
-			i += 3
+		yRow := src.Y[src.YOffset(b.Min.X, y):][:w]
+		if out.Channels == 1 {
+			copy(out.Pix[(y-b.Min.Y)*w:], yRow) // the luma plane is the luminance
+			continue
+		}
+		c0 := src.COffset(b.Min.X, y) - b.Min.X>>shift
+		dst := out.Pix[(y-b.Min.Y)*w*3:][:w*3]
+		for x := 0; x < w; x++ {
+			ci := c0 + (b.Min.X+x)>>shift
+			yy := int32(yRow[x]) * 0x10101
+			cb1, cr1 := int32(src.Cb[ci])-128, int32(src.Cr[ci])-128
+			dst[3*x] = clamp16(yy + 91881*cr1)
+			dst[3*x+1] = clamp16(yy - 22554*cb1 - 46802*cr1)
+			dst[3*x+2] = clamp16(yy + 116130*cb1)
 		}
 	}
+}
+
+// chromaShift is log2 of the horizontal chroma subsampling.
+func chromaShift(r image.YCbCrSubsampleRatio) int {
+	switch r {
+	case image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420:
+		return 1
+	case image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410:
+		return 2
+	}
+	return 0
+}
+
+// clamp16 takes bits 16..23 of a 16.16 fixed-point value clamped to [0, 255].
+func clamp16(v int32) uint8 {
+	if uint32(v)&0xff000000 == 0 {
+		return uint8(v >> 16)
+	}
+	return uint8(^(v >> 31))
 }
 
 func fromGray(src *image.Gray, out *Image) {

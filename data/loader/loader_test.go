@@ -294,3 +294,24 @@ func TestHymenopteraJPEGs(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+// PreprocessFile (for inference) gives the same pixels as an evaluation loader's batch.
+func TestPreprocessFileMatchesLoader(t *testing.T) {
+	items := syntheticItems(t, 2, 1)
+	opts := Options{Height: 12, Width: 10, Channels: 3, PreprocessMode: "caffe", CenterCrop: true,
+		BatchSize: 1, HorizontalFlip: true, Interpolation: "bicubic"}
+	got, err := PreprocessFile(items[1].Path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.HorizontalFlip = false
+	want := oneBatch(t, items[1:], 1, opts, 0).Images.Data
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("value %d: %v vs %v", i, got[i], want[i])
+		}
+	}
+	if _, err := PreprocessFile(filepath.Join(t.TempDir(), "none.jpg"), opts); err == nil {
+		t.Error("missing file accepted")
+	}
+}
