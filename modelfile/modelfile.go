@@ -80,9 +80,10 @@ type File struct {
 type Preprocessing struct {
 	// Mode is TAO's prepress mode: "caffe", "torch" or "tf".
 	Mode string `json:"mode"`
-	// ImageMean and ImageStd are per channel, in the channel order the model sees (BGR for caffe).
-	ImageMean []float32 `json:"image_mean,omitempty"`
-	ImageStd  []float32 `json:"image_std,omitempty"`
+	// ImageMean is TAO's image_mean as the data loader takes it: keys "r", "g", "b" (or "l" for
+	// one channel); empty means the mode's defaults. ImageStd, with the same keys, is optional.
+	ImageMean map[string]float32 `json:"image_mean,omitempty"`
+	ImageStd  map[string]float32 `json:"image_std,omitempty"`
 	// InputSize is [C, H, W] as TAO's input_image_size writes it.
 	InputSize [3]int `json:"input_size"`
 	// Interpolation is the resize filter, e.g. "bilinear", "bicubic", "nearest".

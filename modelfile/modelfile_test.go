@@ -59,7 +59,7 @@ func sampleFile() *File {
 		Weights:   w,
 		Optimizer: map[string]*model.Tensor{"conv1/kernel/momentum": randTensor(3, 3, 3, 4), "iterations": {Shape: []int{}, Data: []float32{42}}},
 		Classmap:  map[string]int{"cat": 0, "dog": 1, "<bird & fish>": 2},
-		Preprocessing: Preprocessing{Mode: "caffe", ImageMean: []float32{103.939, 116.779, 123.68},
+		Preprocessing: Preprocessing{Mode: "caffe", ImageMean: map[string]float32{"b": 103.939, "g": 116.779, "r": 123.68},
 			InputSize: [3]int{3, 8, 8}, Interpolation: "bilinear", CenterCrop: true},
 		Spec:  "model_config {\n  arch: \"resnet\"\n  n_layers: 10\n}\n",
 		Epoch: 12,
