@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 // convParams is a ConvGeneral call with defaults filled in.
@@ -88,12 +90,12 @@ func (b *Builder) lowerConv(input, kernel backends.Op, axes backends.ConvolveAxe
 	// Canonical layouts: input [B, spatial..., C], kernel [spatial..., Ci, Co].
 	x := c.transpose(input, append(append([]int{axes.InputBatch}, axes.InputSpatial...), axes.InputChannels)...)
 	w := c.transpose(kernel, append(append([]int{}, axes.KernelSpatial...), axes.KernelInputChannels, axes.KernelOutputChannels)...)
-	x = c.padSpatial(x, p)
 	xShape, wShape := c.shape(x), c.shape(w)
 	if c.err != nil {
 		return nil, c.err
 	}
 	batch, channels := xShape.Dimensions[0], xShape.Dimensions[nd+1]
+	inSpatial := xShape.Dimensions[1 : nd+1]
 	kSpatial := wShape.Dimensions[:nd]
 	kIn, kOut := wShape.Dimensions[nd], wShape.Dimensions[nd+1]
 	if err := checkConvChannels(p, batch, channels, kIn, kOut); err != nil {
@@ -101,15 +103,21 @@ func (b *Builder) lowerConv(input, kernel backends.Op, axes backends.ConvolveAxe
 	}
 	outSpatial := make([]int, nd)
 	for i := range nd {
+		padded := (inSpatial[i]-1)*p.inDil[i] + 1 + p.paddings[i][0] + p.paddings[i][1]
 		extent := (kSpatial[i]-1)*p.kerDil[i] + 1
-		outSpatial[i] = (xShape.Dimensions[1+i]-extent)/p.strides[i] + 1
-		if xShape.Dimensions[1+i] < extent {
-			return nil, fmt.Errorf("padded input spatial size %d on spatial axis %d is smaller than the dilated kernel %d",
-				xShape.Dimensions[1+i], i, extent)
+		if padded < extent {
+			return nil, fmt.Errorf("padded input size %d on spatial axis %d is smaller than the dilated kernel %d", padded, i, extent)
 		}
+		outSpatial[i] = (padded-extent)/p.strides[i] + 1
 	}
-	patches := c.im2col(x, kSpatial, outSpatial, p)
-	out := c.patchesDot(patches, w, batch, prod(outSpatial), prod(kSpatial), channels, kOut, p)
+	var out backends.Op
+	if p.featureGroups == 1 && p.batchGroups == 1 && (xShape.DType == dtypes.Float32 || xShape.DType == dtypes.Float64) {
+		out = c.kernelConv(x, w, inSpatial, kSpatial, outSpatial, p)
+	} else {
+		x = c.padSpatial(x, p)
+		patches := c.im2col(x, kSpatial, outSpatial, p)
+		out = c.patchesDot(patches, w, batch, prod(outSpatial), prod(kSpatial), channels, kOut, p)
+	}
 	// out is [B', Oflat, Co]: restore the spatial axes and the requested layout.
 	outBatch := batch / p.batchGroups
 	out = c.reshape(out, append(append([]int{outBatch}, outSpatial...), kOut)...)
@@ -248,4 +256,46 @@ func (b *Builder) directConv(input, kernel backends.Op, axes backends.ConvolveAx
 		return nil, err
 	}
 	return outs[0], nil
+}
+
+// kernelConv is the convolution on this package's own kernels: patch
+// extraction (with padding and input dilation folded in) and a blocked matrix
+// multiplication. x is [B, spatial..., C], w [K..., C, Co]; it returns
+// [B, Oflat, Co].
+func (c *composer) kernelConv(x, w backends.Op, inSpatial, kSpatial, outSpatial []int, p convParams) backends.Op {
+	xShape, wShape := c.shape(x), c.shape(w)
+	if c.err != nil {
+		return nil
+	}
+	nd := len(inSpatial)
+	dtype := xShape.DType
+	batch, channels := xShape.Dimensions[0], xShape.Dimensions[nd+1]
+	kOut := wShape.Dimensions[nd+1]
+	oFlat, kFlat := prod(outSpatial), prod(kSpatial)
+	rows, depth := batch*oFlat, kFlat*channels
+	table := patchTable(inSpatial, kSpatial, outSpatial, p)
+	spatialSize := prod(inSpatial)
+	var im2colRun, matMulRun func(ins []any, out any)
+	if dtype == dtypes.Float32 {
+		im2colRun, matMulRun = kernelRuns[float32](table, batch, spatialSize, channels, oFlat, kFlat, kOut)
+	} else {
+		im2colRun, matMulRun = kernelRuns[float64](table, batch, spatialSize, channels, oFlat, kFlat, kOut)
+	}
+	patches := c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
+	w = c.reshape(w, depth, kOut)
+	if c.err != nil {
+		return nil
+	}
+	out := c.keep(c.b.custom("MatMul", shapes.Make(dtype, rows, kOut), matMulRun, patches, w))
+	return c.reshape(out, batch, oFlat, kOut)
+}
+
+func kernelRuns[T float](table []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int) (im2colRun, matMulRun func(ins []any, out any)) {
+	im2colRun = func(ins []any, out any) {
+		im2col(ins[0].([]T), out.([]T), table, batch, spatialSize, channels, oFlat, kFlat)
+	}
+	matMulRun = func(ins []any, out any) {
+		matMul(ins[0].([]T), ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut)
+	}
+	return im2colRun, matMulRun
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
@@ -20,6 +21,7 @@ type convCase struct {
 	paddings                 [][2]int
 	featureGroups, batchGrps int
 	noGrad                   bool
+	float32                  bool // compute in float32 (inputs and outputs stay float64)
 }
 
 var convCases = []convCase{
@@ -70,14 +72,20 @@ func (cc convCase) shapes() (inDims, kDims []int, axes backends.ConvolveAxesConf
 func (cc convCase) graphFn(axes backends.ConvolveAxesConfig) func(in []*Node) []*Node {
 	return func(in []*Node) []*Node {
 		x, k := in[0], in[1]
-		y := ConvGeneral(x, k, axes, cc.strides, cc.paddings, cc.inDil, cc.kerDil, cc.featureGroups, cc.batchGrps)
-		if cc.noGrad {
-			return []*Node{y}
+		if cc.float32 {
+			x, k = ConvertDType(x, dtypes.Float32), ConvertDType(k, dtypes.Float32)
 		}
-		r := in[2]
-		loss := ReduceAllSum(Mul(y, r))
-		grads := Gradient(loss, x, k)
-		return []*Node{y, grads[0], grads[1]}
+		y := ConvGeneral(x, k, axes, cc.strides, cc.paddings, cc.inDil, cc.kerDil, cc.featureGroups, cc.batchGrps)
+		outs := []*Node{y}
+		if !cc.noGrad {
+			r := ConvertDType(in[2], y.DType())
+			loss := ReduceAllSum(Mul(y, r))
+			outs = append(outs, Gradient(loss, x, k)...)
+		}
+		for i, o := range outs {
+			outs[i] = ConvertDType(o, dtypes.Float64)
+		}
+		return outs
 	}
 }
 
@@ -85,7 +93,17 @@ func (cc convCase) graphFn(axes backends.ConvolveAxesConfig) func(in []*Node) []
 // gradients) with SimpleGo's direct convolution on random inputs.
 func TestLoweredConvMatchesDirect(t *testing.T) {
 	lowered, direct := newBackend(t, ""), newBackend(t, "conv=direct")
-	for i, cc := range convCases {
+	cases := convCases
+	for _, cc := range convCases {
+		cc.float32 = true
+		cc.name += " float32"
+		cases = append(cases, cc)
+	}
+	for i, cc := range cases {
+		tol := 1e-9
+		if cc.float32 {
+			tol = 1e-4
+		}
 		t.Run(cc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
 			inDims, kDims, axes := cc.shapes()
@@ -100,7 +118,7 @@ func TestLoweredConvMatchesDirect(t *testing.T) {
 			}
 			got := run(t, lowered, fn, x, k, r)
 			for j, name := range []string{"output", "grad input", "grad kernel"}[:len(want)] {
-				assertClose(t, fmt.Sprintf("%s %s", cc.name, name), got[j], want[j], 1e-9)
+				assertClose(t, fmt.Sprintf("%s %s", cc.name, name), got[j], want[j], tol)
 			}
 		})
 	}

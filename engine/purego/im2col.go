@@ -1,0 +1,99 @@
+package purego
+
+import (
+	"runtime"
+	"sync"
+)
+
+// patchTable maps (output position, kernel position) pairs to input spatial
+// positions: entry o*numK+k is the flat spatial index into the (unpadded,
+// undilated) input, or -1 where the window reads padding or a dilation hole.
+func patchTable(inSpatial, kSpatial, outSpatial []int, p convParams) []int32 {
+	nd := len(inSpatial)
+	oFlat, kFlat := prod(outSpatial), prod(kSpatial)
+	// Per axis: source index for each (o_i, k_i), or -1.
+	axisSrc := make([][]int, nd)
+	for i := range nd {
+		axisSrc[i] = make([]int, outSpatial[i]*kSpatial[i])
+		for o := range outSpatial[i] {
+			for k := range kSpatial[i] {
+				c := o*p.strides[i] + k*p.kerDil[i] - p.paddings[i][0]
+				src := -1
+				if c >= 0 && c%p.inDil[i] == 0 && c/p.inDil[i] < inSpatial[i] {
+					src = c / p.inDil[i]
+				}
+				axisSrc[i][o*kSpatial[i]+k] = src
+			}
+		}
+	}
+	table := make([]int32, oFlat*kFlat)
+	oIdx, kIdx := make([]int, nd), make([]int, nd)
+	for o := range oFlat {
+		unflatten(o, outSpatial, oIdx)
+		for k := range kFlat {
+			unflatten(k, kSpatial, kIdx)
+			flat := 0
+			for i := range nd {
+				src := axisSrc[i][oIdx[i]*kSpatial[i]+kIdx[i]]
+				if src < 0 {
+					flat = -1
+					break
+				}
+				flat = flat*inSpatial[i] + src
+			}
+			table[o*kFlat+k] = int32(flat)
+		}
+	}
+	return table
+}
+
+// unflatten writes the row-major multi-index of flat within dims into idx.
+func unflatten(flat int, dims, idx []int) {
+	for i := len(dims) - 1; i >= 0; i-- {
+		idx[i] = flat % dims[i]
+		flat /= dims[i]
+	}
+}
+
+// im2col fills patches [batch*oFlat, kFlat*channels] from x [batch, spatial..., channels]
+// following table (see patchTable).
+func im2col[T float](x, patches []T, table []int32, batch, spatialSize, channels, oFlat, kFlat int) {
+	rows := batch * oFlat
+	rowLen := kFlat * channels
+	parallelRows(rows, func(start, end int) {
+		for row := start; row < end; row++ {
+			b, o := row/oFlat, row%oFlat
+			base := b * spatialSize * channels
+			dst := patches[row*rowLen : (row+1)*rowLen]
+			entries := table[o*kFlat : (o+1)*kFlat]
+			for k, src := range entries {
+				d := dst[k*channels : (k+1)*channels]
+				if src < 0 {
+					clear(d)
+				} else {
+					off := base + int(src)*channels
+					copy(d, x[off:off+channels])
+				}
+			}
+		}
+	})
+}
+
+// parallelRows splits [0, n) into contiguous chunks run on GOMAXPROCS goroutines.
+func parallelRows(n int, fn func(start, end int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for start := 0; start < n; start += chunk {
+		wg.Add(1)
+		go func(start, end int) {
+			defer wg.Done()
+			fn(start, end)
+		}(start, min(start+chunk, n))
+	}
+	wg.Wait()
+}
