@@ -19,6 +19,8 @@
 //   - Color augmentation works on the true RGB order (TAO passes RGB arrays to OpenCV's BGR2HSV,
 //     which mirrors the hue rotation; the rotation is symmetric, so the distribution is the same),
 //     and its result stays in float instead of being truncated to uint8.
+//   - One-channel output of a color JPEG is its decoded luma plane; PIL converts to RGB first and
+//     back to luminance, which can differ by one level.
 //   - An image already at the target size still gets the random crop and color augmentation
 //     (TAO returns it untouched).
 package loader

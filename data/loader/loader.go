@@ -3,6 +3,7 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -134,7 +135,7 @@ func checkOptions(items []Item, numClasses int, o *Options) error {
 		return fmt.Errorf("loader: OnBadImage %q: want skip or fail", o.OnBadImage)
 	}
 	if o.Workers == 0 {
-		o.Workers = 1
+		o.Workers = runtime.GOMAXPROCS(0)
 	}
 	for _, it := range items {
 		if it.Label < 0 || it.Label >= numClasses {
