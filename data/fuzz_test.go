@@ -40,3 +40,25 @@ func FuzzVOCAnnotation(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIDX feeds arbitrary bytes to the IDX readers: an error, or data that matches its header.
+func FuzzIDX(f *testing.F) {
+	for _, name := range []string{"tiny-images-idx3-ubyte", "tiny-images-idx3-ubyte.gz", "tiny-labels-idx1-ubyte", "tiny-labels-idx1-ubyte.gz"} {
+		if raw, err := os.ReadFile(filepath.Join("testdata", "idx", name)); err == nil {
+			f.Add(raw)
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if imgs, err := ReadIDXImages(bytes.NewReader(raw)); err == nil {
+			if len(imgs.Pixels) != imgs.N*imgs.Rows*imgs.Cols {
+				t.Fatalf("%d pixels for %dx%dx%d", len(imgs.Pixels), imgs.N, imgs.Rows, imgs.Cols)
+			}
+			if imgs.N > 0 && imgs.Rows*imgs.Cols > 0 {
+				imgs.Image(imgs.N - 1)
+			}
+		}
+		if labels, err := ReadIDXLabels(bytes.NewReader(raw)); err == nil && len(labels) > len(raw)*1100 {
+			t.Fatalf("%d labels from %d bytes", len(labels), len(raw))
+		}
+	})
+}

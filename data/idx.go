@@ -195,6 +195,9 @@ func checkIDXPair(opts IDXOptions, imgs *IDXImages, labels []byte) error {
 	if imgs.N != len(labels) {
 		return fmt.Errorf("%s holds %d images but %s holds %d labels; pass matching files (e.g. both t10k-*)", opts.Images, imgs.N, opts.Labels, len(labels))
 	}
+	if imgs.N == 0 {
+		return fmt.Errorf("%s holds no images", opts.Images)
+	}
 	if imgs.Rows == 0 || imgs.Cols == 0 {
 		return fmt.Errorf("%s: images are %dx%d", opts.Images, imgs.Rows, imgs.Cols)
 	}
@@ -210,6 +213,9 @@ func writeIDXImages(root string, imgs *IDXImages, labels []byte, opts IDXOptions
 	width := max(5, len(fmt.Sprint(imgs.N)))
 	for label, class := range opts.ClassNames {
 		chosen := idxSelection(labels, label, opts)
+		if len(chosen) == 0 {
+			continue // no folder for a class the file does not hold (an empty one breaks Open)
+		}
 		dir := filepath.Join(root, class)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("creating %s: %w", dir, err)
