@@ -1,5 +1,6 @@
 // Package report owns Bonsai's pictures of a run: training curves (results.png) and confusion
-// matrix heatmaps, drawn as PNG with gonum/plot and no external service.
+// matrix heatmaps, drawn as PNG with gonum/plot and no external service, and a self-contained
+// HTML page that gathers them with the evaluation tables.
 //
 // Missing values (NaN or Inf, e.g. val_loss before the first validation) leave a gap in a curve;
 // a run of one epoch is drawn as single points.

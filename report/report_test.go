@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bonsai-ml/bonsai/evaluate"
 )
 
 // decodePNG opens a written PNG and checks its size and that it is not blank.
@@ -207,5 +209,47 @@ func TestReadTrainingCSV(t *testing.T) {
 		if _, err := ReadTrainingCSV(p); err == nil || !strings.Contains(err.Error(), p) {
 			t.Errorf("%s: error %v should name %s", name, err, p)
 		}
+	}
+}
+
+func TestWriteHTML(t *testing.T) {
+	dir := t.TempDir()
+	png := filepath.Join(dir, "results.png")
+	if err := WriteTrainingCurves(png, sampleEpochs(3)); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := evaluate.Compute([]string{"cat", "<dog>"}, 1, []int{0, 1, 1},
+		[][]float32{{0.9, 0.1}, {0.2, 0.8}, {0.6, 0.4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "report.html")
+	page := Page{Title: "resnet18 on pets", Facts: [][2]string{{"epochs", "3"}},
+		Figures: []Figure{{"Training curves", png}}, Evaluation: ev}
+	if err := WriteHTML(path, page); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	for _, want := range []string{
+		"<title>resnet18 on pets</title>",
+		`src="data:image/png;base64,iVBORw0KGgo`, // the PNG signature, base64
+		"&lt;dog&gt;",                            // class names are escaped
+		"<td>66.67%</td>",                        // accuracy 2/3
+		`<td class="diag">1</td>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "<dog>") {
+		t.Error("class name not escaped")
+	}
+	page.Figures = []Figure{{"missing", filepath.Join(dir, "nope.png")}}
+	if err := WriteHTML(filepath.Join(dir, "bad.html"), page); err == nil || !strings.Contains(err.Error(), "nope.png") {
+		t.Errorf("missing figure: %v", err)
 	}
 }

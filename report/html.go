@@ -1,0 +1,94 @@
+package report
+
+import (
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+
+	"github.com/bonsai-ml/bonsai/evaluate"
+	"github.com/bonsai-ml/bonsai/modelfile"
+)
+
+// Page is the content of an HTML report: facts about the run, figures and an evaluation.
+type Page struct {
+	Title string
+	// Facts are label/value rows shown first (arch, epochs, dataset, ...).
+	Facts [][2]string
+	// Figures are PNG files, embedded in the page so that it is one portable file.
+	Figures []Figure
+	// Evaluation adds the metrics, the per-class table and the confusion matrix; may be nil.
+	Evaluation *evaluate.Report
+}
+
+// Figure is one picture of the page.
+type Figure struct {
+	Caption string
+	Path    string
+}
+
+// htmlFigure is a figure with its PNG inlined.
+type htmlFigure struct {
+	Caption string
+	Data    template.URL
+}
+
+// WriteHTML writes a self-contained HTML report to path, atomically.
+func WriteHTML(path string, page Page) error {
+	figures := make([]htmlFigure, len(page.Figures))
+	for i, f := range page.Figures {
+		png, err := os.ReadFile(f.Path)
+		if err != nil {
+			return fmt.Errorf("writing %s: figure: %w", path, err)
+		}
+		figures[i] = htmlFigure{f.Caption, template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))}
+	}
+	data := struct {
+		Page
+		Inline []htmlFigure
+	}{page, figures}
+	return modelfile.WriteFileAtomic(path, func(w io.Writer) error {
+		return pageTemplate.Execute(w, data)
+	})
+}
+
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"pct": func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) },
+	"f2":  func(v float64) string { return fmt.Sprintf("%.2f", v) },
+	"f4":  func(v float64) string { return fmt.Sprintf("%.4f", v) },
+}).Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<style>
+body{font-family:sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+th{background:#f3f6fa}
+td.name,th.name{text-align:left}
+td.diag{background:#dbe9f6;font-weight:bold}
+figure{margin:1em 0}
+img{max-width:100%;border:1px solid #eee}
+</style></head><body>
+<h1>{{.Title}}</h1>
+{{if .Facts}}<table>{{range .Facts}}<tr><th class="name">{{index . 0}}</th><td class="name">{{index . 1}}</td></tr>{{end}}</table>{{end}}
+{{range .Inline}}<figure><img src="{{.Data}}" alt="{{.Caption}}"><figcaption>{{.Caption}}</figcaption></figure>
+{{end}}
+{{with .Evaluation}}<h2>Evaluation</h2>
+<table>
+<tr><th class="name">samples</th><td>{{.Samples}}</td></tr>
+<tr><th class="name">loss</th><td>{{f4 .Loss}}</td></tr>
+<tr><th class="name">accuracy (top-1)</th><td>{{pct .Accuracy}}</td></tr>
+<tr><th class="name">top-{{.TopK}} accuracy</th><td>{{pct .TopKAccuracy}}</td></tr>
+</table>
+<h3>Per class</h3>
+<table><tr><th class="name">class</th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr>
+{{range .PerClass}}<tr><td class="name">{{.Class}}</td><td>{{f2 .Precision}}</td><td>{{f2 .Recall}}</td><td>{{f2 .F1}}</td><td>{{.Support}}</td></tr>
+{{end}}<tr><td class="name">macro avg</td><td>{{f2 .MacroAvg.Precision}}</td><td>{{f2 .MacroAvg.Recall}}</td><td>{{f2 .MacroAvg.F1}}</td><td>{{.MacroAvg.Support}}</td></tr>
+<tr><td class="name">weighted avg</td><td>{{f2 .WeightedAvg.Precision}}</td><td>{{f2 .WeightedAvg.Recall}}</td><td>{{f2 .WeightedAvg.F1}}</td><td>{{.WeightedAvg.Support}}</td></tr>
+</table>
+<h3>Confusion matrix (rows: true class, columns: predicted)</h3>
+<table><tr><th></th>{{range .Classes}}<th>{{.}}</th>{{end}}</tr>
+{{$classes := .Classes}}{{range $i, $row := .Confusion}}<tr><th class="name">{{index $classes $i}}</th>{{range $j, $v := $row}}<td{{if eq $i $j}} class="diag"{{end}}>{{$v}}</td>{{end}}</tr>
+{{end}}</table>{{end}}
+</body></html>
+`))
