@@ -153,23 +153,24 @@ func mixupLambdas(n int, alpha float64, rng *rand.Rand) []float64 {
 }
 
 // mixBatch mixes sample i with sample n-1-i (the batch reversed): x = λx + (1-λ)x_rev, and the
-// same for the labels. images is [n, size], labels is [n, classes].
+// same for the labels. images is [n, size], labels is [n, classes]. It works in place, pair by
+// pair, each pair's two outputs computed from the pair's inputs.
 func mixBatch(images []float32, labels []float32, n int, lambdas []float64) {
-	size, classes := len(images)/n, len(labels)/n
-	mix := func(data []float32, stride int) {
-		orig := append([]float32(nil), data...)
-		for i := 0; i < n; i++ {
-			l := float32(lambdas[i])
-			a := orig[i*stride : (i+1)*stride]
-			b := orig[(n-1-i)*stride : (n-i)*stride]
-			d := data[i*stride : (i+1)*stride]
-			for k := range d {
-				d[k] = l*a[k] + (1-l)*b[k]
-			}
+	mixPairs(images, len(images)/n, n, lambdas)
+	mixPairs(labels, len(labels)/n, n, lambdas)
+}
+
+func mixPairs(data []float32, stride, n int, lambdas []float64) {
+	for i, j := 0, n-1; i < j; i, j = i+1, j-1 {
+		li, lj := float32(lambdas[i]), float32(lambdas[j])
+		a, b := data[i*stride:(i+1)*stride], data[j*stride:(j+1)*stride]
+		for k := range a {
+			x, y := a[k], b[k]
+			a[k] = li*x + (1-li)*y
+			b[k] = lj*y + (1-lj)*x
 		}
 	}
-	mix(images, size)
-	mix(labels, classes)
+	// An odd batch's middle sample mixes with itself: unchanged.
 }
 
 // sampleBeta draws Beta(a, a) as X/(X+Y) with X, Y ~ Gamma(a, 1).

@@ -97,35 +97,12 @@ func (it *Iterator) Next() bool {
 	default:
 	}
 	o := it.l.opts
-	size := o.Height * o.Width * o.Channels
-	images := model.NewTensor(o.BatchSize, o.Height, o.Width, o.Channels)
-	labels := model.NewTensor(o.BatchSize, it.l.numClasses)
-	b := Batch{Index: it.next, Images: images, Labels: labels}
-	n := 0
-	for n < o.BatchSize {
-		r, ok := it.take()
-		if !ok {
-			break
-		}
-		if r.err != nil {
-			if !it.handleBad(r) {
-				return false
-			}
-			continue
-		}
-		copy(images.Data[n*size:(n+1)*size], r.pix)
-		it.l.bufPool.Put(r.pix)
-		item := it.l.items[r.index]
-		labels.Data[n*it.l.numClasses+item.Label] = 1
-		b.Targets = append(b.Targets, item.Label)
-		b.Paths = append(b.Paths, item.Path)
-		n++
-	}
-	if n == 0 || (n < o.BatchSize && o.DropLast) {
+	b, n, ok := it.fill()
+	if !ok || n == 0 || (n < o.BatchSize && o.DropLast) {
 		it.Close()
 		return false
 	}
-	shrinkBatch(&b, n, size, it.l.numClasses)
+	shrinkBatch(&b, n, o.Height*o.Width*o.Channels, it.l.numClasses)
 	if o.MixupAlpha > 0 {
 		rng := derivedRNG(o.Seed, it.epoch, streamMixup, it.next)
 		mixBatch(b.Images.Data, b.Labels.Data, n, mixupLambdas(n, o.MixupAlpha, rng))
@@ -134,6 +111,35 @@ func (it *Iterator) Next() bool {
 	it.batch = b
 	it.next++
 	return true
+}
+
+// fill takes up to BatchSize good samples in epoch order into a new batch; ok is false when a
+// bad image ends the epoch.
+func (it *Iterator) fill() (b Batch, n int, ok bool) {
+	o, classes := it.l.opts, it.l.numClasses
+	size := o.Height * o.Width * o.Channels
+	b = Batch{Index: it.next, Images: model.NewTensor(o.BatchSize, o.Height, o.Width, o.Channels),
+		Labels: model.NewTensor(o.BatchSize, classes)}
+	for n < o.BatchSize {
+		r, more := it.take()
+		if !more {
+			break
+		}
+		if r.err != nil {
+			if !it.handleBad(r) {
+				return b, n, false
+			}
+			continue
+		}
+		copy(b.Images.Data[n*size:(n+1)*size], r.pix)
+		it.l.bufPool.Put(r.pix)
+		item := it.l.items[r.index]
+		b.Labels.Data[n*classes+item.Label] = 1
+		b.Targets = append(b.Targets, item.Label)
+		b.Paths = append(b.Paths, item.Path)
+		n++
+	}
+	return b, n, true
 }
 
 // take returns the next sample in epoch order.
