@@ -21,12 +21,12 @@ const (
 	contrastScaleMax = 0.1
 )
 
-// coverSize is the size of a w x h image scaled, keeping its aspect, so that it covers
-// tw x th; the sides are truncated as TAO's int() does, but never below the target.
+// coverSize is the size of a w x h image scaled, keeping its aspect, so that it covers tw x th,
+// with the sides truncated by int() exactly as TAO computes them (so a side can come out one
+// pixel short of the cover through rounding; callers keep it at least the crop size).
 func coverSize(w, h int, tw, th float64) (int, int) {
 	ratio := math.Max(tw/float64(w), th/float64(h))
-	rw, rh := int(float64(w)*ratio), int(float64(h)*ratio)
-	return max(rw, int(math.Ceil(tw-1e-9)), 1), max(rh, int(math.Ceil(th-1e-9)), 1)
+	return max(int(float64(w)*ratio), 1), max(int(float64(h)*ratio), 1)
 }
 
 // randomCropRegion is TAO's train crop: crop_fraction ~ U(0.45, 1), resize keeping aspect to
@@ -34,6 +34,7 @@ func coverSize(w, h int, tw, th float64) (int, int) {
 func randomCropRegion(w, h, tw, th int, rng *rand.Rand) region {
 	cf := minCropFraction + rng.Float64()*(maxCropFraction-minCropFraction)
 	rw, rh := coverSize(w, h, float64(tw)/cf, float64(th)/cf)
+	rw, rh = max(rw, tw), max(rh, th)
 	x := rng.IntN(rw - tw + 1)
 	y := rng.IntN(rh - th + 1)
 	return region{rw, rh, x, y, tw, th}
@@ -43,6 +44,7 @@ func randomCropRegion(w, h, tw, th int, rng *rand.Rand) region {
 // the W x H window at round(size/2) - round(target/2) (Python's round: half to even).
 func centerCropRegion(w, h, tw, th int) region {
 	rw, rh := coverSize(w, h, float64(tw+cropPadding), float64(th+cropPadding))
+	rw, rh = max(rw, tw), max(rh, th)
 	x := int(math.RoundToEven(float64(rw)/2)) - int(math.RoundToEven(float64(tw)/2))
 	y := int(math.RoundToEven(float64(rh)/2)) - int(math.RoundToEven(float64(th)/2))
 	return region{rw, rh, x, y, tw, th}

@@ -10,9 +10,9 @@ import (
 // convolution, horizontal pass then vertical pass, where the pixel centers map as
 // src = (dst + 0.5) * scale and, when downscaling, the filter is stretched by the scale factor.
 // Stretching the filter is what PIL calls antialiasing; it is always on, for every downscale,
-// exactly as in PIL. Like PIL, the horizontal pass is rounded and clipped to 8 bits before the
-// vertical pass; the weights are float32 where PIL uses 22-bit fixed point. The outputs equal
-// PIL's on the test picture for every method (see TestResizeMatchesPIL).
+// exactly as in PIL. The arithmetic is PIL's too: weights normalized in float64 then rounded to
+// 22-bit fixed point, the horizontal pass rounded and clipped to 8 bits before the vertical pass,
+// so outputs equal PIL's (see TestResizeMatchesPIL and TestCropsMatchTAO).
 
 // resampleFilter is a 1-D interpolation kernel with its support radius.
 type resampleFilter struct {
@@ -82,27 +82,30 @@ func lanczos3(x float64) float64 {
 	return 0
 }
 
-// taps are the source indices and normalized weights of one output pixel.
+// precisionBits is PIL's fixed-point precision for 8-bit resampling (Resample.c).
+const precisionBits = 32 - 8 - 2
+
+// taps are the source indices and fixed-point weights of one output pixel.
 type taps struct {
 	first   int
-	weights []float32
+	weights []int32
 }
 
 // computeTaps returns the taps of output pixels [from, from+n) of a resize from inSize to
-// outSize along one axis.
+// outSize along one axis, computed as PIL's precompute_coeffs and normalize_coeffs_8bpc do.
 func computeTaps(method string, inSize, outSize, from, n int) []taps {
 	scale := float64(inSize) / float64(outSize)
 	out := make([]taps, n)
 	if method == "nearest" {
 		for i := range out {
 			src := int((float64(from+i) + 0.5) * scale)
-			out[i] = taps{first: min(src, inSize-1), weights: []float32{1}}
+			out[i] = taps{first: min(src, inSize-1), weights: []int32{1 << precisionBits}}
 		}
 		return out
 	}
 	f := filters[method]
 	fscale := math.Max(scale, 1)
-	support := f.support * fscale
+	support, ss := f.support*fscale, 1/fscale
 	for i := range out {
 		center := (float64(from+i) + 0.5) * scale
 		lo := max(int(center-support+0.5), 0)
@@ -110,16 +113,26 @@ func computeTaps(method string, inSize, outSize, from, n int) []taps {
 		w := make([]float64, hi-lo)
 		var sum float64
 		for k := range w {
-			w[k] = f.kernel((float64(lo+k) - center + 0.5) / fscale)
+			w[k] = f.kernel((float64(k+lo) - center + 0.5) * ss)
 			sum += w[k]
 		}
-		ws := make([]float32, len(w))
-		for k := range w {
-			if sum != 0 {
-				ws[k] = float32(w[k] / sum)
-			}
+		out[i] = taps{first: lo, weights: fixedPoint(w, sum)}
+	}
+	return out
+}
+
+// fixedPoint normalizes w by sum and rounds each weight, half away from zero, to 22 bits.
+func fixedPoint(w []float64, sum float64) []int32 {
+	out := make([]int32, len(w))
+	for k, v := range w {
+		if sum != 0 {
+			v /= sum
 		}
-		out[i] = taps{first: lo, weights: ws}
+		if v < 0 {
+			out[k] = int32(-0.5 + v*(1<<precisionBits))
+		} else {
+			out[k] = int32(0.5 + v*(1<<precisionBits))
+		}
 	}
 	return out
 }
@@ -156,57 +169,59 @@ func resizeRegion(src *Image, r region, method string) *Image {
 }
 
 func horizontalPass(srow, drow []uint8, cols []taps, c int) {
+	const half = 1 << (precisionBits - 1)
 	for x, t := range cols {
 		base := t.first * c
 		if c == 3 {
-			var a0, a1, a2 float32
+			a0, a1, a2 := int32(half), int32(half), int32(half)
 			for k, w := range t.weights {
 				p := srow[base+3*k : base+3*k+3]
-				a0 += w * float32(p[0])
-				a1 += w * float32(p[1])
-				a2 += w * float32(p[2])
+				a0 += w * int32(p[0])
+				a1 += w * int32(p[1])
+				a2 += w * int32(p[2])
 			}
-			drow[3*x], drow[3*x+1], drow[3*x+2] = clampRound(a0), clampRound(a1), clampRound(a2)
+			drow[3*x], drow[3*x+1], drow[3*x+2] = clip8(a0), clip8(a1), clip8(a2)
 			continue
 		}
 		for ch := 0; ch < c; ch++ {
-			var a float32
+			a := int32(half)
 			for k, w := range t.weights {
-				a += w * float32(srow[base+k*c+ch])
+				a += w * int32(srow[base+k*c+ch])
 			}
-			drow[x*c+ch] = clampRound(a)
+			drow[x*c+ch] = clip8(a)
 		}
 	}
 }
 
 func verticalPass(tmp []uint8, out *Image, rows []taps, rowLo int) {
 	stride := out.Width * out.Channels
-	acc := make([]float32, stride)
+	acc := make([]int32, stride)
 	for y, t := range rows {
-		clear(acc)
+		for i := range acc {
+			acc[i] = 1 << (precisionBits - 1)
+		}
 		for k, w := range t.weights {
 			srow := tmp[(t.first+k-rowLo)*stride : (t.first+k-rowLo+1)*stride]
 			for i, v := range srow {
-				acc[i] += w * float32(v)
+				acc[i] += w * int32(v)
 			}
 		}
 		dst := out.Pix[y*stride : (y+1)*stride]
 		for i, v := range acc {
-			dst[i] = clampRound(v)
+			dst[i] = clip8(v)
 		}
 	}
 }
 
-// clampRound rounds half up and clamps to [0, 255], as PIL's clip8.
-func clampRound(v float32) uint8 {
-	v += 0.5
+// clip8 turns a rounded fixed-point sum into a clamped 8-bit value, as PIL's clip8.
+func clip8(v int32) uint8 {
 	if v <= 0 {
 		return 0
 	}
-	if v >= 255 {
+	if v >= 255<<precisionBits {
 		return 255
 	}
-	return uint8(v)
+	return uint8(v >> precisionBits)
 }
 
 // Resize returns src resized to width x height (aspect not kept) with the given method.
