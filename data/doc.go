@@ -40,6 +40,6 @@
 // end, so DIR is either absent or complete. A complete DIR holds .bonsai-dataset.json (the
 // command, its inputs, a fingerprint of the source, and counts). Running the same command again
 // with the same inputs reports "already done"; with different inputs it refuses unless Force is
-// set, which rebuilds and then replaces DIR. Force never replaces a non-empty folder that has no
+// set, which rebuilds and then swaps the new folder in (atomically on Linux). Force never replaces a non-empty folder that has no
 // manifest. Leftover temporary folders of interrupted runs (whose process is gone) are removed.
 package data

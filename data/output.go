@@ -208,7 +208,11 @@ func (b *build) commit(m *Manifest) error {
 	if err := WriteFileAtomic(filepath.Join(b.tmp, ManifestName), append(raw, '\n')); err != nil {
 		return err
 	}
+	if b.replace && exchange(b.tmp, b.final) {
+		return os.RemoveAll(b.tmp) // now holds the previous output
+	}
 	if b.replace {
+		// Two renames: if interrupted in between, the next run removes both leftovers.
 		old := fmt.Sprintf("%s.old-%d", b.final, os.Getpid())
 		if err := os.Rename(b.final, old); err != nil {
 			return fmt.Errorf("moving the previous %s aside: %w", b.final, err)
