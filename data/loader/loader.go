@@ -32,18 +32,24 @@ type Options struct {
 	PreprocessMode          string // caffe, torch or tf (required)
 	ImageMean               map[string]float32
 
-	RandomCrop        bool // TAO's train crop; excludes CenterCrop
-	CenterCrop        bool // TAO's eval crop; with neither crop, a plain resize to W x H
-	ColorAugmentation bool // applies only together with RandomCrop and 3 channels, as in TAO
-	HorizontalFlip    bool // random flip with probability 0.5
-	MixupAlpha        float64
+	RandomCrop        bool    // TAO's train crop; excludes CenterCrop
+	CenterCrop        bool    // TAO's eval crop; with neither crop, a plain resize to W x H
+	ColorAugmentation bool    // applies only together with RandomCrop and 3 channels, as in TAO
+	HorizontalFlip    bool    // random flip, p = 0.5; TAO trains with it on (!disable_horizontal_flip)
+	MixupAlpha        float64 // λ ~ Beta(α, α) per sample, mixed with the reversed batch; 0 = off
 
-	Seed       int64
-	Workers    int // parallel decoders; 0 means 1
-	BatchSize  int
-	Shuffle    bool
-	DropLast   bool
-	Cache      bool   // keep decoded (and, where deterministic, resized) images in memory
+	Seed      int64
+	Workers   int // parallel decoders; 0 means GOMAXPROCS
+	BatchSize int
+	Shuffle   bool
+	DropLast  bool
+	// Cache keeps each image in memory, as uint8, after the deterministic part of the pipeline,
+	// so that later epochs skip reading and decoding. With CenterCrop or no crop that is the final
+	// W x H image (before flip). With RandomCrop it is the decoded image, downscaled (never
+	// upscaled) to the size the smallest crop fraction (0.45) needs, the cover of
+	// (W/0.45, H/0.45); crops then resample this copy, which equals the uncached result whenever
+	// the image was no larger than that. Stats().CacheBytes reports the memory held.
+	Cache      bool
 	OnBadImage string // skip (default) or fail
 }
 
