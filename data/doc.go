@@ -32,7 +32,19 @@
 // a rare class may miss a split (the command says so). "tao" reproduces TAO's prepare_voc.py:
 // copy each image into every class folder it shows (DIR/formatted/<class>), then split each class
 // folder independently; a photo with a dog and a person can land in train/dog and test/person,
-// so the test set leaks training images. It exists for comparison with TAO results only.
+// so the test set leaks training images. It exists for comparison with TAO results only (TAO's
+// shuffle is unseeded; here it is seeded like every other split).
+//
+// Labels come from ImageSets/Main/<class>_trainval.txt (flag 1; flag 0 "difficult" too with
+// IncludeDifficult) when such files exist, otherwise from the <object> names of the annotations
+// listed in ImageSets/Main/trainval.txt (or of all Annotations/*.xml), skipping difficult
+// objects unless asked. Images with no usable label, or whose JPEG is missing, are skipped and
+// counted by reason in the manifest.
+//
+// # IDX import
+//
+// MNIST-format files (gzip or not) become Out/<class>/<index>.png, where index is the image's
+// 1-based position in the file, zero-padded to 5 digits, so an image can be traced back.
 //
 // # Outputs
 //
