@@ -87,6 +87,9 @@ func (b *Builder) lowerConv(input, kernel backends.Op, axes backends.ConvolveAxe
 		return nil, err
 	}
 
+	if out, ok := c.weightGradientConv(input, kernel, inShape, kShape, p); ok {
+		return out, c.err
+	}
 	// Canonical layouts: input [B, spatial..., C], kernel [spatial..., Ci, Co].
 	x := c.transpose(input, append(append([]int{axes.InputBatch}, axes.InputSpatial...), axes.InputChannels)...)
 	w := c.transpose(kernel, append(append([]int{}, axes.KernelSpatial...), axes.KernelInputChannels, axes.KernelOutputChannels)...)
@@ -295,7 +298,89 @@ func kernelRuns[T float](table []int32, batch, spatialSize, channels, oFlat, kFl
 		im2col(ins[0].([]T), out.([]T), table, batch, spatialSize, channels, oFlat, kFlat)
 	}
 	matMulRun = func(ins []any, out any) {
-		matMul(ins[0].([]T), ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut)
+		matMul(ins[0].([]T), ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut, false)
+	}
+	return im2colRun, matMulRun
+}
+
+// weightGradientConv handles convolutions whose kernel is spatially larger than
+// their output, as in the kernel gradient of a convolution (GoMLX convolves the
+// input with the output gradient, with batch and channel axes swapped). With
+// x' = input laid out [InputChannels, spatial..., InputBatch] and w' = kernel
+// laid out [KernelInputChannels, spatial..., KernelOutputChannels] (both
+// already so for NHWC), the patches P of x' taken with the roles of kernel and
+// output positions exchanged give out = Pᵀ·w', in the layout
+// [output spatial..., OutputBatch, OutputChannels]: HWIO for NHWC kernels.
+// It reports false (and does nothing) when it does not apply.
+func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape shapes.Shape, p convParams) (backends.Op, bool) {
+	a := p.axes
+	nd := len(a.InputSpatial)
+	dtype := inShape.DType
+	if p.featureGroups != 1 || p.batchGroups != 1 || (dtype != dtypes.Float32 && dtype != dtypes.Float64) {
+		return nil, false
+	}
+	inSpatial, kSpatial := make([]int, nd), make([]int, nd)
+	outSpatial := make([]int, nd)
+	for i := range nd {
+		inSpatial[i] = inShape.Dimensions[a.InputSpatial[i]]
+		kSpatial[i] = kShape.Dimensions[a.KernelSpatial[i]]
+		padded := (inSpatial[i]-1)*p.inDil[i] + 1 + p.paddings[i][0] + p.paddings[i][1]
+		extent := (kSpatial[i]-1)*p.kerDil[i] + 1
+		if padded < extent {
+			return nil, false
+		}
+		outSpatial[i] = (padded-extent)/p.strides[i] + 1
+	}
+	oFlat, kFlat := prod(outSpatial), prod(kSpatial)
+	if kFlat <= oFlat {
+		return nil, false
+	}
+	batch, channels := inShape.Dimensions[a.InputBatch], inShape.Dimensions[a.InputChannels]
+	kIn, kOut := kShape.Dimensions[a.KernelInputChannels], kShape.Dimensions[a.KernelOutputChannels]
+	if kIn != channels {
+		return nil, false
+	}
+	x := c.transpose(input, append(append([]int{a.InputChannels}, a.InputSpatial...), a.InputBatch)...)
+	w := c.transpose(kernel, append(append([]int{a.KernelInputChannels}, a.KernelSpatial...), a.KernelOutputChannels)...)
+	// Table over (kernel position, output position): the kernel positions play
+	// the role of the im2col rows.
+	table := patchTable(inSpatial, kSpatial, outSpatial, p)
+	swapped := make([]int32, len(table))
+	for o := range oFlat {
+		for k := range kFlat {
+			swapped[k*oFlat+o] = table[o*kFlat+k]
+		}
+	}
+	rows, depth := channels*kFlat, oFlat*batch
+	spatialSize := prod(inSpatial)
+	var im2colRun, matMulRun func(ins []any, out any)
+	if dtype == dtypes.Float32 {
+		im2colRun, matMulRun = weightGradRuns[float32](swapped, channels, spatialSize, batch, kFlat, oFlat, kOut)
+	} else {
+		im2colRun, matMulRun = weightGradRuns[float64](swapped, channels, spatialSize, batch, kFlat, oFlat, kOut)
+	}
+	patches := c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
+	w = c.reshape(w, rows, kOut)
+	if c.err != nil {
+		return nil, true
+	}
+	out := c.keep(c.b.custom("MatMulTransA", shapes.Make(dtype, depth, kOut), matMulRun, patches, w))
+	out = c.reshape(out, append(append([]int{}, outSpatial...), batch, kOut)...)
+	perm := make([]int, nd+2)
+	for i, ax := range a.OutputSpatial {
+		perm[ax] = i
+	}
+	perm[a.OutputBatch] = nd
+	perm[a.OutputChannels] = nd + 1
+	return c.transpose(out, perm...), true
+}
+
+func weightGradRuns[T float](table []int32, rowsBatch, spatialSize, channels, oFlat, kFlat, kOut int) (im2colRun, matMulRun func(ins []any, out any)) {
+	im2colRun = func(ins []any, out any) {
+		im2col(ins[0].([]T), out.([]T), table, rowsBatch, spatialSize, channels, oFlat, kFlat)
+	}
+	matMulRun = func(ins []any, out any) {
+		matMul(ins[0].([]T), ins[1].([]T), out.([]T), kFlat*channels, rowsBatch*oFlat, kOut, true)
 	}
 	return im2colRun, matMulRun
 }

@@ -1125,21 +1125,6 @@ func (b *Builder) ReduceSum(p0 backends.Op, p1 ...int) (backends.Op, error) {
 	return outs[0], nil
 }
 
-// ReduceWindow records SimpleGo's ReduceWindow.
-func (b *Builder) ReduceWindow(p0 backends.Op, p1 backends.ReduceOpType, p2 []int, p3 []int, p4 []int, p5 []int, p6 [][2]int) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("ReduceWindow", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.ReduceWindow(in[pos0], p1, p2, p3, p4, p5, p6)
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // Rem records SimpleGo's Rem.
 func (b *Builder) Rem(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)

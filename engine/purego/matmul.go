@@ -21,8 +21,9 @@ const (
 
 type float interface{ ~float32 | ~float64 }
 
-// matMul sets c [m×n] to a [m×k] times b [k×n].
-func matMul[T float](a, b, c []T, m, k, n int) {
+// matMul sets c [m×n] to a [m×k] times b [k×n]; with transA, a is stored
+// transposed, as [k×m].
+func matMul[T float](a, b, c []T, m, k, n int, transA bool) {
 	clear(c[:m*n])
 	if m == 0 || n == 0 || k == 0 {
 		return
@@ -51,7 +52,11 @@ func matMul[T float](a, b, c []T, m, k, n int) {
 					defer wg.Done()
 					for ic := range next {
 						mcCur := min(mc, m-ic)
-						packA(a[ic*k+pc:], k, mcCur, kcCur, aPack)
+						if transA {
+							packAT(a[pc*m+ic:], m, mcCur, kcCur, aPack)
+						} else {
+							packA(a[ic*k+pc:], k, mcCur, kcCur, aPack)
+						}
 						macroKernel(aPack, bPack, c[ic*n+jc:], n, mcCur, kcCur, ncCur)
 					}
 				}(aPacks[w])
@@ -84,16 +89,40 @@ func packA[T float](a []T, lda, mcCur, kcCur int, out []T) {
 	for i0 := 0; i0 < mcCur; i0 += mr {
 		panel := out[i0*kcCur : (i0+mr)*kcCur]
 		rows := min(mr, mcCur-i0)
-		for r := range rows {
-			src := a[(i0+r)*lda : (i0+r)*lda+kcCur]
-			for p, v := range src {
-				panel[p*mr+r] = v
+		if rows < mr {
+			clear(panel)
+			for r := range rows {
+				src := a[(i0+r)*lda : (i0+r)*lda+kcCur]
+				for p, v := range src {
+					panel[p*mr+r] = v
+				}
 			}
+			continue
 		}
-		for r := rows; r < mr; r++ {
-			for p := range kcCur {
-				panel[p*mr+r] = 0
-			}
+		// Full panel: read the six rows side by side, write sequentially.
+		r0 := a[i0*lda : i0*lda+kcCur]
+		r1 := a[(i0+1)*lda : (i0+1)*lda+kcCur]
+		r2 := a[(i0+2)*lda : (i0+2)*lda+kcCur]
+		r3 := a[(i0+3)*lda : (i0+3)*lda+kcCur]
+		r4 := a[(i0+4)*lda : (i0+4)*lda+kcCur]
+		r5 := a[(i0+5)*lda : (i0+5)*lda+kcCur]
+		for p := range kcCur {
+			dst := panel[p*mr : p*mr+mr : p*mr+mr]
+			dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+		}
+	}
+}
+
+// packAT is packA for a stored transposed (a is [k×m], row stride lda): the
+// mr values of a panel at each depth are contiguous in a.
+func packAT[T float](a []T, lda, mcCur, kcCur int, out []T) {
+	for i0 := 0; i0 < mcCur; i0 += mr {
+		panel := out[i0*kcCur : (i0+mr)*kcCur]
+		rows := min(mr, mcCur-i0)
+		for p := range kcCur {
+			dst := panel[p*mr : p*mr+mr]
+			copy(dst, a[p*lda+i0:p*lda+i0+rows])
+			clear(dst[rows:])
 		}
 	}
 }

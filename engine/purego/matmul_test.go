@@ -37,8 +37,10 @@ func TestMatMulMatchesNaive(t *testing.T) {
 		for i := range got {
 			got[i] = math.NaN() // must be overwritten
 		}
-		matMul(a, b, got, m, k, n)
+		matMul(a, b, got, m, k, n, false)
 		assertClose(t, "float64 matMul", got, want, 1e-12)
+		matMul(transpose2D(a, m, k), b, got, m, k, n, true)
+		assertClose(t, "float64 matMul transA", got, want, 1e-12)
 
 		a32, b32, c32 := make([]float32, len(a)), make([]float32, len(b)), make([]float32, m*n)
 		for i, v := range a {
@@ -47,7 +49,7 @@ func TestMatMulMatchesNaive(t *testing.T) {
 		for i, v := range b {
 			b32[i] = float32(v)
 		}
-		matMul(a32, b32, c32, m, k, n)
+		matMul(a32, b32, c32, m, k, n, false)
 		got32 := make([]float64, len(c32))
 		for i, v := range c32 {
 			got32[i] = float64(v)
@@ -66,9 +68,21 @@ func BenchmarkMatMul(b *testing.B) {
 		w[i] = float32(i%5) - 2
 	}
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	for range b.N {
-		matMul(a, w, c, m, k, n)
+		matMul(a, w, c, m, k, n, false)
 	}
-	b.ReportMetric(2*m*k*n*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+	flops := 2 * m * k * n * float64(b.N)
+	b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(flops/(cpuTime()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
+}
+
+func transpose2D(a []float64, rows, cols int) []float64 {
+	t := make([]float64, len(a))
+	for i := range rows {
+		for j := range cols {
+			t[j*rows+i] = a[i*cols+j]
+		}
+	}
+	return t
 }

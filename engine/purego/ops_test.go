@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
@@ -188,5 +189,33 @@ func TestBatchNormMatchesReference(t *testing.T) {
 			assertClose(t, "training output", outs[0][i*f+c:i*f+c+1], []float64{wantTrain}, 1e-9)
 			assertClose(t, "inference output", outs[3][i*f+c:i*f+c+1], []float64{wantInfer}, 1e-9)
 		}
+	}
+}
+
+// TestReduceWindowMatchesSimpleGo compares the composed pooling with SimpleGo's
+// own ReduceWindow on the plain SimpleGo backend.
+func TestReduceWindowMatchesSimpleGo(t *testing.T) {
+	reference, err := simplego.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := randomTensor(rng, 2, 7, 6, 3)
+	pools := map[string]func(x *Node) *Node{
+		"max 3x3/2 pad 1": func(x *Node) *Node {
+			return MaxPool(x).Window(3).Strides(2).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
+		},
+		"min 2x3/1": func(x *Node) *Node { return MinPool(x).WindowPerAxis(2, 3).Strides(1).Done() },
+		"sum 3x3/2 same": func(x *Node) *Node {
+			return BackendReduceWindow(x, backends.ReduceOpSum, []int{1, 3, 3, 1}, []int{1, 2, 2, 1}, nil, nil,
+				[][2]int{{0, 0}, {1, 1}, {1, 1}, {0, 0}})
+		},
+		"mean 2x2": func(x *Node) *Node { return MeanPool(x).Window(2).Done() },
+	}
+	for name, pool := range pools {
+		fn := func(in []*Node) []*Node { return []*Node{pool(in[0])} }
+		want := run(t, reference, fn, x)[0]
+		got := run(t, newBackend(t, ""), fn, x)[0]
+		assertClose(t, name, got, want, 1e-12)
 	}
 }
