@@ -3,7 +3,7 @@
 224x224) of the same JPEGs, as TAO's Keras load_img does it.
 
 Usage (from the repository root): /usr/bin/python3 scripts/bench_pil.py [DATA_DIR] [--repeat N]
-DATA_DIR defaults to ../shared/data/hymenoptera (train+val, every *.jpg). Needs Debian's
+DATA_DIR defaults to ../shared/data/hymenoptera (train+val, every *.jpg and *.jpeg). Needs Debian's
 python3-pil and python3-numpy. Prints one line per configuration: images/s, best of N passes.
 """
 import argparse
@@ -48,7 +48,8 @@ def main():
     parser.add_argument("data_dir", nargs="?", default=os.path.join("..", "shared", "data", "hymenoptera"))
     parser.add_argument("--repeat", type=int, default=3, help="passes per configuration (best is kept)")
     args = parser.parse_args()
-    files = sorted(glob.glob(os.path.join(args.data_dir, "**", "*.jpg"), recursive=True))
+    files = sorted(f for ext in ("jpg", "jpeg")
+                   for f in glob.glob(os.path.join(args.data_dir, "**", "*." + ext), recursive=True))
     if not files:
         sys.exit(f"no JPEGs under {args.data_dir}")
     for f in files:  # warm the page cache

@@ -8,13 +8,16 @@ import (
 	"testing"
 )
 
-// hymenopteraItems lists ../shared/data/hymenoptera/{train,val}/{ants,bees}/*.jpg.
+// hymenopteraItems lists the JPEGs (*.jpg, *.jpeg: 397 files) of
+// ../shared/data/hymenoptera/{train,val}/{ants,bees}; the set's one GIF is left out.
 func hymenopteraItems(b *testing.B) []Item {
 	root := filepath.Join("..", "..", "..", "shared", "data", "hymenoptera")
 	var items []Item
 	for _, split := range []string{"train", "val"} {
 		for label, class := range []string{"ants", "bees"} {
 			files, _ := filepath.Glob(filepath.Join(root, split, class, "*.jpg"))
+			jpeg, _ := filepath.Glob(filepath.Join(root, split, class, "*.jpeg"))
+			files = append(files, jpeg...)
 			sort.Strings(files)
 			for _, f := range files {
 				items = append(items, Item{Path: f, Label: label})
@@ -28,7 +31,7 @@ func hymenopteraItems(b *testing.B) []Item {
 }
 
 // BenchmarkLoaderHymenoptera measures the loader end to end from JPEG files: 224x224, random
-// crop + flip, torch mode, bilinear, batches of 32, over train+val (398 images) per iteration.
+// crop + flip, torch mode, bilinear, batches of 32, over train+val (397 JPEGs) per iteration.
 // "cold" epochs decode every file; "cached" epochs run after a first epoch filled the cache.
 //
 //	go test ./data/loader -run '^$' -bench LoaderHymenoptera -benchtime 3x

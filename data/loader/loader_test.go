@@ -270,8 +270,14 @@ func TestHymenopteraJPEGs(t *testing.T) {
 	if len(items) == 0 {
 		t.Skipf("no JPEGs under %s (shared test data absent)", root)
 	}
-	l, err := New(items, 2, Options{Height: 64, Width: 64, Channels: 3, PreprocessMode: "torch",
-		CenterCrop: true, BatchSize: len(items), Workers: 2, Interpolation: "BICUBIC"})
+	// The set holds one GIF among its JPEGs: it is skipped and reported.
+	gif := filepath.Join(root, "..", "train", "ants", "imageNotFound.gif")
+	if _, err := os.Stat(gif); err != nil {
+		t.Skipf("%s absent (shared test data changed)", gif)
+	}
+	l, err := New(append(items, Item{Path: gif}), 2, Options{Height: 64, Width: 64, Channels: 3,
+		PreprocessMode: "torch", CenterCrop: true, BatchSize: len(items), Workers: 2,
+		Interpolation: "BICUBIC"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,8 +296,12 @@ func TestHymenopteraJPEGs(t *testing.T) {
 	if math.Abs(mean) > 0.8 || std < 0.5 || std > 1.6 {
 		t.Errorf("batch mean %.3f std %.3f: not like normalized photos", mean, std)
 	}
-	if s := l.Stats(); s.Decoded != int64(len(items)) || s.Bad != 0 {
+	if s := l.Stats(); s.Decoded != int64(len(items)) || s.Bad != 1 {
 		t.Errorf("stats %+v", s)
+	}
+	if bad := l.BadImages(); len(bad) != 1 || !strings.Contains(bad[0].Err.Error(), "not a JPEG or PNG") ||
+		!strings.Contains(bad[0].Err.Error(), gif) {
+		t.Errorf("bad images %v", bad)
 	}
 }
 
