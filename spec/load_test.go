@@ -176,6 +176,7 @@ func TestSyntaxErrors(t *testing.T) {
 		{"s.cfg", "model_config {\n  arch: \"resnet\"\n  n_layer: 18\n}", `s.cfg:3:3: unknown field "n_layer" in model_config; did you mean "n_layers"?`},
 		{"s.cfg", "train_config {\n  optimizer { sgd { lr: 0.1 momentun: 0.9 } }\n}", `s.cfg:2:29: unknown field "momentun" in train_config.optimizer.sgd; did you mean "momentum"?`},
 		{"s.cfg", "model_config { input_image_sise: \"3,224,224\" }", `did you mean "input_image_size"?`},
+		{"s.cfg", "model_config { arch: \"ré\" n_layer: 1 }", `s.cfg:1:27: unknown field "n_layer" in model_config`},
 		{"s.cfg", "model_confg { arch: \"resnet\" }", `s.cfg:1:1: unknown field "model_confg" at top level; did you mean "model_config"?`},
 		{"s.cfg", "train_config { top_k: 3 }", `s.cfg:1:16: unknown field "top_k" in train_config; "top_k" belongs in eval_config`},
 		{"s.cfg", "model_config {\n arch: \"x\"\ntrain_config { }", `s.cfg:3:1: unknown field "train_config" in model_config; "train_config" is a top-level block: is a '}' missing before it?`},

@@ -154,7 +154,15 @@ func isQuote(c byte) bool { return c == '"' || c == '\'' }
 func tokenizeText(src []byte) []textToken {
 	var toks []textToken
 	line, lineStart := 1, 0
-	posOf := func(i int) pos { return pos{line, utf8.RuneCount(src[lineStart:i]) + 1} }
+	col, colAt := 1, 0 // rune column of byte offset colAt, counted incrementally
+	posOf := func(i int) pos {
+		if colAt < lineStart {
+			col, colAt = 1, lineStart
+		}
+		col += utf8.RuneCount(src[colAt:i])
+		colAt = i
+		return pos{line, col}
+	}
 	afterColon := false
 	for i := 0; i < len(src); {
 		c := src[i]

@@ -22,7 +22,7 @@ var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
 // names (TAO 5 style) and indexes field positions.
 func decodeYAML(path string, data []byte, m *specpb.Experiment) (*positions, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := unmarshalYAML(data, &doc); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		if sub := yamlLineRE.FindStringSubmatch(msg); sub != nil {
 			line, _ := strconv.Atoi(sub[1])
@@ -38,6 +38,17 @@ func decodeYAML(path string, data []byte, m *specpb.Experiment) (*positions, err
 		return nil, err
 	}
 	return d.pos, nil
+}
+
+// unmarshalYAML parses YAML into a node tree, turning a panic inside the
+// YAML library into an error so that no input can crash Bonsai.
+func unmarshalYAML(data []byte, doc *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: cannot parse: %v", r)
+		}
+	}()
+	return yaml.Unmarshal(data, doc)
 }
 
 type yamlDecoder struct {
