@@ -20,6 +20,9 @@ import (
 // ManifestName is the file that marks a complete output folder.
 const ManifestName = ".bonsai-dataset.json"
 
+// partialMarker marks a temporary output folder, so that only bonsai's own leftovers are removed.
+const partialMarker = ".bonsai-partial"
+
 // Manifest records how an output folder was made and what it holds.
 type Manifest struct {
 	Format  int                       `json:"format"`
@@ -84,6 +87,10 @@ func beginOutput(dir, command string, inputs map[string]any, force bool, res *Re
 		return nil, fmt.Errorf("removing %s: %w", b.tmp, err)
 	}
 	if err := os.Mkdir(b.tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", b.tmp, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.tmp, partialMarker), nil, 0o644); err != nil {
+		b.abort()
 		return nil, fmt.Errorf("creating %s: %w", b.tmp, err)
 	}
 	return b, nil
@@ -167,14 +174,23 @@ func removeLeftovers(dir string, res *Result) {
 	}
 	for _, e := range entries {
 		pid, ok := leftoverPID(e.Name(), base)
-		if !ok || (pid != os.Getpid() && processAlive(pid)) {
+		path := filepath.Join(parent, e.Name())
+		if !ok || (pid != os.Getpid() && processAlive(pid)) || !madeByBonsai(path) {
 			continue
 		}
-		path := filepath.Join(parent, e.Name())
 		if err := os.RemoveAll(path); err == nil {
 			res.notef("removed %s left by an interrupted run", path)
 		}
 	}
+}
+
+func madeByBonsai(dir string) bool {
+	for _, name := range []string{partialMarker, ManifestName} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func leftoverPID(name, base string) (int, bool) {
@@ -207,6 +223,9 @@ func (b *build) commit(m *Manifest) error {
 	}
 	if err := WriteFileAtomic(filepath.Join(b.tmp, ManifestName), append(raw, '\n')); err != nil {
 		return err
+	}
+	if err := os.Remove(filepath.Join(b.tmp, partialMarker)); err != nil {
+		return fmt.Errorf("finishing %s: %w", b.tmp, err)
 	}
 	if b.replace && exchange(b.tmp, b.final) {
 		return os.RemoveAll(b.tmp) // now holds the previous output

@@ -209,13 +209,21 @@ func TestInterruptedRunIsCleanedUp(t *testing.T) {
 	// An interrupted run of a process that is gone: a half-written temporary folder.
 	stale := out + ".tmp-999999999"
 	os.MkdirAll(filepath.Join(stale, "train", "cat"), 0o755)
+	os.WriteFile(filepath.Join(stale, partialMarker), nil, 0o644)
 	os.WriteFile(filepath.Join(stale, "train", "cat", "half.jpg"), []byte("x"), 0o644)
+	// A user's folder that merely looks like a leftover is left alone.
+	userDir := out + ".old-999999998"
+	os.MkdirAll(userDir, 0o755)
+	os.WriteFile(filepath.Join(userDir, "mine.txt"), []byte("keep"), 0o644)
 	res, err := SplitFolder(SplitOptions{In: in, Out: out, Ratios: DefaultRatios, Seed: 3, Link: Copy})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Fatalf("stale %s still there (%v)", stale, err)
+	}
+	if _, err := os.Stat(filepath.Join(userDir, "mine.txt")); err != nil {
+		t.Fatalf("a user folder next to the output was removed: %v", err)
 	}
 	if !strings.Contains(strings.Join(res.Notes, "\n"), "interrupted") {
 		t.Fatalf("notes %v do not mention the cleanup", res.Notes)
