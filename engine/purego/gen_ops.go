@@ -1387,21 +1387,6 @@ func (b *Builder) Tanh(p0 backends.Op) (backends.Op, error) {
 	return outs[0], nil
 }
 
-// Transpose records SimpleGo's Transpose.
-func (b *Builder) Transpose(p0 backends.Op, p1 ...int) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Transpose", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Transpose(in[pos0], p1...)
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // Where records SimpleGo's Where.
 func (b *Builder) Where(p0 backends.Op, p1 backends.Op, p2 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
@@ -217,5 +218,43 @@ func TestReduceWindowMatchesSimpleGo(t *testing.T) {
 		want := run(t, reference, fn, x)[0]
 		got := run(t, newBackend(t, ""), fn, x)[0]
 		assertClose(t, name, got, want, 1e-12)
+	}
+}
+
+// TestTransposeMatchesSimpleGo checks the permute kernel, and Reverse on both
+// its paths (kernel for floats, slices for integers).
+func TestTransposeMatchesSimpleGo(t *testing.T) {
+	reference, err := simplego.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	x := randomTensor(rng, 2, 3, 4, 5)
+	fn := func(in []*Node) []*Node {
+		return []*Node{
+			TransposeAllAxes(in[0], 3, 1, 0, 2),
+			ConvertDType(TransposeAllAxes(ConvertDType(in[0], dtypes.Float32), 2, 3, 1, 0), dtypes.Float64),
+			ConvertDType(TransposeAllAxes(ConvertDType(MulScalar(in[0], 100), dtypes.Int32), 1, 0, 3, 2), dtypes.Float64),
+		}
+	}
+	want := run(t, reference, fn, x)
+	got := run(t, newBackend(t, ""), fn, x)
+	for i := range want {
+		assertClose(t, "transpose", got[i], want[i], 1e-6)
+	}
+	rev := func(in []*Node) []*Node {
+		asInt := ConvertDType(MulScalar(in[0], 100), dtypes.Int32)
+		return []*Node{
+			ConvertDType(ConvertDType(Reverse(asInt, 1, 3), dtypes.Float64), dtypes.Int32),
+			ConvertDType(Reverse(ConvertDType(asInt, dtypes.Float64), 1, 3), dtypes.Int32),
+		}
+	}
+	exec := MustNewExec(newBackend(t, ""), rev)
+	outs := exec.MustExec(mustClone(x))
+	a, b := tensors.MustCopyFlatData[int32](outs[0]), tensors.MustCopyFlatData[int32](outs[1])
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("Reverse int32 element %d = %d, float path gives %d", i, a[i], b[i])
+		}
 	}
 }
