@@ -174,11 +174,12 @@ func horizontalPass(srow, drow []uint8, cols []taps, c int) {
 		base := t.first * c
 		if c == 3 {
 			a0, a1, a2 := int32(half), int32(half), int32(half)
+			p := srow[base : base+3*len(t.weights)]
 			for k, w := range t.weights {
-				p := srow[base+3*k : base+3*k+3]
-				a0 += w * int32(p[0])
-				a1 += w * int32(p[1])
-				a2 += w * int32(p[2])
+				q := p[3*k : 3*k+3 : 3*k+3]
+				a0 += w * int32(q[0])
+				a1 += w * int32(q[1])
+				a2 += w * int32(q[2])
 			}
 			drow[3*x], drow[3*x+1], drow[3*x+2] = clip8(a0), clip8(a1), clip8(a2)
 			continue
@@ -202,6 +203,7 @@ func verticalPass(tmp []uint8, out *Image, rows []taps, rowLo int) {
 		}
 		for k, w := range t.weights {
 			srow := tmp[(t.first+k-rowLo)*stride : (t.first+k-rowLo+1)*stride]
+			acc := acc[:len(srow)]
 			for i, v := range srow {
 				acc[i] += w * int32(v)
 			}
