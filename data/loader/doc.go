@@ -10,6 +10,10 @@
 // Everything random is drawn from generators derived from (Seed, epoch, item index) or
 // (Seed, epoch, batch index), so an epoch's batches are identical for any number of workers.
 //
+// Decoding uses Go's image/jpeg; on 10 hymenoptera photos its RGB differs from PIL 9.4's
+// (libjpeg-turbo) by 0.13 to 0.31 levels on average, at most 4. Resizing and TAO's crops
+// reproduce PIL's arithmetic and equal its output.
+//
 // Where Bonsai differs from TAO (TF1 makenet), on purpose:
 //   - torch mode divides by the per-channel std [0.229, 0.224, 0.225] (TAO's symbolic path); TAO's
 //     numpy path, which its Keras generators use, divides every channel by 0.224.
