@@ -23,7 +23,8 @@
 // proto3 cannot tell 0 from unset, so TAO substitutes values in code. The
 // Experiment methods apply the same substitutions:
 //
-//	model_config.n_layers                0 -> 18 (NLayers)
+//	model_config.n_layers                0 -> 18 (NLayers); for vgg 16, darknet and
+//	                                     cspdarknet 19, where TAO's 18 would fail
 //	model_config.batch_norm_config       unset -> momentum 0.9, epsilon 1e-5;
 //	                                     a 0 field inside it also takes the
 //	                                     default (TAO would pass 0 on)

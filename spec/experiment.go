@@ -66,10 +66,16 @@ func (e *Experiment) ResolvePath(p string) string {
 // Arch is model_config.arch as written (validation rejects "").
 func (e *Experiment) Arch() string { return e.Proto.GetModelConfig().GetArch() }
 
-// NLayers is model_config.n_layers, 0 meaning 18 as in TAO.
+// NLayers is model_config.n_layers. 0 means 18 as in TAO, except for the
+// families that have no depth 18, where TAO would fail: there it means the
+// family's smallest depth (vgg 16, darknet and cspdarknet 19), the same
+// choice model/arch makes.
 func (e *Experiment) NLayers() int {
 	if n := e.Proto.GetModelConfig().GetNLayers(); n != 0 {
 		return int(n)
+	}
+	if depths, ok := ArchDepths[e.Arch()]; ok && !slices.Contains(depths, DefaultNLayers) {
+		return depths[0]
 	}
 	return DefaultNLayers
 }

@@ -142,11 +142,10 @@ var (
 // that names the field, and the closest known name for a misspelling.
 func explainTextError(p *positions, at pos, msg string) string {
 	if sub := unknownFieldRE.FindStringSubmatch(msg); sub != nil {
-		parent := ""
 		if f, ok := p.at(at); ok {
-			parent = f.Parent
+			return unknownFieldMessage(sub[1], f.Parent)
 		}
-		return unknownFieldMessage(sub[1], parent)
+		return fmt.Sprintf("unknown field %s", sub[1]) // position not indexed: no context to suggest from
 	}
 	if sub := unknownEntryRE.FindStringSubmatch(msg); sub != nil {
 		return fmt.Sprintf("unknown map entry field %q; a map entry has only \"key\" and \"value\"%s",

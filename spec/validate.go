@@ -339,9 +339,9 @@ func (c *checker) depthValue(mc *specpb.ModelConfig) {
 	depths, ok := ArchDepths[mc.GetArch()]
 	n := c.e.NLayers()
 	switch {
-	case ok && !slices.Contains(depths, n) && mc.GetNLayers() == 0:
-		c.errorf("model_config.n_layers", "not set, and TAO's default 18 is not a %s depth; set one of %s",
-			mc.GetArch(), joinInts(depths))
+	case ok && mc.GetNLayers() == 0 && n != DefaultNLayers:
+		c.warnf("model_config.n_layers", "not set; using %s's depth %d (TAO would use 18, which %s does not have)",
+			mc.GetArch(), n, mc.GetArch())
 	case ok && !slices.Contains(depths, n):
 		c.errorf("model_config.n_layers", "%s has no depth %d; allowed: %s", mc.GetArch(), n, joinInts(depths))
 	case !ok && mc.GetNLayers() != 0 && slices.Contains(Archs, mc.GetArch()):

@@ -62,7 +62,6 @@ func TestValueRules(t *testing.T) {
 		{"input height", []edit{{`"3,224,224"`, `"3,15,224"`}}, `height must be from 16 to 8192, got 15`},
 		{"input width", []edit{{`"3,224,224"`, `"3,224,9000"`}}, `width must be from 16 to 8192, got 9000`},
 		{"resnet depth", []edit{{`n_layers: 18`, `n_layers: 17`}}, `spec.cfg:3:3: model_config.n_layers: resnet has no depth 17; allowed: 10, 18, 34, 50, 101, 152, 200`},
-		{"vgg default depth", []edit{{`arch: "resnet",`, `arch: "vgg",`}, noNLayers}, `model_config.n_layers: not set, and TAO's default 18 is not a vgg depth; set one of 16, 19`},
 		{"darknet depth", []edit{{`arch: "resnet",`, `arch: "darknet",`}}, `darknet has no depth 18; allowed: 19, 53`},
 		{"interpolation number", []edit{in("model_config", "resize_interpolation_method: 7")}, `model_config.resize_interpolation_method: unknown value 7`},
 		{"dropout", []edit{in("model_config", "dropout: 1.0")}, `model_config.dropout: must be in [0, 1), got 1`},
@@ -252,6 +251,7 @@ func TestWarnings(t *testing.T) {
 		{"model parallelism", []edit{in("train_config", "model_parallelism: [50, 50]")}, "train_config.model_parallelism: warning: model parallelism is not supported"},
 		{"byom", []edit{in("model_config", `byom_model: "x.tltb"`)}, "model_config.byom_model: warning: TAO bring-your-own-model files"},
 		{"scope entry", []edit{{`scope: "Conv2D,Dense"`, `scope: "Conv2D,Dence"`}}, `train_config.reg_config.scope: warning: "Dence" is not Conv2D or Dense and is ignored (as in TAO); did you mean "Dense"?`},
+		{"vgg default depth", []edit{{`arch: "resnet",`, `arch: "vgg",`}, noNLayers}, "spec.cfg:1:1: model_config.n_layers: warning: not set; using vgg's depth 16 (TAO would use 18, which vgg does not have)"},
 		{"fixed depth arch", []edit{{`arch: "resnet",`, `arch: "mobilenet_v2",`}}, "model_config.n_layers: warning: mobilenet_v2 has a fixed depth; n_layers is ignored"},
 		{"adam zeros", withOptimizer("adam { lr: 0.1 beta_1: 0.8 }"), "train_config.optimizer.adam: warning: beta_2, epsilon not set; using Keras' defaults"},
 		{"rmsprop zeros", withOptimizer("rmsprop { lr: 0.1 }"), "train_config.optimizer.rmsprop: warning: epsilon, rho not set"},
@@ -323,6 +323,18 @@ func TestLRScheduleDescriptions(t *testing.T) {
 		}
 		if got := e.LRSchedule().String(); !strings.HasPrefix(got, c.want) {
 			t.Errorf("got %q, want prefix %q", got, c.want)
+		}
+	}
+}
+
+func TestNLayersDefaultPerArch(t *testing.T) {
+	for arch, want := range map[string]int{"resnet": 18, "vgg": 16, "darknet": 19, "cspdarknet": 19, "mobilenet_v2": 18, "": 18} {
+		e, err := Parse("n.cfg", []byte(`model_config { arch: "`+arch+`" }`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.NLayers(); got != want {
+			t.Errorf("%q: NLayers %d, want %d", arch, got, want)
 		}
 	}
 }
