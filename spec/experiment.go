@@ -43,7 +43,8 @@ type Experiment struct {
 
 // Warnings lists things that load but deserve the user's attention (ignored
 // fields, places where Bonsai deliberately differs from TAO), one per line,
-// each starting with file:line:col where known.
+// each "file:line:col: field: message" without a "warning:" prefix, which
+// the caller adds.
 func (e *Experiment) Warnings() []string { return slices.Clone(e.warnings) }
 
 // Dir is the folder relative paths in the spec are resolved against.

@@ -86,7 +86,7 @@ func (c *checker) errorf(path, format string, args ...any) {
 
 func (c *checker) warnf(path, format string, args ...any) {
 	line, col := c.at(path)
-	c.warns = append(c.warns, &Error{File: c.e.Path, Line: line, Col: col, Field: path, Msg: "warning: " + fmt.Sprintf(format, args...)})
+	c.warns = append(c.warns, &Error{File: c.e.Path, Line: line, Col: col, Field: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (c *checker) result() error {

@@ -247,16 +247,16 @@ func TestWarnings(t *testing.T) {
 		edits []edit
 		want  string
 	}{
-		{"label smoothing", []edit{{"label_smoothing: 0.0", "label_smoothing: 0.1"}}, "spec.cfg:29:3: train_config.label_smoothing: warning: TAO 5 ignores a nonzero label_smoothing"},
-		{"model parallelism", []edit{in("train_config", "model_parallelism: [50, 50]")}, "train_config.model_parallelism: warning: model parallelism is not supported"},
-		{"byom", []edit{in("model_config", `byom_model: "x.tltb"`)}, "model_config.byom_model: warning: TAO bring-your-own-model files"},
-		{"scope entry", []edit{{`scope: "Conv2D,Dense"`, `scope: "Conv2D,Dence"`}}, `train_config.reg_config.scope: warning: "Dence" is not Conv2D or Dense and is ignored (as in TAO); did you mean "Dense"?`},
-		{"vgg default depth", []edit{{`arch: "resnet",`, `arch: "vgg",`}, noNLayers}, "spec.cfg:1:1: model_config.n_layers: warning: not set; using vgg's depth 16 (TAO would use 18, which vgg does not have)"},
-		{"fixed depth arch", []edit{{`arch: "resnet",`, `arch: "mobilenet_v2",`}}, "model_config.n_layers: warning: mobilenet_v2 has a fixed depth; n_layers is ignored"},
-		{"adam zeros", withOptimizer("adam { lr: 0.1 beta_1: 0.8 }"), "train_config.optimizer.adam: warning: beta_2, epsilon not set; using Keras' defaults"},
-		{"rmsprop zeros", withOptimizer("rmsprop { lr: 0.1 }"), "train_config.optimizer.rmsprop: warning: epsilon, rho not set"},
-		{"mean in tf mode", []edit{{`preprocess_mode: "caffe"`, `preprocess_mode: "tf"`}, in("train_config", `image_mean { key: "r" value: 1 }`)}, "train_config.image_mean: warning: image_mean is used only in caffe mode; it is ignored in tf mode"},
-		{"wandb", []edit{in("train_config", "visualizer { wandb_config { enabled: true } }")}, "train_config.visualizer.wandb_config: warning: Weights & Biases and ClearML logging are not supported"},
+		{"label smoothing", []edit{{"label_smoothing: 0.0", "label_smoothing: 0.1"}}, "spec.cfg:29:3: train_config.label_smoothing: TAO 5 ignores a nonzero label_smoothing"},
+		{"model parallelism", []edit{in("train_config", "model_parallelism: [50, 50]")}, "train_config.model_parallelism: model parallelism is not supported"},
+		{"byom", []edit{in("model_config", `byom_model: "x.tltb"`)}, "model_config.byom_model: TAO bring-your-own-model files"},
+		{"scope entry", []edit{{`scope: "Conv2D,Dense"`, `scope: "Conv2D,Dence"`}}, `train_config.reg_config.scope: "Dence" is not Conv2D or Dense and is ignored (as in TAO); did you mean "Dense"?`},
+		{"vgg default depth", []edit{{`arch: "resnet",`, `arch: "vgg",`}, noNLayers}, "spec.cfg:1:1: model_config.n_layers: not set; using vgg's depth 16 (TAO would use 18, which vgg does not have)"},
+		{"fixed depth arch", []edit{{`arch: "resnet",`, `arch: "mobilenet_v2",`}}, "model_config.n_layers: mobilenet_v2 has a fixed depth; n_layers is ignored"},
+		{"adam zeros", withOptimizer("adam { lr: 0.1 beta_1: 0.8 }"), "train_config.optimizer.adam: beta_2, epsilon not set; using Keras' defaults"},
+		{"rmsprop zeros", withOptimizer("rmsprop { lr: 0.1 }"), "train_config.optimizer.rmsprop: epsilon, rho not set"},
+		{"mean in tf mode", []edit{{`preprocess_mode: "caffe"`, `preprocess_mode: "tf"`}, in("train_config", `image_mean { key: "r" value: 1 }`)}, "train_config.image_mean: image_mean is used only in caffe mode; it is ignored in tf mode"},
+		{"wandb", []edit{in("train_config", "visualizer { wandb_config { enabled: true } }")}, "train_config.visualizer.wandb_config: Weights & Biases and ClearML logging are not supported"},
 	}
 	base := sampleSpec(t)
 	for _, c := range cases {
