@@ -100,7 +100,7 @@ func TestDocsExampleSpec(t *testing.T) {
 		t.Errorf("weight decay %v", r.WeightDecay)
 	}
 	ws := strings.Join(e.Warnings(), "\n")
-	if !strings.Contains(ws, "docs_example_spec.cfg:57:3: train_config.label_smoothing: warning:") {
+	if !strings.Contains(ws, "docs_example_spec.cfg:57:3: train_config.label_smoothing: TAO 5 ignores") {
 		t.Errorf("want a located label_smoothing warning, got %q", ws)
 	}
 }
