@@ -49,8 +49,10 @@ type Options struct {
 	// upscaled) to the size the smallest crop fraction (0.45) needs, the cover of
 	// (W/0.45, H/0.45); crops then resample this copy, which equals the uncached result whenever
 	// the image was no larger than that. Stats().CacheBytes reports the memory held.
-	Cache      bool
-	OnBadImage string // skip (default) or fail
+	Cache bool
+	// CacheMaxBytes caps the cache (0: no cap); images beyond it are decoded every epoch.
+	CacheMaxBytes int64
+	OnBadImage    string // skip (default) or fail
 }
 
 // Batch is one batch of samples in NHWC layout.
@@ -130,6 +132,8 @@ func checkOptions(items []Item, numClasses int, o *Options) error {
 	case o.RandomCrop && o.CenterCrop:
 		return errors.New("loader: random crop (training) and center crop (evaluation) " +
 			"are exclusive; build one loader per split")
+	case o.CacheMaxBytes < 0:
+		return fmt.Errorf("loader: CacheMaxBytes must be >= 0, got %d", o.CacheMaxBytes)
 	case o.Workers < 0:
 		return fmt.Errorf("loader: workers must be >= 0, got %d", o.Workers)
 	}
@@ -242,10 +246,26 @@ func (l *Loader) source(i int) (*Image, error) {
 	}
 	l.decoded.Add(1)
 	m = l.pipe.stable(m)
-	if l.cache != nil && l.cache[i].CompareAndSwap(nil, m) {
-		l.cacheBytes.Add(int64(m.Bytes()))
+	if l.cache != nil && l.reserveCache(int64(m.Bytes())) {
+		if l.cache[i].CompareAndSwap(nil, m) {
+			return m, nil
+		}
+		l.cacheBytes.Add(-int64(m.Bytes())) // another epoch cached it first
 	}
 	return m, nil
+}
+
+// reserveCache accounts n more bytes in the cache unless that would pass CacheMaxBytes.
+func (l *Loader) reserveCache(n int64) bool {
+	for {
+		used := l.cacheBytes.Load()
+		if limit := l.opts.CacheMaxBytes; limit > 0 && used+n > limit {
+			return false
+		}
+		if l.cacheBytes.CompareAndSwap(used, used+n) {
+			return true
+		}
+	}
 }
 
 // sample computes the normalized pixels of item i for an epoch.

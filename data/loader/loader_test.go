@@ -169,6 +169,22 @@ func TestCache(t *testing.T) {
 	}
 }
 
+// With a cap, the cache stops growing at it and the rest is decoded every epoch.
+func TestCacheMaxBytes(t *testing.T) {
+	items := syntheticItems(t, 6, 2)
+	opts := Options{Height: 16, Width: 16, Channels: 3, PreprocessMode: "tf", CenterCrop: true,
+		BatchSize: 4, Workers: 2, Cache: true, CacheMaxBytes: 2*16*16*3 + 100}
+	l, err := New(items, 2, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allBatches(t, l, 0)
+	allBatches(t, l, 1)
+	if s := l.Stats(); s.Cached != 2 || s.CacheBytes != 2*16*16*3 || s.Decoded != 6+4 || s.CacheHits != 2 {
+		t.Errorf("stats %+v, want 2 cached images, 10 decodes, 2 hits", s)
+	}
+}
+
 // Large images are cached downscaled for random crop: to the cover of (W, H)/0.45.
 func TestCacheDownscalesForRandomCrop(t *testing.T) {
 	dir := t.TempDir()
