@@ -52,7 +52,9 @@ var (
 )
 
 // Open returns the engine for a backend config: "" ($BONSAI_BACKEND, else auto), "auto", "go"
-// (pure Go), "xla:cpu", "xla:cuda" or "xla:/path/to/plugin.so". Engines are cached per config.
+// (pure Go), "xla:cpu", "xla:cuda" or "xla:/path/to/plugin.so"; "xla:install" downloads GoMLX's
+// XLA CPU plugin (and CUDA's where a GPU is present) into ~/.local/lib/go-xla first. Nothing is
+// downloaded otherwise. Engines are cached per config.
 func Open(config string) (*Engine, error) {
 	if config == "" {
 		config = os.Getenv(EnvBackend)
@@ -82,6 +84,11 @@ func open(config string) (*Engine, error) {
 		return openAuto()
 	case config == "go" || config == "purego" || config == "simplego":
 		return openPureGo(config == "simplego")
+	case config == "xla:install":
+		if err := xla.AutoInstall(); err != nil {
+			return nil, fmt.Errorf("installing the XLA plugins (needs access to github.com): %w", err)
+		}
+		return openXLA("")
 	case config == "xla" || strings.HasPrefix(config, "xla:"):
 		return openXLA(strings.TrimPrefix(strings.TrimPrefix(config, "xla"), ":"))
 	}

@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/model"
+	"github.com/bonsai-ml/bonsai/model/arch"
+)
+
+func init() {
+	Register(&Command{Path: "bench", Short: "measure training and inference images/second of an architecture on a backend", Run: runBench})
+}
+
+// benchConfig is what bonsai bench measures.
+type benchConfig struct {
+	backend, arch        string
+	nLayers, batch, size int
+	channels, classes    int
+	steps, warmup        int
+	skipTrain, skipInfer bool
+}
+
+func runBench(env *Env, args []string) error {
+	fs := NewFlagSet(env, "bench", "[--backend X] [--arch resnet --n_layers 18] [--batch 16] [--size 64] [--steps N]")
+	var c benchConfig
+	fs.StringVar(&c.backend, "backend", "", engine.BackendHelp)
+	fs.StringVar(&c.arch, "arch", "resnet", "architecture (TAO arch name)")
+	fs.IntVar(&c.nLayers, "n_layers", 18, "depth")
+	fs.IntVar(&c.batch, "batch", 16, "batch size")
+	fs.IntVar(&c.size, "size", 64, "image height and width")
+	fs.IntVar(&c.channels, "channels", 3, "image channels (1 or 3)")
+	fs.IntVar(&c.classes, "classes", 10, "number of classes")
+	fs.IntVar(&c.steps, "steps", 10, "timed steps (after the warm-up)")
+	fs.IntVar(&c.warmup, "warmup", 1, "untimed steps after the first (compile) step")
+	fs.BoolVar(&c.skipTrain, "no-train", false, "measure inference only")
+	fs.BoolVar(&c.skipInfer, "no-infer", false, "measure training only")
+	if _, err := Parse(fs, args, false); err != nil {
+		return err
+	}
+	if c.batch < 1 || c.steps < 1 || c.size < 16 || c.warmup < 0 {
+		return Usagef("--batch and --steps must be positive, --size at least 16")
+	}
+	return bench(env.Stdout, c)
+}
+
+func bench(w io.Writer, c benchConfig) error {
+	g, err := arch.Build(arch.Config{Arch: c.arch, NLayers: c.nLayers, InputSize: [3]int{c.channels, c.size, c.size},
+		NumClasses: c.classes, UseBatchNorm: true, UsePooling: true})
+	if err != nil {
+		return err
+	}
+	e, err := engine.Open(c.backend)
+	if err != nil {
+		return err
+	}
+	m, err := e.NewModel(g, nil, 1)
+	if err != nil {
+		return err
+	}
+	total, _, _ := g.ParamCount()
+	fmt.Fprintf(w, "bonsai bench: %s%d, %dx%dx%d, batch %d, %d classes, %.2fM params, backend %s (%s)\n",
+		c.arch, c.nLayers, c.size, c.size, c.channels, c.batch, c.classes, float64(total)/1e6, e.Name, e.Backend.Description())
+	images, labels := syntheticBatch(c)
+	if !c.skipTrain {
+		if err := benchTrain(w, m, images, labels, c); err != nil {
+			return err
+		}
+	}
+	if !c.skipInfer {
+		return benchInfer(w, m, images, c)
+	}
+	return nil
+}
+
+// syntheticBatch is a batch of uniform random images in [-1, 1] with random one-hot labels.
+func syntheticBatch(c benchConfig) (*model.Tensor, *model.Tensor) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := model.NewTensor(c.batch, c.size, c.size, c.channels)
+	for i := range x.Data {
+		x.Data[i] = rng.Float32()*2 - 1
+	}
+	y := model.NewTensor(c.batch, c.classes)
+	for i := range c.batch {
+		y.Data[i*c.classes+rng.IntN(c.classes)] = 1
+	}
+	return x, y
+}
+
+func benchTrain(w io.Writer, m *engine.Model, x, y *model.Tensor, c benchConfig) error {
+	tr, err := m.NewTrainer(engine.TrainConfig{Optimizer: "sgd", Momentum: 0.9, BatchSize: c.batch, Seed: 1})
+	if err != nil {
+		return err
+	}
+	step := func() error {
+		_, _, err := tr.Step(x, y, 0.01)
+		return err
+	}
+	return timeIt(w, "train", c, step)
+}
+
+func benchInfer(w io.Writer, m *engine.Model, x *model.Tensor, c benchConfig) error {
+	step := func() error {
+		_, err := m.Predict(x)
+		return err
+	}
+	return timeIt(w, "infer", c, step)
+}
+
+// timeIt runs fn once (compile + first run), warm-up times, then steps timed times.
+func timeIt(w io.Writer, what string, c benchConfig, fn func() error) error {
+	start := time.Now()
+	if err := fn(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	first := time.Since(start)
+	for range c.warmup {
+		if err := fn(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	start = time.Now()
+	for range c.steps {
+		if err := fn(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	d := time.Since(start)
+	fmt.Fprintf(w, "%s: first step %.2f s (compile + run); %d steps in %.2f s: %.1f img/s (%.1f ms/step)\n",
+		what, first.Seconds(), c.steps, d.Seconds(), float64(c.steps*c.batch)/d.Seconds(),
+		d.Seconds()*1000/float64(c.steps))
+	return nil
+}
