@@ -47,8 +47,8 @@ type Options struct {
 	// so that later epochs skip reading and decoding. With CenterCrop or no crop that is the final
 	// W x H image (before flip). With RandomCrop it is the decoded image, downscaled (never
 	// upscaled) to the size the smallest crop fraction (0.45) needs, the cover of
-	// (W/0.45, H/0.45); crops then resample this copy, which equals the uncached result whenever
-	// the image was no larger than that. Stats().CacheBytes reports the memory held.
+	// (W/0.45, H/0.45). The uncached path applies the same step, so the cache (and its cap) never
+	// changes the batches. Stats().CacheBytes reports the memory held.
 	Cache bool
 	// CacheMaxBytes caps the cache (0: no cap); images beyond it are decoded every epoch.
 	CacheMaxBytes int64

@@ -16,7 +16,9 @@ type pipeline struct {
 // stable applies the deterministic part of the pipeline, the part a cache may store: for random
 // crop, a downscale of large images to the largest size any crop fraction asks for (the cover
 // of (W, H)/0.45; smaller images stay as decoded); otherwise the whole resize and center crop,
-// giving the final W x H image before flip.
+// giving the final W x H image before flip. It runs with and without the cache, so that caching
+// cannot change results. For random crop, images larger than the cover resample twice where TAO
+// resamples once; at 224x224 that means a short side above 498 pixels (not VOC's 500x375).
 func (p *pipeline) stable(m *Image) *Image {
 	if p.randomCrop {
 		rw, rh := coverSize(m.Width, m.Height,
