@@ -25,6 +25,9 @@
 //     and its result stays in float instead of being truncated to uint8.
 //   - One-channel output of a color JPEG is its decoded luma plane; PIL converts to RGB first and
 //     back to luminance, which can differ by one level.
+//   - For random crop, an image larger than target/0.45 on both sides is first downscaled to
+//     that cover (the step the cache stores, done with or without it), then cropped: two
+//     resamplings where TAO does one.
 //   - An image already at the target size still gets the random crop and color augmentation
 //     (TAO returns it untouched).
 package loader
