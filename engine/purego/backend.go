@@ -30,21 +30,26 @@ func init() {
 type Backend struct {
 	*simplego.Backend
 	directConv bool // use SimpleGo's direct convolution
+	noKernels  bool // compose everything from SimpleGo operations
 }
 
 var _ backends.Backend = (*Backend)(nil)
 
 // New creates the backend. config is a comma-separated list of options:
 // "conv=direct" keeps SimpleGo's direct convolution instead of the lowered one
-// (for comparisons); every other option is passed on to SimpleGo (e.g.
-// "parallelism=2"). An empty string uses the defaults.
+// (for comparisons); "kernels=off" composes every added operation from SimpleGo
+// operations instead of using this package's kernels (slower; for checks);
+// every other option is passed on to SimpleGo (e.g. "parallelism=2"). An empty
+// string uses the defaults.
 func New(config string) (backends.Backend, error) {
 	var rest []string
-	directConv := false
+	directConv, noKernels := false, false
 	for _, opt := range strings.Split(config, ",") {
 		switch opt {
 		case "conv=direct":
 			directConv = true
+		case "kernels=off":
+			noKernels = true
 		case "conv=lowered", "":
 		default:
 			rest = append(rest, opt)
@@ -58,7 +63,7 @@ func New(config string) (backends.Backend, error) {
 	if !ok {
 		return nil, fmt.Errorf("purego backend: SimpleGo returned unexpected type %T", inner)
 	}
-	return &Backend{Backend: sg, directConv: directConv}, nil
+	return &Backend{Backend: sg, directConv: directConv, noKernels: noKernels}, nil
 }
 
 //go:generate go run ./internal/genops
@@ -103,3 +108,14 @@ var capabilities = func() backends.Capabilities {
 	}
 	return c
 }()
+
+// config describes the non-default options, for messages.
+func (b *Backend) config() string {
+	switch {
+	case b.directConv:
+		return "conv=direct"
+	case b.noKernels:
+		return "kernels=off"
+	}
+	return "default"
+}

@@ -13,6 +13,13 @@ func (b *Builder) BatchNormForInference(operand, scale, offset, mean, variance b
 	if c.err != nil {
 		return nil, wrapOpError("BatchNormForInference", c.err)
 	}
+	if b.useKernels(shape.DType) {
+		out := c.bnInferenceKernel(operand, scale, offset, mean, variance, float64(epsilon), shape, layoutOf(shape, featureAxis))
+		if c.err != nil {
+			return nil, wrapOpError("BatchNormForInference", c.err)
+		}
+		return out, nil
+	}
 	eps := c.scalar(shape.DType, float64(epsilon))
 	// factor = scale / sqrt(var + eps); shift = offset - mean * factor.
 	factor := c.mul(scale, c.rsqrt(c.add(variance, eps)))
@@ -32,6 +39,13 @@ func (b *Builder) BatchNormForTraining(operand, scale, offset backends.Op, epsil
 	c.checkFeatureAxis(shape.Rank(), featureAxis)
 	if c.err != nil {
 		return nil, nil, nil, wrapOpError("BatchNormForTraining", c.err)
+	}
+	if b.useKernels(shape.DType) {
+		normalized, batchMean, batchVariance = c.bnTrainingKernels(operand, scale, offset, float64(epsilon), shape, layoutOf(shape, featureAxis))
+		if c.err != nil {
+			return nil, nil, nil, wrapOpError("BatchNormForTraining", c.err)
+		}
+		return normalized, batchMean, batchVariance, nil
 	}
 	reduceAxes := otherAxes(shape.Rank(), featureAxis)
 	invCount := c.scalar(shape.DType, 1/float64(shape.Size()/shape.Dimensions[featureAxis]))
@@ -54,6 +68,13 @@ func (b *Builder) BatchNormGradient(operand, scale, mean, variance, gradOutput b
 	c.checkFeatureAxis(shape.Rank(), featureAxis)
 	if c.err != nil {
 		return nil, nil, nil, wrapOpError("BatchNormGradient", c.err)
+	}
+	if b.useKernels(shape.DType) {
+		gradOperand, gradScale, gradOffset = c.bnGradientKernels(operand, scale, mean, variance, gradOutput, float64(epsilon), shape, layoutOf(shape, featureAxis))
+		if c.err != nil {
+			return nil, nil, nil, wrapOpError("BatchNormGradient", c.err)
+		}
+		return gradOperand, gradScale, gradOffset, nil
 	}
 	reduceAxes := otherAxes(shape.Rank(), featureAxis)
 	invCount := c.scalar(shape.DType, 1/float64(shape.Size()/shape.Dimensions[featureAxis]))

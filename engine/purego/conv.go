@@ -114,7 +114,7 @@ func (b *Builder) lowerConv(input, kernel backends.Op, axes backends.ConvolveAxe
 		outSpatial[i] = (padded-extent)/p.strides[i] + 1
 	}
 	var out backends.Op
-	if p.featureGroups == 1 && p.batchGroups == 1 && (xShape.DType == dtypes.Float32 || xShape.DType == dtypes.Float64) {
+	if p.featureGroups == 1 && p.batchGroups == 1 && c.b.useKernels(xShape.DType) {
 		out = c.kernelConv(x, w, inSpatial, kSpatial, outSpatial, p)
 	} else {
 		x = c.padSpatial(x, p)
@@ -316,7 +316,7 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	a := p.axes
 	nd := len(a.InputSpatial)
 	dtype := inShape.DType
-	if p.featureGroups != 1 || p.batchGroups != 1 || (dtype != dtypes.Float32 && dtype != dtypes.Float64) {
+	if p.featureGroups != 1 || p.batchGroups != 1 || !c.b.useKernels(dtype) {
 		return nil, false
 	}
 	inSpatial, kSpatial := make([]int, nd), make([]int, nd)

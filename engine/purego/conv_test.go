@@ -92,7 +92,7 @@ func (cc convCase) graphFn(axes backends.ConvolveAxesConfig) func(in []*Node) []
 // TestLoweredConvMatchesDirect compares the lowered convolution (and its two
 // gradients) with SimpleGo's direct convolution on random inputs.
 func TestLoweredConvMatchesDirect(t *testing.T) {
-	lowered, direct := newBackend(t, ""), newBackend(t, "conv=direct")
+	lowered, composed, direct := newBackend(t, ""), newBackend(t, "kernels=off"), newBackend(t, "conv=direct")
 	cases := convCases
 	for _, cc := range convCases {
 		cc.float32 = true
@@ -116,9 +116,11 @@ func TestLoweredConvMatchesDirect(t *testing.T) {
 			if !cc.noGrad {
 				want = run(t, direct, fn, x, k, r)
 			}
-			got := run(t, lowered, fn, x, k, r)
-			for j, name := range []string{"output", "grad input", "grad kernel"}[:len(want)] {
-				assertClose(t, fmt.Sprintf("%s %s", cc.name, name), got[j], want[j], tol)
+			for _, backend := range []backends.Backend{lowered, composed} {
+				got := run(t, backend, fn, x, k, r)
+				for j, name := range []string{"output", "grad input", "grad kernel"}[:len(want)] {
+					assertClose(t, fmt.Sprintf("%s %s (%s)", cc.name, name, backend.(*Backend).config()), got[j], want[j], tol)
+				}
 			}
 		})
 	}

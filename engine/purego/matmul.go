@@ -74,10 +74,15 @@ func packB[T float](b []T, ldb, kcCur, ncCur int, out []T) {
 	for j0 := 0; j0 < ncCur; j0 += nr {
 		panel := out[j0*kcCur : (j0+nr)*kcCur]
 		cols := min(nr, ncCur-j0)
+		if cols == nr {
+			for p := range kcCur {
+				*(*[nr]T)(panel[p*nr:]) = *(*[nr]T)(b[p*ldb+j0:])
+			}
+			continue
+		}
 		for p := range kcCur {
-			row := b[p*ldb+j0 : p*ldb+j0+cols]
 			dst := panel[p*nr : p*nr+nr]
-			copy(dst, row)
+			copy(dst, b[p*ldb+j0:p*ldb+j0+cols])
 			clear(dst[cols:])
 		}
 	}
@@ -119,6 +124,12 @@ func packAT[T float](a []T, lda, mcCur, kcCur int, out []T) {
 	for i0 := 0; i0 < mcCur; i0 += mr {
 		panel := out[i0*kcCur : (i0+mr)*kcCur]
 		rows := min(mr, mcCur-i0)
+		if rows == mr {
+			for p := range kcCur {
+				*(*[mr]T)(panel[p*mr:]) = *(*[mr]T)(a[p*lda+i0:])
+			}
+			continue
+		}
 		for p := range kcCur {
 			dst := panel[p*mr : p*mr+mr]
 			copy(dst, a[p*lda+i0:p*lda+i0+rows])

@@ -53,7 +53,12 @@ var gradCases = []gradCase{
 }
 
 func TestGradientsMatchFiniteDifferences(t *testing.T) {
-	backend := newBackend(t, "")
+	for _, config := range []string{"", "kernels=off"} {
+		t.Run(config, func(t *testing.T) { testGradients(t, newBackend(t, config)) })
+	}
+}
+
+func testGradients(t *testing.T, backend backends.Backend) {
 	for i, gc := range gradCases {
 		t.Run(gc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(i), 11))
@@ -161,11 +166,17 @@ func TestReverseMatchesReference(t *testing.T) {
 
 // TestBatchNormMatchesReference checks the forward BatchNorm ops against plain Go.
 func TestBatchNormMatchesReference(t *testing.T) {
+	for _, config := range []string{"", "kernels=off"} {
+		checkBatchNorm(t, newBackend(t, config))
+	}
+}
+
+func checkBatchNorm(t *testing.T, backend backends.Backend) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	const n, f, eps = 6, 3, 1e-3
 	x, scale, offset := randomTensor(rng, n, f), randomTensor(rng, f), randomTensor(rng, f)
 	mean, variance := randomTensor(rng, f), tensors.FromFlatDataAndDimensions([]float64{0.5, 1.5, 2}, f)
-	outs := run(t, newBackend(t, ""), func(in []*Node) []*Node {
+	outs := run(t, backend, func(in []*Node) []*Node {
 		y, m, v := InternalBatchNormForTraining(in[0], in[1], in[2], eps, 1)
 		yi := InternalBatchNormForInference(in[0], in[1], in[2], in[3], in[4], eps, 1)
 		return []*Node{y, m, v, yi}

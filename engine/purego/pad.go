@@ -87,7 +87,7 @@ func (c *composer) padEnds(x, fill backends.Op, axis, start, end int) backends.O
 
 // Reverse reverses the order of the elements along the given axes.
 func (b *Builder) Reverse(x backends.Op, axes ...int) (backends.Op, error) {
-	if v, err := b.value("Reverse", x); err == nil && isFloat(v.shape.DType) {
+	if v, err := b.value("Reverse", x); err == nil && b.useKernels(v.shape.DType) {
 		perm := make([]int, v.shape.Rank())
 		for i := range perm {
 			perm[i] = i

@@ -17,7 +17,7 @@ func (b *Builder) Transpose(x backends.Op, permutation ...int) (backends.Op, err
 	if err != nil {
 		return nil, err
 	}
-	if !isFloat(v.shape.DType) {
+	if !b.useKernels(v.shape.DType) {
 		outs, err := b.record("Transpose", []backends.Op{x}, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
 			op, err := sb.Transpose(in[0], permutation...)
 			return []backends.Op{op}, err
@@ -30,7 +30,11 @@ func (b *Builder) Transpose(x backends.Op, permutation ...int) (backends.Op, err
 	return b.permute("Transpose", v, permutation, nil)
 }
 
-func isFloat(dtype dtypes.DType) bool { return dtype == dtypes.Float32 || dtype == dtypes.Float64 }
+// useKernels reports whether this package's pure-Go kernels handle dtype
+// (float32 and float64, unless disabled with the "kernels=off" option).
+func (b *Builder) useKernels(dtype dtypes.DType) bool {
+	return !b.backend.noKernels && (dtype == dtypes.Float32 || dtype == dtypes.Float64)
+}
 
 // permute adds a kernel node computing the transpose of x by perm, with the
 // input axes listed in reversed read backwards.
