@@ -36,46 +36,71 @@ func (r TransferReport) String() string {
 	return b.String()
 }
 
-// Transfer copies pretrained weights into dst (the new model's initial weights, graph dst
-// graph) layer by layer, by layer name, as TAO does: a layer is copied when it exists in both
-// models and all its parameters have the same shapes. A shape mismatch in a layer that comes
-// before the output layer (in the pretrained graph's order) means the pretrained model is a
-// pruned one: Transfer then copies nothing and sets Pruned, and the caller trains the
-// pretrained graph itself. Mismatches at or after the output layer (a new class count) are
-// skipped.
-func Transfer(dstGraph *model.Graph, dst model.Weights, srcGraph *model.Graph, src model.Weights) TransferReport {
+// Transfer picks the pretrained weights that fit the new model dst, layer by layer, by layer
+// name, as TAO does: a layer is copied when it exists in both models and all its parameters
+// have the same shapes. The result holds only the copied tensors (the engine initialises the
+// rest). A shape mismatch in a layer that comes before the output layer (in the pretrained
+// graph's order) means the pretrained model is a pruned one: Transfer then copies nothing and
+// sets Pruned, and the caller trains the pretrained graph itself. Mismatches at or after the
+// output layer (a new class count) are skipped. srcGraph may be nil (a plain safetensors file
+// from another tool): layers are then taken in name order and never mark a pruned model.
+func Transfer(dst *model.Graph, srcGraph *model.Graph, src model.Weights) (model.Weights, TransferReport, error) {
+	_, dstParams, err := dst.AllParams()
+	if err != nil {
+		return nil, TransferReport{}, fmt.Errorf("model graph: %w", err)
+	}
 	var rep TransferReport
-	dstLayers := dstGraph.Index()
-	strict := true
-	for _, l := range srcGraph.Layers {
-		if l.Op == model.OpInput {
-			continue
-		}
-		if l.Name == srcGraph.Output || l.Name == "predictions" {
+	out := model.Weights{}
+	dstLayers := dst.Index()
+	strict := srcGraph != nil
+	for _, name := range sourceLayers(srcGraph, src) {
+		if srcGraph != nil && (name == srcGraph.Output || name == "predictions") {
 			strict = false
 		}
-		params := layerParams(src, l.Name)
+		params := layerParams(src, name)
 		if len(params) == 0 {
 			continue
 		}
-		if _, ok := dstLayers[l.Name]; !ok {
-			rep.Skipped = append(rep.Skipped, l.Name+": not in the new model")
+		if _, ok := dstLayers[name]; !ok {
+			rep.Skipped = append(rep.Skipped, name+": not in the new model")
 			continue
 		}
-		if reason := mismatch(dst, src, l.Name, params); reason != "" {
+		if reason := mismatch(dstParams, src, name, params); reason != "" {
 			if strict {
-				return TransferReport{Pruned: true}
+				return nil, TransferReport{Pruned: true}, nil
 			}
-			rep.Skipped = append(rep.Skipped, l.Name+": "+reason)
+			rep.Skipped = append(rep.Skipped, name+": "+reason)
 			continue
 		}
 		for _, key := range params {
 			t := src[key]
-			dst[key] = &model.Tensor{Shape: slices.Clone(t.Shape), Data: slices.Clone(t.Data)}
+			out[key] = &model.Tensor{Shape: slices.Clone(t.Shape), Data: slices.Clone(t.Data)}
 		}
-		rep.Copied = append(rep.Copied, l.Name)
+		rep.Copied = append(rep.Copied, name)
 	}
-	return rep
+	return out, rep, nil
+}
+
+// sourceLayers lists the pretrained layers in graph order, or by name without a graph.
+func sourceLayers(g *model.Graph, w model.Weights) []string {
+	var names []string
+	if g != nil {
+		for _, l := range g.Layers {
+			if l.Op != model.OpInput {
+				names = append(names, l.Name)
+			}
+		}
+		return names
+	}
+	seen := map[string]bool{}
+	for k := range w {
+		if i := strings.LastIndex(k, "/"); i > 0 && !seen[k[:i]] {
+			seen[k[:i]] = true
+			names = append(names, k[:i])
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // layerParams returns the sorted Weights keys of a layer.
@@ -91,8 +116,14 @@ func layerParams(w model.Weights, layer string) []string {
 }
 
 // mismatch says why the layer's params cannot be copied, or "" when they can.
-func mismatch(dst, src model.Weights, layer string, keys []string) string {
-	if len(layerParams(dst, layer)) != len(keys) {
+func mismatch(dst map[string]model.Param, src model.Weights, layer string, keys []string) string {
+	n := 0
+	for k := range dst {
+		if strings.HasPrefix(k, layer+"/") {
+			n++
+		}
+	}
+	if n != len(keys) {
 		return "different parameters"
 	}
 	for _, k := range keys {
@@ -105,4 +136,25 @@ func mismatch(dst, src model.Weights, layer string, keys []string) string {
 		}
 	}
 	return ""
+}
+
+// ApplyModelConfig re-applies model_config's training options to a graph that comes from a
+// file (a pruned model being retrained): the convolutions of freeze_blocks are frozen, every
+// batch norm runs in inference mode when freezeBN is set, and batch-norm momentum and epsilon
+// take the given values when they are non-zero.
+func ApplyModelConfig(g *model.Graph, freezeBlocks []int, freezeBN bool, bnMomentum, bnEpsilon float32) {
+	for _, l := range g.Layers {
+		switch l.Op {
+		case model.OpConv:
+			l.Frozen = slices.Contains(freezeBlocks, l.Block)
+		case model.OpBatchNorm:
+			l.FrozenBN = freezeBN
+			if bnMomentum != 0 {
+				l.Momentum = bnMomentum
+			}
+			if bnEpsilon != 0 {
+				l.Epsilon = bnEpsilon
+			}
+		}
+	}
 }

@@ -32,22 +32,37 @@ func fill(w model.Weights, v float32) {
 func TestTransferByName(t *testing.T) {
 	srcG, src := tinyGraph(4, 10)
 	fill(src, 1)
-	dstG, dst := tinyGraph(4, 5) // same backbone, new class count
-	rep := Transfer(dstG, dst, srcG, src)
+	dstG, _ := tinyGraph(4, 5) // same backbone, new class count
+	got, rep, err := Transfer(dstG, srcG, src)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rep.Pruned || len(rep.Copied) != 1 || rep.Copied[0] != "conv1" || len(rep.Skipped) != 1 {
 		t.Fatalf("report %+v", rep)
 	}
-	if dst["conv1/kernel"].Data[0] != 1 || dst["predictions/kernel"].Data[0] != 0 {
-		t.Error("conv1 not copied or predictions overwritten")
+	if len(got) != 1 || got["conv1/kernel"].Data[0] != 1 {
+		t.Errorf("want only conv1/kernel copied, got %v", got)
 	}
 	src["conv1/kernel"].Data[0] = 7
-	if dst["conv1/kernel"].Data[0] != 1 {
+	if got["conv1/kernel"].Data[0] != 1 {
 		t.Error("Transfer aliases the pretrained tensors")
+	}
+	// Without a graph (a foreign safetensors file) layers match by name only.
+	if got, rep, _ := Transfer(dstG, nil, src); rep.Pruned || len(got) != 1 {
+		t.Errorf("graph-less transfer: %+v", rep)
 	}
 
 	prunedG, pruned := tinyGraph(2, 5)
-	_, dst2 := tinyGraph(4, 5)
-	if rep := Transfer(dstG, dst2, prunedG, pruned); !rep.Pruned || len(rep.Copied) != 0 {
+	if got, rep, _ := Transfer(dstG, prunedG, pruned); !rep.Pruned || len(got) != 0 {
 		t.Errorf("pruned backbone not detected: %+v", rep)
+	}
+}
+
+func TestApplyModelConfig(t *testing.T) {
+	g := tinyCNN(16, 2)
+	ApplyModelConfig(g, []int{0}, true, 0.99, 1e-3)
+	idx := g.Index()
+	if !idx["conv1"].Frozen || !idx["bn_conv1"].FrozenBN || idx["bn_conv1"].Momentum != 0.99 || idx["predictions"].Frozen {
+		t.Errorf("freeze/BN config not applied: %+v %+v", idx["conv1"], idx["bn_conv1"])
 	}
 }
