@@ -293,3 +293,38 @@ eval_config { model_path: "m.hdf5" }`
 		t.Errorf("Effective is not a fixed point:\n%v\n%v", again.Effective(), eff)
 	}
 }
+
+func TestFormatOf(t *testing.T) {
+	for name, want := range map[string]Format{"a.yaml": YAML, "a.YML": YAML, "a.cfg": TextFormat, "a.txt": TextFormat, "spec": TextFormat} {
+		if got := FormatOf(name); got != want {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+	e, err := Parse("a.yml", []byte("model_config: {arch: resnet}\n"))
+	if err != nil || e.Arch() != "resnet" {
+		t.Errorf(".yml not read as YAML: %v", err)
+	}
+}
+
+func TestByteOrderMarkAndCRLF(t *testing.T) {
+	e, err := Parse("w.cfg", []byte("\xef\xbb\xbfmodel_config {\r\n  arch: \"resnet\"\r\n  n_layers: 34\r\n}\r\n"))
+	if err != nil || e.NLayers() != 34 {
+		t.Fatalf("got %v", err)
+	}
+	_, err = Parse("w.cfg", []byte("model_config {\r\n  arch: \"resnet\"\r\n  n_layer: 34\r\n}\r\n"))
+	if err == nil || !strings.Contains(err.Error(), "w.cfg:3:3:") {
+		t.Errorf("CRLF position: %v", err)
+	}
+}
+
+func TestEmptySpecLoads(t *testing.T) {
+	for _, name := range []string{"e.cfg", "e.yaml"} {
+		e, err := Parse(name, []byte("# nothing\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := e.Validate(Train); err == nil || !strings.Contains(err.Error(), "model_config: missing") {
+			t.Errorf("%s: Validate(train) = %v", name, err)
+		}
+	}
+}
