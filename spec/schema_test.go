@@ -86,7 +86,6 @@ func TestGeneratedCodeMatchesProto(t *testing.T) {
 	}
 }
 
-
 // TestTAOFieldNumbers pins the field numbers that differ from declaration
 // order in TAO's protos, so a renumbering cannot slip in.
 func TestTAOFieldNumbers(t *testing.T) {
