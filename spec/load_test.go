@@ -182,7 +182,7 @@ func TestSyntaxErrors(t *testing.T) {
 		{"s.cfg", "train_config { top_k: 3 }", `s.cfg:1:16: unknown field "top_k" in train_config; "top_k" belongs in eval_config`},
 		{"s.cfg", "model_config {\n arch: \"x\"\ntrain_config { }", `s.cfg:3:1: unknown field "train_config" in model_config; "train_config" is a top-level block: is a '}' missing before it?`},
 		{"s.cfg", "model_config {\n  resize_interpolation_method: BICUBIK\n}", `s.cfg:2:32: model_config.resize_interpolation_method: invalid value BICUBIK; allowed: BILINEAR, BICUBIC; did you mean "BICUBIC"?`},
-		{"s.cfg", "model_config { input_image_size: 3 }", `s.cfg:1:34: model_config.input_image_size: invalid string value 3; text must be quoted`},
+		{"s.cfg", "model_config { input_image_size: 3 }", `s.cfg:1:34: model_config.input_image_size: invalid string value 3; text must be quoted: "3"`},
 		{"s.cfg", "model_config { n_layers: -1 }", `s.cfg:1:26: model_config.n_layers: invalid uint32 value -1; expected a whole number >= 0`},
 		{"s.cfg", "model_config { dropout: high }", `s.cfg:1:25: model_config.dropout: invalid float value high; expected a number`},
 		{"s.cfg", "model_config { use_bias: yes }", `s.cfg:1:26: model_config.use_bias: invalid bool value yes; expected true or false`},

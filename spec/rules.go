@@ -67,6 +67,10 @@ func (c *checker) inRange(path string, v float32, lo, hi float64, loOpen, hiOpen
 		return // reported by finiteFloats
 	}
 	if x < lo || x > hi || (loOpen && x == lo) || (hiOpen && x == hi) {
+		if math.IsInf(hi, 1) && !loOpen {
+			c.errorf(path, "must be >= %g, got %g", lo, f64(v))
+			return
+		}
 		lb, rb := "[", "]"
 		if loOpen {
 			lb = "("

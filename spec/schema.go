@@ -45,7 +45,7 @@ func invalidValueMessage(path, kind, value string) string {
 			strings.Join(names, ", "), didYouMean(value, names))
 	}
 	hint := map[string]string{
-		"string": "; text must be quoted, e.g. \"3,224,224\"",
+		"string": fmt.Sprintf("; text must be quoted: %q", value),
 		"uint32": "; expected a whole number >= 0",
 		"float":  "; expected a number",
 		"bool":   "; expected true or false",
