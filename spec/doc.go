@@ -11,6 +11,16 @@
 // maps (image_mean) are mappings, enums are names in any case. Anything else
 // is protobuf text format.
 //
+// # Use
+//
+//	e, err := spec.LoadFor(path, spec.Train) // parse, range rules, train's required fields
+//	for _, w := range e.Warnings() { fmt.Fprintln(os.Stderr, "warning:", w) }
+//	c, h, w := e.InputSize(); n := e.NLayers(); mean := e.ImageMean()
+//
+// Proto holds the fields as written; the methods give effective values.
+// Effective returns a copy of Proto with the defaults written in and paths
+// resolved, for recording in a model file.
+//
 // # Errors
 //
 // Every error names the file and, where it can be found, the line and column:
