@@ -68,6 +68,9 @@ func (e *Engine) NewModel(g *model.Graph, w model.Weights, seed int64) (*Model, 
 // Graph is the model graph the model was built from.
 func (m *Model) Graph() *model.Graph { return m.ir }
 
+// Classes is the number of model outputs.
+func (m *Model) Classes() int { return m.shapes[m.ir.Output][0] }
+
 // Engine is the engine the model runs on.
 func (m *Model) Engine() *Engine { return m.eng }
 
@@ -117,8 +120,23 @@ func (m *Model) SetWeights(w model.Weights) error {
 		}
 		next[i] = v
 	}
+	for i, v := range m.values {
+		if next[i] != v {
+			release(v)
+		}
+	}
 	m.values = next
 	return nil
+}
+
+// release frees tensors' host and device memory now: device buffers are invisible to Go's
+// garbage collector, which would otherwise let them pile up on a GPU.
+func release(ts ...*tensors.Tensor) {
+	for _, t := range ts {
+		if t != nil {
+			_ = t.FinalizeAll()
+		}
+	}
 }
 
 func fromTensor(t *tensors.Tensor) (*model.Tensor, error) {
@@ -224,6 +242,8 @@ func (m *Model) Predict(images *model.Tensor) (*model.Tensor, error) {
 			return err
 		}
 		copy(out.Data[start*classes:], probs[:n*classes])
+		release(x)
+		release(res...)
 		return nil
 	})
 	return out, err

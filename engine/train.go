@@ -157,6 +157,9 @@ func orDefault(v, d float64) float64 {
 	return v
 }
 
+// Model is the model the trainer updates.
+func (t *Trainer) Model() *Model { return t.m }
+
 // Iterations is the number of updates applied so far.
 func (t *Trainer) Iterations() int64 { return t.iter }
 
@@ -231,6 +234,9 @@ func (t *Trainer) Step(images, labels *model.Tensor, lr float32) (loss, acc floa
 	loss = tensors.ToScalar[float32](out[0])
 	hits := tensors.ToScalar[float32](out[1])
 	np := len(t.m.values)
+	release(x, y, out[0], out[1])
+	release(t.m.values...)
+	release(t.slots...)
 	t.m.values = out[2 : 2+np]
 	t.slots = out[2+np:]
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
@@ -361,6 +367,8 @@ func (t *Trainer) Evaluate(images, labels *model.Tensor) (loss float32, probs *m
 			return err
 		}
 		copy(probs.Data[start*classes:], p[:n*classes])
+		release(x, y)
+		release(out...)
 		return nil
 	})
 	if err != nil {
@@ -428,6 +436,7 @@ func (t *Trainer) SetOptimizerState(st map[string]*model.Tensor) error {
 			return fmt.Errorf("optimizer state: unknown entry %q", k)
 		}
 	}
+	release(t.slots...)
 	t.slots = next
 	t.iter = int64(it.Data[0])
 	return nil

@@ -68,9 +68,15 @@ func im2col[T float](x, patches []T, table []int32, batch, spatialSize, channels
 			entries := table[o*kFlat : (o+1)*kFlat]
 			for k, src := range entries {
 				d := dst[k*channels : (k+1)*channels]
-				if src < 0 {
+				switch {
+				case src < 0:
 					clear(d)
-				} else {
+				case channels < 16: // short rows: a loop beats memmove's call
+					off := base + int(src)*channels
+					for j, v := range x[off : off+channels] {
+						d[j] = v
+					}
+				default:
 					off := base + int(src)*channels
 					copy(d, x[off:off+channels])
 				}

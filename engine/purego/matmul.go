@@ -76,7 +76,11 @@ func packB[T float](b []T, ldb, kcCur, ncCur int, out []T) {
 		cols := min(nr, ncCur-j0)
 		if cols == nr {
 			for p := range kcCur {
-				*(*[nr]T)(panel[p*nr:]) = *(*[nr]T)(b[p*ldb+j0:])
+				src := b[p*ldb+j0 : p*ldb+j0+nr : p*ldb+j0+nr]
+				dst := panel[p*nr : p*nr+nr : p*nr+nr]
+				for j := range nr {
+					dst[j] = src[j]
+				}
 			}
 			continue
 		}
@@ -126,7 +130,9 @@ func packAT[T float](a []T, lda, mcCur, kcCur int, out []T) {
 		rows := min(mr, mcCur-i0)
 		if rows == mr {
 			for p := range kcCur {
-				*(*[mr]T)(panel[p*mr:]) = *(*[mr]T)(a[p*lda+i0:])
+				src := a[p*lda+i0 : p*lda+i0+mr : p*lda+i0+mr]
+				dst := panel[p*mr : p*mr+mr : p*mr+mr]
+				dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = src[0], src[1], src[2], src[3], src[4], src[5]
 			}
 			continue
 		}

@@ -227,8 +227,10 @@ func TestReduceWindowMatchesSimpleGo(t *testing.T) {
 	for name, pool := range pools {
 		fn := func(in []*Node) []*Node { return []*Node{pool(in[0])} }
 		want := run(t, reference, fn, x)[0]
-		got := run(t, newBackend(t, ""), fn, x)[0]
-		assertClose(t, name, got, want, 1e-12)
+		for _, config := range []string{"", "kernels=off"} {
+			got := run(t, newBackend(t, config), fn, x)[0]
+			assertClose(t, name+" "+config, got, want, 1e-12)
+		}
 	}
 }
 

@@ -1,10 +1,12 @@
 package purego
 
 import (
+	"math"
 	"slices"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 // maxComposedWindow is the largest window ReduceWindow composes from slices;
@@ -46,6 +48,17 @@ func (b *Builder) ReduceWindow(x backends.Op, reductionType backends.ReduceOpTyp
 		}
 		count[axis] = (padded-windowDimensions[axis])/strides[axis] + 1
 	}
+	if b.useKernels(shape.DType) && reductionType != backends.ReduceOpProduct {
+		fullPads := make([][2]int, rank)
+		copy(fullPads, paddings)
+		if plan, ok := planWindow(shape.Dimensions, windowDimensions, strides, fullPads); ok {
+			run := reduceWindowRun[float32](plan, reductionType)
+			if shape.DType == dtypes.Float64 {
+				run = reduceWindowRun[float64](plan, reductionType)
+			}
+			return b.custom("ReduceWindow", shapes.Make(shape.DType, plan.outDims...), run, x)
+		}
+	}
 	init, combine := c.reduction(reductionType, shape.DType)
 	padded, err := b.Pad(x, init, padCfg...)
 	c.keep(padded, err)
@@ -62,6 +75,17 @@ func (b *Builder) ReduceWindow(x backends.Op, reductionType backends.ReduceOpTyp
 		return nil, wrapOpError("ReduceWindow", c.err)
 	}
 	return acc, nil
+}
+
+func reduceWindowRun[T float](plan windowPlan, t backends.ReduceOpType) func(ins []any, out any) {
+	combine, identity := func(a, b T) T { return a + b }, T(0)
+	switch t {
+	case backends.ReduceOpMax:
+		combine, identity = func(a, b T) T { return max(a, b) }, T(math.Inf(-1))
+	case backends.ReduceOpMin:
+		combine, identity = func(a, b T) T { return min(a, b) }, T(math.Inf(1))
+	}
+	return func(ins []any, out any) { reduceWindowKernel(ins[0].([]T), out.([]T), plan, combine, identity) }
 }
 
 // reduction returns the identity element and the combining operation.

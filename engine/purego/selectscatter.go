@@ -50,6 +50,15 @@ func (b *Builder) selectAndScatter(operand, source backends.Op, window, strides 
 	if len(paddings) == 0 {
 		paddings = make([][2]int, rank)
 	}
+	if b.useKernels(shape.DType) {
+		if plan, ok := planWindow(shape.Dimensions, window, strides, paddings); ok {
+			run := selectScatterRun[float32](plan, isMax)
+			if shape.DType == dtypes.Float64 {
+				run = selectScatterRun[float64](plan, isMax)
+			}
+			return b.custom("SelectAndScatter", shape, run, operand, source)
+		}
+	}
 	padCfg := make([]backends.PadAxis, rank)
 	padded := slices.Clone(shape.Dimensions)
 	for axis := range rank {
@@ -158,4 +167,12 @@ func (c *composer) scalarValue(dtype dtypes.DType, v any) backends.Op {
 	flat := reflect.MakeSlice(reflect.SliceOf(dtype.GoType()), 1, 1)
 	flat.Index(0).Set(reflect.ValueOf(v))
 	return c.keep(c.b.Constant(flat.Interface()))
+}
+
+func selectScatterRun[T float](plan windowPlan, isMax bool) func(ins []any, out any) {
+	better := func(a, b T) bool { return a > b }
+	if !isMax {
+		better = func(a, b T) bool { return a < b }
+	}
+	return func(ins []any, out any) { selectAndScatterKernel(ins[0].([]T), ins[1].([]T), out.([]T), plan, better) }
 }
