@@ -8,13 +8,13 @@ import (
 	"github.com/bonsai-ml/bonsai/model/arch"
 )
 
-// benchModel builds a ResNet-18 at 32x32 (batch 8) on the pure-Go backend.
+// benchModel builds a ResNet-18 at 64x64 (batch 16) on the pure-Go backend.
 func benchModel(b *testing.B) (*Model, *model.Tensor, *model.Tensor) {
 	e, err := Open("go")
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := arch.Build(arch.Config{Arch: "resnet", NLayers: 18, InputSize: [3]int{3, 32, 32}, NumClasses: 10,
+	g, err := arch.Build(arch.Config{Arch: "resnet", NLayers: 18, InputSize: [3]int{3, 64, 64}, NumClasses: 10,
 		UseBatchNorm: true, UsePooling: true})
 	if err != nil {
 		b.Fatal(err)
@@ -24,13 +24,13 @@ func benchModel(b *testing.B) (*Model, *model.Tensor, *model.Tensor) {
 		b.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	x := model.NewTensor(8, 32, 32, 3)
+	x := model.NewTensor(16, 64, 64, 3)
 	for i := range x.Data {
 		x.Data[i] = rng.Float32()
 	}
-	y := model.NewTensor(8, 10)
-	for i := range 8 {
-		y.Data[i*10+i] = 1
+	y := model.NewTensor(16, 10)
+	for i := range 16 {
+		y.Data[i*10+i%10] = 1
 	}
 	return m, x, y
 }

@@ -74,7 +74,7 @@ func (b *forwardBuilder) layer(l *model.Layer, ins []*Node) (*Node, error) {
 	case model.OpDense:
 		y := Dot(ins[0], b.param(l, "kernel"))
 		if l.UseBias {
-			y = Add(y, BroadcastToDims(InsertAxes(b.param(l, "bias"), 0), y.Shape().Dimensions...))
+			y = Add(y, broadcastChannels(b.param(l, "bias"), y))
 		}
 		return y, nil
 	case model.OpBatchNorm:
@@ -156,14 +156,15 @@ func (b *forwardBuilder) conv(l *model.Layer, x *Node, groups int, kernel *Node)
 	return y
 }
 
-// broadcastChannels broadcasts a per-channel vector [C] to x's shape [..., C].
+// broadcastChannels reshapes a per-channel vector [C] to [1, ..., 1, C], which binary ops
+// broadcast against x [..., C] without materialising a full-size tensor.
 func broadcastChannels(v, x *Node) *Node {
-	dims := x.Shape().Dimensions
-	axes := make([]int, len(dims)-1)
-	for i := range axes {
-		axes[i] = 0
+	dims := make([]int, x.Rank())
+	for i := range dims {
+		dims[i] = 1
 	}
-	return BroadcastToDims(InsertAxes(v, axes...), dims...)
+	dims[len(dims)-1] = v.Shape().Dimensions[0]
+	return Reshape(v, dims...)
 }
 
 // batchNorm follows Keras: training mode normalises with the batch statistics and updates the
@@ -228,8 +229,7 @@ func (b *forwardBuilder) pool(l *model.Layer, x *Node) *Node {
 	counts := windowCounts(in[0], in[1], l.Kernel, s, pads)
 	oh, ow := sum.Shape().Dimensions[1], sum.Shape().Dimensions[2]
 	inv := Const(x.Graph(), invert(counts))
-	inv = Reshape(inv, 1, oh, ow, 1)
-	return Mul(sum, BroadcastToDims(inv, sum.Shape().Dimensions...))
+	return Mul(sum, Reshape(inv, 1, oh, ow, 1))
 }
 
 // windowCounts is, for each output position, how many input (non-padding) elements its window covers.
@@ -285,22 +285,14 @@ func (b *forwardBuilder) dropout(x *Node, rate float32, perSample bool) *Node {
 	b.rng, u = RandomUniform(b.rng, shapes.Make(dtypes.Float32, maskDims...))
 	keep := ConvertDType(GreaterOrEqual(u, Scalar(x.Graph(), dtypes.Float32, rate)), dtypes.Float32)
 	keep = MulScalar(keep, 1/(1-float64(rate)))
-	if perSample {
-		keep = BroadcastToDims(keep, dims...)
-	}
-	return Mul(x, keep)
+	return Mul(x, keep) // [N,1,...] broadcasts for drop_path
 }
 
+// multiplyBroadcast multiplies its inputs, broadcasting size-1 axes ([N,1,1,C] against [N,H,W,C]).
 func multiplyBroadcast(ins []*Node) *Node {
-	dims := append([]int(nil), ins[0].Shape().Dimensions...)
+	y := ins[0]
 	for _, x := range ins[1:] {
-		for i, d := range x.Shape().Dimensions {
-			dims[i] = max(dims[i], d)
-		}
-	}
-	y := BroadcastToDims(ins[0], dims...)
-	for _, x := range ins[1:] {
-		y = Mul(y, BroadcastToDims(x, dims...))
+		y = Mul(y, x)
 	}
 	return y
 }

@@ -160,3 +160,31 @@ func TestCNNTrainsDeterministicallyAndResumesExactly(t *testing.T) {
 		}
 	}
 }
+
+// TestPredictChunksMatchSingleImages checks the chunking and padding of Predict: 37 images run as
+// 32 + 5 (padded to 8) and must give each image the probabilities it gets alone.
+func TestPredictChunksMatchSingleImages(t *testing.T) {
+	e := openTest(t)
+	m, err := e.NewModel(cnnGraph(), nil, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := stripes(37, 0)
+	all, err := m.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(all.Shape, []int{37, 2}) {
+		t.Fatalf("shape %v", all.Shape)
+	}
+	for _, i := range []int{0, 31, 32, 36} {
+		one, err := m.Predict(tensorOf(x.Data[i*64:(i+1)*64], 1, 8, 8, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertClose(t, "probabilities", all.Data[i*2:i*2+2], []float64{float64(one.Data[0]), float64(one.Data[1])}, 1e-5)
+	}
+	if _, err := m.Predict(tensorOf(make([]float32, 64*3), 1, 8, 8, 3)); err == nil {
+		t.Fatal("Predict accepted images with the wrong number of channels")
+	}
+}
