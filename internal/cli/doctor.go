@@ -31,6 +31,7 @@ func runDoctor(env *Env, args []string) error {
 	fmt.Fprintf(w, "          SIMD: %s\n", orNone(strings.Join(flags, " ")))
 	found := engine.Discover()
 	fmt.Fprintf(w, "GPU:      %v (%s)\n", found.GPU, found.GPUEvidence)
+	fmt.Fprintln(w, "Backends: go (pure Go, built in: trains CNNs on any CPU), xla:cpu and xla:cuda (need a PJRT plugin)")
 	fmt.Fprintf(w, "Plugins searched in: %s and Python site-packages (jax_plugins/xla_cuda*)\n", strings.Join(engine.SearchDirs(), ", "))
 	printPlugins(w, found)
 
