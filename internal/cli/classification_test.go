@@ -1,0 +1,326 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/train"
+)
+
+// writeColorFolder writes size×size PNGs in dir/<class>/: "red" images are reddish and
+// "blue" ones bluish, with noise, so that a small network learns them in a few steps.
+func writeColorFolder(t *testing.T, dir string, perClass, size int, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for c, name := range []string{"blue", "red"} {
+		os.MkdirAll(filepath.Join(dir, name), 0o755)
+		for i := 0; i < perClass; i++ {
+			img := image.NewRGBA(image.Rect(0, 0, size, size))
+			for p := 0; p < size*size; p++ {
+				v := uint8(120 + rng.IntN(120))
+				px := color.RGBA{60, uint8(rng.IntN(200)), v, 255}
+				if c == 1 {
+					px.R, px.B = v, 60
+				}
+				img.Set(p%size, p/size, px)
+			}
+			f, err := os.Create(filepath.Join(dir, name, fmt.Sprintf("%s_%02d.png", name, i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			png.Encode(f, img)
+			f.Close()
+		}
+	}
+}
+
+// tinySpec is a TAO spec for a ResNet-10 at 32×32 on the folders under root.
+func tinySpec(root string, epochs int) string {
+	return fmt.Sprintf(`model_config {
+  arch: "resnet"
+  n_layers: 10
+  use_batch_norm: true
+  all_projections: true
+  input_image_size: "3,32,32"
+  batch_norm_config { momentum: 0.6 epsilon: 0.001 }
+}
+train_config {
+  train_dataset_path: "%[1]s/train"
+  val_dataset_path: "%[1]s/val"
+  optimizer { sgd { lr: 0.01 momentum: 0.9 } }
+  batch_size_per_gpu: 8
+  n_epochs: %[2]d
+  n_workers: 2
+  random_seed: 7
+  preprocess_mode: "torch"
+  enable_random_crop: true
+  reg_config { type: "L2" scope: "Conv2D,Dense" weight_decay: 0.0001 }
+  lr_config { cosine { learning_rate: 0.02 min_lr_ratio: 0.01 soft_start: 0.1 } }
+}
+eval_config {
+  eval_dataset_path: "%[1]s/val"
+  model_path: "results/weights/best.safetensors"
+  top_k: 1
+  batch_size: 4
+  n_workers: 2
+}
+`, root, epochs)
+}
+
+// tinyProject writes the dataset and spec into a temp folder and returns the spec path.
+func tinyProject(t *testing.T, epochs int) (root, specPath string) {
+	root = t.TempDir()
+	writeColorFolder(t, filepath.Join(root, "train"), 16, 36, 1)
+	writeColorFolder(t, filepath.Join(root, "val"), 4, 36, 2)
+	specPath = filepath.Join(root, "spec.cfg")
+	if err := os.WriteFile(specPath, []byte(tinySpec(root, epochs)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root, specPath
+}
+
+// bonsai runs the CLI and returns the exit code, stdout and stderr.
+func bonsai(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errs := bonsai(args...)
+	if code != 0 {
+		t.Fatalf("bonsai %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+func TestClassificationTrainEvaluateInfer(t *testing.T) {
+	root, specPath := tinyProject(t, 2)
+	results := filepath.Join(root, "results")
+	out := mustRun(t, "classification", "train", "-e", specPath, "-r", results, "--backend", "go")
+	if !strings.Contains(out, "Total Val accuracy") {
+		t.Errorf("train output lacks the final summary:\n%s", out)
+	}
+	checkTrainOutputs(t, results, 2)
+
+	// evaluate: model from eval_config.model_path (relative to the spec's folder).
+	evalDir := filepath.Join(root, "eval")
+	out = mustRun(t, "classification", "evaluate", "-e", specPath, "-r", evalDir, "--backend", "go")
+	for _, want := range []string{"Evaluation Loss: ", "Evaluation Top K accuracy: ", "Confusion Matrix\n[[", "Classification Report", "weighted avg"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("evaluate output lacks %q:\n%s", want, out)
+		}
+	}
+	var res struct {
+		Samples   int     `json:"samples"`
+		TopK      float64 `json:"top_k_accuracy"`
+		Confusion [][]int `json:"confusion_matrix"`
+	}
+	readJSON(t, filepath.Join(evalDir, "results.json"), &res)
+	if res.Samples != 8 || len(res.Confusion) != 2 || res.TopK < 0.75 {
+		t.Errorf("results.json: %+v (want 8 samples, 2x2 matrix, top-1 >= 0.75)", res)
+	}
+	checkPNG(t, filepath.Join(evalDir, "confusion_matrix.png"))
+	if csv, _ := os.ReadFile(filepath.Join(evalDir, "classification_report.csv")); !strings.HasPrefix(string(csv), "class,precision,recall,f1-score,support\nblue,") {
+		t.Errorf("classification_report.csv = %q", csv)
+	}
+
+	// inference on one image and on a folder.
+	model := filepath.Join(results, "weights", "last.safetensors")
+	img := filepath.Join(root, "val", "red", "red_00.png")
+	out = mustRun(t, "classification", "inference", "-e", specPath, "-m", model, "-i", img, "--backend", "go")
+	if !strings.Contains(out, "Current predictions: [[") || !strings.Contains(out, "Class label = 1\nClass name = red\n") {
+		t.Errorf("single-image inference output:\n%s", out)
+	}
+	inferDir := filepath.Join(root, "infer")
+	mustRun(t, "classification", "inference", "-m", model, "-d", filepath.Join(root, "val"), "-b", "3", "-r", inferDir, "--top_k", "2", "--backend", "go")
+	checkInferenceCSV(t, filepath.Join(inferDir, "result.csv"), 8)
+	var preds []prediction
+	readJSON(t, filepath.Join(inferDir, "result.json"), &preds)
+	if len(preds) != 8 || len(preds[0].TopK) != 2 || preds[0].TopK[0].Prob < preds[0].TopK[1].Prob {
+		t.Errorf("result.json: %+v", preds)
+	}
+}
+
+// checkTrainOutputs checks every file TAO's train writes, plus best/last and results.png.
+func checkTrainOutputs(t *testing.T, results string, epochs int) {
+	t.Helper()
+	for e := 1; e <= epochs; e++ {
+		p := train.EpochCheckpointPath(results, "resnet", e, modelfile.Ext)
+		mf, err := modelfile.Load(p, "")
+		if err != nil {
+			t.Fatalf("checkpoint of epoch %d: %v", e, err)
+		}
+		if mf.Epoch != e || mf.Graph == nil || len(mf.Optimizer) == 0 || mf.Classmap["red"] != 1 || mf.Preprocessing.Mode != "torch" || !strings.Contains(mf.Spec, "model_config") {
+			t.Errorf("checkpoint %s: epoch %d, graph %v, %d optimizer tensors, classmap %v, preprocessing %+v",
+				p, mf.Epoch, mf.Graph != nil, len(mf.Optimizer), mf.Classmap, mf.Preprocessing)
+		}
+	}
+	for _, name := range []string{"best", "last"} {
+		if _, err := modelfile.Load(filepath.Join(results, "weights", name+modelfile.Ext), ""); err != nil {
+			t.Errorf("%s checkpoint: %v", name, err)
+		}
+	}
+	if cm, _ := os.ReadFile(filepath.Join(results, "classmap.json")); string(cm) != "{\"blue\": 0, \"red\": 1}\n" {
+		t.Errorf("classmap.json = %q", cm)
+	}
+	rows, err := train.ReadTrainingCSV(filepath.Join(results, "training.csv"))
+	if err != nil || len(rows) != epochs {
+		t.Fatalf("training.csv: %v, %d rows", err, len(rows))
+	}
+	if last := rows[epochs-1]; last.ValAcc < 0.75 || last.LR <= 0 {
+		t.Errorf("last epoch %+v: the network did not learn red vs blue", last)
+	}
+	raw, err := os.ReadFile(filepath.Join(results, "status.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	var first, final train.StatusEvent
+	json.Unmarshal([]byte(lines[0]), &first)
+	json.Unmarshal([]byte(lines[len(lines)-1]), &final)
+	if first.Status != train.StatusStarted || final.Status != train.StatusSuccess || final.KPI["validation_accuracy"] == nil {
+		t.Errorf("status.json first %+v, last %+v", first, final)
+	}
+	checkPNG(t, filepath.Join(results, "results.png"))
+}
+
+func checkPNG(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil || cfg.Width < 100 || cfg.Height < 100 {
+		t.Errorf("%s: %v, %dx%d", path, err, cfg.Width, cfg.Height)
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// checkInferenceCSV checks TAO's result.csv: no header, path,class,confidence per image.
+func checkInferenceCSV(t *testing.T, path string, n int) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) != n {
+		t.Fatalf("result.csv has %d rows, want %d", len(lines), n)
+	}
+	right := 0
+	for _, l := range lines {
+		f := strings.Split(l, ",")
+		if len(f) != 3 || !slices.Contains([]string{"blue", "red"}, f[1]) {
+			t.Fatalf("result.csv row %q", l)
+		}
+		if strings.Contains(filepath.Base(filepath.Dir(f[0])), f[1]) {
+			right++
+		}
+	}
+	if right < n*3/4 {
+		t.Errorf("only %d of %d folder images classified into their folder's class", right, n)
+	}
+}
+
+func TestClassificationResumeMatchesStraightRun(t *testing.T) {
+	_, specPath := tinyProject(t, 2)
+	straight, resumed := t.TempDir(), t.TempDir()
+	mustRun(t, "classification", "train", "-e", specPath, "-r", straight, "--backend", "go")
+	mustRun(t, "classification", "train", "-e", specPath, "-r", resumed, "--backend", "go")
+	// Forget epoch 2, as if the run had been killed during it, and resume from epoch 1's file.
+	for _, name := range []string{"resnet_002", "last", "best"} {
+		os.Remove(filepath.Join(resumed, "weights", name+modelfile.Ext))
+	}
+	out := mustRun(t, "classification", "train", "-e", specPath, "-r", resumed, "--init_epoch", "2", "--backend", "go")
+	if !strings.Contains(out, "resnet_001") {
+		t.Errorf("resume did not say which checkpoint it used:\n%s", out)
+	}
+	a, err := modelfile.Load(filepath.Join(straight, "weights", "last"+modelfile.Ext), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := modelfile.Load(filepath.Join(resumed, "weights", "last"+modelfile.Ext), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, w := range a.Weights {
+		if !slices.Equal(w.Data, b.Weights[k].Data) {
+			t.Fatalf("%s differs between the straight and the resumed run", k)
+		}
+	}
+	for k, w := range a.Optimizer {
+		if !slices.Equal(w.Data, b.Optimizer[k].Data) {
+			t.Fatalf("optimizer %s differs between the straight and the resumed run", k)
+		}
+	}
+}
+
+func TestClassificationUsageAndFailures(t *testing.T) {
+	_, specPath := tinyProject(t, 1)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"classification", "train", "-r", "x"}, ExitUsage, "-e SPEC is required"},
+		{[]string{"classification", "train", "-e", specPath}, ExitUsage, "-r RESULTS_DIR is required"},
+		{[]string{"classification", "train", "-e", specPath, "-r", t.TempDir(), "--gpus", "2", "--gpu_index", "0"}, ExitUsage, "--gpu_index lists 1"},
+		{[]string{"classification", "train", "-e", specPath, "-r", t.TempDir(), "--gpus", "64", "--backend", "go"}, ExitFailure, "only 1 device"},
+		{[]string{"classification", "train", "-e", filepath.Join(t.TempDir(), "missing.cfg"), "-r", t.TempDir()}, ExitUsage, "missing.cfg"},
+		{[]string{"classification", "train", "-e", specPath, "-r", t.TempDir(), "--init_epoch", "2", "--backend", "go"}, ExitFailure, "no checkpoint"},
+		{[]string{"classification", "inference", "-m", "x.safetensors"}, ExitUsage, "exactly one of -i IMAGE and -d DIR"},
+		{[]string{"classification", "evaluate"}, ExitUsage, "-e SPEC is required"},
+		{[]string{"classification", "evaluate", "-e", specPath, "-m", filepath.Join(t.TempDir(), "none.safetensors")}, ExitFailure, "none.safetensors"},
+	}
+	for _, c := range cases {
+		code, _, errs := bonsai(c.args...)
+		if code != c.code || !strings.Contains(errs, c.want) {
+			t.Errorf("bonsai %s: exit %d, stderr %q; want exit %d and %q", strings.Join(c.args, " "), code, errs, c.code, c.want)
+		}
+	}
+	if code, _, errs := bonsai("classification", "train", "--help"); code != 0 || !strings.Contains(errs, "weights/<arch>_NNN") {
+		t.Errorf("--help: exit %d, %q", code, errs)
+	}
+}
+
+func TestClassificationEncryptedCheckpoints(t *testing.T) {
+	root, specPath := tinyProject(t, 1)
+	results := filepath.Join(root, "results")
+	mustRun(t, "classification", "train", "-e", specPath, "-r", results, "-k", "s3cret", "--backend", "go")
+	model := filepath.Join(results, "weights", "resnet_001"+modelfile.EncryptedExt)
+	if _, err := modelfile.Load(model, "s3cret"); err != nil {
+		t.Fatalf("encrypted checkpoint: %v", err)
+	}
+	if code, _, errs := bonsai("classification", "evaluate", "-e", specPath, "-m", model, "--backend", "go"); code == 0 || !strings.Contains(errs, "-k") {
+		t.Errorf("evaluate without the key: exit %d, %q", code, errs)
+	}
+	if code, _, errs := bonsai("classification", "evaluate", "-e", specPath, "-m", model, "-k", "wrong", "--backend", "go"); code != ExitFailure || !strings.Contains(errs, "wrong key") {
+		t.Errorf("evaluate with a wrong key: exit %d, %q", code, errs)
+	}
+	mustRun(t, "classification", "evaluate", "-e", specPath, "-m", model, "-k", "s3cret", "--backend", "go")
+}
