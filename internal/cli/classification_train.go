@@ -53,9 +53,9 @@ step_size%), not in stairs) and "cosine" does not rescale its phase after soft_s
 // trainFlags are the command line of classification train.
 type trainFlags struct {
 	spec, results, key, classmap, backend, logFile string
-	initEpoch, gpus                                 int
-	resume, verbose, amp                            bool
-	gpuIndex                                        MultiFlag
+	initEpoch, gpus                                int
+	resume, verbose, amp                           bool
+	gpuIndex                                       MultiFlag
 }
 
 func (f *trainFlags) register(fs *flag.FlagSet) {
