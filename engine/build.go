@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/bonsai-ml/bonsai/model"
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // the graph DSL reads best unqualified
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -26,6 +27,8 @@ type forwardBuilder struct {
 	rng *Node
 	// bnUpdates holds the new moving statistics computed in training mode, by param key.
 	bnUpdates map[string]*Node
+	// fusedBN uses the backend's batch-norm training op instead of composing it.
+	fusedBN bool
 	// keepAll keeps every layer's output in outs (for tests and inspection).
 	keepAll bool
 	outs    map[string]*Node
@@ -182,6 +185,9 @@ func (b *forwardBuilder) batchNorm(l *model.Layer, x *Node) *Node {
 	gamma, beta := b.param(l, "gamma"), b.param(l, "beta")
 	mean, variance := b.param(l, "moving_mean"), b.param(l, "moving_variance")
 	if b.training && !l.FrozenBN {
+		if b.fusedBN {
+			return b.fusedBatchNorm(l, x, eps)
+		}
 		mean, variance = b.batchStats(l, x)
 	}
 	scale := Div(gamma, Sqrt(AddScalar(variance, eps))) // (Rsqrt has no gradient in GoMLX)
@@ -189,20 +195,40 @@ func (b *forwardBuilder) batchNorm(l *model.Layer, x *Node) *Node {
 	return Add(Mul(x, broadcastChannels(scale, x)), broadcastChannels(shift, x))
 }
 
+// hasFusedBN reports whether a backend implements the batch-norm training op and its gradient
+// (XLA and purego do; SimpleGo does not).
+func hasFusedBN(be backends.Backend) bool {
+	ops := be.Capabilities().Operations
+	return ops[backends.OpTypeBatchNormForTraining] && ops[backends.OpTypeBatchNormGradient]
+}
+
+// fusedBatchNorm uses the backend's BatchNormForTraining op (and its BatchNormGradient), which
+// computes the statistics and the normalisation in fewer passes than the composed version.
+func (b *forwardBuilder) fusedBatchNorm(l *model.Layer, x *Node, eps float64) *Node {
+	y, mean, variance := InternalBatchNormForTraining(x, b.param(l, "gamma"), b.param(l, "beta"), float32(eps), -1)
+	b.recordMovingStats(l, x, StopGradient(mean), StopGradient(variance))
+	return y
+}
+
 // batchStats computes the batch mean and (biased) variance over all axes but the channels, and
 // records the moving-statistics update. The moving variance uses the unbiased batch variance, as
 // TensorFlow's fused batch norm (and PyTorch) do.
 func (b *forwardBuilder) batchStats(l *model.Layer, x *Node) (mean, variance *Node) {
 	axes := make([]int, x.Rank()-1)
-	count := 1
 	for i := range axes {
 		axes[i] = i
-		count *= x.Shape().Dimensions[i]
 	}
 	mean = ReduceMean(x, axes...)
 	centered := Sub(x, broadcastChannels(mean, x))
 	variance = ReduceMean(Square(centered), axes...)
+	b.recordMovingStats(l, x, mean, variance)
+	return mean, variance
+}
 
+// recordMovingStats records the Keras moving-average update of a batch-norm layer's statistics
+// from the batch mean and biased variance.
+func (b *forwardBuilder) recordMovingStats(l *model.Layer, x, mean, variance *Node) {
+	count := x.Shape().Size() / x.Shape().Dimensions[x.Rank()-1]
 	momentum := float64(l.Momentum)
 	if momentum == 0 {
 		momentum = defaultBNMomentum
@@ -216,7 +242,6 @@ func (b *forwardBuilder) batchStats(l *model.Layer, x *Node) (mean, variance *No
 		Add(MulScalar(mm, momentum), MulScalar(mean, 1-momentum)))
 	b.bnUpdates[model.ParamKey(l.Name, "moving_variance")] = StopGradient(
 		Add(MulScalar(mv, momentum), MulScalar(unbiased, 1-momentum)))
-	return mean, variance
 }
 
 // pool builds max or average pooling; SAME average pooling divides by the number of real

@@ -254,7 +254,7 @@ func (t *Trainer) stepGraph(in []*Node) []*Node {
 	x, labels, lr, rng := in[0], in[1], in[2], in[3]
 	params, slots := in[4:4+np], in[4+np:]
 	b := &forwardBuilder{ir: m.ir, shapes: m.shapes, params: m.paramMap(params), training: true,
-		rng: rng, bnUpdates: map[string]*Node{}}
+		rng: rng, bnUpdates: map[string]*Node{}, fusedBN: hasFusedBN(m.eng.Backend)}
 	logits, err := b.forward(x)
 	if err != nil {
 		panic(err)
