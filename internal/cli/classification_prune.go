@@ -1,0 +1,282 @@
+package cli
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/bonsai-ml/bonsai/model"
+	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/prune"
+	"github.com/bonsai-ml/bonsai/train"
+)
+
+func init() {
+	Register(&Command{
+		Path:  "classification prune",
+		Short: "prune a trained classifier (TAO's min-weight threshold pruning) into a smaller model",
+		Run:   runClassificationPrune,
+	})
+}
+
+const pruneUsage = `-m MODEL -o OUTPUT (-pth T | --target-ratio R [--target params|flops]) [-n max|L2]
+       [-eq union|intersection|arithmetic_mean|geometric_mean] [-pg 8] [-nf 16] [-el LAYER ...] [-k KEY]
+       [--results_dir DIR] [-v]
+
+Prunes whole output channels as TAO's "classification prune" does: in every conv, dense and
+depthwise conv layer a channel survives when the L2 norm of its filter, divided by the layer's
+largest (-n max) or by the layers' L2 norm times the channel count (-n L2), is above -pth;
+at least -nf channels stay, rounded up to a multiple of -pg. Layers joined by an add, a
+multiply or a depthwise conv keep the same channels (-eq says how their norms combine); the
+output layer and -el layers keep all. Batch norm, concat and flatten follow.
+
+Prints a per-layer table (channels before -> after, equalization group, kept channels under
+the threshold and why: min filters / granularity / group partner) and TAO's line
+"Pruning ratio (pruned model / original model): X" (parameters kept / original).
+--target-ratio R searches the smallest threshold whose model keeps at most R of the
+parameters (or FLOPs with --target flops). The pruned model keeps the classmap,
+preprocessing and spec of the input and records the settings in its metadata ("pruning").
+Retrain it by naming it in train_config.pretrained_model_path.`
+
+type pruneFlags struct {
+	model, output, key, results, target string
+	opts                                prune.Options
+	excluded                            MultiFlag
+	targetRatio                         float64
+	verbose                             bool
+}
+
+func runClassificationPrune(env *Env, args []string) error {
+	fs := NewFlagSet(env, "classification prune", pruneUsage)
+	var f pruneFlags
+	strFlag(fs, &f.model, "", "model file to prune; required", "m", "model", "pm", "pretrained_model")
+	strFlag(fs, &f.output, "", "pruned model file; required (the extension is added when missing)", "o", "output_file")
+	addPruneOptionFlags(fs, &f.opts, &f.excluded, &f.key)
+	strFlag(fs, &f.results, "", "write status.json here (kpi: pruning_ratio, size, param_count)", "r", "results_dir")
+	fs.Float64Var(&f.targetRatio, "target-ratio", 0, "search the threshold that keeps at most this fraction of the parameters (or FLOPs)")
+	fs.StringVar(&f.target, "target", prune.TargetParams, "what --target-ratio measures: params or flops")
+	for _, n := range []string{"v", "verbose"} {
+		fs.BoolVar(&f.verbose, n, false, "list every prunable layer and print both model summaries")
+	}
+	if _, err := Parse(fs, args, false); err != nil {
+		return err
+	}
+	f.opts.Excluded = f.excluded.Values
+	if err := checkPruneFlags(fs, &f); err != nil {
+		return err
+	}
+	return pruneModelFile(env, &f)
+}
+
+// strFlag registers one string flag under several names (TAO's short and long spellings).
+func strFlag(fs *flag.FlagSet, p *string, def, usage string, names ...string) {
+	for _, n := range names {
+		fs.StringVar(p, n, def, usage)
+	}
+}
+
+// addPruneOptionFlags registers TAO's pruning knobs (shared by prune and prune-sweep).
+func addPruneOptionFlags(fs *flag.FlagSet, o *prune.Options, excluded *MultiFlag, key *string) {
+	d := prune.DefaultOptions()
+	strFlag(fs, &o.Normalizer, d.Normalizer, "normalizer: max or L2", "n", "normalizer")
+	strFlag(fs, &o.Equalization, d.Equalization, "equalization criterion: union, intersection, arithmetic_mean or geometric_mean", "eq", "equalization_criterion")
+	for _, n := range []string{"pg", "pruning_granularity"} {
+		fs.IntVar(&o.Granularity, n, d.Granularity, "kept channel counts are rounded up to a multiple of this")
+	}
+	for _, n := range []string{"pth", "pruning_threshold"} {
+		fs.Float64Var(&o.Threshold, n, d.Threshold, "threshold on the normalised filter norm (strictly above survives)")
+	}
+	for _, n := range []string{"nf", "min_num_filters"} {
+		fs.IntVar(&o.MinFilters, n, d.MinFilters, "minimum channels kept per layer")
+	}
+	for _, n := range []string{"el", "excluded_layers"} {
+		fs.Var(excluded, n, "layers that keep all their channels (space-separated)")
+	}
+	strFlag(fs, key, "", "key of an encrypted model file (the output is encrypted with it too)", "k", "key")
+}
+
+func checkPruneFlags(fs *flag.FlagSet, f *pruneFlags) error {
+	if f.model == "" || f.output == "" {
+		return Usagef("-m MODEL and -o OUTPUT are required")
+	}
+	if err := f.opts.Check(); err != nil {
+		return UsageError{err}
+	}
+	if f.targetRatio == 0 {
+		return nil
+	}
+	if flagSet(fs, "pth", "pruning_threshold") {
+		return Usagef("--target-ratio chooses the threshold itself; drop -pth")
+	}
+	if !(f.targetRatio > 0 && f.targetRatio <= 1) {
+		return Usagef("--target-ratio %g must be in (0, 1]", f.targetRatio)
+	}
+	if f.target != prune.TargetParams && f.target != prune.TargetFLOPs {
+		return Usagef("--target %q: want params or flops", f.target)
+	}
+	return nil
+}
+
+// flagSet reports whether any of the named flags was given on the command line.
+func flagSet(fs *flag.FlagSet, names ...string) bool {
+	set := false
+	fs.Visit(func(fl *flag.Flag) {
+		for _, n := range names {
+			if fl.Name == n {
+				set = true
+			}
+		}
+	})
+	return set
+}
+
+func pruneModelFile(env *Env, f *pruneFlags) error {
+	status, err := startStatus(f.results, "Starting pruning.")
+	if err != nil {
+		return err
+	}
+	out, err := pruneAndSave(env, f)
+	if err != nil {
+		status.fail(err)
+		return err
+	}
+	if f.results == "" {
+		return nil
+	}
+	status.log.KPI = map[string]any{"pruning_ratio": out.res.Ratio(), "size": out.size, "param_count": out.res.After.Params}
+	return status.log.Write(train.StatusSuccess, "Pruning finished successfully.")
+}
+
+type pruneOutput struct {
+	res  *prune.Result
+	size int64
+}
+
+func pruneAndSave(env *Env, f *pruneFlags) (*pruneOutput, error) {
+	mf, err := loadModelFile(f.model, f.key)
+	if err != nil {
+		return nil, err
+	}
+	res, err := runPrune(env, mf, f)
+	if err != nil {
+		return nil, err
+	}
+	pf := prunedFile(mf, res, f.model, f.targetRatio, f.target)
+	path := prunedPath(f.output, f.key)
+	if err := modelfile.Save(path, pf, f.key); err != nil {
+		return nil, err
+	}
+	before, after := fileSize(f.model), fileSize(path)
+	if f.verbose {
+		printSummary(env, "Original model", mf.Graph)
+		printSummary(env, "Pruned model", res.Graph)
+	}
+	if err := res.WriteReport(env.Stdout, f.verbose); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(env.Stdout, res.String())
+	fmt.Fprintf(env.Stdout, "Parameters %s -> %s, FLOPs %s -> %s (%.3f), file %s -> %s bytes (%.3f)\nPruned model written to %s\n",
+		model.Group(int64(res.Before.Params)), model.Group(int64(res.After.Params)),
+		model.Group(res.Before.FLOPs), model.Group(res.After.FLOPs), res.FLOPsRatio(),
+		model.Group(before), model.Group(after), float64(after)/float64(max(before, 1)), path)
+	return &pruneOutput{res: res, size: after}, nil
+}
+
+// runPrune prunes at -pth, or searches the threshold for --target-ratio.
+func runPrune(env *Env, mf *modelfile.File, f *pruneFlags) (*prune.Result, error) {
+	var res *prune.Result
+	var err error
+	if f.targetRatio > 0 {
+		var s prune.Search
+		res, s, err = prune.PruneToTarget(mf.Graph, mf.Weights, f.opts, f.targetRatio, f.target)
+		if err == nil {
+			fmt.Fprintln(env.Stdout, s.String())
+		}
+	} else {
+		res, err = prune.Prune(mf.Graph, mf.Weights, f.opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pruning %s: %w", f.model, err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(env.Stderr, "warning:", w)
+	}
+	return res, nil
+}
+
+// pruneRecord is the "pruning" metadata entry of a pruned model file.
+type pruneRecord struct {
+	Source         string   `json:"source"`
+	SourceEpoch    int      `json:"source_epoch"`
+	Threshold      float64  `json:"pruning_threshold"`
+	Normalizer     string   `json:"normalizer"`
+	Equalization   string   `json:"equalization_criterion"`
+	Granularity    int      `json:"pruning_granularity"`
+	MinFilters     int      `json:"min_num_filters"`
+	Excluded       []string `json:"excluded_layers"`
+	TargetRatio    float64  `json:"target_ratio,omitempty"`
+	Target         string   `json:"target,omitempty"`
+	PruningRatio   float64  `json:"pruning_ratio"`
+	ParamsBefore   int      `json:"params_before"`
+	ParamsAfter    int      `json:"params_after"`
+	FLOPsBefore    int64    `json:"flops_before"`
+	FLOPsAfter     int64    `json:"flops_after"`
+	PreviousPruned string   `json:"previous,omitempty"`
+}
+
+// prunedFile is the output model file: the pruned graph and weights with the input's classmap,
+// preprocessing and spec; optimizer state is dropped (its shapes no longer match).
+func prunedFile(mf *modelfile.File, res *prune.Result, source string, targetRatio float64, target string) *modelfile.File {
+	o := res.Options
+	rec := pruneRecord{Source: source, SourceEpoch: mf.Epoch, Threshold: o.Threshold, Normalizer: o.Normalizer,
+		Equalization: o.Equalization, Granularity: o.Granularity, MinFilters: o.MinFilters,
+		Excluded: o.Excluded, PruningRatio: res.Ratio(), ParamsBefore: res.Before.Params, ParamsAfter: res.After.Params,
+		FLOPsBefore: res.Before.FLOPs, FLOPsAfter: res.After.FLOPs, PreviousPruned: mf.Extra["pruning"]}
+	if targetRatio > 0 {
+		rec.TargetRatio, rec.Target = targetRatio, target
+	}
+	if rec.Excluded == nil {
+		rec.Excluded = []string{}
+	}
+	data, _ := json.Marshal(rec) // plain values: cannot fail
+	extra := map[string]string{}
+	for k, v := range mf.Extra {
+		if k != "val_acc" && k != "val_loss" { // the source checkpoint's metrics, not the pruned model's
+			extra[k] = v
+		}
+	}
+	extra["pruning"] = string(data)
+	return &modelfile.File{Graph: res.Graph, Weights: res.Weights, Classmap: mf.Classmap,
+		Preprocessing: mf.Preprocessing, Spec: mf.Spec, Extra: extra}
+}
+
+// prunedPath adds the model file extension when the name has none of Bonsai's; TAO's .hdf5 /
+// .tlt names are given Bonsai's extension instead.
+func prunedPath(path, key string) string {
+	if strings.HasSuffix(path, modelfile.Ext) || strings.HasSuffix(path, modelfile.EncryptedExt) {
+		return path
+	}
+	for _, ext := range []string{".hdf5", ".h5", ".tlt"} {
+		path = strings.TrimSuffix(path, ext)
+	}
+	return path + modelfile.FileExt(key)
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+func printSummary(env *Env, title string, g *model.Graph) {
+	s, err := g.Summarize()
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(env.Stdout, "%s:\n", title)
+	s.Print(env.Stdout)
+}

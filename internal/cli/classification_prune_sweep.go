@@ -1,0 +1,240 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/bonsai-ml/bonsai/data"
+	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/model"
+	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/prune"
+	"github.com/bonsai-ml/bonsai/spec"
+)
+
+func init() {
+	Register(&Command{
+		Path:  "classification prune-sweep",
+		Short: "prune at several thresholds: parameters, FLOPs, file size and accuracy before retraining, with a plot",
+		Run:   runClassificationPruneSweep,
+	})
+}
+
+const pruneSweepUsage = `-m MODEL -o DIR [--thresholds 0.1,0.3,0.5,0.7] [-e SPEC | --data DIR] [-cm CLASSMAP]
+       [-n ...] [-eq ...] [-pg 8] [-nf 16] [-el LAYER ...] [-k KEY] [--save-models] [--backend B]
+
+Prunes MODEL at each threshold (TAO's algorithm, as 'classification prune') and reports the
+parameters, FLOPs and model file size of each pruned model, as fractions of the unpruned one.
+With a dataset (--data, a folder per class; or -e SPEC, whose eval_config.eval_dataset_path,
+else train_config.val_dataset_path, is used) it also measures each pruned model's top-1
+accuracy before retraining. Writes DIR/sweep.csv and DIR/sweep.png (the curves against the
+threshold); --save-models also keeps DIR/pruned_pth_<T>.safetensors.`
+
+type sweepFlags struct {
+	model, out, thresholds, spec, data, classmap, key, backend string
+	opts                                                       prune.Options
+	excluded                                                   MultiFlag
+	batch                                                      int
+	save                                                       bool
+}
+
+func runClassificationPruneSweep(env *Env, args []string) error {
+	fs := NewFlagSet(env, "classification prune-sweep", pruneSweepUsage)
+	var f sweepFlags
+	strFlag(fs, &f.model, "", "model file to prune; required", "m", "model")
+	strFlag(fs, &f.out, "", "output folder for sweep.csv and sweep.png; required", "o", "output_dir")
+	fs.StringVar(&f.thresholds, "thresholds", "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8", "comma-separated pruning thresholds")
+	strFlag(fs, &f.spec, "", "experiment spec: its eval (else val) dataset measures accuracy", "e", "experiment_spec")
+	fs.StringVar(&f.data, "data", "", "dataset folder (one folder per class) to measure accuracy on")
+	strFlag(fs, &f.classmap, "", "classmap.json giving the class order (default: the model's)", "cm", "classmap")
+	fs.IntVar(&f.batch, "b", 32, "batch size for the accuracy runs")
+	fs.BoolVar(&f.save, "save-models", false, "also write each pruned model into the output folder")
+	fs.StringVar(&f.backend, "backend", "", engine.BackendHelp)
+	addPruneOptionFlags(fs, &f.opts, &f.excluded, &f.key)
+	if _, err := Parse(fs, args, false); err != nil {
+		return err
+	}
+	f.opts.Excluded = f.excluded.Values
+	if f.model == "" || f.out == "" {
+		return Usagef("-m MODEL and -o DIR are required")
+	}
+	if f.spec != "" && f.data != "" {
+		return Usagef("give either -e SPEC or --data DIR, not both")
+	}
+	if err := f.opts.Check(); err != nil {
+		return UsageError{err}
+	}
+	ths, err := parseThresholds(f.thresholds)
+	if err != nil {
+		return err
+	}
+	return sweep(env, &f, ths)
+}
+
+func parseThresholds(s string) ([]float64, error) {
+	var out []float64
+	for _, part := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+		if err != nil || v < 0 || math.IsNaN(v) {
+			return nil, Usagef("--thresholds %q: %q is not a threshold >= 0", s, strings.TrimSpace(part))
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// accuracyProbe measures top-1 accuracy on a dataset (nil: no dataset, NaN accuracy).
+type accuracyProbe struct {
+	env        *Env
+	backend    string
+	ds         *data.Dataset
+	p          modelfile.Preprocessing
+	centerCrop bool
+	batch      int
+}
+
+func (a *accuracyProbe) accuracy(mf *modelfile.File) (float64, error) {
+	if a == nil {
+		return math.NaN(), nil
+	}
+	rep, err := evaluateDataset(a.env, a.backend, mf, a.ds, a.p, a.centerCrop, a.batch, 1, false)
+	if err != nil {
+		return 0, err
+	}
+	return rep.Accuracy, nil
+}
+
+// newAccuracyProbe opens the dataset of --data or of the spec, if any.
+func newAccuracyProbe(env *Env, f *sweepFlags, mf *modelfile.File) (*accuracyProbe, error) {
+	dir := f.data
+	var e *spec.Experiment
+	if f.spec != "" {
+		var err error
+		if e, err = spec.Load(f.spec); err != nil {
+			return nil, UsageError{err}
+		}
+		if dir = e.EvalDatasetPath(); dir == "" {
+			dir = e.ValDatasetPath()
+		}
+		if dir == "" {
+			return nil, Usagef("%s has neither eval_config.eval_dataset_path nor train_config.val_dataset_path", f.spec)
+		}
+	}
+	if dir == "" {
+		return nil, nil
+	}
+	ds, err := openEvalDataset(dir, f.classmap, mf)
+	if err != nil {
+		return nil, err
+	}
+	centerCrop := mf.Preprocessing.CenterCrop
+	if e != nil {
+		centerCrop = e.Proto.GetEvalConfig().GetEnableCenterCrop()
+	}
+	return &accuracyProbe{env: env, backend: f.backend, ds: ds, p: preprocessing(e, mf), centerCrop: centerCrop, batch: f.batch}, nil
+}
+
+func sweep(env *Env, f *sweepFlags, ths []float64) error {
+	mf, err := loadModelFile(f.model, f.key)
+	if err != nil {
+		return err
+	}
+	mf.Optimizer = nil // sizes compare models, not checkpoints
+	probe, err := newAccuracyProbe(env, f, mf)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", f.out, err)
+	}
+	orig, err := sweepPoint(mf, probe)
+	if err != nil {
+		return err
+	}
+	var points []prune.SweepPoint
+	for _, th := range ths {
+		o := f.opts
+		o.Threshold = th
+		res, err := prune.Prune(mf.Graph, mf.Weights, o)
+		if err != nil {
+			return fmt.Errorf("pruning %s at %g: %w", f.model, th, err)
+		}
+		pf := prunedFile(mf, res, f.model, 0, "")
+		pt, err := sweepPoint(pf, probe)
+		if err != nil {
+			return fmt.Errorf("threshold %g: %w", th, err)
+		}
+		pt.Threshold = th
+		pt.ParamRatio = float64(pt.Params) / float64(orig.Params)
+		pt.FLOPsRatio = float64(pt.FLOPs) / float64(orig.FLOPs)
+		pt.FileRatio = float64(pt.FileBytes) / float64(orig.FileBytes)
+		points = append(points, pt)
+		if f.save {
+			path := filepath.Join(f.out, "pruned_pth_"+strconv.FormatFloat(th, 'g', -1, 64)+modelfile.FileExt(f.key))
+			if err := modelfile.Save(path, pf, f.key); err != nil {
+				return err
+			}
+		}
+	}
+	return writeSweep(env, f.out, orig, points)
+}
+
+// sweepPoint measures one model: parameters, compute, encoded file size and accuracy.
+func sweepPoint(mf *modelfile.File, probe *accuracyProbe) (prune.SweepPoint, error) {
+	size, err := prune.SizeOf(mf.Graph)
+	if err != nil {
+		return prune.SweepPoint{}, err
+	}
+	enc, err := modelfile.Encode(mf)
+	if err != nil {
+		return prune.SweepPoint{}, err
+	}
+	acc, err := probe.accuracy(mf)
+	if err != nil {
+		return prune.SweepPoint{}, err
+	}
+	return prune.SweepPoint{Params: size.Params, MACs: size.MACs, FLOPs: size.FLOPs, FileBytes: int64(len(enc)),
+		ParamRatio: 1, FLOPsRatio: 1, FileRatio: 1, Accuracy: acc}, nil
+}
+
+func writeSweep(env *Env, dir string, orig prune.SweepPoint, points []prune.SweepPoint) error {
+	var csv bytes.Buffer
+	if err := prune.WriteSweepCSV(&csv, orig, points); err != nil {
+		return err
+	}
+	if err := modelfile.WriteFileAtomic(filepath.Join(dir, "sweep.csv"), func(w io.Writer) error {
+		_, err := w.Write(csv.Bytes())
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := prune.WriteSweepPNG(filepath.Join(dir, "sweep.png"), orig, points); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "pth\tparams\tkept\tFLOPs\tkept\tfile bytes\tkept\taccuracy\t")
+	row := func(th string, p prune.SweepPoint) {
+		acc := "-"
+		if !math.IsNaN(p.Accuracy) {
+			acc = fmt.Sprintf("%.4f", p.Accuracy)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%s\t%.3f\t%s\t%.3f\t%s\t\n", th, model.Group(int64(p.Params)), p.ParamRatio,
+			model.Group(p.FLOPs), p.FLOPsRatio, model.Group(p.FileBytes), p.FileRatio, acc)
+	}
+	row("original", orig)
+	for _, p := range points {
+		row(strconv.FormatFloat(p.Threshold, 'g', -1, 64), p)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Wrote %s and %s\n", filepath.Join(dir, "sweep.csv"), filepath.Join(dir, "sweep.png"))
+	return nil
+}

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bonsai-ml/bonsai/model"
+	"github.com/bonsai-ml/bonsai/model/arch"
+	"github.com/bonsai-ml/bonsai/modelfile"
+)
+
+// prunableModelFile saves a ResNet-10 (32x32, 2 classes) whose filters have random strengths,
+// so that a threshold removes some, with a classmap, preprocessing and spec.
+func prunableModelFile(t *testing.T, dir, key string) string {
+	t.Helper()
+	g, err := arch.Build(arch.Config{Arch: "resnet", NLayers: 10, InputSize: [3]int{3, 32, 32}, NumClasses: 2,
+		UseBatchNorm: true, AllProjections: true, BNMomentum: 0.6, BNEpsilon: 0.001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, params, err := g.AllParams()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	w := model.Weights{}
+	for _, k := range keys {
+		p := params[k]
+		x := model.NewTensor(p.Shape...)
+		out := p.Shape[len(p.Shape)-1]
+		strength := make([]float32, out)
+		for i := range strength {
+			strength[i] = float32(r.Float64())
+		}
+		for i := range x.Data {
+			switch p.Name {
+			case "kernel":
+				x.Data[i] = float32(r.NormFloat64()*0.05) * strength[i%out]
+			case "gamma", "moving_variance":
+				x.Data[i] = 1
+			}
+		}
+		w[k] = x
+	}
+	path := filepath.Join(dir, "resnet_010"+modelfile.FileExt(key))
+	mf := &modelfile.File{Graph: g, Weights: w, Classmap: map[string]int{"blue": 0, "red": 1}, Spec: "model_config {}",
+		Preprocessing: modelfile.Preprocessing{Mode: "torch", InputSize: g.Input}, Epoch: 3,
+		Extra: map[string]string{"val_acc": "0.9", "note": "kept"}}
+	if err := modelfile.Save(path, mf, key); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestClassificationPrune(t *testing.T) {
+	dir := t.TempDir()
+	in := prunableModelFile(t, dir, "")
+	results := filepath.Join(dir, "prune_results")
+	out := mustRun(t, "classification", "prune", "-m", in, "-o", filepath.Join(dir, "pruned.hdf5"), "-pth", "0.6",
+		"-eq", "union", "-el", "conv1", "block_1a_conv_1", "--results_dir", results)
+	for _, want := range []string{"Pruning ratio (pruned model / original model): 0.", "keeps all: excluded (-el)", "Pruned model written to " + filepath.Join(dir, "pruned.safetensors")} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	pf, err := modelfile.Load(filepath.Join(dir, "pruned.safetensors"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, _, _ := pf.Graph.ParamCount()
+	if pf.Classmap["red"] != 1 || pf.Preprocessing.Mode != "torch" || pf.Spec != "model_config {}" || pf.Extra["note"] != "kept" || pf.Extra["val_acc"] != "" {
+		t.Errorf("metadata not carried over: %+v %+v %q %v", pf.Classmap, pf.Preprocessing, pf.Spec, pf.Extra)
+	}
+	var rec pruneRecord
+	if err := json.Unmarshal([]byte(pf.Extra["pruning"]), &rec); err != nil {
+		t.Fatalf("pruning metadata %q: %v", pf.Extra["pruning"], err)
+	}
+	if rec.Threshold != 0.6 || rec.ParamsAfter != total || rec.SourceEpoch != 3 || len(rec.Excluded) != 2 {
+		t.Errorf("pruning record %+v (params %d)", rec, total)
+	}
+	if idx := pf.Graph.Index(); idx["conv1"].Filters != 64 || idx["block_1a_conv_1"].Filters != 64 {
+		t.Errorf("excluded layers were pruned: conv1 %d, block_1a_conv_1 %d", idx["conv1"].Filters, idx["block_1a_conv_1"].Filters)
+	}
+	// status.json: STARTED then SUCCESS with TAO's kpi.
+	status, err := os.ReadFile(filepath.Join(results, "status.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(status)), "\n")
+	var last struct {
+		Status string         `json:"status"`
+		KPI    map[string]any `json:"kpi"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(filepath.Join(dir, "pruned.safetensors"))
+	if last.Status != "SUCCESS" || last.KPI["param_count"] != float64(total) || last.KPI["size"] != float64(st.Size()) ||
+		!(last.KPI["pruning_ratio"].(float64) > 0.1 && last.KPI["pruning_ratio"].(float64) < 0.9) {
+		t.Errorf("status.json last line: %s", lines[len(lines)-1])
+	}
+}
+
+func TestClassificationPruneTargetAndKey(t *testing.T) {
+	dir := t.TempDir()
+	in := prunableModelFile(t, dir, "s3cret")
+	out := mustRun(t, "classification", "prune", "-m", in, "-k", "s3cret", "-o", filepath.Join(dir, "small"), "--target-ratio", "0.4", "--target", "flops")
+	if !strings.Contains(out, "target flops ratio <= 0.4: threshold ") {
+		t.Errorf("output lacks the search line:\n%s", out)
+	}
+	pf, err := modelfile.Load(filepath.Join(dir, "small.safetensors.enc"), "s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec pruneRecord
+	json.Unmarshal([]byte(pf.Extra["pruning"]), &rec)
+	if float64(rec.FLOPsAfter)/float64(rec.FLOPsBefore) > 0.4 || rec.TargetRatio != 0.4 {
+		t.Errorf("target 0.4 of FLOPs: record %+v", rec)
+	}
+}
+
+func TestClassificationPruneUsage(t *testing.T) {
+	dir := t.TempDir()
+	in := prunableModelFile(t, dir, "")
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"-o", "x"}, ExitUsage, "-m MODEL and -o OUTPUT are required"},
+		{[]string{"-m", in, "-o", "x", "-eq", "mean"}, ExitUsage, "equalization criterion"},
+		{[]string{"-m", in, "-o", "x", "-pth", "0.5", "--target-ratio", "0.5"}, ExitUsage, "drop -pth"},
+		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "-el", "conv_99"}, ExitFailure, `excluded layer "conv_99" is not in the model`},
+		{[]string{"-m", filepath.Join(dir, "missing.safetensors"), "-o", "x"}, ExitFailure, "missing.safetensors"},
+	} {
+		code, _, errs := bonsai(append([]string{"classification", "prune"}, c.args...)...)
+		if code != c.code || !strings.Contains(errs, c.msg) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q on one line", c.args, code, errs, c.code, c.msg)
+		}
+	}
+}
+
+func TestClassificationPruneSweep(t *testing.T) {
+	root, specPath := tinyProject(t, 1)
+	in := prunableModelFile(t, root, "")
+	out := filepath.Join(root, "sweep")
+	stdout := mustRun(t, "classification", "prune-sweep", "-m", in, "-o", out, "--thresholds", "0.2,0.5,0.8", "-e", specPath, "--backend", "go", "--save-models")
+	if !strings.Contains(stdout, "original") || !strings.Contains(stdout, "accuracy") {
+		t.Errorf("sweep output:\n%s", stdout)
+	}
+	csv, err := os.ReadFile(filepath.Join(out, "sweep.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if len(rows) != 5 || !strings.HasPrefix(rows[1], "original,") || !strings.HasPrefix(rows[4], "0.8,") {
+		t.Fatalf("sweep.csv:\n%s", csv)
+	}
+	// Accuracy is measured on the spec's 8 validation images: a multiple of 1/8.
+	for _, r := range rows[1:] {
+		f := strings.Split(r, ",")
+		if f[8] == "" {
+			t.Errorf("row %q has no accuracy", r)
+		}
+	}
+	checkPNG(t, filepath.Join(out, "sweep.png"))
+	if _, err := os.Stat(filepath.Join(out, "pruned_pth_0.5.safetensors")); err != nil {
+		t.Error(err)
+	}
+}
