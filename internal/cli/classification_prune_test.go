@@ -172,3 +172,44 @@ func TestClassificationPruneSweep(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPrunedModelRetrains: a pruned model named in pretrained_model_path trains as its own
+// smaller graph (TAO's retrain), and its checkpoints keep the pruned widths.
+func TestPrunedModelRetrains(t *testing.T) {
+	root, specPath := tinyProject(t, 1)
+	in := prunableModelFile(t, root, "")
+	pruned := filepath.Join(root, "pruned.safetensors")
+	mustRun(t, "classification", "prune", "-m", in, "-o", pruned, "-pth", "0.6")
+	spec, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retrain := strings.Replace(string(spec), "train_config {", "train_config {\n  pretrained_model_path: \""+pruned+"\"", 1)
+	retrainSpec := filepath.Join(root, "retrain.cfg")
+	if err := os.WriteFile(retrainSpec, []byte(retrain), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	results := filepath.Join(root, "retrain")
+	out := mustRun(t, "classification", "train", "-e", retrainSpec, "-r", results, "--backend", "go")
+	if !strings.Contains(out, "pruned model") {
+		t.Errorf("train output does not say it retrains the pruned graph:\n%s", out)
+	}
+	pf, err := modelfile.Load(pruned, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := modelfile.Load(filepath.Join(results, "weights", "last.safetensors"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, _ := pf.Graph.ParamCount()
+	got, _, _ := ck.Graph.ParamCount()
+	if got != want {
+		t.Errorf("retrained checkpoint has %d parameters, the pruned model %d", got, want)
+	}
+	for _, l := range pf.Graph.Layers {
+		if c := ck.Graph.Index()[l.Name]; c == nil || c.Filters != l.Filters {
+			t.Errorf("layer %s: pruned %d filters, retrained %v", l.Name, l.Filters, c)
+		}
+	}
+}
