@@ -147,13 +147,9 @@ func layerDilation(l *model.Layer) [2]int {
 
 func (b *forwardBuilder) conv(l *model.Layer, x *Node, groups int, kernel *Node) *Node {
 	s, d := layerStrides(l), layerDilation(l)
-	c := Convolve(x, kernel).PaddingPerDim(spatialPadding(l, b.inShape(l)))
-	if s != [2]int{1, 1} {
-		c = c.StridePerAxis(s[0], s[1])
-	}
-	if d != [2]int{1, 1} {
-		c = c.DilationPerAxis(d[0], d[1])
-	}
+	// Strides and dilations are always explicit: SimpleGo reads missing ones as 0.
+	c := Convolve(x, kernel).PaddingPerDim(spatialPadding(l, b.inShape(l))).
+		StridePerAxis(s[0], s[1]).DilationPerAxis(d[0], d[1])
 	if groups > 1 {
 		c = c.ChannelGroupCount(groups)
 	}

@@ -16,12 +16,26 @@ func singleLayer(l *model.Layer) *model.Graph {
 }
 
 func TestConvSamePaddingIsAsymmetric(t *testing.T) {
-	e := openTest(t)
-	// 3x3 stride 2 SAME on 4x4: TF pads 0 rows/cols before and 1 after (GoMLX's PadSame would pad 1 and 1).
-	g := singleLayer(&model.Layer{Name: "c", Op: model.OpConv, Filters: 1, Kernel: [2]int{3, 3}, Strides: [2]int{2, 2}, Padding: model.PadSame})
-	w := model.Weights{"c/kernel": tensorOf(filled(9, 1), 3, 3, 1, 1)}
-	out := layerOutputs(t, e, g, w, tensorOf(iota32(16), 1, 4, 4, 1))
-	assertClose(t, "conv", out["c"].Data, []float64{45, 39, 66, 50}, 1e-6)
+	simple, err := Open("simplego")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// On purego and on GoMLX's SimpleGo (which needs explicit unit strides).
+	for _, e := range []*Engine{openTest(t), simple} {
+		// 3x3 stride 2 SAME on 4x4: TF pads 0 rows/cols before and 1 after (GoMLX's PadSame would pad 1 and 1).
+		g := singleLayer(&model.Layer{Name: "c", Op: model.OpConv, Filters: 1, Kernel: [2]int{3, 3}, Strides: [2]int{2, 2}, Padding: model.PadSame})
+		w := model.Weights{"c/kernel": tensorOf(filled(9, 1), 3, 3, 1, 1)}
+		out := layerOutputs(t, e, g, w, tensorOf(iota32(16), 1, 4, 4, 1))
+		assertClose(t, e.Name+" conv", out["c"].Data, []float64{45, 39, 66, 50}, 1e-6)
+		// Stride 1 (no explicit strides in the IR).
+		g = singleLayer(&model.Layer{Name: "c", Op: model.OpConv, Filters: 1, Kernel: [2]int{2, 2}, Padding: model.PadSame})
+		w = model.Weights{"c/kernel": tensorOf(filled(4, 1), 2, 2, 1, 1)}
+		out = layerOutputs(t, e, g, w, tensorOf(iota32(16), 1, 4, 4, 1))
+		// 2x2 SAME stride 1: pad 0 before, 1 after; out[0][0] = 0+1+4+5, out[3][3] = 15.
+		if got := out["c"].Data; got[0] != 10 || got[15] != 15 {
+			t.Fatalf("%s stride-1 conv: %v", e.Name, got)
+		}
+	}
 }
 
 func TestBatchNormInference(t *testing.T) {
