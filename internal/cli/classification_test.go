@@ -324,3 +324,69 @@ func TestClassificationEncryptedCheckpoints(t *testing.T) {
 	}
 	mustRun(t, "classification", "evaluate", "-e", specPath, "-m", model, "-k", "s3cret", "--backend", "go")
 }
+
+// withPretrained returns a copy of the spec file with pretrained_model_path and extra
+// model_config lines.
+func withPretrained(t *testing.T, specPath, pretrained, modelExtra string) string {
+	t.Helper()
+	raw, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(raw), "train_config {\n", fmt.Sprintf("train_config {\n  pretrained_model_path: %q\n", pretrained), 1)
+	s = strings.Replace(s, "model_config {\n", "model_config {\n"+modelExtra, 1)
+	out := filepath.Join(t.TempDir(), "spec.cfg")
+	if err := os.WriteFile(out, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestClassificationTransferFreezeAndPrunedRetrain(t *testing.T) {
+	root, specPath := tinyProject(t, 1)
+	base := filepath.Join(root, "base")
+	mustRun(t, "classification", "train", "-e", specPath, "-r", base, "--backend", "go")
+	pretrained := filepath.Join(base, "weights", "resnet_001"+modelfile.Ext)
+	before, err := modelfile.Load(pretrained, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Transfer with freeze_blocks 0 and 1: the copied convolutions of those blocks stay put.
+	frozenSpec := withPretrained(t, specPath, pretrained, "  freeze_blocks: 0\n  freeze_blocks: 1\n")
+	ft := filepath.Join(root, "finetune")
+	out := mustRun(t, "classification", "train", "-e", frozenSpec, "-r", ft, "--backend", "go")
+	if !strings.Contains(out, "pretrained weights: copied") {
+		t.Errorf("no transfer report:\n%s", out)
+	}
+	after, err := modelfile.Load(filepath.Join(ft, "weights", "last"+modelfile.Ext), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"conv1/kernel", "block_1a_conv_1/kernel"} {
+		if !slices.Equal(before.Weights[k].Data, after.Weights[k].Data) {
+			t.Errorf("%s (frozen block) changed during fine-tuning", k)
+		}
+	}
+	if slices.Equal(before.Weights["block_4a_conv_1/kernel"].Data, after.Weights["block_4a_conv_1/kernel"].Data) {
+		t.Error("block_4a_conv_1 (not frozen) did not train")
+	}
+
+	// A pruned model is retrained as its own, smaller graph.
+	pruned := filepath.Join(root, "pruned"+modelfile.Ext)
+	mustRun(t, "classification", "prune", "-m", pretrained, "-o", pruned, "--target-ratio", "0.5")
+	re := filepath.Join(root, "retrain")
+	out = mustRun(t, "classification", "train", "-e", withPretrained(t, specPath, pruned, ""), "-r", re, "--backend", "go")
+	if !strings.Contains(out, "pruned model") {
+		t.Errorf("retrain did not say it keeps the pruned graph:\n%s", out)
+	}
+	got, err := modelfile.Load(filepath.Join(re, "weights", "last"+modelfile.Ext), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _, _ := before.Graph.ParamCount()
+	small, _, _ := got.Graph.ParamCount()
+	if small >= full {
+		t.Errorf("retrained model has %d parameters, the unpruned one %d", small, full)
+	}
+}
