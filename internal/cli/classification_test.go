@@ -311,7 +311,13 @@ func TestClassificationUsageAndFailures(t *testing.T) {
 func TestClassificationEncryptedCheckpoints(t *testing.T) {
 	root, specPath := tinyProject(t, 1)
 	results := filepath.Join(root, "results")
-	mustRun(t, "classification", "train", "-e", specPath, "-r", results, "-k", "s3cret", "--backend", "go")
+	logFile := filepath.Join(root, "train.log")
+	if out := mustRun(t, "classification", "train", "-e", specPath, "-r", results, "-k", "s3cret", "--backend", "go", "--log_file", logFile); out != "" {
+		t.Errorf("--log_file: output still went to stdout: %q", out)
+	}
+	if log, _ := os.ReadFile(logFile); !strings.Contains(string(log), "Total Val accuracy") || !strings.Contains(string(log), "img/s") {
+		t.Errorf("--log_file %s lacks the summary or the progress lines:\n%s", logFile, log)
+	}
 	model := filepath.Join(results, "weights", "resnet_001"+modelfile.EncryptedExt)
 	if _, err := modelfile.Load(model, "s3cret"); err != nil {
 		t.Fatalf("encrypted checkpoint: %v", err)
