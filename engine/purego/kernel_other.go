@@ -4,4 +4,6 @@ package purego
 
 const haveFastKernel = false
 
-func fastKernel(k int, a, b, c []float32, ldc int) { goKernel(k, a, b, c, ldc) }
+func fastKernel(k int, a []float32, aRow, aDepth int, b []float32, ldb int, c []float32, ldc int) {
+	goKernel(k, a, aRow, aDepth, b, ldb, c, ldc)
+}

@@ -5,21 +5,30 @@ import (
 	"sync"
 )
 
-// Matrix multiplication C = A·B of row-major matrices, blocked for the caches
-// (BLIS-style): B is packed into panels of nr columns, A into panels of mr rows,
-// and a register-tiled micro-kernel computes mr×nr tiles of C. Row blocks of A
-// are spread over goroutines. On amd64 with AVX2 and FMA the float32
-// micro-kernel is written in assembly; elsewhere a plain Go kernel is used.
+// Matrix multiplication C = A·B of row-major matrices (A optionally stored
+// transposed). C is cut into blocks of mc×ncBlock spread over goroutines; each
+// block is computed in mr×nr micro-tiles by a register-tiled micro-kernel that
+// reads A and B in place (no packing), kc steps of depth at a time so that the
+// B panel stays in L1 and the A block in L2. Tiles at the right and bottom
+// edges go through small zero-padded copies. On amd64 with AVX2 and FMA the
+// float32 micro-kernel is written in assembly; elsewhere a Go kernel is used.
 
 const (
-	mr = 6   // rows of a micro-tile
-	nr = 16  // columns of a micro-tile
-	kc = 256 // depth of a packed block
-	mc = 96  // rows of A packed at a time (multiple of mr)
-	nc = 512 // columns of B packed at a time (multiple of nr)
+	mr      = 6   // rows of a micro-tile
+	nr      = 16  // columns of a micro-tile
+	kc      = 256 // depth step
+	mc      = 96  // rows of a block (multiple of mr)
+	ncBlock = 128 // columns of a block (multiple of nr)
 )
 
 type float interface{ ~float32 | ~float64 }
+
+// operand describes a matrix read in place: element (i, p) of A is at
+// i*rowStride + p*depthStride.
+type operand[T float] struct {
+	data                   []T
+	rowStride, depthStride int
+}
 
 // matMul sets c [m×n] to a [m×k] times b [k×n]; with transA, a is stored
 // transposed, as [k×m].
@@ -28,168 +37,121 @@ func matMul[T float](a, b, c []T, m, k, n int, transA bool) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
-	workers := runtime.GOMAXPROCS(0)
-	bPack := make([]T, kc*roundUp(min(n, nc), nr))
-	aPacks := make([][]T, workers)
-	for jc := 0; jc < n; jc += nc {
-		ncCur := min(nc, n-jc)
-		for pc := 0; pc < k; pc += kc {
-			kcCur := min(kc, k-pc)
-			packB(b[pc*n+jc:], n, kcCur, ncCur, bPack)
-			blocks := (m + mc - 1) / mc
-			var wg sync.WaitGroup
-			next := make(chan int, blocks)
-			for i := range blocks {
-				next <- i * mc
+	A := operand[T]{data: a, rowStride: k, depthStride: 1}
+	if transA {
+		A = operand[T]{data: a, rowStride: 1, depthStride: m}
+	}
+	type block struct{ i0, j0 int }
+	var blocks []block
+	for i0 := 0; i0 < m; i0 += mc {
+		for j0 := 0; j0 < n; j0 += ncBlock {
+			blocks = append(blocks, block{i0, j0})
+		}
+	}
+	next := make(chan block, len(blocks))
+	for _, bl := range blocks {
+		next <- bl
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(blocks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var scratch edgeScratch[T]
+			for bl := range next {
+				multiplyBlock(A, b, c, n, k, bl.i0, min(bl.i0+mc, m), bl.j0, min(bl.j0+ncBlock, n), &scratch)
 			}
-			close(next)
-			for w := range min(workers, blocks) {
-				if aPacks[w] == nil {
-					aPacks[w] = make([]T, mc*kc)
+		}()
+	}
+	wg.Wait()
+}
+
+// edgeScratch holds zero-padded copies for partial micro-tiles.
+type edgeScratch[T float] struct {
+	a [mr * kc]T
+	b [kc * nr]T
+	c [mr * nr]T
+}
+
+// multiplyBlock adds A[i0:i1, :]·B[:, j0:j1] to C.
+func multiplyBlock[T float](A operand[T], b, c []T, n, k, i0, i1, j0, j1 int, s *edgeScratch[T]) {
+	for p0 := 0; p0 < k; p0 += kc {
+		depth := min(kc, k-p0)
+		for j := j0; j < j1; j += nr {
+			cols := min(nr, j1-j)
+			bData, bStride := b[p0*n+j:], n
+			if cols < nr {
+				packEdgeB(b, n, p0, depth, j, cols, s.b[:])
+				bData, bStride = s.b[:], nr
+			}
+			for i := i0; i < i1; i += mr {
+				rows := min(mr, i1-i)
+				aData, aRow, aDepth := A.data[i*A.rowStride+p0*A.depthStride:], A.rowStride, A.depthStride
+				if rows < mr {
+					packEdgeA(A, i, rows, p0, depth, s.a[:])
+					aData, aRow, aDepth = s.a[:], 1, mr
 				}
-				wg.Add(1)
-				go func(aPack []T) {
-					defer wg.Done()
-					for ic := range next {
-						mcCur := min(mc, m-ic)
-						if transA {
-							packAT(a[pc*m+ic:], m, mcCur, kcCur, aPack)
-						} else {
-							packA(a[ic*k+pc:], k, mcCur, kcCur, aPack)
-						}
-						macroKernel(aPack, bPack, c[ic*n+jc:], n, mcCur, kcCur, ncCur)
+				if rows == mr && cols == nr {
+					microKernel(depth, aData, aRow, aDepth, bData, bStride, c[i*n+j:], n)
+					continue
+				}
+				clear(s.c[:])
+				microKernel(depth, aData, aRow, aDepth, bData, bStride, s.c[:], nr)
+				for r := range rows {
+					dst := c[(i+r)*n+j : (i+r)*n+j+cols]
+					for jj := range dst {
+						dst[jj] += s.c[r*nr+jj]
 					}
-				}(aPacks[w])
-			}
-			wg.Wait()
-		}
-	}
-}
-
-func roundUp(x, to int) int { return (x + to - 1) / to * to }
-
-// packB copies the kcCur×ncCur block of b (row stride ldb) into panels of nr
-// columns: panel j holds, for each k, nr consecutive values (zero padded).
-func packB[T float](b []T, ldb, kcCur, ncCur int, out []T) {
-	for j0 := 0; j0 < ncCur; j0 += nr {
-		panel := out[j0*kcCur : (j0+nr)*kcCur]
-		cols := min(nr, ncCur-j0)
-		if cols == nr {
-			for p := range kcCur {
-				src := b[p*ldb+j0 : p*ldb+j0+nr : p*ldb+j0+nr]
-				dst := panel[p*nr : p*nr+nr : p*nr+nr]
-				for j := range nr {
-					dst[j] = src[j]
-				}
-			}
-			continue
-		}
-		for p := range kcCur {
-			dst := panel[p*nr : p*nr+nr]
-			copy(dst, b[p*ldb+j0:p*ldb+j0+cols])
-			clear(dst[cols:])
-		}
-	}
-}
-
-// packA copies the mcCur×kcCur block of a (row stride lda) into panels of mr
-// rows: panel i holds, for each k, mr consecutive values (zero padded).
-func packA[T float](a []T, lda, mcCur, kcCur int, out []T) {
-	for i0 := 0; i0 < mcCur; i0 += mr {
-		panel := out[i0*kcCur : (i0+mr)*kcCur]
-		rows := min(mr, mcCur-i0)
-		if rows < mr {
-			clear(panel)
-			for r := range rows {
-				src := a[(i0+r)*lda : (i0+r)*lda+kcCur]
-				for p, v := range src {
-					panel[p*mr+r] = v
-				}
-			}
-			continue
-		}
-		// Full panel: read the six rows side by side, write sequentially.
-		r0 := a[i0*lda : i0*lda+kcCur]
-		r1 := a[(i0+1)*lda : (i0+1)*lda+kcCur]
-		r2 := a[(i0+2)*lda : (i0+2)*lda+kcCur]
-		r3 := a[(i0+3)*lda : (i0+3)*lda+kcCur]
-		r4 := a[(i0+4)*lda : (i0+4)*lda+kcCur]
-		r5 := a[(i0+5)*lda : (i0+5)*lda+kcCur]
-		for p := range kcCur {
-			dst := panel[p*mr : p*mr+mr : p*mr+mr]
-			dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
-		}
-	}
-}
-
-// packAT is packA for a stored transposed (a is [k×m], row stride lda): the
-// mr values of a panel at each depth are contiguous in a.
-func packAT[T float](a []T, lda, mcCur, kcCur int, out []T) {
-	for i0 := 0; i0 < mcCur; i0 += mr {
-		panel := out[i0*kcCur : (i0+mr)*kcCur]
-		rows := min(mr, mcCur-i0)
-		if rows == mr {
-			for p := range kcCur {
-				src := a[p*lda+i0 : p*lda+i0+mr : p*lda+i0+mr]
-				dst := panel[p*mr : p*mr+mr : p*mr+mr]
-				dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = src[0], src[1], src[2], src[3], src[4], src[5]
-			}
-			continue
-		}
-		for p := range kcCur {
-			dst := panel[p*mr : p*mr+mr]
-			copy(dst, a[p*lda+i0:p*lda+i0+rows])
-			clear(dst[rows:])
-		}
-	}
-}
-
-// macroKernel adds aPack·bPack to the mcCur×ncCur block of c (row stride ldc).
-func macroKernel[T float](aPack, bPack, c []T, ldc, mcCur, kcCur, ncCur int) {
-	var edge [mr * nr]T
-	for j0 := 0; j0 < ncCur; j0 += nr {
-		bPanel := bPack[j0*kcCur:]
-		cols := min(nr, ncCur-j0)
-		for i0 := 0; i0 < mcCur; i0 += mr {
-			aPanel := aPack[i0*kcCur:]
-			rows := min(mr, mcCur-i0)
-			if rows == mr && cols == nr {
-				microKernel(kcCur, aPanel, bPanel, c[i0*ldc+j0:], ldc)
-				continue
-			}
-			clear(edge[:])
-			microKernel(kcCur, aPanel, bPanel, edge[:], nr)
-			for r := range rows {
-				dst := c[(i0+r)*ldc+j0 : (i0+r)*ldc+j0+cols]
-				for j := range dst {
-					dst[j] += edge[r*nr+j]
 				}
 			}
 		}
 	}
 }
 
-// microKernel adds the product of an mr-row panel and an nr-column panel, both
-// of depth kcCur, to the mr×nr tile of c (row stride ldc).
-func microKernel[T float](kcCur int, a, b, c []T, ldc int) {
+// packEdgeB copies the depth×cols block of b at (p0, j) into out with row
+// stride nr, zero padded.
+func packEdgeB[T float](b []T, ldb, p0, depth, j, cols int, out []T) {
+	for p := range depth {
+		dst := out[p*nr : p*nr+nr]
+		copy(dst, b[(p0+p)*ldb+j:(p0+p)*ldb+j+cols])
+		clear(dst[cols:])
+	}
+}
+
+// packEdgeA copies rows i.. (rows of them) of A at depths p0.. into out as
+// [depth][mr], zero padded.
+func packEdgeA[T float](A operand[T], i, rows, p0, depth int, out []T) {
+	for p := range depth {
+		dst := out[p*mr : p*mr+mr]
+		for r := range mr {
+			if r < rows {
+				dst[r] = A.data[(i+r)*A.rowStride+(p0+p)*A.depthStride]
+			} else {
+				dst[r] = 0
+			}
+		}
+	}
+}
+
+// microKernel adds the mr×nr product of A (element (r, p) at
+// a[r*aRow + p*aDepth]) and B (element (p, j) at b[p*ldb + j]) over depth
+// steps to the tile of c with row stride ldc.
+func microKernel[T float](depth int, a []T, aRow, aDepth int, b []T, ldb int, c []T, ldc int) {
 	if f32, ok := any(a).([]float32); ok && haveFastKernel {
-		fastKernel(kcCur, f32, any(b).([]float32), any(c).([]float32), ldc)
+		fastKernel(depth, f32, aRow, aDepth, any(b).([]float32), ldb, any(c).([]float32), ldc)
 		return
 	}
-	goKernel(kcCur, a, b, c, ldc)
+	goKernel(depth, a, aRow, aDepth, b, ldb, c, ldc)
 }
 
-// goKernel is the portable micro-kernel: one row of the tile at a time, with
-// the nr accumulators of the row in an array the compiler keeps in registers
-// as far as it can.
-func goKernel[T float](kcCur int, a, b, c []T, ldc int) {
-	a = a[:kcCur*mr]
-	b = b[:kcCur*nr]
+// goKernel is the portable micro-kernel, one row of the tile at a time.
+func goKernel[T float](depth int, a []T, aRow, aDepth int, b []T, ldb int, c []T, ldc int) {
 	for r := range mr {
 		var acc [nr]T
-		for p := range kcCur {
-			av := a[p*mr+r]
-			bp := b[p*nr : p*nr+nr : p*nr+nr]
+		for p := range depth {
+			av := a[r*aRow+p*aDepth]
+			bp := b[p*ldb : p*ldb+nr : p*ldb+nr]
 			for j := range nr {
 				acc[j] += av * bp[j]
 			}
