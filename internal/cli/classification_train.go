@@ -215,6 +215,9 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 	if bad := tl.BadImageSummary(); bad != "" {
 		fmt.Fprintln(env.Stderr, "warning:", bad)
 	}
+	if errors.Is(err, train.ErrInterrupted) || errors.Is(err, engine.ErrNonFinite) {
+		fmt.Fprintf(env.Stderr, "checkpoints of finished epochs are in %s; continue with the same command plus --resume\n", filepath.Join(f.results, "weights"))
+	}
 	return err
 }
 
@@ -305,7 +308,7 @@ func resumeCheckpoint(e *spec.Experiment, f *trainFlags, arch, ext string) strin
 func resumeFrom(path string, initEpoch int, key string, classes int) (*start, error) {
 	mf, err := modelfile.Load(path, key)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("resuming: no checkpoint %s; point train_config.pretrained_model_path at the checkpoint of the epoch before --init_epoch", path)
+		return nil, fmt.Errorf("resuming: no checkpoint %s (resuming at epoch N needs the checkpoint of epoch N-1: train_config.pretrained_model_path, or the results folder's)", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("resuming: %w", err)
