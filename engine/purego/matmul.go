@@ -6,11 +6,9 @@ import (
 )
 
 // Matrix multiplication C = A·B of row-major matrices (A optionally stored
-// transposed). C is cut into blocks of mc×ncBlock spread over goroutines; each
-// block is computed in mr×nr micro-tiles by a register-tiled micro-kernel that
-// reads A and B in place (no packing), kc steps of depth at a time so that the
-// B panel stays in L1 and the A block in L2. Tiles at the right and bottom
-// edges go through small zero-padded copies. On amd64 with AVX2 and FMA the
+// transposed). C is cut into blocks of mc×ncBlock spread over goroutines, and
+// a register-tiled micro-kernel computes mr×nr tiles of each block, kc steps
+// of depth at a time (see multiplyBlock for what is packed). On amd64 with AVX2 and FMA the
 // float32 micro-kernel is written in assembly; elsewhere a Go kernel is used.
 
 const (
@@ -58,46 +56,61 @@ func matMul[T float](a, b, c []T, m, k, n int, transA bool) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var scratch edgeScratch[T]
+			s := getScratch[T]()
+			defer scratchPool.Put(s)
 			for bl := range next {
-				multiplyBlock(A, b, c, n, k, bl.i0, min(bl.i0+mc, m), bl.j0, min(bl.j0+ncBlock, n), &scratch)
+				multiplyBlock(A, b, c, n, k, bl.i0, min(bl.i0+mc, m), bl.j0, min(bl.j0+ncBlock, n), s)
 			}
 		}()
 	}
 	wg.Wait()
 }
 
-// edgeScratch holds zero-padded copies for partial micro-tiles.
-type edgeScratch[T float] struct {
-	a [mr * kc]T
-	b [kc * nr]T
+// scratch holds a worker's packed blocks and a partial micro-tile.
+type scratch[T float] struct {
+	a [mc * kc]T // A block as panels [mc/mr][depth][mr]
 	c [mr * nr]T
 }
 
-// multiplyBlock adds A[i0:i1, :]·B[:, j0:j1] to C.
-func multiplyBlock[T float](A operand[T], b, c []T, n, k, i0, i1, j0, j1 int, s *edgeScratch[T]) {
+// multiplyBlock adds A[i0:i1, :]·B[:, j0:j1] to C, kc steps of depth at a
+// time. B and row-major A are read in place; a transposed A is packed into
+// panels of mr rows first (in place, its mr values per depth step would each
+// cost a cache line). Partial tiles at the edges use zero-padded copies.
+func multiplyBlock[T float](A operand[T], b, c []T, n, k, i0, i1, j0, j1 int, s *scratch[T]) {
+	packed := A.rowStride == 1
+	rowsPadded := roundUp(i1-i0, mr)
+	var edgeB [kc * nr]T
 	for p0 := 0; p0 < k; p0 += kc {
 		depth := min(kc, k-p0)
+		if packed {
+			packA(A, i0, i1, p0, depth, s.a[:rowsPadded*depth])
+		}
 		for j := j0; j < j1; j += nr {
 			cols := min(nr, j1-j)
-			bData, bStride := b[p0*n+j:], n
+			bData, ldb := b[p0*n+j:], n
 			if cols < nr {
-				packEdgeB(b, n, p0, depth, j, cols, s.b[:])
-				bData, bStride = s.b[:], nr
+				packB(b, n, p0, depth, j, j1, edgeB[:nr*depth])
+				bData, ldb = edgeB[:], nr
 			}
 			for i := i0; i < i1; i += mr {
 				rows := min(mr, i1-i)
-				aData, aRow, aDepth := A.data[i*A.rowStride+p0*A.depthStride:], A.rowStride, A.depthStride
-				if rows < mr {
-					packEdgeA(A, i, rows, p0, depth, s.a[:])
+				var aData []T
+				aRow, aDepth := A.rowStride, A.depthStride
+				switch {
+				case packed:
+					aData, aRow, aDepth = s.a[(i-i0)*depth:], 1, mr
+				case rows < mr:
+					packA(A, i, i1, p0, depth, s.a[:mr*depth])
 					aData, aRow, aDepth = s.a[:], 1, mr
+				default:
+					aData = A.data[i*A.rowStride+p0*A.depthStride:]
 				}
 				if rows == mr && cols == nr {
-					microKernel(depth, aData, aRow, aDepth, bData, bStride, c[i*n+j:], n)
+					microKernel(depth, aData, aRow, aDepth, bData, ldb, c[i*n+j:], n)
 					continue
 				}
 				clear(s.c[:])
-				microKernel(depth, aData, aRow, aDepth, bData, bStride, s.c[:], nr)
+				microKernel(depth, aData, aRow, aDepth, bData, ldb, s.c[:], nr)
 				for r := range rows {
 					dst := c[(i+r)*n+j : (i+r)*n+j+cols]
 					for jj := range dst {
@@ -109,27 +122,62 @@ func multiplyBlock[T float](A operand[T], b, c []T, n, k, i0, i1, j0, j1 int, s 
 	}
 }
 
-// packEdgeB copies the depth×cols block of b at (p0, j) into out with row
-// stride nr, zero padded.
-func packEdgeB[T float](b []T, ldb, p0, depth, j, cols int, out []T) {
-	for p := range depth {
-		dst := out[p*nr : p*nr+nr]
-		copy(dst, b[(p0+p)*ldb+j:(p0+p)*ldb+j+cols])
-		clear(dst[cols:])
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
+
+// packA copies rows [i0, i1) of A at depths [p0, p0+depth) into panels of mr
+// rows: out[panel][p][r], zero padded.
+func packA[T float](A operand[T], i0, i1, p0, depth int, out []T) {
+	for i := i0; i < i1; i += mr {
+		panel := out[(i-i0)*depth : (i-i0+mr)*depth]
+		rows := min(mr, i1-i)
+		if A.depthStride == 1 && rows == mr { // row-major: six rows side by side
+			base := i*A.rowStride + p0
+			r0, r1, r2 := A.data[base:base+depth], A.data[base+A.rowStride:base+A.rowStride+depth], A.data[base+2*A.rowStride:base+2*A.rowStride+depth]
+			r3, r4, r5 := A.data[base+3*A.rowStride:base+3*A.rowStride+depth], A.data[base+4*A.rowStride:base+4*A.rowStride+depth], A.data[base+5*A.rowStride:base+5*A.rowStride+depth]
+			for p := range depth {
+				dst := panel[p*mr : p*mr+mr : p*mr+mr]
+				dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+			continue
+		}
+		if A.rowStride == 1 && rows == mr { // transposed: six contiguous values per depth
+			for p := range depth {
+				src := A.data[(p0+p)*A.depthStride+i : (p0+p)*A.depthStride+i+mr : (p0+p)*A.depthStride+i+mr]
+				dst := panel[p*mr : p*mr+mr : p*mr+mr]
+				dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = src[0], src[1], src[2], src[3], src[4], src[5]
+			}
+			continue
+		}
+		for p := range depth {
+			dst := panel[p*mr : p*mr+mr]
+			for r := range mr {
+				if r < rows {
+					dst[r] = A.data[(i+r)*A.rowStride+(p0+p)*A.depthStride]
+				} else {
+					dst[r] = 0
+				}
+			}
+		}
 	}
 }
 
-// packEdgeA copies rows i.. (rows of them) of A at depths p0.. into out as
-// [depth][mr], zero padded.
-func packEdgeA[T float](A operand[T], i, rows, p0, depth int, out []T) {
-	for p := range depth {
-		dst := out[p*mr : p*mr+mr]
-		for r := range mr {
-			if r < rows {
-				dst[r] = A.data[(i+r)*A.rowStride+(p0+p)*A.depthStride]
-			} else {
-				dst[r] = 0
+// packB copies columns [j0, j1) of b (row stride ldb) at depths [p0,
+// p0+depth) into panels of nr columns: out[panel][p][j], zero padded.
+func packB[T float](b []T, ldb, p0, depth, j0, j1 int, out []T) {
+	for j := j0; j < j1; j += nr {
+		panel := out[(j-j0)*depth : (j-j0+nr)*depth]
+		cols := min(nr, j1-j)
+		for p := range depth {
+			src := b[(p0+p)*ldb+j : (p0+p)*ldb+j+cols]
+			dst := panel[p*nr : p*nr+nr : p*nr+nr]
+			if cols == nr {
+				for jj := range nr {
+					dst[jj] = src[jj]
+				}
+				continue
 			}
+			copy(dst, src)
+			clear(dst[cols:])
 		}
 	}
 }
@@ -161,4 +209,14 @@ func goKernel[T float](depth int, a []T, aRow, aDepth int, b []T, ldb int, c []T
 			row[j] += acc[j]
 		}
 	}
+}
+
+// scratchPool recycles workers' packing buffers (*scratch[float32] or [float64]).
+var scratchPool sync.Pool
+
+func getScratch[T float]() *scratch[T] {
+	if s, ok := scratchPool.Get().(*scratch[T]); ok {
+		return s
+	}
+	return new(scratch[T])
 }

@@ -49,12 +49,22 @@ func TestMatMulMatchesNaive(t *testing.T) {
 		for i, v := range b {
 			b32[i] = float32(v)
 		}
-		matMul(a32, b32, c32, m, k, n, false)
-		got32 := make([]float64, len(c32))
-		for i, v := range c32 {
-			got32[i] = float64(v)
+		at32 := make([]float32, len(a))
+		for i, v := range transpose2D(a, m, k) {
+			at32[i] = float32(v)
 		}
-		assertClose(t, "float32 matMul", got32, want, 1e-4*math.Sqrt(float64(k)))
+		for _, transA := range []bool{false, true} {
+			if transA {
+				matMul(at32, b32, c32, m, k, n, true)
+			} else {
+				matMul(a32, b32, c32, m, k, n, false)
+			}
+			got32 := make([]float64, len(c32))
+			for i, v := range c32 {
+				got32[i] = float64(v)
+			}
+			assertClose(t, "float32 matMul", got32, want, 1e-4*math.Sqrt(float64(k)))
+		}
 	}
 }
 
