@@ -353,6 +353,8 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	}
 	rows, depth := channels*kFlat, oFlat*batch
 	spatialSize := prod(inSpatial)
+	// In x' the channels axis comes first (the im2col "batch") and the batch
+	// axis last (the im2col "channels"); kernel positions index the rows.
 	var im2colRun, matMulRun func(ins []any, out any)
 	if dtype == dtypes.Float32 {
 		im2colRun, matMulRun = weightGradRuns[float32](swapped, channels, spatialSize, batch, kFlat, oFlat, kOut)
@@ -375,12 +377,15 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	return c.transpose(out, perm...), true
 }
 
-func weightGradRuns[T float](table []int32, rowsBatch, spatialSize, channels, oFlat, kFlat, kOut int) (im2colRun, matMulRun func(ins []any, out any)) {
+// weightGradRuns returns the kernels of weightGradientConv: patches
+// [outer*rowsPer, colsPer*inner] of x' [outer, spatial..., inner] following the
+// (row, column) table, then patchesᵀ·w' [outer*rowsPer, kOut].
+func weightGradRuns[T float](table []int32, outer, spatialSize, inner, rowsPer, colsPer, kOut int) (im2colRun, matMulRun func(ins []any, out any)) {
 	im2colRun = func(ins []any, out any) {
-		im2col(ins[0].([]T), out.([]T), table, rowsBatch, spatialSize, channels, oFlat, kFlat)
+		im2col(ins[0].([]T), out.([]T), table, outer, spatialSize, inner, rowsPer, colsPer)
 	}
 	matMulRun = func(ins []any, out any) {
-		matMul(ins[0].([]T), ins[1].([]T), out.([]T), kFlat*channels, rowsBatch*oFlat, kOut, true)
+		matMul(ins[0].([]T), ins[1].([]T), out.([]T), colsPer*inner, outer*rowsPer, kOut, true)
 	}
 	return im2colRun, matMulRun
 }
