@@ -76,7 +76,7 @@ var equivalenceCases = []struct {
 	{cfg: arch.Config{Arch: "cspdarknet_tiny"}},
 	{cfg: arch.Config{Arch: "efficientnet_b0"}},
 	{cfg: arch.Config{Arch: "efficientnet_b1"}},
-	{cfg: arch.Config{Arch: "darknet", NLayers: 19, RetainHead: true}},
+	{cfg: arch.Config{Arch: "cspdarknet_tiny", RetainHead: true}},
 }
 
 // TestPrunedEqualsZeroedOriginal runs every family on the pure-Go engine: the pruned model must

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Issue 6 acceptance run: ResNet-18 trained with L2 regularisation on flowers5 (80/20 split) at
+# 32x32 on the CPU, pruned at -pth 0.6, retrained a few epochs. Prints parameters, FLOPs, file
+# size, end-to-end CPU inference img/s (bonsai classification evaluate over the 864 validation
+# JPEGs, decode included) and validation accuracy before pruning, after pruning and after
+# retraining.
+#
+# Usage: scripts/prune_acceptance.sh [WORKDIR] (default /tmp/bonsai_prune_acceptance)
+# Environment: EPOCHS (first training, default 8), RETRAIN_EPOCHS (default 4), WD (L2 weight
+# decay, default 0.002), PTH (default 0.6), BACKEND (default go).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=${1:-/tmp/bonsai_prune_acceptance}
+data=$repo/../shared/data/flowers5
+EPOCHS=${EPOCHS:-8}
+RETRAIN_EPOCHS=${RETRAIN_EPOCHS:-4}
+WD=${WD:-0.002}
+PTH=${PTH:-0.6}
+BACKEND=${BACKEND:-go}
+[ -d "$data" ] || { echo "flowers5 not found at $data" >&2; exit 1; }
+mkdir -p "$work"
+bonsai=$work/bonsai
+(cd "$repo" && go build -o "$bonsai" ./cmd/bonsai)
+
+[ -d "$work/flowers5/train" ] || "$bonsai" dataset split --in "$data" --out "$work/flowers5" --train 0.8 --val 0.2 --test 0 --seed 42
+
+# spec NAME EPOCHS [PRETRAINED]
+spec() {
+  local pretrained=""
+  [ -n "${3:-}" ] && pretrained="pretrained_model_path: \"$3\""
+  cat > "$work/$1.cfg" <<SPEC
+model_config {
+  arch: "resnet"
+  n_layers: 18
+  use_batch_norm: true
+  all_projections: true
+  input_image_size: "3,32,32"
+}
+train_config {
+  train_dataset_path: "$work/flowers5/train"
+  val_dataset_path: "$work/flowers5/val"
+  $pretrained
+  optimizer { sgd { lr: 0.05 momentum: 0.9 } }
+  batch_size_per_gpu: 32
+  n_epochs: $2
+  n_workers: 2
+  random_seed: 42
+  preprocess_mode: "torch"
+  enable_random_crop: true
+  reg_config { type: "L2" scope: "Conv2D,Dense" weight_decay: $WD }
+  lr_config { cosine { learning_rate: 0.05 min_lr_ratio: 0.01 soft_start: 0.1 } }
+}
+eval_config {
+  eval_dataset_path: "$work/flowers5/val"
+  top_k: 1
+  batch_size: 32
+  n_workers: 2
+}
+SPEC
+}
+
+# measure LABEL MODEL: accuracy and end-to-end inference throughput over the validation set.
+measure() {
+  local start end out
+  start=$(date +%s.%N)
+  out=$("$bonsai" classification evaluate -e "$work/train.cfg" -m "$2" -r "$work/eval_$1" --backend "$BACKEND")
+  end=$(date +%s.%N)
+  local acc size
+  acc=$(echo "$out" | sed -n 's/^Evaluation Top K accuracy: //p')
+  size=$(stat -c %s "$2")
+  awk -v l="$1" -v a="$acc" -v s="$size" -v t0="$start" -v t1="$end" \
+    'BEGIN { printf "%s accuracy=%s file_bytes=%d eval_seconds=%.1f img_per_s=%.1f\n", l, a, s, t1-t0, 864/(t1-t0) }' | tee -a "$work/summary.txt"
+}
+
+spec train "$EPOCHS"
+[ -f "$work/base/weights/last.safetensors" ] || "$bonsai" classification train -e "$work/train.cfg" -r "$work/base" --backend "$BACKEND"
+base=$work/base/weights/last.safetensors
+: > "$work/summary.txt"
+measure unpruned "$base"
+
+"$bonsai" classification prune -m "$base" -o "$work/pruned.safetensors" -pth "$PTH" -eq union --results_dir "$work/prune" | tee "$work/prune.txt"
+"$bonsai" classification prune-sweep -m "$base" -o "$work/sweep" --thresholds 0.3,0.4,0.5,0.6,0.7,0.8 | tee "$work/sweep.txt"
+measure pruned "$work/pruned.safetensors"
+
+spec retrain "$RETRAIN_EPOCHS" "$work/pruned.safetensors"
+"$bonsai" classification train -e "$work/retrain.cfg" -r "$work/retrain" --backend "$BACKEND"
+measure retrained "$work/retrain/weights/last.safetensors"
+
+grep -h "Pruning ratio\|^Parameters" "$work/prune.txt" | tee -a "$work/summary.txt"
+echo "summary: $work/summary.txt"
