@@ -34,6 +34,21 @@ func TestEfficientNetPublishedCounts(t *testing.T) {
 	}
 }
 
+// TestEfficientNetB2toB7TorchvisionCounts: torchvision efficientnet_b2..b7 (pytorch.org/vision/
+// stable/models) have 9,109,994 / 12,233,232 / 19,341,616 / 30,389,784 / 43,040,704 / 66,347,960
+// parameters. The counts do not depend on the input size.
+func TestEfficientNetB2toB7TorchvisionCounts(t *testing.T) {
+	for arch, want := range map[string]int{
+		"efficientnet_b2": 9_109_994, "efficientnet_b3": 12_233_232, "efficientnet_b4": 19_341_616,
+		"efficientnet_b5": 30_389_784, "efficientnet_b6": 43_040_704, "efficientnet_b7": 66_347_960,
+	} {
+		s := summarize(t, mustBuild(t, Config{Arch: arch, InputSize: [3]int{3, 64, 64}, NumClasses: 1000}))
+		if s.Trainable != want {
+			t.Errorf("%s: trainable %d, want %d", arch, s.Trainable, want)
+		}
+	}
+}
+
 func TestEfficientNetStructure(t *testing.T) {
 	g := mustBuild(t, Config{Arch: "efficientnet_b0", InputSize: [3]int{3, 64, 96}, NumClasses: 3, FreezeBlocks: []int{2, 8}})
 	shapes, err := g.Shapes()

@@ -37,7 +37,7 @@ func summarize(t *testing.T, g *model.Graph) *model.Summary {
 
 // TestResNetTorchvisionParamCounts compares trainable counts with torchvision's published ones
 // (pytorch.org/vision/stable/models: resnet18 11,689,512; resnet34 21,797,672; resnet50
-// 25,557,032; resnet101 44,549,160). torchvision counts BN gamma/beta but not running stats,
+// 25,557,032; resnet101 44,549,160; resnet152 60,192,808). torchvision counts BN gamma/beta but not running stats,
 // which is our trainable count. TAO's template gives the first subblock of every stage a 1x1
 // projection shortcut; for the basic-block ResNets (18, 34) torchvision has none in layer1, so
 // TAO has 64*64 kernel weights + 2*64 BN weights more. The bottleneck ResNets match exactly.
@@ -52,6 +52,7 @@ func TestResNetTorchvisionParamCounts(t *testing.T) {
 		{34, 21_797_672, taoExtraBlock1a},
 		{50, 25_557_032, 0},
 		{101, 44_549_160, 0},
+		{152, 60_192_808, 0},
 	} {
 		s := summarize(t, mustBuild(t, torchvisionLike(c.depth)))
 		if s.Trainable != c.torchvision+c.extra {
