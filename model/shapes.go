@@ -314,7 +314,9 @@ func (g *Graph) AllParams() ([]string, map[string]Param, error) {
 	return keys, m, nil
 }
 
-// ParamCount is the number of parameters (Keras' count: BN running statistics included).
+// ParamCount is the number of parameters (Keras' count: BN running statistics included) and of
+// learnable ones (all but the BN statistics, frozen layers included; Summarize's Trainable
+// leaves frozen layers out, as Keras does).
 func (g *Graph) ParamCount() (total, trainable int, err error) {
 	keys, m, err := g.AllParams()
 	if err != nil {
