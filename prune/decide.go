@@ -9,23 +9,26 @@ import (
 
 // LayerReport says what pruning did to one prunable layer (what TAO's log does not tell).
 type LayerReport struct {
-	Name   string
-	Op     model.Op
-	Before int // output channels before pruning
-	After  int // output channels kept
+	Name   string   `json:"layer"`
+	Op     model.Op `json:"op"`
+	Before int      `json:"channels_before"` // output channels before pruning
+	After  int      `json:"channels_after"`  // output channels kept
 	// Group is the equalization group id (0: the layer decides alone).
-	Group int
+	Group int `json:"group"`
 	// Pinned says why all channels were kept regardless of the threshold ("" when they were not).
-	Pinned string
+	Pinned string `json:"keeps_all,omitempty"`
 	// Above counts this layer's channels whose own statistic is > threshold.
-	Above int
+	Above int `json:"above_threshold"`
 	// KeptBelow counts kept channels whose own statistic is <= threshold, split by reason:
 	// ForGroup (a group partner's channel is strong), ForMin (the minimum number of filters),
 	// ForGranularity (rounding up to the granularity).
-	KeptBelow, ForGroup, ForMin, ForGranularity int
+	KeptBelow      int `json:"kept_below_threshold"`
+	ForGroup       int `json:"kept_for_group_partner"`
+	ForMin         int `json:"kept_for_min_filters"`
+	ForGranularity int `json:"kept_for_granularity"`
 	// DroppedAbove counts channels above the threshold that the group's criterion removed
 	// (intersection or means).
-	DroppedAbove int
+	DroppedAbove int `json:"removed_above_threshold"`
 }
 
 // decision is the outcome at one threshold: kept output channels of every prunable layer.

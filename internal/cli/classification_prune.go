@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/bonsai-ml/bonsai/model"
@@ -54,7 +56,7 @@ func runClassificationPrune(env *Env, args []string) error {
 	strFlag(fs, &f.model, "", "model file to prune; required", "m", "model", "pm", "pretrained_model")
 	strFlag(fs, &f.output, "", "pruned model file; required (the extension is added when missing)", "o", "output_file")
 	addPruneOptionFlags(fs, &f.opts, &f.excluded, &f.key)
-	strFlag(fs, &f.results, "", "write status.json here (kpi: pruning_ratio, size, param_count)", "r", "results_dir")
+	strFlag(fs, &f.results, "", "write status.json (kpi: pruning_ratio, size, param_count) and prune_report.json here", "r", "results_dir")
 	fs.Float64Var(&f.targetRatio, "target-ratio", 0, "search the threshold that keeps at most this fraction of the parameters (or FLOPs)")
 	fs.StringVar(&f.target, "target", prune.TargetParams, "what --target-ratio measures: params or flops")
 	for _, n := range []string{"v", "verbose"} {
@@ -144,6 +146,9 @@ func pruneModelFile(env *Env, f *pruneFlags) error {
 	}
 	if f.results == "" {
 		return nil
+	}
+	if err := writeLayerReport(f.results, out.res); err != nil {
+		return err
 	}
 	status.log.KPI = map[string]any{"pruning_ratio": out.res.Ratio(), "size": out.size, "param_count": out.res.After.Params}
 	return status.log.Write(train.StatusSuccess, "Pruning finished successfully.")
@@ -262,6 +267,23 @@ func prunedPath(path, key string) string {
 		path = strings.TrimSuffix(path, ext)
 	}
 	return path + modelfile.FileExt(key)
+}
+
+// writeLayerReport writes the per-layer table as DIR/prune_report.json.
+func writeLayerReport(dir string, res *prune.Result) error {
+	data, err := json.MarshalIndent(map[string]any{
+		"pruning_ratio": res.Ratio(), "flops_ratio": res.FLOPsRatio(),
+		"params_before": res.Before.Params, "params_after": res.After.Params,
+		"flops_before": res.Before.FLOPs, "flops_after": res.After.FLOPs,
+		"layers": res.Layers,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return modelfile.WriteFileAtomic(filepath.Join(dir, "prune_report.json"), func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
 }
 
 func fileSize(path string) int64 {

@@ -85,6 +85,17 @@ func TestClassificationPrune(t *testing.T) {
 	if idx := pf.Graph.Index(); idx["conv1"].Filters != 64 || idx["block_1a_conv_1"].Filters != 64 {
 		t.Errorf("excluded layers were pruned: conv1 %d, block_1a_conv_1 %d", idx["conv1"].Filters, idx["block_1a_conv_1"].Filters)
 	}
+	var rep struct {
+		Layers []struct {
+			Layer  string `json:"layer"`
+			After  int    `json:"channels_after"`
+			Reason string `json:"keeps_all"`
+		} `json:"layers"`
+	}
+	readJSON(t, filepath.Join(results, "prune_report.json"), &rep)
+	if len(rep.Layers) != 14 || rep.Layers[0].Layer != "conv1" || rep.Layers[0].Reason != "excluded (-el)" {
+		t.Errorf("prune_report.json layers: %+v", rep.Layers)
+	}
 	// status.json: STARTED then SUCCESS with TAO's kpi.
 	status, err := os.ReadFile(filepath.Join(results, "status.json"))
 	if err != nil {
