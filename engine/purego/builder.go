@@ -45,6 +45,8 @@ type node struct {
 	replay func(sb backends.Builder, in []backends.Op) ([]backends.Op, error)
 	// run computes a custom node: ins are the inputs' flat slices, out the output's.
 	run func(ins []any, out any)
+	// view is set on permute nodes: the output as a strided view of the input.
+	view *stridedView
 }
 
 // value is one output of a node: the backends.Op handed to GoMLX.

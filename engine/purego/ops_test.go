@@ -271,3 +271,21 @@ func TestTransposeMatchesSimpleGo(t *testing.T) {
 		}
 	}
 }
+
+// TestFusedPermutes checks chains of Reverse and Transpose (fused into one
+// copy) against the composed versions.
+func TestFusedPermutes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	x := randomTensor(rng, 3, 4, 2, 5)
+	fn := func(in []*Node) []*Node {
+		a := TransposeAllAxes(Reverse(in[0], 0, 1), 1, 0, 3, 2)
+		b := Reverse(TransposeAllAxes(in[0], 2, 3, 0, 1), 1, 2)
+		c := TransposeAllAxes(Reverse(TransposeAllAxes(a, 3, 2, 1, 0), 0), 0, 2, 1, 3)
+		return []*Node{a, b, c}
+	}
+	want := run(t, newBackend(t, "kernels=off"), fn, x)
+	got := run(t, newBackend(t, ""), fn, x)
+	for i := range want {
+		assertClose(t, "fused permutes", got[i], want[i], 0)
+	}
+}

@@ -36,11 +36,19 @@ func (b *Builder) useKernels(dtype dtypes.DType) bool {
 	return !b.backend.noKernels && (dtype == dtypes.Float32 || dtype == dtypes.Float64)
 }
 
+// stridedView describes a tensor as a strided view of another's flat data:
+// element idx is at start + Σ idx[i]*strides[i].
+type stridedView struct {
+	dims, strides []int
+	start         int
+}
+
 // permute adds a kernel node computing the transpose of x by perm, with the
-// input axes listed in reversed read backwards.
+// axes listed in reversed (axes of x) read backwards. When x itself comes from
+// permute, the two are fused into one copy from x's source (the first node is
+// then dropped at Compile if nothing else uses it).
 func (b *Builder) permute(opName string, x *value, perm, reversed []int) (backends.Op, error) {
-	dims := x.shape.Dimensions
-	rank := len(dims)
+	rank := x.shape.Rank()
 	if len(perm) != rank {
 		return nil, fmt.Errorf("purego %s: permutation %v does not match rank %d", opName, perm, rank)
 	}
@@ -51,40 +59,49 @@ func (b *Builder) permute(opName string, x *value, perm, reversed []int) (backen
 		}
 		seen[a] = true
 	}
-	inStrides := make([]int, rank)
-	stride := 1
-	for a := rank - 1; a >= 0; a-- {
-		inStrides[a] = stride
-		stride *= dims[a]
+	source, view := x, rowMajorView(x.shape.Dimensions)
+	if x.node.view != nil {
+		source, view = x.node.inputs[0], *x.node.view
 	}
-	start := 0
-	axisStride := slices.Clone(inStrides)
+	strides := slices.Clone(view.strides)
+	start := view.start
 	for _, a := range reversed {
 		if a < 0 || a >= rank {
 			return nil, fmt.Errorf("purego %s: axis %d out of range for rank %d", opName, a, rank)
 		}
-		if axisStride[a] > 0 && dims[a] > 1 {
-			start += (dims[a] - 1) * inStrides[a]
-			axisStride[a] = -inStrides[a]
-		}
+		start += (view.dims[a] - 1) * strides[a]
+		strides[a] = -strides[a]
 	}
-	outDims := make([]int, rank)
-	outStrides := make([]int, rank) // input stride for each output axis
+	out := stridedView{dims: make([]int, rank), strides: make([]int, rank), start: start}
 	for i, a := range perm {
-		outDims[i] = dims[a]
-		outStrides[i] = axisStride[a]
+		out.dims[i], out.strides[i] = view.dims[a], strides[a]
 	}
-	var run func(ins []any, out any)
+	var run func(ins []any, outFlat any)
 	if x.shape.DType == dtypes.Float32 {
-		run = permuteRun[float32](outDims, outStrides, start)
+		run = permuteRun[float32](out)
 	} else {
-		run = permuteRun[float64](outDims, outStrides, start)
+		run = permuteRun[float64](out)
 	}
-	return b.custom(opName, shapes.Make(x.shape.DType, outDims...), run, x)
+	op, err := b.custom(opName, shapes.Make(x.shape.DType, out.dims...), run, source)
+	if err != nil {
+		return nil, err
+	}
+	op.(*value).node.view = &out
+	return op, nil
 }
 
-func permuteRun[T float](outDims, inStrides []int, start int) func(ins []any, out any) {
-	return func(ins []any, out any) { permuteCopy(ins[0].([]T), out.([]T), outDims, inStrides, start) }
+func rowMajorView(dims []int) stridedView {
+	v := stridedView{dims: slices.Clone(dims), strides: make([]int, len(dims))}
+	stride := 1
+	for a := len(dims) - 1; a >= 0; a-- {
+		v.strides[a] = stride
+		stride *= dims[a]
+	}
+	return v
+}
+
+func permuteRun[T float](v stridedView) func(ins []any, out any) {
+	return func(ins []any, out any) { permuteCopy(ins[0].([]T), out.([]T), v.dims, v.strides, v.start) }
 }
 
 // permuteCopy writes out in row-major order of outDims, reading in at
