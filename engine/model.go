@@ -13,8 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
-// PredictBatch is the largest batch Predict compiles; larger inputs run in chunks of this size,
-// and a smaller last chunk is padded to the next power of two (so at most a handful of compiles).
+// PredictBatch is the default largest batch Predict and Evaluate compile (see SetPredictBatch).
 const PredictBatch = 32
 
 // Model is a model graph bound to an engine with its parameter values (on the engine's device).
@@ -28,7 +27,8 @@ type Model struct {
 	mu     sync.Mutex
 	values []*tensors.Tensor // current parameter values, by keys index
 
-	predictExec *Exec
+	predictExec  *Exec
+	predictBatch int
 }
 
 // NewModel binds g to the engine. Parameters missing from w are initialised as Keras does
@@ -46,7 +46,7 @@ func (e *Engine) NewModel(g *model.Graph, w model.Weights, seed int64) (*Model, 
 	if len(shp[g.Output]) != 1 {
 		return nil, fmt.Errorf("model graph: output layer %q has shape %v, want [classes]", g.Output, shp[g.Output])
 	}
-	m := &Model{eng: e, ir: g, shapes: shp, keys: keys, params: params}
+	m := &Model{eng: e, ir: g, shapes: shp, keys: keys, params: params, predictBatch: PredictBatch}
 	m.values = make([]*tensors.Tensor, len(keys))
 	for i, k := range keys {
 		t := w[k]
@@ -67,6 +67,15 @@ func (e *Engine) NewModel(g *model.Graph, w model.Weights, seed int64) (*Model, 
 
 // Graph is the model graph the model was built from.
 func (m *Model) Graph() *model.Graph { return m.ir }
+
+// SetPredictBatch sets the largest batch Predict and Evaluate run at once (default PredictBatch):
+// larger inputs run in chunks of this size, and a smaller last chunk is padded to the next power
+// of two, so a handful of graph sizes are compiled whatever the number of images.
+func (m *Model) SetPredictBatch(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.predictBatch = max(n, 1)
+}
 
 // Classes is the number of model outputs.
 func (m *Model) Classes() int { return m.shapes[m.ir.Output][0] }
@@ -231,7 +240,7 @@ func (m *Model) Predict(images *model.Tensor) (*model.Tensor, error) {
 	}
 	classes := m.shapes[m.ir.Output][0]
 	out := model.NewTensor(images.Shape[0], classes)
-	err := forChunks(images, nil, func(x, _ *tensors.Tensor, start, n int) error {
+	err := forChunks(images, nil, m.predictBatch, func(x, _ *tensors.Tensor, start, n int) error {
 		args := append([]any{x}, tensorArgs(m.values)...)
 		res, err := m.predictExec.Exec(args...)
 		if err != nil {
@@ -257,16 +266,20 @@ func tensorArgs(ts []*tensors.Tensor) []any {
 	return out
 }
 
-// forChunks splits images (and optional labels) into chunks of at most PredictBatch rows, padding
-// the last chunk with zeros to a power of two, and calls fn with each chunk, its first row and
-// its number of real rows.
-func forChunks(images, labels *model.Tensor, fn func(x, y *tensors.Tensor, start, n int) error) error {
+// forChunks splits images (and optional labels) into chunks of at most batch rows, padding a
+// smaller last chunk with zeros to the next power of two (at most batch), and calls fn with each
+// chunk, its first row and its number of real rows.
+func forChunks(images, labels *model.Tensor, batch int, fn func(x, y *tensors.Tensor, start, n int) error) error {
 	total := images.Shape[0]
-	for start := 0; start < total; start += PredictBatch {
-		n := min(PredictBatch, total-start)
-		padded := PredictBatch
-		for padded/2 >= n {
-			padded /= 2
+	for start := 0; start < total; start += batch {
+		n := min(batch, total-start)
+		padded := batch
+		if n < batch {
+			padded = 1
+			for padded < n {
+				padded *= 2
+			}
+			padded = min(padded, batch)
 		}
 		x := padRows(images, start, n, padded)
 		var y *tensors.Tensor

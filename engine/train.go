@@ -348,7 +348,7 @@ func (t *Trainer) Evaluate(images, labels *model.Tensor) (loss float32, probs *m
 	classes := labels.Shape[1]
 	probs = model.NewTensor(images.Shape[0], classes)
 	var sum, reg float64
-	err = forChunks(images, labels, func(x, y *tensors.Tensor, start, n int) error {
+	err = forChunks(images, labels, m.predictBatch, func(x, y *tensors.Tensor, start, n int) error {
 		args := append([]any{x, y}, tensorArgs(m.values)...)
 		out, err := t.evalExec.Exec(args...)
 		if err != nil {

@@ -184,6 +184,16 @@ func TestPredictChunksMatchSingleImages(t *testing.T) {
 		}
 		assertClose(t, "probabilities", all.Data[i*2:i*2+2], []float64{float64(one.Data[0]), float64(one.Data[1])}, 1e-5)
 	}
+	m.SetPredictBatch(12) // chunks of 12, 12, 12 and 1
+	again, err := m.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]float64, len(all.Data))
+	for i, v := range all.Data {
+		want[i] = float64(v)
+	}
+	assertClose(t, "batch-12 probabilities", again.Data, want, 1e-5)
 	if _, err := m.Predict(tensorOf(make([]float32, 64*3), 1, 8, 8, 3)); err == nil {
 		t.Fatal("Predict accepted images with the wrong number of channels")
 	}
