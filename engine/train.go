@@ -267,7 +267,10 @@ func (t *Trainer) stepGraph(in []*Node) []*Node {
 	for i, idx := range t.trainable {
 		wrt[i] = params[idx]
 	}
-	grads := Gradient(loss, wrt...)
+	var grads []*Node
+	if len(wrt) > 0 {
+		grads = Gradient(loss, wrt...)
+	}
 	newParams := slices.Clone(params)
 	newSlots := make([]*Node, len(slots))
 	ns := len(t.slotNames)

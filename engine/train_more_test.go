@@ -29,7 +29,7 @@ func TestBatchNormMovingStatisticsAndFreezing(t *testing.T) {
 		wantMean, wantVar  float64
 	}{
 		{"train", false, false, 0.1 * 4.5, 0.9 + 0.1*6},
-		{"frozen", true, true, 0, 1},
+		{"frozen", true, true, 0, 1}, // nothing trainable but BN gamma/beta
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := e.NewModel(bnGraph(tc.frozenBN, tc.frozenFC), nil, 5)
