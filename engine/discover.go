@@ -226,7 +226,11 @@ func PluginVersion(p *Plugin) (string, error) {
 		return "", fmt.Errorf("loading %s: %w", p.Path, err)
 	}
 	major, minor := pl.Version()
-	return fmt.Sprintf("PJRT C API %d.%d", major, minor), nil
+	v := fmt.Sprintf("PJRT C API %d.%d", major, minor)
+	if xv, ok := pl.Attributes()["xla_version"]; ok {
+		v += fmt.Sprintf(", XLA %v", xv)
+	}
+	return v, nil
 }
 
 // Devices lists the engine's devices.
