@@ -276,7 +276,7 @@ func TestTransposeMatchesSimpleGo(t *testing.T) {
 // copy) against the composed versions.
 func TestFusedPermutes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
-	x := randomTensor(rng, 3, 4, 2, 5)
+	x := randomTensor(rng, 3, 9, 2, 40)
 	fn := func(in []*Node) []*Node {
 		a := TransposeAllAxes(Reverse(in[0], 0, 1), 1, 0, 3, 2)
 		b := Reverse(TransposeAllAxes(in[0], 2, 3, 0, 1), 1, 2)

@@ -112,12 +112,16 @@ func permuteCopy[T float](in, out []T, outDims, inStrides []int, start int) {
 		out[0] = in[start]
 		return
 	}
-	last := outDims[rank-1]
-	lastStride := inStrides[rank-1]
-	rows := len(out) / max(last, 1)
-	if last == 0 || rows == 0 {
+	if len(out) == 0 {
 		return
 	}
+	if q := contiguousAxis(inStrides); q >= 0 && q < rank-1 && outDims[q] >= 8 && outDims[rank-1] >= 8 {
+		tiledTranspose(in, out, outDims, inStrides, start, q)
+		return
+	}
+	last := outDims[rank-1]
+	lastStride := inStrides[rank-1]
+	rows := len(out) / last
 	parallelRows(rows, func(rowStart, rowEnd int) {
 		idx := make([]int, rank-1)
 		unflatten(rowStart, outDims[:rank-1], idx)
@@ -140,6 +144,59 @@ func permuteCopy[T float](in, out []T, outDims, inStrides []int, start int) {
 					break
 				}
 				idx[i] = 0
+			}
+		}
+	})
+}
+
+// contiguousAxis returns the output axis that reads consecutive input
+// elements (stride ±1), or -1.
+func contiguousAxis(inStrides []int) int {
+	for i, s := range inStrides {
+		if s == 1 || s == -1 {
+			return i
+		}
+	}
+	return -1
+}
+
+// tiledTranspose is permuteCopy when output axis q (not the last) reads the
+// input contiguously: it copies 2D planes (axis q × last axis) in square
+// tiles, so that both reads and writes stay within a few cache lines.
+func tiledTranspose[T float](in, out []T, outDims, inStrides []int, start, q int) {
+	const tile = 32
+	rank := len(outDims)
+	outStrides := rowMajorView(outDims).strides
+	// The other axes index the planes.
+	var planeDims, planeIn, planeOut []int
+	for i := range rank - 1 {
+		if i != q {
+			planeDims = append(planeDims, outDims[i])
+			planeIn = append(planeIn, inStrides[i])
+			planeOut = append(planeOut, outStrides[i])
+		}
+	}
+	nq, nl := outDims[q], outDims[rank-1]
+	sq, sl, oq := inStrides[q], inStrides[rank-1], outStrides[q]
+	parallelRows(prod(planeDims), func(planeStart, planeEnd int) {
+		idx := make([]int, len(planeDims))
+		for plane := planeStart; plane < planeEnd; plane++ {
+			unflatten(plane, planeDims, idx)
+			inBase, outBase := start, 0
+			for i, v := range idx {
+				inBase += v * planeIn[i]
+				outBase += v * planeOut[i]
+			}
+			for q0 := 0; q0 < nq; q0 += tile {
+				for l0 := 0; l0 < nl; l0 += tile {
+					for l := l0; l < min(l0+tile, nl); l++ {
+						src := inBase + l*sl
+						dst := outBase + l
+						for iq := q0; iq < min(q0+tile, nq); iq++ {
+							out[dst+iq*oq] = in[src+iq*sq]
+						}
+					}
+				}
 			}
 		}
 	})
