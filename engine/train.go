@@ -395,7 +395,8 @@ func (t *Trainer) evalGraph(in []*Node) []*Node {
 const IterationsKey = "iterations"
 
 // OptimizerState returns the optimizer slots ("<layer>/<param>/<slot>") and the iteration
-// counter (IterationsKey, shape []), enough to resume training exactly.
+// counter (IterationsKey, shape [], exact up to 2^24 iterations), enough to resume training
+// exactly (dropout randomness derives from the seed and the counter).
 func (t *Trainer) OptimizerState() (map[string]*model.Tensor, error) {
 	t.m.mu.Lock()
 	defer t.m.mu.Unlock()
