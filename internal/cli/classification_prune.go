@@ -173,7 +173,7 @@ func pruneAndSave(env *Env, f *pruneFlags) (*pruneOutput, error) {
 	if err := modelfile.Save(path, pf, f.key); err != nil {
 		return nil, err
 	}
-	before, after := fileSize(f.model), fileSize(path)
+	before, after := modelBytes(f.model, mf), fileSize(path)
 	if f.verbose {
 		printSummary(env, "Original model", mf.Graph)
 		printSummary(env, "Pruned model", res.Graph)
@@ -182,7 +182,7 @@ func pruneAndSave(env *Env, f *pruneFlags) (*pruneOutput, error) {
 		return nil, err
 	}
 	fmt.Fprintln(env.Stdout, res.String())
-	fmt.Fprintf(env.Stdout, "Parameters %s -> %s, FLOPs %s -> %s (%.3f), file %s -> %s bytes (%.3f)\nPruned model written to %s\n",
+	fmt.Fprintf(env.Stdout, "Parameters %s -> %s, FLOPs %s -> %s (%.3f), model file %s -> %s bytes (%.3f; optimizer state not counted)\nPruned model written to %s\n",
 		model.Group(int64(res.Before.Params)), model.Group(int64(res.After.Params)),
 		model.Group(res.Before.FLOPs), model.Group(res.After.FLOPs), res.FLOPsRatio(),
 		model.Group(before), model.Group(after), float64(after)/float64(max(before, 1)), path)
@@ -284,6 +284,21 @@ func writeLayerReport(dir string, res *prune.Result) error {
 		_, err := w.Write(append(data, '\n'))
 		return err
 	})
+}
+
+// modelBytes is the size of the input model file, or, when it is a checkpoint with optimizer
+// state, of the same file without that state (what the pruned file is compared with).
+func modelBytes(path string, mf *modelfile.File) int64 {
+	if len(mf.Optimizer) == 0 {
+		return fileSize(path)
+	}
+	plain := *mf
+	plain.Optimizer = nil
+	data, err := modelfile.Encode(&plain)
+	if err != nil {
+		return fileSize(path)
+	}
+	return int64(len(data))
 }
 
 func fileSize(path string) int64 {
