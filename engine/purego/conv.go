@@ -303,15 +303,15 @@ func kernelRuns[T float](table []int32, batch, spatialSize, channels, oFlat, kFl
 	return im2colRun, matMulRun
 }
 
-// weightGradientConv handles convolutions whose kernel is spatially larger than
-// their output, as in the kernel gradient of a convolution (GoMLX convolves the
-// input with the output gradient, with batch and channel axes swapped). With
-// x' = input laid out [InputChannels, spatial..., InputBatch] and w' = kernel
-// laid out [KernelInputChannels, spatial..., KernelOutputChannels] (both
-// already so for NHWC), the patches P of x' taken with the roles of kernel and
-// output positions exchanged give out = Pᵀ·w', in the layout
-// [output spatial..., OutputBatch, OutputChannels]: HWIO for NHWC kernels.
-// It reports false (and does nothing) when it does not apply.
+// weightGradientConv handles the kernel gradient of a convolution, which GoMLX
+// expresses as the convolution of the input with the output gradient, batch
+// and channel axes swapped. With x' = input laid out [InputChannels,
+// spatial..., InputBatch] and w' = kernel laid out [KernelInputChannels,
+// spatial..., KernelOutputChannels], the patches P of x' taken with the roles
+// of kernel and output positions exchanged give out = Pᵀ·w', in the layout
+// [output spatial..., OutputBatch, OutputChannels]. It applies (and reports
+// true) when x' and w' need no transposition, as for NHWC activations, while
+// the ordinary lowering would transpose the input.
 func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape shapes.Shape, p convParams) (backends.Op, bool) {
 	a := p.axes
 	nd := len(a.InputSpatial)
@@ -332,7 +332,10 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 		outSpatial[i] = (padded-extent)/p.strides[i] + 1
 	}
 	oFlat, kFlat := prod(outSpatial), prod(kSpatial)
-	if kFlat <= oFlat {
+	xPerm := append(append([]int{a.InputChannels}, a.InputSpatial...), a.InputBatch)
+	wPerm := append(append([]int{a.KernelInputChannels}, a.KernelSpatial...), a.KernelOutputChannels)
+	ordinaryPerm := append(append([]int{a.InputBatch}, a.InputSpatial...), a.InputChannels)
+	if !isIdentity(xPerm) || !isIdentity(wPerm) || isIdentity(ordinaryPerm) {
 		return nil, false
 	}
 	batch, channels := inShape.Dimensions[a.InputBatch], inShape.Dimensions[a.InputChannels]
@@ -340,8 +343,7 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	if kIn != channels {
 		return nil, false
 	}
-	x := c.transpose(input, append(append([]int{a.InputChannels}, a.InputSpatial...), a.InputBatch)...)
-	w := c.transpose(kernel, append(append([]int{a.KernelInputChannels}, a.KernelSpatial...), a.KernelOutputChannels)...)
+	x, w := input, kernel
 	// Table over (kernel position, output position): the kernel positions play
 	// the role of the im2col rows.
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
