@@ -324,7 +324,8 @@ func csvField(s string) string {
 }
 
 // numpyFloatRow formats probabilities as numpy prints a [1, K] float32 array: fixed notation
-// with up to 8 decimals, or scientific when values span more than 1e3 or go below 1e-4.
+// with up to 8 decimals padded with spaces, or, when values span more than 1e3 or go below
+// 1e-4, scientific notation with the digits the most precise value needs.
 func numpyFloatRow(v []float32) string {
 	sci := false
 	lo, hi := math.Inf(1), 0.0
@@ -338,10 +339,17 @@ func numpyFloatRow(v []float32) string {
 		sci = true
 	}
 	parts := make([]string, len(v))
+	digits := 0 // scientific: the mantissa digits the most precise value needs
+	for _, x := range v {
+		m, _, _ := strings.Cut(strconv.FormatFloat(float64(x), 'e', -1, 32), "e")
+		if _, frac, ok := strings.Cut(m, "."); ok {
+			digits = max(digits, len(frac))
+		}
+	}
 	width := 0
 	for i, x := range v {
 		if sci {
-			parts[i] = fmt.Sprintf("%.8e", x)
+			parts[i] = strconv.FormatFloat(float64(x), 'e', digits, 32)
 		} else {
 			parts[i] = strings.TrimRight(strconv.FormatFloat(float64(x), 'f', 8, 32), "0")
 		}

@@ -260,13 +260,28 @@ func TestClassificationResumeMatchesStraightRun(t *testing.T) {
 	if !strings.Contains(out, "resnet_001") {
 		t.Errorf("resume did not say which checkpoint it used:\n%s", out)
 	}
-	a, err := modelfile.Load(filepath.Join(straight, "weights", "last"+modelfile.Ext), "")
+	assertSameLast(t, straight, resumed)
+
+	// TAO's way: pretrained_model_path names the checkpoint of the epoch before --init_epoch.
+	taoWay := t.TempDir()
+	tao := withPretrained(t, specPath, filepath.Join(resumed, "weights", "resnet_001"+modelfile.Ext), "")
+	mustRun(t, "classification", "train", "-e", tao, "-r", taoWay, "--init_epoch", "2", "--backend", "go")
+	assertSameLast(t, straight, taoWay)
+}
+
+// assertSameLast checks that two results folders end with identical weights and optimizer state.
+func assertSameLast(t *testing.T, dirA, dirB string) {
+	t.Helper()
+	a, err := modelfile.Load(filepath.Join(dirA, "weights", "last"+modelfile.Ext), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := modelfile.Load(filepath.Join(resumed, "weights", "last"+modelfile.Ext), "")
+	b, err := modelfile.Load(filepath.Join(dirB, "weights", "last"+modelfile.Ext), "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if a.Epoch != b.Epoch {
+		t.Fatalf("last checkpoints are from epochs %d and %d", a.Epoch, b.Epoch)
 	}
 	for k, w := range a.Weights {
 		if !slices.Equal(w.Data, b.Weights[k].Data) {
@@ -394,5 +409,22 @@ func TestClassificationTransferFreezeAndPrunedRetrain(t *testing.T) {
 	small, _, _ := got.Graph.ParamCount()
 	if small >= full {
 		t.Errorf("retrained model has %d parameters, the unpruned one %d", small, full)
+	}
+}
+
+func TestNumpyFloatRow(t *testing.T) {
+	cases := []struct {
+		in   []float32
+		want string
+	}{
+		{[]float32{0.25, 0.75}, "[[0.25 0.75]]"},
+		{[]float32{0.125, 0.5, 0.375}, "[[0.125 0.5   0.375]]"},
+		{[]float32{1, 0}, "[[1. 0.]]"},
+		{[]float32{0.99999, 0.00001}, "[[9.9999e-01 1.0000e-05]]"},
+	}
+	for _, c := range cases {
+		if got := numpyFloatRow(c.in); got != c.want {
+			t.Errorf("numpyFloatRow(%v) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }
