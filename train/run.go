@@ -69,19 +69,16 @@ type Result struct {
 // ErrInterrupted is returned when the context is cancelled during training.
 var ErrInterrupted = errors.New("training was interrupted")
 
-// Paths of the outputs Run writes in the results folder.
-func checkpointPath(dir, arch string, epoch int, ext string) string {
+// EpochCheckpointPath is TAO's weights/<arch>_NNN<ext> in a results folder.
+func EpochCheckpointPath(dir, arch string, epoch int, ext string) string {
 	return filepath.Join(dir, "weights", fmt.Sprintf("%s_%03d%s", arch, epoch, ext))
 }
 
-// BestPath and LastPath name the best and the latest checkpoints in a results folder.
+// BestPath is the checkpoint of the epoch with the best validation accuracy.
 func BestPath(dir, ext string) string { return filepath.Join(dir, "weights", "best"+ext) }
-func LastPath(dir, ext string) string { return filepath.Join(dir, "weights", "last"+ext) }
 
-// EpochCheckpointPath is TAO's weights/<arch>_NNN<ext>.
-func EpochCheckpointPath(dir, arch string, epoch int, ext string) string {
-	return checkpointPath(dir, arch, epoch, ext)
-}
+// LastPath is the checkpoint of the latest epoch.
+func LastPath(dir, ext string) string { return filepath.Join(dir, "weights", "last"+ext) }
 
 func (o *Options) check() error {
 	switch {
@@ -333,7 +330,7 @@ func (r *run) writeEpoch(row EpochLog, isBest bool) error {
 		return fmt.Errorf("epoch %d: reading optimizer state: %w", row.Epoch, err)
 	}
 	ck := &Checkpoint{Graph: o.Graph, Weights: w, Optimizer: opt, Epoch: row.Epoch, Metrics: row}
-	paths := []string{checkpointPath(o.ResultsDir, o.Graph.Arch, row.Epoch, o.Ext), LastPath(o.ResultsDir, o.Ext)}
+	paths := []string{EpochCheckpointPath(o.ResultsDir, o.Graph.Arch, row.Epoch, o.Ext), LastPath(o.ResultsDir, o.Ext)}
 	if isBest {
 		paths = append(paths, BestPath(o.ResultsDir, o.Ext))
 	}
