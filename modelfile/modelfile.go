@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,6 +119,9 @@ func Save(path string, f *File, key string) error {
 		if data, err = encrypt(plain, key); err != nil {
 			return fmt.Errorf("saving model %s: %w", path, err)
 		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("saving model %s: %w", path, err)
 	}
 	return WriteFileAtomic(path, func(w io.Writer) error {
 		_, err := w.Write(data)

@@ -559,3 +559,14 @@ func BenchmarkSaveLoadResNet18(b *testing.B) {
 		})
 	}
 }
+
+func TestSaveCreatesParentFolders(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a", "b", "m.safetensors")
+	f := &File{Weights: model.Weights{"x/kernel": &model.Tensor{Shape: []int{2}, Data: []float32{1, 2}}}}
+	if err := Save(path, f, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, ""); err != nil {
+		t.Fatal(err)
+	}
+}
