@@ -92,15 +92,19 @@ func (b *Builder) lowerConv(input, kernel backends.Op, axes backends.ConvolveAxe
 	}
 	// Canonical layouts: input [B, spatial..., C], kernel [spatial..., Ci, Co].
 	x := c.transpose(input, append(append([]int{axes.InputBatch}, axes.InputSpatial...), axes.InputChannels)...)
-	w := c.transpose(kernel, append(append([]int{}, axes.KernelSpatial...), axes.KernelInputChannels, axes.KernelOutputChannels)...)
-	xShape, wShape := c.shape(x), c.shape(w)
+	wPerm := append(append([]int{}, axes.KernelSpatial...), axes.KernelInputChannels, axes.KernelOutputChannels)
+	xShape := c.shape(x)
 	if c.err != nil {
 		return nil, c.err
 	}
+	wDims := make([]int, nd+2)
+	for i, a := range wPerm {
+		wDims[i] = kShape.Dimensions[a]
+	}
 	batch, channels := xShape.Dimensions[0], xShape.Dimensions[nd+1]
 	inSpatial := xShape.Dimensions[1 : nd+1]
-	kSpatial := wShape.Dimensions[:nd]
-	kIn, kOut := wShape.Dimensions[nd], wShape.Dimensions[nd+1]
+	kSpatial := wDims[:nd]
+	kIn, kOut := wDims[nd], wDims[nd+1]
 	if err := checkConvChannels(p, batch, channels, kIn, kOut); err != nil {
 		return nil, err
 	}
@@ -115,8 +119,9 @@ func (b *Builder) lowerConv(input, kernel backends.Op, axes backends.ConvolveAxe
 	}
 	var out backends.Op
 	if p.featureGroups == 1 && p.batchGroups == 1 && c.b.useKernels(xShape.DType) {
-		out = c.kernelConv(x, w, inSpatial, kSpatial, outSpatial, p)
+		out = c.kernelConv(x, kernel, wPerm, inSpatial, kSpatial, outSpatial, p)
 	} else {
+		w := c.transpose(kernel, wPerm...)
 		x = c.padSpatial(x, p)
 		patches := c.im2col(x, kSpatial, outSpatial, p)
 		out = c.patchesDot(patches, w, batch, prod(outSpatial), prod(kSpatial), channels, kOut, p)
@@ -263,42 +268,82 @@ func (b *Builder) directConv(input, kernel backends.Op, axes backends.ConvolveAx
 
 // kernelConv is the convolution on this package's own kernels: patch
 // extraction (with padding and input dilation folded in) and a blocked matrix
-// multiplication. x is [B, spatial..., C], w [K..., C, Co]; it returns
-// [B, Oflat, Co].
-func (c *composer) kernelConv(x, w backends.Op, inSpatial, kSpatial, outSpatial []int, p convParams) backends.Op {
-	xShape, wShape := c.shape(x), c.shape(w)
+// multiplication. x is [B, spatial..., C]; the kernel, permuted by wPerm, is
+// [K..., C, Co]. It returns [B, Oflat, Co].
+func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial, outSpatial []int, p convParams) backends.Op {
+	xShape := c.shape(x)
 	if c.err != nil {
 		return nil
 	}
 	nd := len(inSpatial)
 	dtype := xShape.DType
 	batch, channels := xShape.Dimensions[0], xShape.Dimensions[nd+1]
-	kOut := wShape.Dimensions[nd+1]
 	oFlat, kFlat := prod(outSpatial), prod(kSpatial)
 	rows, depth := batch*oFlat, kFlat*channels
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
-	spatialSize := prod(inSpatial)
-	var im2colRun, matMulRun func(ins []any, out any)
-	if dtype == dtypes.Float32 {
-		im2colRun, matMulRun = kernelRuns[float32](table, batch, spatialSize, channels, oFlat, kFlat, kOut)
-	} else {
-		im2colRun, matMulRun = kernelRuns[float64](table, batch, spatialSize, channels, oFlat, kFlat, kOut)
-	}
-	patches := c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
-	w = c.reshape(w, depth, kOut)
+	w, layout := c.kernelOperand(kernel, wPerm, rows)
 	if c.err != nil {
 		return nil
 	}
+	kOut := c.shape(kernel).Dimensions[wPerm[nd+1]]
+	var im2colRun, matMulRun func(ins []any, out any)
+	if dtype == dtypes.Float32 {
+		im2colRun, matMulRun = kernelRuns[float32](table, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
+	} else {
+		im2colRun, matMulRun = kernelRuns[float64](table, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
+	}
+	patches := c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
 	out := c.keep(c.b.custom("MatMul", shapes.Make(dtype, rows, kOut), matMulRun, patches, w))
 	return c.reshape(out, batch, oFlat, kOut)
 }
 
-func kernelRuns[T float](table []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int) (im2colRun, matMulRun func(ins []any, out any)) {
+// kernelOperand returns the kernel as the matrix multiplication's B operand
+// [K*C, Co]. When the kernel needs a transposition (as the reversed,
+// channel-swapped kernel of an input gradient does) and the multiplication has
+// few rows, B is read in place through a layout (see bLayout), fusing any
+// Reverse/Transpose that produced the kernel; otherwise it is transposed.
+func (c *composer) kernelOperand(kernel backends.Op, wPerm []int, rows int) (backends.Op, *bLayout) {
+	const maxRowsForStridedB = 8 * mc // packing B costs once per mc rows
+	kv, err := c.b.value("ConvGeneral", kernel)
+	if err != nil {
+		c.err = err
+		return nil, nil
+	}
+	if isIdentity(wPerm) || rows > maxRowsForStridedB {
+		w := c.transpose(kernel, wPerm...)
+		dims := kv.shape.Dimensions
+		kOut := dims[wPerm[len(wPerm)-1]]
+		return c.reshape(w, kv.shape.Size()/kOut, kOut), nil
+	}
+	source, view := kv, rowMajorView(kv.shape.Dimensions)
+	if kv.node.view != nil {
+		source, view = kv.node.inputs[0], *kv.node.view
+	}
+	nd := len(wPerm)
+	dims, strides := make([]int, nd), make([]int, nd)
+	for i, a := range wPerm {
+		dims[i], strides[i] = view.dims[a], view.strides[a]
+	}
+	rowDims := dims[:nd-1]
+	layout := &bLayout{rowOffsets: make([]int, prod(rowDims)), colStride: strides[nd-1]}
+	idx := make([]int, nd-1)
+	for p := range layout.rowOffsets {
+		unflatten(p, rowDims, idx)
+		off := view.start
+		for i, v := range idx {
+			off += v * strides[i]
+		}
+		layout.rowOffsets[p] = off
+	}
+	return source, layout
+}
+
+func kernelRuns[T float](table []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int, layout *bLayout) (im2colRun, matMulRun func(ins []any, out any)) {
 	im2colRun = func(ins []any, out any) {
 		im2col(ins[0].([]T), out.([]T), table, batch, spatialSize, channels, oFlat, kFlat)
 	}
 	matMulRun = func(ins []any, out any) {
-		matMul(ins[0].([]T), ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut, false)
+		matMulB(ins[0].([]T), ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut, false, layout)
 	}
 	return im2colRun, matMulRun
 }

@@ -39,6 +39,7 @@ var convCases = []convCase{
 	{name: "input dilation", batch: 2, channels: 2, outCh: 3, spatial: []int{4, 5}, kernel: []int{3, 3}, inDil: []int{2, 3}, paddings: [][2]int{{1, 2}, {2, 1}}, noGrad: true},
 	{name: "batch groups", batch: 4, channels: 3, outCh: 4, spatial: []int{5, 5}, kernel: []int{3, 3}, batchGrps: 2, noGrad: true},
 	{name: "NCHW stride2", layout: "NCHW", batch: 2, channels: 3, outCh: 4, spatial: []int{7, 6}, kernel: []int{3, 3}, strides: []int{2, 2}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "3x3 many rows", batch: 4, channels: 3, outCh: 4, spatial: []int{20, 20}, kernel: []int{3, 3}, paddings: [][2]int{{1, 1}, {1, 1}}},
 	{name: "1D", batch: 2, channels: 3, outCh: 2, spatial: []int{9}, kernel: []int{3}, strides: []int{2}, paddings: [][2]int{{1, 0}}},
 }
 

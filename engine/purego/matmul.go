@@ -28,9 +28,22 @@ type operand[T float] struct {
 	rowStride, depthStride int
 }
 
+// bLayout describes a B operand that is not a plain row-major [k×n] matrix:
+// element (p, j) is at rowOffsets[p] + j*colStride. Such a B is packed panel by
+// panel (it is read with stride colStride, typically a transposed kernel).
+type bLayout struct {
+	rowOffsets []int
+	colStride  int
+}
+
 // matMul sets c [m×n] to a [m×k] times b [k×n]; with transA, a is stored
 // transposed, as [k×m].
 func matMul[T float](a, b, c []T, m, k, n int, transA bool) {
+	matMulB(a, b, c, m, k, n, transA, nil)
+}
+
+// matMulB is matMul with b laid out as described by bl (nil: row-major).
+func matMulB[T float](a, b, c []T, m, k, n int, transA bool, bl *bLayout) {
 	clear(c[:m*n])
 	if m == 0 || n == 0 || k == 0 {
 		return
@@ -58,8 +71,8 @@ func matMul[T float](a, b, c []T, m, k, n int, transA bool) {
 			defer wg.Done()
 			s := getScratch[T]()
 			defer scratchPool.Put(s)
-			for bl := range next {
-				multiplyBlock(A, b, c, n, k, bl.i0, min(bl.i0+mc, m), bl.j0, min(bl.j0+ncBlock, n), s)
+			for blk := range next {
+				multiplyBlock(A, b, bl, c, n, k, blk.i0, min(blk.i0+mc, m), blk.j0, min(blk.j0+ncBlock, n), s)
 			}
 		}()
 	}
@@ -76,7 +89,7 @@ type scratch[T float] struct {
 // time. B and row-major A are read in place; a transposed A is packed into
 // panels of mr rows first (in place, its mr values per depth step would each
 // cost a cache line). Partial tiles at the edges use zero-padded copies.
-func multiplyBlock[T float](A operand[T], b, c []T, n, k, i0, i1, j0, j1 int, s *scratch[T]) {
+func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i1, j0, j1 int, s *scratch[T]) {
 	packed := A.rowStride == 1
 	rowsPadded := roundUp(i1-i0, mr)
 	var edgeB [kc * nr]T
@@ -88,7 +101,10 @@ func multiplyBlock[T float](A operand[T], b, c []T, n, k, i0, i1, j0, j1 int, s 
 		for j := j0; j < j1; j += nr {
 			cols := min(nr, j1-j)
 			bData, ldb := b[p0*n+j:], n
-			if cols < nr {
+			if bl != nil {
+				packBStrided(b, bl, p0, depth, j, j1, edgeB[:nr*depth])
+				bData, ldb = edgeB[:], nr
+			} else if cols < nr {
 				packB(b, n, p0, depth, j, j1, edgeB[:nr*depth])
 				bData, ldb = edgeB[:], nr
 			}
@@ -178,6 +194,24 @@ func packB[T float](b []T, ldb, p0, depth, j0, j1 int, out []T) {
 			}
 			copy(dst, src)
 			clear(dst[cols:])
+		}
+	}
+}
+
+// packBStrided is packB for a B laid out by bl.
+func packBStrided[T float](b []T, bl *bLayout, p0, depth, j, j1 int, out []T) {
+	cols := min(nr, j1-j)
+	rows := bl.rowOffsets[p0 : p0+depth]
+	for jj := range nr {
+		if jj >= cols {
+			for p := range depth {
+				out[p*nr+jj] = 0
+			}
+			continue
+		}
+		base := (j + jj) * bl.colStride
+		for p, off := range rows {
+			out[p*nr+jj] = b[off+base]
 		}
 	}
 }

@@ -41,6 +41,14 @@ func TestMatMulMatchesNaive(t *testing.T) {
 		assertClose(t, "float64 matMul", got, want, 1e-12)
 		matMul(transpose2D(a, m, k), b, got, m, k, n, true)
 		assertClose(t, "float64 matMul transA", got, want, 1e-12)
+		// B stored transposed, rows listed backwards in pairs of blocks.
+		bt := transpose2D(b, k, n)
+		rowOffsets := make([]int, k)
+		for p := range rowOffsets {
+			rowOffsets[p] = p
+		}
+		matMulB(a, bt, got, m, k, n, false, &bLayout{rowOffsets: rowOffsets, colStride: k})
+		assertClose(t, "float64 matMul strided B", got, want, 1e-12)
 
 		a32, b32, c32 := make([]float32, len(a)), make([]float32, len(b)), make([]float32, m*n)
 		for i, v := range a {

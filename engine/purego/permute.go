@@ -164,7 +164,7 @@ func contiguousAxis(inStrides []int) int {
 // input contiguously: it copies 2D planes (axis q × last axis) in square
 // tiles, so that both reads and writes stay within a few cache lines.
 func tiledTranspose[T float](in, out []T, outDims, inStrides []int, start, q int) {
-	const tile = 32
+	const tile = 16 // floats: one cache line
 	rank := len(outDims)
 	outStrides := rowMajorView(outDims).strides
 	// The other axes index the planes.
@@ -179,6 +179,7 @@ func tiledTranspose[T float](in, out []T, outDims, inStrides []int, start, q int
 	nq, nl := outDims[q], outDims[rank-1]
 	sq, sl, oq := inStrides[q], inStrides[rank-1], outStrides[q]
 	parallelRows(prod(planeDims), func(planeStart, planeEnd int) {
+		var buf [tile][tile]T
 		idx := make([]int, len(planeDims))
 		for plane := planeStart; plane < planeEnd; plane++ {
 			unflatten(plane, planeDims, idx)
@@ -187,13 +188,25 @@ func tiledTranspose[T float](in, out []T, outDims, inStrides []int, start, q int
 				inBase += v * planeIn[i]
 				outBase += v * planeOut[i]
 			}
-			for q0 := 0; q0 < nq; q0 += tile {
-				for l0 := 0; l0 < nl; l0 += tile {
-					for l := l0; l < min(l0+tile, nl); l++ {
-						src := inBase + l*sl
-						dst := outBase + l
-						for iq := q0; iq < min(q0+tile, nq); iq++ {
-							out[dst+iq*oq] = in[src+iq*sq]
+			// Bands of tile input rows (l), swept along the rows (q): sequential
+			// reads that the hardware prefetches.
+			for l0 := 0; l0 < nl; l0 += tile {
+				tl := min(tile, nl-l0)
+				for q0 := 0; q0 < nq; q0 += tile {
+					tq := min(tile, nq-q0)
+					// Read whole input rows into buf, then write whole output rows:
+					// each cache line is used at once (strided rows alias in L1).
+					for l := range tl {
+						src := inBase + (l0+l)*sl + q0*sq
+						row := &buf[l]
+						for iq := range tq {
+							row[iq] = in[src+iq*sq]
+						}
+					}
+					for iq := range tq {
+						dst := out[outBase+(q0+iq)*oq+l0 : outBase+(q0+iq)*oq+l0+tl]
+						for l := range dst {
+							dst[l] = buf[l][iq]
 						}
 					}
 				}
