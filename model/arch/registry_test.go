@@ -76,8 +76,8 @@ func TestAllArchsBuild(t *testing.T) {
 		}
 	})
 	// resnet x7 depths, vgg x2, darknet x2, cspdarknet x2, cspdarknet_tiny, mobilenet x2,
-	// googlenet, efficientnet b0..b7.
-	if n != 7+2+2+2+1+2+1+8 {
+	// googlenet, efficientnet b0..b7, squeezenet, alexnet.
+	if n != 7+2+2+2+1+2+1+8+2 {
 		t.Errorf("%d arch/depth combinations registered", n)
 	}
 }
@@ -85,7 +85,8 @@ func TestAllArchsBuild(t *testing.T) {
 func TestArchsList(t *testing.T) {
 	got := Archs()
 	for _, want := range []string{"resnet (10, 18, 34, 50, 101, 152, 200)", "vgg (16, 19)", "mobilenet_v1", "mobilenet_v2",
-		"googlenet", "darknet (19, 53)", "cspdarknet (19, 53)", "cspdarknet_tiny", "efficientnet_b0", "efficientnet_b1"} {
+		"googlenet", "darknet (19, 53)", "cspdarknet (19, 53)", "cspdarknet_tiny", "efficientnet_b0", "efficientnet_b1",
+		"squeezenet", "alexnet"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("Archs() lacks %q: %v", want, got)
 		}
