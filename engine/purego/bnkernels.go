@@ -52,11 +52,53 @@ func (l bnLayout) channelSums(fs ...func(i, ch int) float64) [][]float64 {
 	return partial[0]
 }
 
+// rowSums is channelSums for inner == 1 (channels last): f adds row o's
+// contributions to acc (one float64 slice of c values per sum).
+func (l bnLayout) rowSums(numSums int, f func(o int, acc [][]float64)) [][]float64 {
+	workers := max(1, min(runtime.GOMAXPROCS(0), l.outer))
+	partial := make([][][]float64, workers)
+	var wg sync.WaitGroup
+	chunk := (l.outer + workers - 1) / workers
+	for w := range workers {
+		partial[w] = make([][]float64, numSums)
+		for j := range numSums {
+			partial[w][j] = make([]float64, l.c)
+		}
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for o := w * chunk; o < min(l.outer, (w+1)*chunk); o++ {
+				f(o, partial[w])
+			}
+		}(w)
+	}
+	wg.Wait()
+	for w := 1; w < workers; w++ {
+		for j := range numSums {
+			for ch := range l.c {
+				partial[0][j][ch] += partial[w][j][ch]
+			}
+		}
+	}
+	return partial[0]
+}
+
 // bnStats writes the batch mean (stats[:c]) and biased variance (stats[c:]).
 func bnStats[T float](x []T, l bnLayout, stats []T) {
-	sums := l.channelSums(
-		func(i, _ int) float64 { return float64(x[i]) },
-		func(i, _ int) float64 { return float64(x[i]) * float64(x[i]) })
+	var sums [][]float64
+	if l.inner == 1 {
+		sums = l.rowSums(2, func(o int, acc [][]float64) {
+			s, sq := acc[0][:l.c], acc[1][:l.c]
+			for ch, v := range x[o*l.c : (o+1)*l.c] {
+				s[ch] += float64(v)
+				sq[ch] += float64(v) * float64(v)
+			}
+		})
+	} else {
+		sums = l.channelSums(
+			func(i, _ int) float64 { return float64(x[i]) },
+			func(i, _ int) float64 { return float64(x[i]) * float64(x[i]) })
+	}
 	n := float64(l.outer * l.inner)
 	for ch := range l.c {
 		mean := sums[0][ch] / n
@@ -99,9 +141,21 @@ func bnGradSums[T float](x, mean, variance, dy []T, eps float64, l bnLayout, sum
 	for ch := range l.c {
 		invStd[ch] = 1 / math.Sqrt(float64(variance[ch])+eps)
 	}
-	s := l.channelSums(
-		func(i, _ int) float64 { return float64(dy[i]) },
-		func(i, ch int) float64 { return float64(dy[i]) * (float64(x[i]) - float64(mean[ch])) * invStd[ch] })
+	var s [][]float64
+	if l.inner == 1 {
+		s = l.rowSums(2, func(o int, acc [][]float64) {
+			sdy, sdyx := acc[0][:l.c], acc[1][:l.c]
+			xs, dys := x[o*l.c:(o+1)*l.c], dy[o*l.c:(o+1)*l.c]
+			for ch, d := range dys {
+				sdy[ch] += float64(d)
+				sdyx[ch] += float64(d) * (float64(xs[ch]) - float64(mean[ch])) * invStd[ch]
+			}
+		})
+	} else {
+		s = l.channelSums(
+			func(i, _ int) float64 { return float64(dy[i]) },
+			func(i, ch int) float64 { return float64(dy[i]) * (float64(x[i]) - float64(mean[ch])) * invStd[ch] })
+	}
 	for ch := range l.c {
 		sums[ch], sums[l.c+ch] = T(s[0][ch]), T(s[1][ch])
 	}
@@ -123,6 +177,13 @@ func bnGradInput[T float](x, scale, mean, variance, dy, sums []T, eps float64, l
 	}
 	parallelRows(l.outer, func(start, end int) {
 		for o := start; o < end; o++ {
+			if l.inner == 1 {
+				xs, dys, dst := x[o*l.c:(o+1)*l.c], dy[o*l.c:(o+1)*l.c], dx[o*l.c:(o+1)*l.c]
+				for ch := range dst {
+					dst[ch] = a[ch]*dys[ch] + b[ch]*xs[ch] + c[ch]
+				}
+				continue
+			}
 			for ch := range l.c {
 				base := (o*l.c + ch) * l.inner
 				ac, bc, cc := a[ch], b[ch], c[ch]
