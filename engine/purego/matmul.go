@@ -52,10 +52,16 @@ func matMulB[T float](a, b, c []T, m, k, n int, transA bool, bl *bLayout) {
 	if transA {
 		A = operand[T]{data: a, rowStride: 1, depthStride: m}
 	}
+	// A transposed A is packed once per column block: use a single column
+	// block when the row blocks alone keep every worker busy.
+	colBlock := ncBlock
+	if transA && (m+mc-1)/mc >= 2*runtime.GOMAXPROCS(0) {
+		colBlock = roundUp(n, nr)
+	}
 	type block struct{ i0, j0 int }
 	var blocks []block
 	for i0 := 0; i0 < m; i0 += mc {
-		for j0 := 0; j0 < n; j0 += ncBlock {
+		for j0 := 0; j0 < n; j0 += colBlock {
 			blocks = append(blocks, block{i0, j0})
 		}
 	}
@@ -72,7 +78,7 @@ func matMulB[T float](a, b, c []T, m, k, n int, transA bool, bl *bLayout) {
 			s := getScratch[T]()
 			defer scratchPool.Put(s)
 			for blk := range next {
-				multiplyBlock(A, b, bl, c, n, k, blk.i0, min(blk.i0+mc, m), blk.j0, min(blk.j0+ncBlock, n), s)
+				multiplyBlock(A, b, bl, c, n, k, blk.i0, min(blk.i0+mc, m), blk.j0, min(blk.j0+colBlock, n), s)
 			}
 		}()
 	}
