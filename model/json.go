@@ -17,8 +17,23 @@ func (g *Graph) MarshalIndent() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// ParseJSON decodes a graph, rejecting unknown fields, and validates it.
+// MarshalJSON writes the graph with Version set to FormatVersion, however it was built.
+func (g Graph) MarshalJSON() ([]byte, error) {
+	type plain Graph // no methods: no recursion
+	p := plain(g)
+	p.Version = FormatVersion
+	return json.Marshal(p)
+}
+
+// ParseJSON decodes a graph, rejecting unknown fields and newer format versions, and validates
+// it. The graph it returns has Version 0, like one built in memory.
 func ParseJSON(data []byte) (*Graph, error) {
+	var v struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &v); err == nil && v.Version > FormatVersion {
+		return nil, fmt.Errorf("model graph format version %d is newer than this Bonsai's (%d): upgrade Bonsai to read it", v.Version, FormatVersion)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var g Graph
@@ -36,6 +51,7 @@ func ParseJSON(data []byte) (*Graph, error) {
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid model graph: %w", err)
 	}
+	g.Version = 0
 	return &g, nil
 }
 

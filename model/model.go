@@ -86,8 +86,14 @@ type Layer struct {
 	FrozenBN bool `json:"frozen_bn,omitempty"`
 }
 
+// FormatVersion is the version of the graph JSON format this package writes and reads.
+const FormatVersion = 1
+
 // Graph is a whole model: layers in topological order, the first being the input.
 type Graph struct {
+	// Version is the JSON format version: 0 in memory, FormatVersion in JSON (MarshalJSON writes
+	// it). ParseJSON refuses versions newer than FormatVersion.
+	Version int    `json:"version,omitempty"`
 	Arch    string `json:"arch"`     // TAO arch name, e.g. "resnet"
 	NLayers int    `json:"n_layers"` // depth, e.g. 18 (0 where the family has none)
 	// Input is [C, H, W] as TAO's input_image_size writes it.

@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -37,8 +38,12 @@ func TestJSONRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(g, back) {
 		t.Fatalf("round trip changed the graph:\n%s", data)
 	}
-	if bytes.Contains(data, []byte(`"pad"`)) || !bytes.Contains(data, []byte(`"block": -1`)) {
-		t.Errorf("zero arrays should be omitted and block -1 kept:\n%s", data)
+	if bytes.Contains(data, []byte(`"pad"`)) || !bytes.Contains(data, []byte(`"block": -1`)) || !bytes.Contains(data, []byte(`"version": 1`)) {
+		t.Errorf("want version 1, zero arrays omitted and block -1 kept:\n%s", data)
+	}
+	// json.Marshal (as other packages embed the graph) writes the version too.
+	if b, err := json.Marshal(g); err != nil || !bytes.Contains(b, []byte(`"version":1`)) {
+		t.Errorf("json.Marshal: %v %s", err, b)
 	}
 	path := filepath.Join(t.TempDir(), "g.json")
 	if err := g.WriteFile(path); err != nil {
@@ -67,6 +72,7 @@ func TestParseJSONErrors(t *testing.T) {
 		{"bad block", `"block": 1`, `"block": -3`, "block id"},
 		{"syntax", `"arch": "tiny"`, `"arch": tiny`, "decoding"},
 		{"slash in name", `"name": "relu"`, `"name": "re/lu"`, "'/'"},
+		{"newer version", `"version": 1`, `"version": 2, "future_field": 1`, "upgrade Bonsai"},
 	} {
 		bad := strings.Replace(string(good), c.old, c.new, 1)
 		if bad == string(good) {
