@@ -54,8 +54,11 @@ func newConvParams(numSpatial int, axes backends.ConvolveAxesConfig, strides []i
 	return p, nil
 }
 
-// ConvGeneral is lowered to patch extraction (strided slices concatenated into
-// an im2col matrix) and a single DotGeneral. Nil strides and dilations mean 1.
+// ConvGeneral is lowered to patch extraction (im2col) and one matrix
+// multiplication, on this package's kernels for float32/float64 without groups
+// (see kernelConv and weightGradientConv), otherwise composed from SimpleGo's
+// Slice, Concatenate and DotGeneral. Nil strides and dilations mean 1 (SimpleGo
+// itself reads them as 0).
 func (b *Builder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int, paddings [][2]int,
 	inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
 	if b.backend.directConv {
