@@ -110,3 +110,24 @@ func TestProgressPlainLines(t *testing.T) {
 		t.Errorf("summary line %q", lines[4])
 	}
 }
+
+func TestProgressTerminalRedrawsOneLine(t *testing.T) {
+	var b bytes.Buffer
+	p := NewProgress(&b)
+	p.tty = true
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p.now = func() time.Time { return clock }
+	p.StartEpoch(2, 5, 4)
+	for i := 0; i < 4; i++ {
+		clock = clock.Add(200 * time.Millisecond)
+		p.Step(8, 0.5, 0.75, 0.1)
+	}
+	p.EndEpoch(EpochLog{Epoch: 2, Loss: 0.5, Acc: 0.75, ValLoss: 0.4, ValAcc: 0.8, LR: 0.1}, false)
+	out := b.String()
+	if strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
+		t.Errorf("terminal output should end the bar with one newline: %q", out)
+	}
+	if strings.Count(out, "\r") != 5 || !strings.Contains(out, "4/4 loss 0.5000 acc 0.7500") || !strings.Contains(out, "40.0 img/s") {
+		t.Errorf("terminal output %q", out)
+	}
+}
