@@ -21,11 +21,13 @@
 //
 // Options (comma-separated config): "conv=direct" uses SimpleGo's direct
 // convolution, "kernels=off" composes everything from SimpleGo operations;
-// other options go to SimpleGo (e.g. "parallelism=2").
+// other options go to SimpleGo (e.g. "parallelism=2"; SimpleGo runs the
+// operations of a segment one at a time unless "ops_parallel" is given).
 package purego
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gomlx/gomlx/backends"
@@ -53,8 +55,8 @@ var _ backends.Backend = (*Backend)(nil)
 // "conv=direct" keeps SimpleGo's direct convolution instead of the lowered one
 // (for comparisons); "kernels=off" composes every added operation from SimpleGo
 // operations instead of using this package's kernels (slower; for checks);
-// every other option is passed on to SimpleGo (e.g. "parallelism=2"). An empty
-// string uses the defaults.
+// every other option is passed on to SimpleGo (e.g. "parallelism=2",
+// "ops_parallel"). An empty string uses the defaults.
 func New(config string) (backends.Backend, error) {
 	var rest []string
 	directConv, noKernels := false, false
@@ -68,6 +70,11 @@ func New(config string) (backends.Backend, error) {
 		default:
 			rest = append(rest, opt)
 		}
+	}
+	if !slices.Contains(rest, "ops_parallel") && !slices.Contains(rest, "ops_sequential") {
+		// The heavy operations are this package's kernels, parallel inside;
+		// SimpleGo's concurrent scheduling of the light ones gains little here.
+		rest = append(rest, "ops_sequential")
 	}
 	inner, err := simplego.New(strings.Join(rest, ","))
 	if err != nil {
