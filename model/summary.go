@@ -14,6 +14,8 @@ type SummaryRow struct {
 	Shape  Shape    `json:"output_shape"`
 	Params int      `json:"params"`
 	FLOPs  int64    `json:"flops"`
+	Block  int      `json:"block"`            // freeze_blocks id, -1 for none
+	Frozen bool     `json:"frozen,omitempty"` // weights do not train
 	Inputs []string `json:"connected_to,omitempty"`
 }
 
@@ -77,11 +79,23 @@ func (g *Graph) Summarize() (*Summary, error) {
 		}
 		s.TotalParams += n
 		s.Rows = append(s.Rows, SummaryRow{Name: l.Name, Type: KerasType(l.Op), Shape: shapes[l.Name],
-			Params: n, FLOPs: costs[i].FLOPs, Inputs: l.Inputs})
+			Params: n, FLOPs: costs[i].FLOPs, Block: l.Block, Frozen: l.Frozen, Inputs: l.Inputs})
 	}
 	s.NonTrainable = s.TotalParams - s.Trainable
 	s.SizeMB = float64(s.TotalParams) * 4 / (1 << 20)
 	return s, nil
+}
+
+// blockLabel is the Block column: the id, "*" when frozen, "" for no block.
+func (r SummaryRow) blockLabel() string {
+	if r.Block < 0 {
+		return ""
+	}
+	l := strconv.Itoa(r.Block)
+	if r.Frozen {
+		l += "*"
+	}
+	return l
 }
 
 // CHW formats an activation shape in TAO's channels-first order: (C, H, W) or (N).
@@ -134,7 +148,7 @@ func (s *Summary) Print(w io.Writer) error {
 		nameW = max(nameW, len(r.Name)+len(r.Type)+3)
 		shapeW = max(shapeW, len(r.Shape.CHW()))
 	}
-	line := strings.Repeat("=", nameW+shapeW+12+12+4*2+len("Connected to"))
+	line := strings.Repeat("=", nameW+shapeW+12+12+5+5*2+len("Connected to"))
 	title := fmt.Sprintf("Model: %s", s.Arch)
 	if s.NLayers > 0 {
 		title += strconv.Itoa(s.NLayers)
@@ -143,13 +157,15 @@ func (s *Summary) Print(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintln(&b, title)
 	fmt.Fprintln(&b, strings.Repeat("_", len(line)))
-	fmt.Fprintf(&b, "%-*s  %-*s  %12s  %12s  %s\n", nameW, "Layer (type)", shapeW, "Output Shape", "Param #", "FLOPs", "Connected to")
+	fmt.Fprintf(&b, "%-*s  %-*s  %12s  %12s  %-5s  %s\n", nameW, "Layer (type)", shapeW, "Output Shape", "Param #", "FLOPs", "Block", "Connected to")
 	fmt.Fprintln(&b, line)
 	for _, r := range s.Rows {
-		fmt.Fprintf(&b, "%-*s  %-*s  %12s  %12s  %s\n", nameW, r.Name+" ("+r.Type+")", shapeW, r.Shape.CHW(),
-			Group(int64(r.Params)), HumanCount(r.FLOPs), strings.Join(r.Inputs, ", "))
+		row := fmt.Sprintf("%-*s  %-*s  %12s  %12s  %-5s  %s", nameW, r.Name+" ("+r.Type+")", shapeW, r.Shape.CHW(),
+			Group(int64(r.Params)), HumanCount(r.FLOPs), r.blockLabel(), strings.Join(r.Inputs, ", "))
+		fmt.Fprintln(&b, strings.TrimRight(row, " "))
 	}
 	fmt.Fprintln(&b, line)
+	fmt.Fprintln(&b, "Block: the freeze_blocks id of the layer; * marks frozen weights.")
 	fmt.Fprintf(&b, "Total params: %s (%.2f MB at fp32)\n", Group(int64(s.TotalParams)), s.SizeMB)
 	fmt.Fprintf(&b, "Trainable params: %s\n", Group(int64(s.Trainable)))
 	fmt.Fprintf(&b, "Non-trainable params: %s (batch-norm moving statistics and frozen layers)\n", Group(int64(s.NonTrainable)))
