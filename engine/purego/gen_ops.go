@@ -26,23 +26,6 @@ func (b *Builder) Abs(p0 backends.Op) (backends.Op, error) {
 	return outs[0], nil
 }
 
-// Add records SimpleGo's Add.
-func (b *Builder) Add(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("Add", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Add(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // ArgMinMax records SimpleGo's ArgMinMax.
 func (b *Builder) ArgMinMax(p0 backends.Op, p1 int, p2 dtypes.DType, p3 bool) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)
@@ -828,57 +811,6 @@ func (b *Builder) Logistic(p0 backends.Op) (backends.Op, error) {
 	return outs[0], nil
 }
 
-// Max records SimpleGo's Max.
-func (b *Builder) Max(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("Max", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Max(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Min records SimpleGo's Min.
-func (b *Builder) Min(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("Min", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Min(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Mul records SimpleGo's Mul.
-func (b *Builder) Mul(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("Mul", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Mul(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // Neg records SimpleGo's Neg.
 func (b *Builder) Neg(p0 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)
@@ -1347,23 +1279,6 @@ func (b *Builder) Sqrt(p0 backends.Op) (backends.Op, error) {
 	in = append(in, p0)
 	outs, err := b.record("Sqrt", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		o0, err := sb.Sqrt(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Sub records SimpleGo's Sub.
-func (b *Builder) Sub(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("Sub", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Sub(in[pos0], in[pos1])
 		return []backends.Op{o0}, err
 	})
 	if err != nil {

@@ -289,3 +289,28 @@ func TestFusedPermutes(t *testing.T) {
 		assertClose(t, "fused permutes", got[i], want[i], 0)
 	}
 }
+
+// TestElementwiseKernelsMatchSimpleGo checks the parallel binary kernels
+// (large operands) against SimpleGo.
+func TestElementwiseKernelsMatchSimpleGo(t *testing.T) {
+	reference, err := simplego.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	x, y := randomTensor(rng, 300, 200), randomTensor(rng, 300, 200)
+	fn := func(in []*Node) []*Node {
+		a, b := in[0], in[1]
+		a32, b32 := ConvertDType(a, dtypes.Float32), ConvertDType(b, dtypes.Float32)
+		outs := []*Node{Add(a, b), Sub(a, b), Mul(a, b), Max(a, b), Min(a, b)}
+		for _, o := range []*Node{Add(a32, b32), Sub(a32, b32), Mul(a32, b32), Max(a32, b32), Min(a32, b32)} {
+			outs = append(outs, ConvertDType(o, dtypes.Float64))
+		}
+		return outs
+	}
+	want := run(t, reference, fn, x, y)
+	got := run(t, newBackend(t, ""), fn, x, y)
+	for i := range want {
+		assertClose(t, "elementwise", got[i], want[i], 0)
+	}
+}

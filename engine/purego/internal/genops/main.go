@@ -21,6 +21,7 @@ var handWritten = map[string]bool{
 	"Pad": true, "Reverse": true, "SelectAndScatterMax": true, "SelectAndScatterMin": true,
 	"BatchNormForInference": true, "BatchNormForTraining": true, "BatchNormGradient": true,
 	"ConvGeneral": true, "ReduceWindow": true, "Transpose": true,
+	"Add": true, "Sub": true, "Mul": true, "Max": true, "Min": true,
 }
 
 var opType = reflect.TypeOf((*backends.Op)(nil)).Elem()
