@@ -51,11 +51,13 @@ func BenchmarkLoaderHymenoptera(b *testing.B) {
 					runEpoch(b, l, -1) // fill the cache, untimed
 				}
 				b.ResetTimer()
+				cpu0 := cpuSeconds()
 				images := 0
 				for i := 0; i < b.N; i++ {
 					images += runEpoch(b, l, i)
 				}
 				b.ReportMetric(float64(images)/b.Elapsed().Seconds(), "images/s")
+				b.ReportMetric(float64(images)/(cpuSeconds()-cpu0), "images/cpu-s")
 				if cache {
 					b.ReportMetric(float64(l.Stats().CacheBytes)/(1<<20), "cache-MiB")
 				}
@@ -77,6 +79,7 @@ func BenchmarkDecodeHymenoptera(b *testing.B) {
 		files[i] = data
 	}
 	b.ResetTimer()
+	cpu0 := cpuSeconds()
 	for i := 0; i < b.N; i++ {
 		for _, data := range files {
 			if _, err := Decode(data, 3); err != nil {
@@ -85,6 +88,7 @@ func BenchmarkDecodeHymenoptera(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(files))/b.Elapsed().Seconds(), "images/s")
+	b.ReportMetric(float64(b.N*len(files))/(cpuSeconds()-cpu0), "images/cpu-s")
 }
 
 func runEpoch(b *testing.B, l *Loader, e int) int {
