@@ -94,12 +94,20 @@ func Build(cfg Config) (*model.Graph, error) {
 	}
 	g, err := f.build(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("building %s: %w", cfg.Arch, err)
+		return nil, fmt.Errorf("building %s: %w", archName(cfg), err)
 	}
 	if err := g.Validate(); err != nil {
-		return nil, fmt.Errorf("building %s%d at input %v: %w", cfg.Arch, cfg.NLayers, cfg.InputSize, err)
+		return nil, fmt.Errorf("building %s at input_image_size %d,%d,%d: %w", archName(cfg), cfg.InputSize[0], cfg.InputSize[1], cfg.InputSize[2], err)
 	}
 	return g, nil
+}
+
+// archName is the arch with its depth where it has one: resnet18, mobilenet_v2.
+func archName(cfg Config) string {
+	if cfg.NLayers > 0 {
+		return cfg.Arch + strconv.Itoa(cfg.NLayers)
+	}
+	return cfg.Arch
 }
 
 // checkConfig validates the options shared by all families and fills defaults.

@@ -283,6 +283,8 @@ func TestBuildErrors(t *testing.T) {
 		{func(c *Config) { c.NumClasses = 0 }, "classes"},
 		{func(c *Config) { c.FreezeBlocks = []int{5} }, "freeze_blocks id 5"},
 		{func(c *Config) { c.Activation = "gelu" }, "unknown activation_type"},
+		{func(c *Config) { c.Arch, c.NLayers, c.InputSize = "cspdarknet_tiny", 0, [3]int{3, 16, 16} },
+			"building cspdarknet_tiny at input_image_size 3,16,16: layer \"conv_4_pool_0\" (max_pool): input 1x1 is too small"},
 	} {
 		cfg := base
 		c.edit(&cfg)
