@@ -149,7 +149,22 @@ func roundUp(x, to int) int { return (x + to - 1) / to * to }
 // packA copies rows [i0, i1) of A at depths [p0, p0+depth) into panels of mr
 // rows: out[panel][p][r], zero padded.
 func packA[T float](A operand[T], i0, i1, p0, depth int, out []T) {
-	for i := i0; i < i1; i += mr {
+	full := (i1 - i0) / mr * mr
+	if A.rowStride == 1 && full > 0 {
+		// Transposed A: each depth step is a contiguous run of rows; read it
+		// sequentially and scatter it to the panels.
+		for p := range depth {
+			src := A.data[(p0+p)*A.depthStride+i0 : (p0+p)*A.depthStride+i0+full]
+			for i := 0; i < full; i += mr {
+				dst := out[i*depth+p*mr : i*depth+p*mr+mr : i*depth+p*mr+mr]
+				s := src[i : i+mr : i+mr]
+				dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = s[0], s[1], s[2], s[3], s[4], s[5]
+			}
+		}
+	} else {
+		full = 0
+	}
+	for i := i0 + full; i < i1; i += mr {
 		panel := out[(i-i0)*depth : (i-i0+mr)*depth]
 		rows := min(mr, i1-i)
 		if A.depthStride == 1 && rows == mr { // row-major: six rows side by side
@@ -159,14 +174,6 @@ func packA[T float](A operand[T], i0, i1, p0, depth int, out []T) {
 			for p := range depth {
 				dst := panel[p*mr : p*mr+mr : p*mr+mr]
 				dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
-			}
-			continue
-		}
-		if A.rowStride == 1 && rows == mr { // transposed: six contiguous values per depth
-			for p := range depth {
-				src := A.data[(p0+p)*A.depthStride+i : (p0+p)*A.depthStride+i+mr : (p0+p)*A.depthStride+i+mr]
-				dst := panel[p*mr : p*mr+mr : p*mr+mr]
-				dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = src[0], src[1], src[2], src[3], src[4], src[5]
 			}
 			continue
 		}
