@@ -43,8 +43,16 @@ func (b *Builder) binary(name string, lhs, rhs backends.Op,
 	simple func(sb backends.Builder, x, y backends.Op) (backends.Op, error)) (backends.Op, error) {
 	l, errL := b.value(name, lhs)
 	r, errR := b.value(name, rhs)
-	if errL == nil && errR == nil && b.useKernels(l.shape.DType) && l.shape.Equal(r.shape) && l.shape.Size() >= minParallelElements {
-		return b.custom(name, l.shape, binaryRun(name, l.shape.DType == dtypes.Float32), lhs, rhs)
+	if errL == nil && errR == nil && b.useKernels(l.shape.DType) && l.shape.DType == r.shape.DType {
+		big := max(l.shape.Size(), r.shape.Size()) >= minParallelElements
+		switch {
+		case big && l.shape.Equal(r.shape):
+			return b.custom(name, l.shape, binaryRun(name, l.shape.DType == dtypes.Float32, noScalar), lhs, rhs)
+		case big && r.shape.Rank() == 0:
+			return b.custom(name, l.shape, binaryRun(name, l.shape.DType == dtypes.Float32, scalarRight), lhs, rhs)
+		case big && l.shape.Rank() == 0:
+			return b.custom(name, r.shape, binaryRun(name, r.shape.DType == dtypes.Float32, scalarLeft), lhs, rhs)
+		}
 	}
 	outs, err := b.record(name, []backends.Op{lhs, rhs}, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		op, err := simple(sb, in[0], in[1])
@@ -56,44 +64,78 @@ func (b *Builder) binary(name string, lhs, rhs backends.Op,
 	return outs[0], nil
 }
 
-func binaryRun(name string, f32 bool) func(ins []any, out any) {
+// scalarSide says which operand, if any, is a scalar broadcast to the other.
+type scalarSide int
+
+const (
+	noScalar scalarSide = iota
+	scalarLeft
+	scalarRight
+)
+
+func binaryRun(name string, f32 bool, side scalarSide) func(ins []any, out any) {
 	if f32 {
-		return binaryKernel[float32](name)
+		return binaryKernel[float32](name, side)
 	}
-	return binaryKernel[float64](name)
+	return binaryKernel[float64](name, side)
 }
 
-func binaryKernel[T float](name string) func(ins []any, out any) {
-	var f func(x, y, out []T)
+func binaryFunc[T float](name string) func(x, y T) T {
 	switch name {
 	case "Add":
+		return func(x, y T) T { return x + y }
+	case "Sub":
+		return func(x, y T) T { return x - y }
+	case "Mul":
+		return func(x, y T) T { return x * y }
+	case "Max":
+		return func(x, y T) T { return max(x, y) }
+	default:
+		return func(x, y T) T { return min(x, y) }
+	}
+}
+
+func binaryKernel[T float](name string, side scalarSide) func(ins []any, out any) {
+	op := binaryFunc[T](name)
+	// The common same-shape cases get closure-free loops.
+	var f func(x, y, out []T)
+	switch {
+	case side != noScalar:
+		f = func(x, y, out []T) {
+			if side == scalarRight {
+				s := y[0]
+				for i, v := range x[:len(out)] {
+					out[i] = op(v, s)
+				}
+				return
+			}
+			s := x[0]
+			for i, v := range y[:len(out)] {
+				out[i] = op(s, v)
+			}
+		}
+	case name == "Add":
 		f = func(x, y, out []T) {
 			for i := range out {
 				out[i] = x[i] + y[i]
 			}
 		}
-	case "Sub":
+	case name == "Sub":
 		f = func(x, y, out []T) {
 			for i := range out {
 				out[i] = x[i] - y[i]
 			}
 		}
-	case "Mul":
+	case name == "Mul":
 		f = func(x, y, out []T) {
 			for i := range out {
 				out[i] = x[i] * y[i]
 			}
 		}
-	case "Max":
-		f = func(x, y, out []T) {
-			for i := range out {
-				out[i] = max(x[i], y[i])
-			}
-		}
 	default:
 		f = func(x, y, out []T) {
 			for i := range out {
-				out[i] = min(x[i], y[i])
+				out[i] = op(x[i], y[i])
 			}
 		}
 	}
@@ -102,7 +144,49 @@ func binaryKernel[T float](name string) func(ins []any, out any) {
 		const chunk = 1 << 14
 		parallelRows((len(o)+chunk-1)/chunk, func(start, end int) {
 			lo, hi := start*chunk, min(end*chunk, len(o))
-			f(x[lo:hi], y[lo:hi], o[lo:hi])
+			switch side {
+			case scalarRight:
+				f(x[lo:hi], y, o[lo:hi])
+			case scalarLeft:
+				f(x, y[lo:hi], o[lo:hi])
+			default:
+				f(x[lo:hi], y[lo:hi], o[lo:hi])
+			}
 		})
 	}
+}
+
+// Sign returns -1, 0 or 1 according to the sign of x (NaN stays NaN).
+func (b *Builder) Sign(x backends.Op) (backends.Op, error) {
+	if v, err := b.value("Sign", x); err == nil && b.useKernels(v.shape.DType) && v.shape.Size() >= minParallelElements {
+		run := signRun[float64]
+		if v.shape.DType == dtypes.Float32 {
+			run = signRun[float32]
+		}
+		return b.custom("Sign", v.shape, run, x)
+	}
+	outs, err := b.record("Sign", []backends.Op{x}, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
+		op, err := sb.Sign(in[0])
+		return []backends.Op{op}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
+}
+
+func signRun[T float](ins []any, out any) {
+	x, o := ins[0].([]T), out.([]T)
+	parallelRows(len(o), func(lo, hi int) {
+		for i, v := range x[lo:hi] {
+			switch {
+			case v > 0:
+				o[lo+i] = 1
+			case v < 0:
+				o[lo+i] = -1
+			default:
+				o[lo+i] = v // zero (keeping its sign) or NaN
+			}
+		}
+	})
 }

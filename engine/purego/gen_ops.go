@@ -1227,21 +1227,6 @@ func (b *Builder) ShiftRightLogical(p0 backends.Op, p1 backends.Op) (backends.Op
 	return outs[0], nil
 }
 
-// Sign records SimpleGo's Sign.
-func (b *Builder) Sign(p0 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Sign", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Sign(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // Sin records SimpleGo's Sin.
 func (b *Builder) Sin(p0 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)

@@ -302,8 +302,11 @@ func TestElementwiseKernelsMatchSimpleGo(t *testing.T) {
 	fn := func(in []*Node) []*Node {
 		a, b := in[0], in[1]
 		a32, b32 := ConvertDType(a, dtypes.Float32), ConvertDType(b, dtypes.Float32)
-		outs := []*Node{Add(a, b), Sub(a, b), Mul(a, b), Max(a, b), Min(a, b)}
-		for _, o := range []*Node{Add(a32, b32), Sub(a32, b32), Mul(a32, b32), Max(a32, b32), Min(a32, b32)} {
+		half := Scalar(a.Graph(), dtypes.Float64, 0.5)
+		zeroed := Mul(a, Sign(Max(b, ZerosLike(b)))) // has exact zeros
+		outs := []*Node{Add(a, b), Sub(a, b), Mul(a, b), Max(a, b), Min(a, b),
+			Sub(a, half), Sub(half, a), Mul(half, a), Max(a, half), Sign(a), Sign(zeroed)}
+		for _, o := range []*Node{Add(a32, b32), Sub(a32, b32), Mul(a32, b32), Max(a32, b32), Min(a32, b32), Sign(a32)} {
 			outs = append(outs, ConvertDType(o, dtypes.Float64))
 		}
 		return outs

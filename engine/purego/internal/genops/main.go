@@ -21,7 +21,7 @@ var handWritten = map[string]bool{
 	"Pad": true, "Reverse": true, "SelectAndScatterMax": true, "SelectAndScatterMin": true,
 	"BatchNormForInference": true, "BatchNormForTraining": true, "BatchNormGradient": true,
 	"ConvGeneral": true, "ReduceWindow": true, "Transpose": true,
-	"Add": true, "Sub": true, "Mul": true, "Max": true, "Min": true,
+	"Add": true, "Sub": true, "Mul": true, "Max": true, "Min": true, "Sign": true,
 }
 
 var opType = reflect.TypeOf((*backends.Op)(nil)).Elem()
