@@ -100,6 +100,37 @@ func binaryKernel[T float](name string, side scalarSide) func(ins []any, out any
 	// The common same-shape cases get closure-free loops.
 	var f func(x, y, out []T)
 	switch {
+	case side == scalarRight && name == "Mul":
+		f = func(x, y, out []T) {
+			s := y[0]
+			for i, v := range x[:len(out)] {
+				out[i] = v * s
+			}
+		}
+	case side == scalarLeft && name == "Mul":
+		f = func(x, y, out []T) {
+			s := x[0]
+			for i, v := range y[:len(out)] {
+				out[i] = s * v
+			}
+		}
+	case side == scalarRight && (name == "Add" || name == "Sub"):
+		f = func(x, y, out []T) {
+			s := y[0]
+			if name == "Sub" {
+				s = -s
+			}
+			for i, v := range x[:len(out)] {
+				out[i] = v + s
+			}
+		}
+	case side == scalarLeft && name == "Sub":
+		f = func(x, y, out []T) {
+			s := x[0]
+			for i, v := range y[:len(out)] {
+				out[i] = s - v
+			}
+		}
 	case side != noScalar:
 		f = func(x, y, out []T) {
 			if side == scalarRight {

@@ -305,7 +305,8 @@ func TestElementwiseKernelsMatchSimpleGo(t *testing.T) {
 		half := Scalar(a.Graph(), dtypes.Float64, 0.5)
 		zeroed := Mul(a, Sign(Max(b, ZerosLike(b)))) // has exact zeros
 		outs := []*Node{Add(a, b), Sub(a, b), Mul(a, b), Max(a, b), Min(a, b),
-			Sub(a, half), Sub(half, a), Mul(half, a), Max(a, half), Sign(a), Sign(zeroed)}
+			Sub(a, half), Sub(half, a), Mul(half, a), Max(a, half), Sign(a), Sign(zeroed),
+			Add(a, half), Add(half, a), Mul(a, half), Min(half, a)}
 		for _, o := range []*Node{Add(a32, b32), Sub(a32, b32), Mul(a32, b32), Max(a32, b32), Min(a32, b32), Sign(a32)} {
 			outs = append(outs, ConvertDType(o, dtypes.Float64))
 		}
