@@ -175,11 +175,11 @@ func horizontalPass(srow, drow []uint8, cols []taps, c int) {
 		if c == 3 {
 			a0, a1, a2 := int32(half), int32(half), int32(half)
 			p := srow[base : base+3*len(t.weights)]
-			for k, w := range t.weights {
-				q := p[3*k : 3*k+3 : 3*k+3]
-				a0 += w * int32(q[0])
-				a1 += w * int32(q[1])
-				a2 += w * int32(q[2])
+			for _, w := range t.weights {
+				a0 += w * int32(p[0])
+				a1 += w * int32(p[1])
+				a2 += w * int32(p[2])
+				p = p[3:]
 			}
 			drow[3*x], drow[3*x+1], drow[3*x+2] = clip8(a0), clip8(a1), clip8(a2)
 			continue
