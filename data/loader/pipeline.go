@@ -46,15 +46,18 @@ func (p *pipeline) finish(m *Image, rng *rand.Rand, dst, scratch []float32) {
 		r := randomCropRegion(m.Width, m.Height, p.width, p.height, rng)
 		m = resizeRegion(m, r, p.interp)
 	}
+	flip := p.flip && rng.Float64() < 0.5
+	if !p.randomCrop || !p.colorAug || p.channels != 3 {
+		p.norm.applyRows(m.Pix, dst, p.width, p.channels, flip)
+		return
+	}
 	for i, v := range m.Pix {
 		scratch[i] = float32(v)
 	}
-	if p.flip && rng.Float64() < 0.5 {
+	if flip {
 		flipHorizontal(scratch, p.width, p.height, p.channels)
 	}
-	if p.randomCrop && p.colorAug && p.channels == 3 {
-		augmentColors(scratch, drawColorParams(rng))
-	}
+	augmentColors(scratch, drawColorParams(rng))
 	p.norm.apply(scratch, dst, p.channels)
 }
 

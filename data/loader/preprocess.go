@@ -111,3 +111,28 @@ func (n normalizer) apply(src, dst []float32, channels int) {
 		}
 	}
 }
+
+// applyRows writes the normalized pixels of 8-bit HWC rows of the given width into dst,
+// mirroring each row when flip is set.
+func (n normalizer) applyRows(src []uint8, dst []float32, width, channels int, flip bool) {
+	stride := width * channels
+	for row := 0; row+stride <= len(src); row += stride {
+		s, d := src[row:row+stride], dst[row:row+stride]
+		for x := 0; x < width; x++ {
+			sx := x
+			if flip {
+				sx = width - 1 - x
+			}
+			p, q := s[sx*channels:(sx+1)*channels], d[x*channels:(x+1)*channels]
+			if n.swapRB {
+				q[0] = (float32(p[2]) - n.sub[0]) * n.mul[0]
+				q[1] = (float32(p[1]) - n.sub[1]) * n.mul[1]
+				q[2] = (float32(p[0]) - n.sub[2]) * n.mul[2]
+				continue
+			}
+			for k := range q {
+				q[k] = (float32(p[k]) - n.sub[k]) * n.mul[k]
+			}
+		}
+	}
+}
