@@ -11,12 +11,17 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 )
 
-// Benchmarks (run by hand, e.g. on a quiet machine):
+// Benchmarks (run by hand, on a quiet machine):
 //
-//	go test ./engine/purego -run '^$' -bench . -benchtime 5x
+//	go test ./engine/purego -run '^$' -bench 'ResNet18Train$|ResNet18Inference$|Conv3x3Lowered' -benchtime 8x
+//	go test ./engine/purego -run '^$' -bench 'ResNet18InferenceDirectConv$|Conv3x3Direct' -benchtime 2x
 //
-// ResNet-18 figures are images/second at 64x64, batch 16, NHWC, float32;
-// "compile-s" is the time of the first step (graph building + first run).
+// ResNet-18 figures are images/second at 64x64, batch 16, NHWC, float32, from
+// data in memory; "compile-s" is the time of the first step (graph building,
+// compilation, variable initialization and the first run); "img/cpu-s" counts
+// images per second of process CPU time, which varies less than wall time on
+// a shared machine. The DirectConv variant keeps SimpleGo's own convolution
+// (everything else identical), the baseline for the lowering.
 
 // benchConv3x3 measures a 3x3 stride-1 same-padded convolution
 // [4, 32, 32, 64] -> 64 in float32, and reports GFLOP/s.
