@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6 acceptance run: ResNet-18 trained with L2 regularisation on flowers5 (80/20 split) at
+# Issue 6 acceptance run: ResNet-18 trained with weight regularisation (REG, WD) on flowers5 (80/20 split) at
 # 32x32 on the CPU, pruned at -pth 0.6, retrained a few epochs. Prints parameters, FLOPs, file
 # size, end-to-end CPU inference img/s (bonsai classification evaluate over the 864 validation
 # JPEGs, decode included) and validation accuracy before pruning, after pruning and after
@@ -107,4 +107,8 @@ fi
 spec retrain "$RETRAIN_EPOCHS" "$retrain_from"
 "$bonsai" classification train -e "$work/retrain.cfg" -r "$work/retrain" --backend "$BACKEND"
 measure retrained "$work/retrain/weights/last.safetensors"
+models=$base,$work/pruned.safetensors
+[ -n "$TARGET" ] && models=$models,$work/pruned_target.safetensors
+models=$models,$work/retrain/weights/last.safetensors
+(cd "$repo" && BONSAI_BENCH_MODELS=$models go test ./prune -run - -bench PredictModelFiles -benchtime 10x) | tee -a "$work/summary.txt"
 echo "summary: $work/summary.txt"
