@@ -1,9 +1,9 @@
 #include "textflag.h"
 
-// func kernel6x16(k int, a *float32, aRow, aDepth int, b *float32, ldb int, c *float32, ldc int)
+// func kernel6x16(k int, a *float32, aRow, aDepth int, b *float32, ldb int, c *float32, ldc int, overwrite int)
 // Strides are in bytes. Y0-Y11 accumulate the 6x16 tile, Y12-Y13 hold a row
 // of B, Y14 a broadcast element of A.
-TEXT ·kernel6x16(SB), NOSPLIT, $0-64
+TEXT ·kernel6x16(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ aRow+16(FP), R9
@@ -51,6 +51,9 @@ loop:
 	ADDQ R13, DI
 	DECQ CX
 	JNZ loop
+	MOVQ overwrite+64(FP), AX
+	TESTQ AX, AX
+	JNZ store
 	VADDPS (DX), Y0, Y0
 	VMOVUPS Y0, (DX)
 	VADDPS 32(DX), Y1, Y1
@@ -79,6 +82,26 @@ loop:
 	VADDPS (DX), Y10, Y10
 	VMOVUPS Y10, (DX)
 	VADDPS 32(DX), Y11, Y11
+	VMOVUPS Y11, 32(DX)
+	VZEROUPPER
+	RET
+store:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y10, (DX)
 	VMOVUPS Y11, 32(DX)
 	VZEROUPPER
 	RET

@@ -44,8 +44,8 @@ func matMul[T float](a, b, c []T, m, k, n int, transA bool) {
 
 // matMulB is matMul with b laid out as described by bl (nil: row-major).
 func matMulB[T float](a, b, c []T, m, k, n int, transA bool, bl *bLayout) {
-	clear(c[:m*n])
 	if m == 0 || n == 0 || k == 0 {
+		clear(c[:m*n])
 		return
 	}
 	A := operand[T]{data: a, rowStride: k, depthStride: 1}
@@ -101,6 +101,7 @@ func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i
 	var edgeB [kc * nr]T
 	for p0 := 0; p0 < k; p0 += kc {
 		depth := min(kc, k-p0)
+		overwrite := p0 == 0 // the first depth slice sets C, the others add to it
 		if packed {
 			packA(A, i0, i1, p0, depth, s.a[:rowsPadded*depth])
 		}
@@ -128,15 +129,19 @@ func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i
 					aData = A.data[i*A.rowStride+p0*A.depthStride:]
 				}
 				if rows == mr && cols == nr {
-					microKernel(depth, aData, aRow, aDepth, bData, ldb, c[i*n+j:], n)
+					microKernel(depth, aData, aRow, aDepth, bData, ldb, c[i*n+j:], n, overwrite)
 					continue
 				}
-				clear(s.c[:])
-				microKernel(depth, aData, aRow, aDepth, bData, ldb, s.c[:], nr)
+				microKernel(depth, aData, aRow, aDepth, bData, ldb, s.c[:], nr, true)
 				for r := range rows {
 					dst := c[(i+r)*n+j : (i+r)*n+j+cols]
+					src := s.c[r*nr : r*nr+cols]
+					if overwrite {
+						copy(dst, src)
+						continue
+					}
 					for jj := range dst {
-						dst[jj] += s.c[r*nr+jj]
+						dst[jj] += src[jj]
 					}
 				}
 			}
@@ -229,19 +234,19 @@ func packBStrided[T float](b []T, bl *bLayout, p0, depth, j, j1 int, out []T) {
 	}
 }
 
-// microKernel adds the mr×nr product of A (element (r, p) at
-// a[r*aRow + p*aDepth]) and B (element (p, j) at b[p*ldb + j]) over depth
-// steps to the tile of c with row stride ldc.
-func microKernel[T float](depth int, a []T, aRow, aDepth int, b []T, ldb int, c []T, ldc int) {
+// microKernel adds (or, with overwrite, writes) the mr×nr product of A
+// (element (r, p) at a[r*aRow + p*aDepth]) and B (element (p, j) at
+// b[p*ldb + j]) over depth steps to the tile of c with row stride ldc.
+func microKernel[T float](depth int, a []T, aRow, aDepth int, b []T, ldb int, c []T, ldc int, overwrite bool) {
 	if f32, ok := any(a).([]float32); ok && haveFastKernel {
-		fastKernel(depth, f32, aRow, aDepth, any(b).([]float32), ldb, any(c).([]float32), ldc)
+		fastKernel(depth, f32, aRow, aDepth, any(b).([]float32), ldb, any(c).([]float32), ldc, overwrite)
 		return
 	}
-	goKernel(depth, a, aRow, aDepth, b, ldb, c, ldc)
+	goKernel(depth, a, aRow, aDepth, b, ldb, c, ldc, overwrite)
 }
 
 // goKernel is the portable micro-kernel, one row of the tile at a time.
-func goKernel[T float](depth int, a []T, aRow, aDepth int, b []T, ldb int, c []T, ldc int) {
+func goKernel[T float](depth int, a []T, aRow, aDepth int, b []T, ldb int, c []T, ldc int, overwrite bool) {
 	for r := range mr {
 		var acc [nr]T
 		for p := range depth {
@@ -252,6 +257,10 @@ func goKernel[T float](depth int, a []T, aRow, aDepth int, b []T, ldb int, c []T
 			}
 		}
 		row := c[r*ldc : r*ldc+nr]
+		if overwrite {
+			copy(row, acc[:])
+			continue
+		}
 		for j := range nr {
 			row[j] += acc[j]
 		}

@@ -62,6 +62,9 @@ func TestMatMulMatchesNaive(t *testing.T) {
 			at32[i] = float32(v)
 		}
 		for _, transA := range []bool{false, true} {
+			for i := range c32 {
+				c32[i] = float32(math.NaN()) // must be overwritten
+			}
 			if transA {
 				matMul(at32, b32, c32, m, k, n, true)
 			} else {
