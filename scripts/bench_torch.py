@@ -57,13 +57,15 @@ def time_it(name, args, fn):
     for _ in range(args.warmup):
         fn()
     sync(args)
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     for _ in range(args.steps):
         fn()
     sync(args)
-    d = time.perf_counter() - start
+    d, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    imgs = args.steps * args.batch
     print(f"{name}: first step {first:.2f} s; {args.steps} steps in {d:.2f} s: "
-          f"{args.steps * args.batch / d:.1f} img/s ({d * 1000 / args.steps:.1f} ms/step)", flush=True)
+          f"{imgs / d:.1f} img/s ({d * 1000 / args.steps:.1f} ms/step); {imgs / cpu:.1f} img per CPU-second",
+          flush=True)
 
 
 def main():
