@@ -16,8 +16,9 @@
 //     are left out) and a depthwise convolution with its nearest prunable parent. Groups that
 //     share a member merge. A group decides once, on the element-wise union (max), intersection
 //     (min), arithmetic or geometric mean of its members' statistics;
-//   - excluded layers (-el), the output layer and the convolution feeding a channel_slice
-//     (TAO's Split) keep all their channels, and so does every group holding one of them;
+//   - excluded layers (-el), the output layer (or, when it is a pooling layer as in SqueezeNet's
+//     head, the convolution whose channels it outputs) and the convolution feeding a
+//     channel_slice (TAO's Split) keep all their channels, and so does every group holding one;
 //   - batch norm follows the layer before it; concat offsets its inputs' channels; flatten turns
 //     the kept channels into kept rows of the dense layer after it.
 //

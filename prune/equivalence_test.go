@@ -77,6 +77,9 @@ var equivalenceCases = []struct {
 	{cfg: arch.Config{Arch: "efficientnet_b0"}},
 	{cfg: arch.Config{Arch: "efficientnet_b1"}},
 	{cfg: arch.Config{Arch: "cspdarknet_tiny", RetainHead: true}},
+	{cfg: arch.Config{Arch: "squeezenet"}, noBN: true},
+	{cfg: arch.Config{Arch: "squeezenet", RetainHead: true}, noBN: true},
+	{cfg: arch.Config{Arch: "alexnet"}, noBN: true},
 }
 
 // TestPrunedEqualsZeroedOriginal runs every family on the pure-Go engine: the pruned model must
@@ -168,6 +171,9 @@ func checkEquivalent(t *testing.T, eng *engine.Engine, name string, g *model.Gra
 	x := images(g, 2, 1)
 	want := predict(t, eng, g, zeroRemoved(g, w, kept), x)
 	got := predict(t, eng, res.Graph, res.Weights, x)
+	if !slices.Equal(got.Shape, want.Shape) {
+		t.Fatalf("%s: pruned output shape %v, original %v (the classes must stay)", name, got.Shape, want.Shape)
+	}
 	classes := float64(want.Shape[1])
 	spread := 0.0
 	for i := range want.Data {

@@ -142,9 +142,7 @@ func (a *analysis) pinExcluded() error {
 			a.pin(name, "excluded (-el)")
 		}
 	}
-	if u := a.units[a.g.Output]; u != nil {
-		a.pin(a.g.Output, "output layer")
-	}
+	a.pinOutput()
 	for _, l := range a.g.Layers {
 		if l.Op != model.OpChannelSlice {
 			continue
@@ -158,6 +156,38 @@ func (a *analysis) pinExcluded() error {
 		}
 	}
 	return nil
+}
+
+// pinOutput keeps the model's output channels (the classes): the output layer when it is
+// prunable, else every prunable layer its channels come from (SqueezeNet's conv10 before the
+// pool10 output).
+func (a *analysis) pinOutput() {
+	seen := map[string]bool{}
+	var walk func(name string)
+	walk = func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		l := a.idx[name]
+		switch {
+		case isPrunable(l.Op):
+			reason := "output layer"
+			if name != a.g.Output {
+				reason = "its channels are the output " + a.g.Output
+			}
+			a.pin(name, reason)
+			if l.Op != model.OpDepthwiseConv {
+				return
+			}
+			fallthrough
+		case l.Op != model.OpInput && l.Op != model.OpFlatten && l.Op != model.OpDense:
+			for _, in := range l.Inputs {
+				walk(in)
+			}
+		}
+	}
+	walk(a.g.Output)
 }
 
 func (a *analysis) pin(name, reason string) {

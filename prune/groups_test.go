@@ -227,3 +227,20 @@ func TestGroupedConvRefused(t *testing.T) {
 		t.Errorf("grouped conv: %v", err)
 	}
 }
+
+// SqueezeNet's retain_head ends in conv10 -> relu -> global pool: conv10's channels are the
+// classes and must stay although it is not the output layer itself.
+func TestOutputChannelsKeptThroughPooling(t *testing.T) {
+	g := build(t, arch.Config{Arch: "squeezenet", RetainHead: true})
+	o := DefaultOptions()
+	o.Threshold = 0.99
+	res, err := Prune(g, randomWeights(t, g, 9), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Layers {
+		if r.Name == "conv10" && (r.After != 5 || r.Pinned != "its channels are the output pool10") {
+			t.Errorf("conv10: %d -> %d, pinned %q", r.Before, r.After, r.Pinned)
+		}
+	}
+}
