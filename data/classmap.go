@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 )
 
 // ClassMapFile is the name TAO gives the class map it writes next to a trained model.
@@ -70,7 +71,7 @@ func WriteClassMap(path string, classes []string) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, raw)
+	return atomicfile.WriteBytes(path, raw)
 }
 
 // marshalSorted writes the map with keys in label order, as TAO does.
@@ -88,34 +89,6 @@ func marshalSorted(classes []string) ([]byte, error) {
 		buf = append(buf, fmt.Sprintf(": %d", i)...)
 	}
 	return append(buf, "}\n"...), nil
-}
-
-// WriteFileAtomic writes data to a temporary file in path's folder, syncs it and renames it over
-// path.
-func WriteFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
 
 // ValidClassName checks that name can be used as a folder name on every common file system.

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 )
 
 // ManifestName is the file that marks a complete output folder.
@@ -221,7 +223,7 @@ func (b *build) commit(m *Manifest) error {
 	if err != nil {
 		return fmt.Errorf("encoding manifest: %w", err)
 	}
-	if err := WriteFileAtomic(filepath.Join(b.tmp, ManifestName), append(raw, '\n')); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(b.tmp, ManifestName), append(raw, '\n')); err != nil {
 		return err
 	}
 	if err := os.Remove(filepath.Join(b.tmp, partialMarker)); err != nil {

@@ -8,7 +8,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 )
 
 // MarshalJSON writes the report with a non-finite loss as null (JSON has no NaN).
@@ -30,7 +30,7 @@ func (r *Report) WriteJSON(path string) error {
 	if err != nil {
 		return fmt.Errorf("encoding evaluation report: %w", err)
 	}
-	return modelfile.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(append(b, '\n'))
 		return err
 	})
@@ -38,7 +38,7 @@ func (r *Report) WriteJSON(path string) error {
 
 // WriteCSV writes the per-class metrics (class,precision,recall,f1-score,support) atomically.
 func (r *Report) WriteCSV(path string) error {
-	return modelfile.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"class", "precision", "recall", "f1-score", "support"})
 		for _, c := range r.PerClass {

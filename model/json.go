@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 )
 
 // MarshalIndent encodes the graph as indented JSON (the IR format of model files).
@@ -75,20 +76,8 @@ func (g *Graph) WriteFile(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing model graph %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing model graph %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing model graph %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing model graph %s: %w", path, err)
+	if err := atomicfile.WriteBytes(path, data); err != nil {
+		return fmt.Errorf("writing model graph: %w", err)
 	}
 	return nil
 }

@@ -25,12 +25,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 
 	"github.com/bonsai-ml/bonsai/model"
 )
@@ -123,10 +124,7 @@ func Save(path string, f *File, key string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("saving model %s: %w", path, err)
 	}
-	return WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
+	return atomicfile.WriteBytes(path, data)
 }
 
 // Load reads a model file. Encrypted files need their key; a key given for a plain file is

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
 )
@@ -342,12 +344,12 @@ func TestFailedSaveKeepsOldFile(t *testing.T) {
 	}
 	// A write that fails half way (disk full, killed encoder) must not replace the file either.
 	errDiskFull := errors.New("disk full")
-	err := WriteFileAtomic(path, func(w io.Writer) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
 		w.Write(before[:len(before)/2])
 		return errDiskFull
 	})
 	if !errors.Is(err, errDiskFull) {
-		t.Errorf("WriteFileAtomic returned %v, want the writer's error", err)
+		t.Errorf("atomicfile.Write returned %v, want the writer's error", err)
 	}
 	after, _ := os.ReadFile(path)
 	if !bytes.Equal(before, after) {

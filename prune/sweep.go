@@ -8,13 +8,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
-
-	"github.com/bonsai-ml/bonsai/modelfile"
 )
 
 // SweepPoint is one threshold of a pruning sweep. Ratios are pruned / original; Accuracy is
@@ -118,7 +118,7 @@ func WriteSweepPNG(path string, original SweepPoint, points []SweepPoint) error 
 	p.Legend.Left, p.Legend.Top = false, true
 	img := vgimg.NewWith(vgimg.UseWH(vg.Length(sweepWidth)*vg.Inch/sweepDPI, vg.Length(sweepHeight)*vg.Inch/sweepDPI), vgimg.UseDPI(sweepDPI))
 	p.Draw(draw.New(img))
-	return modelfile.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 		return err
 	})

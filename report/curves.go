@@ -13,13 +13,13 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
-
-	"github.com/bonsai-ml/bonsai/modelfile"
 )
 
 // Epoch is one row of training.csv (TAO's columns epoch, acc, loss, lr, val_acc, val_loss).
@@ -186,7 +186,7 @@ func (epochTicks) Ticks(min, max float64) []plot.Tick {
 
 // writePNG encodes the canvas as PNG and writes it atomically.
 func writePNG(path string, img *vgimg.Canvas) error {
-	return modelfile.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 		return err
 	})

@@ -7,8 +7,9 @@ import (
 	"io"
 	"os"
 
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+
 	"github.com/bonsai-ml/bonsai/evaluate"
-	"github.com/bonsai-ml/bonsai/modelfile"
 )
 
 // Page is the content of an HTML report: facts about the run, figures and an evaluation.
@@ -48,7 +49,7 @@ func WriteHTML(path string, page Page) error {
 		Page
 		Inline []htmlFigure
 	}{page, figures}
-	return modelfile.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		return pageTemplate.Execute(w, data)
 	})
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 )
 
 // EpochLog is one row of training.csv: the metrics Keras' CSVLogger writes after an epoch.
@@ -34,7 +36,7 @@ func WriteTrainingCSV(path string, rows []EpochLog) error {
 		fmt.Fprintf(&b, "%d,%s,%s,%s,%s,%s\n", r.Epoch, fmtFloat(r.Acc), fmtFloat(r.Loss),
 			strconv.FormatFloat(float64(float32(r.LR)), 'g', -1, 32), fmtFloat(r.ValAcc), fmtFloat(r.ValLoss))
 	}
-	return writeFileAtomic(path, b.Bytes())
+	return atomicfile.WriteBytes(path, b.Bytes())
 }
 
 // ReadTrainingCSV reads a training.csv written by WriteTrainingCSV (or by TAO).
@@ -79,26 +81,6 @@ func parseCSVRow(line string) (EpochLog, error) {
 }
 
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-
-// writeFileAtomic writes data to a temporary file in path's folder and renames it into place.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
 
 // Status levels of status.json, as TAO names them.
 const (

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+
 	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/data/loader"
 	"github.com/bonsai-ml/bonsai/model"
@@ -281,14 +283,14 @@ func writeInferenceOutputs(dir string, csv []byte, preds []prediction) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
-	if err := data.WriteFileAtomic(filepath.Join(dir, "result.csv"), csv); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "result.csv"), csv); err != nil {
 		return err
 	}
 	js, err := json.MarshalIndent(preds, "", "  ")
 	if err != nil {
 		return err
 	}
-	return data.WriteFileAtomic(filepath.Join(dir, "result.json"), append(js, '\n'))
+	return atomicfile.WriteBytes(filepath.Join(dir, "result.json"), append(js, '\n'))
 }
 
 // topK returns the k most probable classes, most probable first.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/prune"
@@ -280,7 +282,7 @@ func writeLayerReport(dir string, res *prune.Result) error {
 	if err != nil {
 		return err
 	}
-	return modelfile.WriteFileAtomic(filepath.Join(dir, "prune_report.json"), func(w io.Writer) error {
+	return atomicfile.Write(filepath.Join(dir, "prune_report.json"), func(w io.Writer) error {
 		_, err := w.Write(append(data, '\n'))
 		return err
 	})

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+
 	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/model"
@@ -209,7 +211,7 @@ func writeSweep(env *Env, dir string, orig prune.SweepPoint, points []prune.Swee
 	if err := prune.WriteSweepCSV(&csv, orig, points); err != nil {
 		return err
 	}
-	if err := modelfile.WriteFileAtomic(filepath.Join(dir, "sweep.csv"), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(dir, "sweep.csv"), func(w io.Writer) error {
 		_, err := w.Write(csv.Bytes())
 		return err
 	}); err != nil {

@@ -1,4 +1,6 @@
-package modelfile
+// Package atomicfile writes files that matter (checkpoints, manifests, logs, reports) so that a
+// crash never leaves a partial file: a temporary file in the same folder, synced, then renamed.
+package atomicfile
 
 import (
 	"bufio"
@@ -8,10 +10,10 @@ import (
 	"path/filepath"
 )
 
-// WriteFileAtomic writes a file so that path holds either its old contents or the complete new
+// Write writes a file so that path holds either its old contents or the complete new
 // ones, never a partial file: write fills a temporary file in the same folder, which is synced
 // and renamed over path. If write fails, the temporary file is removed and path is untouched.
-func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
+func Write(path string, write func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -44,6 +46,14 @@ func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
 	}
 	syncDir(dir)
 	return nil
+}
+
+// WriteBytes writes data atomically, as Write does.
+func WriteBytes(path string, data []byte) error {
+	return Write(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }
 
 // syncDir makes a rename durable; it is best effort since some file systems refuse it.
