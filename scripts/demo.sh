@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-demo}
 EPOCHS=${EPOCHS:-4}
-RETRAIN_EPOCHS=${RETRAIN_EPOCHS:-2}
+RETRAIN_EPOCHS=${RETRAIN_EPOCHS:-4}
 mkdir -p bin "$OUT"
 go build -o bin/bonsai ./cmd/bonsai
 B=bin/bonsai
