@@ -134,7 +134,7 @@ func openAuto() (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	note := "no XLA plugin found; training on the CPU in pure Go (run 'bonsai doctor' to see how to get a faster backend)"
+	note := "no XLA plugin found; running on the CPU in pure Go (run 'bonsai doctor' to see how to get a faster backend)"
 	if len(tried) > 0 {
 		note = "XLA plugin failed to load: " + strings.Join(tried, "; ") + "; using pure Go (see 'bonsai doctor')"
 	}
