@@ -162,7 +162,7 @@ func TestTopKSemantics(t *testing.T) {
 		if got := inTopK(c.label, c.probs, c.k); got != c.inTopK {
 			t.Errorf("%s: inTopK = %v, want %v", c.name, got, c.inTopK)
 		}
-		if got := argmax(c.probs); got != c.argmax {
+		if got := Argmax(c.probs); got != c.argmax {
 			t.Errorf("%s: argmax = %d, want %d", c.name, got, c.argmax)
 		}
 	}

@@ -96,7 +96,7 @@ func (e *Evaluator) Add(label int, probs []float32) error {
 	if inTopK(label, probs, e.k) {
 		e.inTopK++
 	}
-	e.confusion[label][argmax(probs)]++
+	e.confusion[label][Argmax(probs)]++
 	return nil
 }
 
@@ -183,8 +183,8 @@ func inTopK(label int, probs []float32, k int) bool {
 
 func isFinite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
 
-// argmax is numpy's argmax: the first maximum, or the first NaN if there is one.
-func argmax(probs []float32) int {
+// Argmax is numpy's argmax: the first maximum, or the first NaN if there is one.
+func Argmax(probs []float32) int {
 	best := 0
 	for i, p := range probs {
 		if math.IsNaN(float64(p)) {

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/bonsai-ml/bonsai/evaluate"
 
 	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/data/loader"
@@ -293,7 +294,7 @@ func Validate(tr *engine.Trainer, val *loader.Loader) (loss, acc float64, err er
 		lossSum += float64(l) * float64(n)
 		k := probs.Shape[1]
 		for i, target := range b.Targets {
-			if argmax(probs.Data[i*k:(i+1)*k]) == target {
+			if evaluate.Argmax(probs.Data[i*k:(i+1)*k]) == target {
 				hits++
 			}
 		}
@@ -306,16 +307,6 @@ func Validate(tr *engine.Trainer, val *loader.Loader) (loss, acc float64, err er
 		return 0, 0, errors.New("no validation images could be read")
 	}
 	return lossSum / float64(seen), float64(hits) / float64(seen), nil
-}
-
-func argmax(v []float32) int {
-	best, bi := float32(math.Inf(-1)), 0
-	for i, x := range v {
-		if x > best {
-			best, bi = x, i
-		}
-	}
-	return bi
 }
 
 // writeEpoch saves the epoch's checkpoints and logs.

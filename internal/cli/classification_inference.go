@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 
 	"github.com/bonsai-ml/bonsai/data"
@@ -170,7 +171,7 @@ func inferImage(env *Env, f *inferFlags, mf *modelfile.File, classes []string, p
 	if out == nil {
 		return fmt.Errorf("%s could not be read as an image", f.image)
 	}
-	best := argmax32(out.Data)
+	best := evaluate.Argmax(out.Data)
 	fmt.Fprintf(env.Stdout, "Current predictions: %s\n", numpyFloatRow(out.Data))
 	fmt.Fprintf(env.Stdout, "Class label = %d\n", best)
 	fmt.Fprintf(env.Stdout, "Class name = %s\n", classes[best])
@@ -211,7 +212,7 @@ func inferFolder(env *Env, f *inferFlags, mf *modelfile.File, classes []string, 
 		k := len(classes)
 		for i, path := range b.Paths {
 			row := probs.Data[i*k : (i+1)*k]
-			best := argmax32(row)
+			best := evaluate.Argmax(row)
 			fmt.Fprintf(&csv, "%s,%s,%s\n", csvField(path), csvField(classes[best]), strconv.FormatFloat(float64(row[best]), 'g', -1, 32))
 			preds = append(preds, prediction{Path: path, Class: classes[best], Conf: row[best], TopK: topK(row, classes, f.topK)})
 		}
@@ -305,16 +306,6 @@ func topK(row []float32, classes []string, k int) []classProb {
 		out = append(out, classProb{Class: classes[i], Index: i, Prob: row[i]})
 	}
 	return out
-}
-
-func argmax32(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // csvField quotes a CSV field when it needs it, as pandas does.
