@@ -46,33 +46,24 @@ type evalFlags struct {
 func runClassificationEvaluate(env *Env, args []string) error {
 	fs := NewFlagSet(env, "classification evaluate", evaluateUsage)
 	var f evalFlags
-	for _, n := range []string{"e", "experiment_spec"} {
-		fs.StringVar(&f.spec, n, "", "experiment spec file; required")
-	}
-	for _, n := range []string{"m", "model_path"} {
-		fs.StringVar(&f.model, n, "", "model file (default: eval_config.model_path)")
-	}
-	for _, n := range []string{"k", "key"} {
-		fs.StringVar(&f.key, n, "", "key of an encrypted model file")
-	}
-	for _, n := range []string{"cm", "classmap"} {
-		fs.StringVar(&f.classmap, n, "", "classmap.json giving the class order (default: the model's)")
-	}
-	for _, n := range []string{"r", "results_dir"} {
-		fs.StringVar(&f.results, n, "", "write results.json, the per-class CSV, the confusion-matrix PNG and status.json here")
-	}
-	for _, n := range []string{"i", "image_dir"} {
-		fs.StringVar(&f.imageDir, n, "", "dataset folder (default: eval_config.eval_dataset_path)")
-	}
-	for _, n := range []string{"b", "batch_size"} {
-		fs.IntVar(&f.batch, n, 0, "batch size (default: eval_config.batch_size)")
-	}
-	for _, n := range []string{"l", "label_dir"} {
-		fs.StringVar(&f.labelDir, n, "", "TAO deploy compatibility; ignored (labels are the class folders)")
-	}
-	for _, n := range []string{"v", "verbose"} {
-		fs.BoolVar(&f.verbose, n, false, "print the model summary")
-	}
+	fs.StringVar(&f.spec, "e", "", "experiment spec file; required")
+	alias(fs, "e", "experiment_spec")
+	fs.StringVar(&f.model, "m", "", "model file (default: eval_config.model_path)")
+	alias(fs, "m", "model_path")
+	fs.StringVar(&f.key, "k", "", "key of an encrypted model file")
+	alias(fs, "k", "key")
+	fs.StringVar(&f.classmap, "cm", "", "classmap.json giving the class order (default: the model's)")
+	alias(fs, "cm", "classmap")
+	fs.StringVar(&f.results, "r", "", "write results.json, the per-class CSV, the confusion-matrix PNG and status.json here")
+	alias(fs, "r", "results_dir")
+	fs.StringVar(&f.imageDir, "i", "", "dataset folder (default: eval_config.eval_dataset_path)")
+	alias(fs, "i", "image_dir")
+	fs.IntVar(&f.batch, "b", 0, "batch size (default: eval_config.batch_size)")
+	alias(fs, "b", "batch_size")
+	fs.StringVar(&f.labelDir, "l", "", "TAO deploy compatibility; ignored (labels are the class folders)")
+	alias(fs, "l", "label_dir")
+	fs.BoolVar(&f.verbose, "v", false, "print the model summary")
+	alias(fs, "v", "verbose")
 	fs.StringVar(&f.backend, "backend", "", engine.BackendHelp)
 	if _, err := Parse(fs, args, false); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 
@@ -53,35 +54,26 @@ type inferFlags struct {
 func runClassificationInference(env *Env, args []string) error {
 	fset := NewFlagSet(env, "classification inference", inferenceUsage)
 	var f inferFlags
-	for _, n := range []string{"m", "model_path"} {
-		fset.StringVar(&f.model, n, "", "model file; required")
-	}
-	for _, n := range []string{"k", "key"} {
-		fset.StringVar(&f.key, n, "", "key of an encrypted model file")
-	}
-	for _, n := range []string{"i", "image"} {
-		fset.StringVar(&f.image, n, "", "one image to classify")
-	}
-	for _, n := range []string{"d", "image_dir"} {
-		fset.StringVar(&f.dir, n, "", "folder of images to classify (recursively)")
-	}
-	for _, n := range []string{"e", "experiment_spec"} {
-		fset.StringVar(&f.spec, n, "", "experiment spec file for preprocessing (default: the model file's)")
-	}
-	for _, n := range []string{"cm", "classmap"} {
-		fset.StringVar(&f.classmap, n, "", "classmap.json naming the classes (default: the model file's)")
-	}
-	for _, n := range []string{"b", "batch_size"} {
-		fset.IntVar(&f.batch, n, 1, "images per batch")
-	}
-	for _, n := range []string{"r", "results_dir"} {
-		fset.StringVar(&f.results, n, "", "write result.csv, result.json and status.json here instead of DIR")
-	}
-	for _, n := range []string{"v", "verbose"} {
-		fset.BoolVar(&f.verbose, n, false, "print the model summary")
-	}
+	fset.StringVar(&f.model, "m", "", "model file; required")
+	alias(fset, "m", "model_path")
+	fset.StringVar(&f.key, "k", "", "key of an encrypted model file")
+	alias(fset, "k", "key")
+	fset.StringVar(&f.image, "i", "", "one image to classify")
+	alias(fset, "i", "image")
+	fset.StringVar(&f.dir, "d", "", "folder of images to classify (recursively)")
+	alias(fset, "d", "image_dir")
+	fset.StringVar(&f.spec, "e", "", "experiment spec file for preprocessing (default: the model file's)")
+	alias(fset, "e", "experiment_spec")
+	fset.StringVar(&f.classmap, "cm", "", "classmap.json naming the classes (default: the model file's)")
+	alias(fset, "cm", "classmap")
+	fset.IntVar(&f.batch, "b", 1, "images per batch")
+	alias(fset, "b", "batch_size")
+	fset.StringVar(&f.results, "r", "", "write result.csv, result.json and status.json here instead of DIR")
+	alias(fset, "r", "results_dir")
+	fset.BoolVar(&f.verbose, "v", false, "print the model summary")
+	alias(fset, "v", "verbose")
 	fset.IntVar(&f.topK, "top_k", 5, "classes listed per image in result.json")
-	fset.StringVar(&f.backend, "backend", "", "compute backend (see bonsai classification train --help)")
+	fset.StringVar(&f.backend, "backend", "", engine.BackendHelp)
 	if _, err := Parse(fset, args, false); err != nil {
 		return err
 	}

@@ -55,15 +55,17 @@ type pruneFlags struct {
 func runClassificationPrune(env *Env, args []string) error {
 	fs := NewFlagSet(env, "classification prune", pruneUsage)
 	var f pruneFlags
-	strFlag(fs, &f.model, "", "model file to prune; required", "m", "model", "pm", "pretrained_model")
-	strFlag(fs, &f.output, "", "pruned model file; required (the extension is added when missing)", "o", "output_file")
+	fs.StringVar(&f.model, "m", "", "model file to prune; required")
+	alias(fs, "m", "model", "pm", "pretrained_model")
+	fs.StringVar(&f.output, "o", "", "pruned model file; required (the extension is added when missing)")
+	alias(fs, "o", "output_file")
 	addPruneOptionFlags(fs, &f.opts, &f.excluded, &f.key)
-	strFlag(fs, &f.results, "", "write status.json (kpi: pruning_ratio, size, param_count) and prune_report.json here", "r", "results_dir")
+	fs.StringVar(&f.results, "r", "", "write status.json (kpi: pruning_ratio, size, param_count) and prune_report.json here")
+	alias(fs, "r", "results_dir")
 	fs.Float64Var(&f.targetRatio, "target-ratio", 0, "search the threshold that keeps at most this fraction of the parameters (or FLOPs)")
 	fs.StringVar(&f.target, "target", prune.TargetParams, "what --target-ratio measures: params or flops")
-	for _, n := range []string{"v", "verbose"} {
-		fs.BoolVar(&f.verbose, n, false, "list every prunable layer and print both model summaries")
-	}
+	fs.BoolVar(&f.verbose, "v", false, "list every prunable layer and print both model summaries")
+	alias(fs, "v", "verbose")
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
 	}
@@ -74,31 +76,23 @@ func runClassificationPrune(env *Env, args []string) error {
 	return pruneModelFile(env, &f)
 }
 
-// strFlag registers one string flag under several names (TAO's short and long spellings).
-func strFlag(fs *flag.FlagSet, p *string, def, usage string, names ...string) {
-	for _, n := range names {
-		fs.StringVar(p, n, def, usage)
-	}
-}
-
 // addPruneOptionFlags registers TAO's pruning knobs (shared by prune and prune-sweep).
 func addPruneOptionFlags(fs *flag.FlagSet, o *prune.Options, excluded *MultiFlag, key *string) {
 	d := prune.DefaultOptions()
-	strFlag(fs, &o.Normalizer, d.Normalizer, "normalizer: max or L2", "n", "normalizer")
-	strFlag(fs, &o.Equalization, d.Equalization, "equalization criterion: union, intersection, arithmetic_mean or geometric_mean", "eq", "equalization_criterion")
-	for _, n := range []string{"pg", "pruning_granularity"} {
-		fs.IntVar(&o.Granularity, n, d.Granularity, "kept channel counts are rounded up to a multiple of this")
-	}
-	for _, n := range []string{"pth", "pruning_threshold"} {
-		fs.Float64Var(&o.Threshold, n, d.Threshold, "threshold on the normalised filter norm (strictly above survives)")
-	}
-	for _, n := range []string{"nf", "min_num_filters"} {
-		fs.IntVar(&o.MinFilters, n, d.MinFilters, "minimum channels kept per layer")
-	}
-	for _, n := range []string{"el", "excluded_layers"} {
-		fs.Var(excluded, n, "layers that keep all their channels (space-separated)")
-	}
-	strFlag(fs, key, "", "key of an encrypted model file (the output is encrypted with it too)", "k", "key")
+	fs.StringVar(&o.Normalizer, "n", d.Normalizer, "normalizer: max or L2")
+	alias(fs, "n", "normalizer")
+	fs.StringVar(&o.Equalization, "eq", d.Equalization, "equalization criterion: union, intersection, arithmetic_mean or geometric_mean")
+	alias(fs, "eq", "equalization_criterion")
+	fs.IntVar(&o.Granularity, "pg", d.Granularity, "kept channel counts are rounded up to a multiple of this")
+	alias(fs, "pg", "pruning_granularity")
+	fs.Float64Var(&o.Threshold, "pth", d.Threshold, "threshold on the normalised filter norm (strictly above survives)")
+	alias(fs, "pth", "pruning_threshold")
+	fs.IntVar(&o.MinFilters, "nf", d.MinFilters, "minimum channels kept per layer")
+	alias(fs, "nf", "min_num_filters")
+	fs.Var(excluded, "el", "layers that keep all their channels (space-separated)")
+	alias(fs, "el", "excluded_layers")
+	fs.StringVar(key, "k", "", "key of an encrypted model file (the output is encrypted with it too)")
+	alias(fs, "k", "key")
 }
 
 func checkPruneFlags(fs *flag.FlagSet, f *pruneFlags) error {

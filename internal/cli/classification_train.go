@@ -59,21 +59,16 @@ type trainFlags struct {
 }
 
 func (f *trainFlags) register(fs *flag.FlagSet) {
-	for _, n := range []string{"e", "experiment_spec_file"} {
-		fs.StringVar(&f.spec, n, "", "experiment spec file (TAO protobuf text or YAML); required")
-	}
-	for _, n := range []string{"r", "results_dir"} {
-		fs.StringVar(&f.results, n, "", "folder for checkpoints and logs; required")
-	}
-	for _, n := range []string{"k", "key"} {
-		fs.StringVar(&f.key, n, "", "encrypt checkpoints with this key (and decrypt pretrained_model_path)")
-	}
-	for _, n := range []string{"c", "classmap"} {
-		fs.StringVar(&f.classmap, n, "", "classmap.json fixing the class order (default: folders sorted)")
-	}
-	for _, n := range []string{"v", "verbose"} {
-		fs.BoolVar(&f.verbose, n, false, "print the model summary and more detail")
-	}
+	fs.StringVar(&f.spec, "e", "", "experiment spec file (TAO protobuf text or YAML); required")
+	alias(fs, "e", "experiment_spec_file")
+	fs.StringVar(&f.results, "r", "", "folder for checkpoints and logs; required")
+	alias(fs, "r", "results_dir")
+	fs.StringVar(&f.key, "k", "", "encrypt checkpoints with this key (and decrypt pretrained_model_path)")
+	alias(fs, "k", "key")
+	fs.StringVar(&f.classmap, "c", "", "classmap.json fixing the class order (default: folders sorted)")
+	alias(fs, "c", "classmap")
+	fs.BoolVar(&f.verbose, "v", false, "print the model summary and more detail")
+	alias(fs, "v", "verbose")
 	fs.IntVar(&f.initEpoch, "init_epoch", 1, "epoch to start at (1-based); >1 resumes from the checkpoint of the epoch before")
 	fs.BoolVar(&f.resume, "resume", false, "resume from RESULTS_DIR/weights/last.* (sets --init_epoch)")
 	fs.StringVar(&f.backend, "backend", "", engine.BackendHelp)
@@ -82,9 +77,8 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logFile, "log_file", "", "append standard output and error to this file")
 	fs.BoolVar(&f.amp, "use_amp", false, "TAO's mixed precision (not supported: training runs in float32)")
 	var np int
-	for _, n := range []string{"np", "num_processes"} {
-		fs.IntVar(&np, n, -1, "TAO's horovod process count (accepted and ignored)")
-	}
+	fs.IntVar(&np, "np", -1, "TAO's horovod process count (accepted and ignored)")
+	alias(fs, "np", "num_processes")
 }
 
 func runClassificationTrain(env *Env, args []string) error {

@@ -202,3 +202,12 @@ func expandMulti(fs *flag.FlagSet, args []string) []string {
 	}
 	return out
 }
+
+// alias registers names as further spellings of the already defined flag first (TAO accepts
+// short and long forms, e.g. -cm and --classmap); all share its value, default and usage.
+func alias(fs *flag.FlagSet, first string, names ...string) {
+	f := fs.Lookup(first)
+	for _, n := range names {
+		fs.Var(f.Value, n, f.Usage)
+	}
+}
