@@ -28,6 +28,7 @@ type Model struct {
 	values []*tensors.Tensor // current parameter values, by keys index
 
 	predictExec  *Exec
+	logitsExec   *Exec
 	predictBatch int
 }
 
@@ -219,38 +220,56 @@ func (m *Model) checkImages(images *model.Tensor) error {
 
 // Predict returns softmax probabilities [N, classes] for images [N,H,W,C] (inference mode).
 func (m *Model) Predict(images *model.Tensor) (*model.Tensor, error) {
+	return m.infer(images, true)
+}
+
+// Logits returns the output layer's values before the softmax, [N, classes], for images
+// [N,H,W,C] (inference mode); a distillation teacher gives these.
+func (m *Model) Logits(images *model.Tensor) (*model.Tensor, error) {
+	return m.infer(images, false)
+}
+
+// infer runs the inference graph, ending in a softmax when probs is set.
+func (m *Model) infer(images *model.Tensor, probs bool) (*model.Tensor, error) {
 	if err := m.checkImages(images); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.predictExec == nil {
-		exec, err := NewExec(m.eng.Backend, func(in []*Node) *Node {
+	exec := &m.logitsExec
+	if probs {
+		exec = &m.predictExec
+	}
+	if *exec == nil {
+		e, err := NewExec(m.eng.Backend, func(in []*Node) *Node {
 			b := &forwardBuilder{ir: m.ir, shapes: m.shapes, params: m.paramMap(in[1:])}
 			logits, err := b.forward(in[0])
 			if err != nil {
 				panic(err)
 			}
-			return Softmax(logits, -1)
+			if probs {
+				return Softmax(logits, -1)
+			}
+			return logits
 		})
 		if err != nil {
 			return nil, fmt.Errorf("building the inference graph: %w", err)
 		}
-		m.predictExec = exec
+		*exec = e
 	}
 	classes := m.shapes[m.ir.Output][0]
 	out := model.NewTensor(images.Shape[0], classes)
 	err := forChunks(images, nil, m.predictBatch, func(x, _ *tensors.Tensor, start, n int) error {
 		args := append([]any{x}, tensorArgs(m.values)...)
-		res, err := m.predictExec.Exec(args...)
+		res, err := (*exec).Exec(args...)
 		if err != nil {
 			return fmt.Errorf("running inference: %w", err)
 		}
-		probs, err := tensors.CopyFlatData[float32](res[0])
+		vals, err := tensors.CopyFlatData[float32](res[0])
 		if err != nil {
 			return err
 		}
-		copy(out.Data[start*classes:], probs[:n*classes])
+		copy(out.Data[start*classes:], vals[:n*classes])
 		release(x)
 		release(res...)
 		return nil

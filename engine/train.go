@@ -29,6 +29,9 @@ var ErrNonFinite = errors.New("loss is NaN or infinite")
 //     never regularised. The loss Step and Evaluate report includes it, as Keras reports it.
 //   - LabelSmoothing s: labels become y*(1-s) + s/classes before the cross-entropy.
 //   - Layers with Frozen set keep their parameters; FrozenBN layers keep their moving statistics.
+//   - Distillation (with a teacher, see Trainer.SetTeacher): the cross-entropy term becomes
+//     (1-DistillAlpha)*CE + DistillAlpha*T^2*KL(softmax(teacher/T) || softmax(student/T)), with
+//     T = DistillTemperature (Hinton et al. 2015); defaults 0.5 and 4.
 type TrainConfig struct {
 	Optimizer                  string
 	Momentum                   float64
@@ -39,6 +42,8 @@ type TrainConfig struct {
 	RegScope                   []string
 	WeightDecay                float64
 	LabelSmoothing             float64
+	DistillAlpha               float64
+	DistillTemperature         float64
 	BatchSize                  int
 	Seed                       int64
 }
@@ -55,6 +60,7 @@ type Trainer struct {
 	bnKeys    []int // indices of moving statistics updated in training mode
 	regular   map[int]bool
 	iter      int64
+	teacher   *Model // distillation teacher (nil: none)
 
 	stepExec, evalExec *Exec
 }
@@ -147,6 +153,27 @@ func (c *TrainConfig) normalise() error {
 	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 {
 		return fmt.Errorf("label smoothing %g must be in [0, 1)", c.LabelSmoothing)
 	}
+	c.DistillAlpha = orDefault(c.DistillAlpha, 0.5)
+	c.DistillTemperature = orDefault(c.DistillTemperature, 4)
+	if c.DistillAlpha < 0 || c.DistillAlpha > 1 || c.DistillTemperature <= 0 {
+		return fmt.Errorf("distillation alpha %g must be in [0, 1] and temperature %g above 0", c.DistillAlpha, c.DistillTemperature)
+	}
+	return nil
+}
+
+// SetTeacher makes training distil from teacher (inference mode, never updated), which must
+// take the same input and predict the same number of classes. Call it before the first Step.
+func (t *Trainer) SetTeacher(teacher *Model) error {
+	if t.stepExec != nil {
+		return errors.New("the teacher must be set before the first training step")
+	}
+	if in, tin := t.m.ir.Input, teacher.ir.Input; in != tin {
+		return fmt.Errorf("teacher input %v differs from the model's %v", tin, in)
+	}
+	if c, tc := t.m.Classes(), teacher.Classes(); c != tc {
+		return fmt.Errorf("teacher predicts %d classes, the model %d", tc, c)
+	}
+	t.teacher = teacher
 	return nil
 }
 
@@ -214,6 +241,14 @@ func (t *Trainer) Step(images, labels *model.Tensor, lr float32) (loss, acc floa
 	if err := t.checkLabels(images, labels); err != nil {
 		return 0, 0, err
 	}
+	var soft *tensors.Tensor
+	if t.teacher != nil {
+		logits, err := t.teacher.Logits(images)
+		if err != nil {
+			return 0, 0, fmt.Errorf("teacher: %w", err)
+		}
+		soft = tensors.FromFlatDataAndDimensions(logits.Data, logits.Shape...)
+	}
 	t.m.mu.Lock()
 	defer t.m.mu.Unlock()
 	if t.stepExec == nil {
@@ -225,6 +260,9 @@ func (t *Trainer) Step(images, labels *model.Tensor, lr float32) (loss, acc floa
 	x := tensors.FromFlatDataAndDimensions(images.Data, images.Shape...)
 	y := tensors.FromFlatDataAndDimensions(labels.Data, labels.Shape...)
 	args := []any{x, y, t.effectiveLR(lr), t.rngState()}
+	if soft != nil {
+		args = append(args, soft)
+	}
 	args = append(args, tensorArgs(t.m.values)...)
 	args = append(args, tensorArgs(t.slots)...)
 	out, err := t.stepExec.Exec(args...)
@@ -235,6 +273,9 @@ func (t *Trainer) Step(images, labels *model.Tensor, lr float32) (loss, acc floa
 	hits := tensors.ToScalar[float32](out[1])
 	np := len(t.m.values)
 	release(x, y, out[0], out[1])
+	if soft != nil {
+		release(soft)
+	}
 	release(t.m.values...)
 	release(t.slots...)
 	t.m.values = out[2 : 2+np]
@@ -246,13 +287,17 @@ func (t *Trainer) Step(images, labels *model.Tensor, lr float32) (loss, acc floa
 	return loss, hits / float32(n), nil
 }
 
-// stepGraph: inputs [images, labels, lr, rng, params..., slots...];
-// outputs [loss, hits, params..., slots...].
+// stepGraph: inputs [images, labels, lr, rng, teacher logits (with a teacher), params...,
+// slots...]; outputs [loss, hits, params..., slots...].
 func (t *Trainer) stepGraph(in []*Node) []*Node {
 	m := t.m
 	np := len(m.keys)
 	x, labels, lr, rng := in[0], in[1], in[2], in[3]
-	params, slots := in[4:4+np], in[4+np:]
+	first := 4
+	if t.teacher != nil {
+		first = 5
+	}
+	params, slots := in[first:first+np], in[first+np:]
 	b := &forwardBuilder{ir: m.ir, shapes: m.shapes, params: m.paramMap(params), training: true,
 		rng: rng, bnUpdates: map[string]*Node{}, fusedBN: hasFusedBN(m.eng.Backend)}
 	logits, err := b.forward(x)
@@ -260,6 +305,11 @@ func (t *Trainer) stepGraph(in []*Node) []*Node {
 		panic(err)
 	}
 	ce := ReduceAllMean(softmaxCrossEntropy(logits, labels, t.cfg.LabelSmoothing))
+	if t.teacher != nil {
+		a := t.cfg.DistillAlpha
+		kd := ReduceAllMean(distillationKL(in[4], logits, t.cfg.DistillTemperature))
+		ce = Add(MulScalar(ce, 1-a), MulScalar(kd, a))
+	}
 	loss := Add(ce, t.regLoss(params))
 	hits := accuracyCount(logits, labels)
 
@@ -293,6 +343,15 @@ func (t *Trainer) stepGraph(in []*Node) []*Node {
 		outs = append(outs, Where(finite, s, slots[i]))
 	}
 	return outs
+}
+
+// distillationKL is T^2 * KL(softmax(teacher/T) || softmax(student/T)) per example: zero when the
+// student matches the teacher; the T^2 keeps its gradient on the scale of the cross-entropy's.
+func distillationKL(teacher, student *Node, temperature float64) *Node {
+	logPT := LogSoftmax(DivScalar(teacher, temperature), -1)
+	logPS := LogSoftmax(DivScalar(student, temperature), -1)
+	kl := ReduceSum(Mul(Exp(logPT), Sub(logPT, logPS)), -1)
+	return MulScalar(kl, temperature*temperature)
 }
 
 // regLoss is the L1/L2 penalty over the regularised kernels (a scalar zero when there are none).

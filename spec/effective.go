@@ -23,6 +23,11 @@ func (e *Experiment) Effective() *specpb.Experiment {
 		tc.PretrainedModelPath = e.PretrainedModelPath()
 		e.writeImageMean(tc)
 		e.writeOptimizerDefaults(tc.GetOptimizer())
+		if d := tc.GetDistillation(); d != nil {
+			eff := e.Distillation()
+			tc.Distillation = &specpb.DistillationConfig{TeacherModelPath: eff.TeacherPath,
+				Temperature: float32(eff.Temperature), Alpha: float32(eff.Alpha)}
+		}
 	}
 	if ec := out.GetEvalConfig(); ec != nil {
 		ec.EvalDatasetPath = e.EvalDatasetPath()

@@ -23,6 +23,9 @@ const (
 	DefaultAdamBeta2 = 0.999
 	DefaultEpsilon   = 1e-7
 	DefaultRMSRho    = 0.9
+	// Bonsai's distillation defaults (train_config.distillation).
+	DefaultDistillTemperature = 4
+	DefaultDistillAlpha       = 0.5
 )
 
 // CaffeMeanBGR is the default caffe-mode mean for 3-channel input, in the
@@ -174,6 +177,23 @@ func (e *Experiment) ValDatasetPath() string {
 // PretrainedModelPath is train_config.pretrained_model_path, resolved.
 func (e *Experiment) PretrainedModelPath() string {
 	return e.ResolvePath(e.Proto.GetTrainConfig().GetPretrainedModelPath())
+}
+
+// Distillation is train_config.distillation with its defaults applied; TeacherPath is ""
+// when the spec asks for no distillation.
+type Distillation struct {
+	TeacherPath        string
+	Temperature, Alpha float64
+}
+
+// Distillation returns train_config.distillation, the teacher path resolved.
+func (e *Experiment) Distillation() Distillation {
+	d := e.Proto.GetTrainConfig().GetDistillation()
+	return Distillation{
+		TeacherPath: e.ResolvePath(d.GetTeacherModelPath()),
+		Temperature: orDefault(d.GetTemperature(), DefaultDistillTemperature),
+		Alpha:       orDefault(d.GetAlpha(), DefaultDistillAlpha),
+	}
 }
 
 // BYOMModelPath is model_config.byom_model, resolved.

@@ -174,6 +174,13 @@ func (c *checker) trainValues(tc *specpb.TrainConfig) {
 	c.regValues(tc.GetRegConfig())
 	c.lrValues(tc.GetLrConfig())
 	c.visualizerValues(tc.GetVisualizer())
+	if d := tc.GetDistillation(); d != nil {
+		c.nonNegative(p+"distillation.temperature", d.GetTemperature())
+		c.inRange(p+"distillation.alpha", d.GetAlpha(), 0, 1, false, false)
+		if d.GetTeacherModelPath() == "" {
+			c.errorf(p+"distillation.teacher_model_path", "is required when distillation is set (the model whose predictions the student learns from)")
+		}
+	}
 }
 
 func (c *checker) optimizerValues(o *specpb.OptimizerConfig) {

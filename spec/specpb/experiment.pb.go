@@ -11,8 +11,8 @@
 // effective defaults (n_layers 0 -> 18 and so on) are applied by package spec,
 // not here; see spec/doc.go.
 //
-// Bonsai extensions: none yet. New fields must take numbers above 1000 so that
-// they can never collide with a field TAO adds later.
+// Bonsai extensions take field numbers above 1000 so that they can never
+// collide with a field TAO adds later: train_config.distillation (1001).
 //
 // Regenerate the Go code with `go generate ./spec` (needs protoc and
 // protoc-gen-go v1.36.12); the generated code is checked in.
@@ -1424,6 +1424,7 @@ type TrainConfig struct {
 	ImageMean               map[string]float32     `protobuf:"bytes,18,rep,name=image_mean,json=imageMean,proto3" json:"image_mean,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed32,2,opt,name=value"` // keys r,g,b or l; caffe mode only
 	DisableHorizontalFlip   bool                   `protobuf:"varint,19,opt,name=disable_horizontal_flip,json=disableHorizontalFlip,proto3" json:"disable_horizontal_flip,omitempty"`
 	Visualizer              *VisualizerConfig      `protobuf:"bytes,20,opt,name=visualizer,proto3" json:"visualizer,omitempty"`
+	Distillation            *DistillationConfig    `protobuf:"bytes,1001,opt,name=distillation,proto3" json:"distillation,omitempty"` // Bonsai: knowledge distillation
 	unknownFields           protoimpl.UnknownFields
 	sizeCache               protoimpl.SizeCache
 }
@@ -1598,6 +1599,77 @@ func (x *TrainConfig) GetVisualizer() *VisualizerConfig {
 	return nil
 }
 
+func (x *TrainConfig) GetDistillation() *DistillationConfig {
+	if x != nil {
+		return x.Distillation
+	}
+	return nil
+}
+
+// DistillationConfig (Bonsai; TAO has none) trains the model to match a teacher's
+// softened predictions as well as the labels: loss = (1-alpha)*CE(labels) +
+// alpha*T^2*KL(softmax(teacher/T) || softmax(student/T)). A typical use is
+// retraining a pruned model with the unpruned one as its teacher.
+type DistillationConfig struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	TeacherModelPath string                 `protobuf:"bytes,1,opt,name=teacher_model_path,json=teacherModelPath,proto3" json:"teacher_model_path,omitempty"` // a Bonsai model file with the same input and classes
+	Temperature      float32                `protobuf:"fixed32,2,opt,name=temperature,proto3" json:"temperature,omitempty"`                                   // T; 0 means 4
+	Alpha            float32                `protobuf:"fixed32,3,opt,name=alpha,proto3" json:"alpha,omitempty"`                                               // weight of the distillation term in [0, 1]; 0 means 0.5
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DistillationConfig) Reset() {
+	*x = DistillationConfig{}
+	mi := &file_experiment_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DistillationConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DistillationConfig) ProtoMessage() {}
+
+func (x *DistillationConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_experiment_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DistillationConfig.ProtoReflect.Descriptor instead.
+func (*DistillationConfig) Descriptor() ([]byte, []int) {
+	return file_experiment_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *DistillationConfig) GetTeacherModelPath() string {
+	if x != nil {
+		return x.TeacherModelPath
+	}
+	return ""
+}
+
+func (x *DistillationConfig) GetTemperature() float32 {
+	if x != nil {
+		return x.Temperature
+	}
+	return 0
+}
+
+func (x *DistillationConfig) GetAlpha() float32 {
+	if x != nil {
+		return x.Alpha
+	}
+	return 0
+}
+
 // EvalConfig describes evaluation (and the batch settings of inference).
 type EvalConfig struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -1613,7 +1685,7 @@ type EvalConfig struct {
 
 func (x *EvalConfig) Reset() {
 	*x = EvalConfig{}
-	mi := &file_experiment_proto_msgTypes[17]
+	mi := &file_experiment_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1625,7 +1697,7 @@ func (x *EvalConfig) String() string {
 func (*EvalConfig) ProtoMessage() {}
 
 func (x *EvalConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_experiment_proto_msgTypes[17]
+	mi := &file_experiment_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1638,7 +1710,7 @@ func (x *EvalConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvalConfig.ProtoReflect.Descriptor instead.
 func (*EvalConfig) Descriptor() ([]byte, []int) {
-	return file_experiment_proto_rawDescGZIP(), []int{17}
+	return file_experiment_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EvalConfig) GetTopK() uint32 {
@@ -1803,7 +1875,7 @@ const file_experiment_proto_rawDesc = "" +
 	"num_images\x18\x02 \x01(\rR\tnumImages\x12+\n" +
 	"\x11weight_histograms\x18\x03 \x01(\bR\x10weightHistograms\x12;\n" +
 	"\fwandb_config\x18\x04 \x01(\v2\x18.bonsai.spec.WandBConfigR\vwandbConfig\x12A\n" +
-	"\x0eclearml_config\x18\x05 \x01(\v2\x1a.bonsai.spec.ClearMLConfigR\rclearmlConfig\"\xfb\a\n" +
+	"\x0eclearml_config\x18\x05 \x01(\v2\x1a.bonsai.spec.ClearMLConfigR\rclearmlConfig\"\xc1\b\n" +
 	"\vTrainConfig\x12,\n" +
 	"\x12train_dataset_path\x18\x01 \x01(\tR\x10trainDatasetPath\x12(\n" +
 	"\x10val_dataset_path\x18\x02 \x01(\tR\x0evalDatasetPath\x122\n" +
@@ -1831,10 +1903,15 @@ const file_experiment_proto_rawDesc = "" +
 	"\x17disable_horizontal_flip\x18\x13 \x01(\bR\x15disableHorizontalFlip\x12=\n" +
 	"\n" +
 	"visualizer\x18\x14 \x01(\v2\x1d.bonsai.spec.VisualizerConfigR\n" +
-	"visualizer\x1a<\n" +
+	"visualizer\x12D\n" +
+	"\fdistillation\x18\xe9\a \x01(\v2\x1f.bonsai.spec.DistillationConfigR\fdistillation\x1a<\n" +
 	"\x0eImageMeanEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\"\xd6\x01\n" +
+	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\"z\n" +
+	"\x12DistillationConfig\x12,\n" +
+	"\x12teacher_model_path\x18\x01 \x01(\tR\x10teacherModelPath\x12 \n" +
+	"\vtemperature\x18\x02 \x01(\x02R\vtemperature\x12\x14\n" +
+	"\x05alpha\x18\x03 \x01(\x02R\x05alpha\"\xd6\x01\n" +
 	"\n" +
 	"EvalConfig\x12\x13\n" +
 	"\x05top_k\x18\x01 \x01(\rR\x04topK\x12*\n" +
@@ -1862,7 +1939,7 @@ func file_experiment_proto_rawDescGZIP() []byte {
 }
 
 var file_experiment_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_experiment_proto_goTypes = []any{
 	(InterpolationMethod)(0),       // 0: bonsai.spec.InterpolationMethod
 	(WandBConfig_MODE)(0),          // 1: bonsai.spec.WandBConfig.MODE
@@ -1883,15 +1960,16 @@ var file_experiment_proto_goTypes = []any{
 	(*ClearMLConfig)(nil),          // 16: bonsai.spec.ClearMLConfig
 	(*VisualizerConfig)(nil),       // 17: bonsai.spec.VisualizerConfig
 	(*TrainConfig)(nil),            // 18: bonsai.spec.TrainConfig
-	(*EvalConfig)(nil),             // 19: bonsai.spec.EvalConfig
-	nil,                            // 20: bonsai.spec.Activation.ActivationParametersEntry
-	nil,                            // 21: bonsai.spec.TrainConfig.ImageMeanEntry
+	(*DistillationConfig)(nil),     // 19: bonsai.spec.DistillationConfig
+	(*EvalConfig)(nil),             // 20: bonsai.spec.EvalConfig
+	nil,                            // 21: bonsai.spec.Activation.ActivationParametersEntry
+	nil,                            // 22: bonsai.spec.TrainConfig.ImageMeanEntry
 }
 var file_experiment_proto_depIdxs = []int32{
-	19, // 0: bonsai.spec.Experiment.eval_config:type_name -> bonsai.spec.EvalConfig
+	20, // 0: bonsai.spec.Experiment.eval_config:type_name -> bonsai.spec.EvalConfig
 	5,  // 1: bonsai.spec.Experiment.model_config:type_name -> bonsai.spec.ModelConfig
 	18, // 2: bonsai.spec.Experiment.train_config:type_name -> bonsai.spec.TrainConfig
-	20, // 3: bonsai.spec.Activation.activation_parameters:type_name -> bonsai.spec.Activation.ActivationParametersEntry
+	21, // 3: bonsai.spec.Activation.activation_parameters:type_name -> bonsai.spec.Activation.ActivationParametersEntry
 	0,  // 4: bonsai.spec.ModelConfig.resize_interpolation_method:type_name -> bonsai.spec.InterpolationMethod
 	3,  // 5: bonsai.spec.ModelConfig.batch_norm_config:type_name -> bonsai.spec.BatchNormConfig
 	4,  // 6: bonsai.spec.ModelConfig.activation:type_name -> bonsai.spec.Activation
@@ -1907,13 +1985,14 @@ var file_experiment_proto_depIdxs = []int32{
 	9,  // 16: bonsai.spec.TrainConfig.optimizer:type_name -> bonsai.spec.OptimizerConfig
 	10, // 17: bonsai.spec.TrainConfig.reg_config:type_name -> bonsai.spec.RegConfig
 	14, // 18: bonsai.spec.TrainConfig.lr_config:type_name -> bonsai.spec.LRConfig
-	21, // 19: bonsai.spec.TrainConfig.image_mean:type_name -> bonsai.spec.TrainConfig.ImageMeanEntry
+	22, // 19: bonsai.spec.TrainConfig.image_mean:type_name -> bonsai.spec.TrainConfig.ImageMeanEntry
 	17, // 20: bonsai.spec.TrainConfig.visualizer:type_name -> bonsai.spec.VisualizerConfig
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	19, // 21: bonsai.spec.TrainConfig.distillation:type_name -> bonsai.spec.DistillationConfig
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_experiment_proto_init() }
@@ -1937,7 +2016,7 @@ func file_experiment_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_experiment_proto_rawDesc), len(file_experiment_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
