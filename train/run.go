@@ -35,8 +35,10 @@ type Options struct {
 	// Optimizer is the optimizer state to resume from (nil: fresh).
 	Optimizer map[string]*model.Tensor
 	Train     engine.TrainConfig
-	Schedule  Schedule
-	Epochs    int // n_epochs
+	// Teacher, when set, is distilled from (Train.DistillAlpha, Train.DistillTemperature).
+	Teacher  *Teacher
+	Schedule Schedule
+	Epochs   int // n_epochs
 	// InitEpoch is TAO's --init_epoch: the 1-based epoch to start at (0 or 1: from the start).
 	// Resuming needs Weights and Optimizer from the checkpoint of epoch InitEpoch-1.
 	InitEpoch int
@@ -57,6 +59,12 @@ type Options struct {
 	Log      io.Writer // messages (stdout); nil: none
 
 	lrHook func(step int, lr float64) float64 // tests: replaces the schedule's learning rate
+}
+
+// Teacher is the model a run distils from: same input and classes as the trained model.
+type Teacher struct {
+	Graph   *model.Graph
+	Weights model.Weights
 }
 
 // Result summarises a finished run.
@@ -164,6 +172,15 @@ func (r *run) prepare() error {
 	}
 	if r.tr, err = r.m.NewTrainer(o.Train); err != nil {
 		return fmt.Errorf("setting up the optimizer: %w", err)
+	}
+	if t := o.Teacher; t != nil {
+		tm, err := o.Engine.NewModel(t.Graph, t.Weights, o.Train.Seed)
+		if err != nil {
+			return fmt.Errorf("building the teacher model: %w", err)
+		}
+		if err := r.tr.SetTeacher(tm); err != nil {
+			return fmt.Errorf("distillation: %w", err)
+		}
 	}
 	if o.Optimizer != nil {
 		if err := r.tr.SetOptimizerState(o.Optimizer); err != nil {

@@ -308,6 +308,9 @@ func TestClassificationUsageAndFailures(t *testing.T) {
 		{[]string{"classification", "train", "-e", specPath, "-r", t.TempDir(), "--gpus", "64", "--backend", "go"}, ExitFailure, "only 1 device"},
 		{[]string{"classification", "train", "-e", filepath.Join(t.TempDir(), "missing.cfg"), "-r", t.TempDir()}, ExitUsage, "missing.cfg"},
 		{[]string{"classification", "train", "-e", specPath, "-r", t.TempDir(), "--init_epoch", "2", "--backend", "go"}, ExitFailure, "no checkpoint"},
+		{[]string{"classification", "train", "-e", specPath, "-r", t.TempDir(), "--distill_alpha", "0.5", "--backend", "go"}, ExitUsage, "need a teacher"},
+		{[]string{"classification", "train", "-e", specPath, "-r", t.TempDir(), "--teacher", "x", "--distill_alpha", "2"}, ExitUsage, "--distill_alpha 2: must be in [0, 1]"},
+		{[]string{"classification", "train", "-e", specPath, "-r", t.TempDir(), "--teacher", filepath.Join(t.TempDir(), "teach.safetensors"), "--backend", "go"}, ExitFailure, "distillation teacher: "},
 		{[]string{"classification", "inference", "-m", "x.safetensors"}, ExitUsage, "exactly one of -i IMAGE and -d DIR"},
 		{[]string{"classification", "evaluate"}, ExitUsage, "-e SPEC is required"},
 		{[]string{"classification", "evaluate", "-e", specPath, "-m", filepath.Join(t.TempDir(), "none.safetensors")}, ExitFailure, "none.safetensors"},
@@ -409,6 +412,27 @@ func TestClassificationTransferFreezeAndPrunedRetrain(t *testing.T) {
 	small, _, _ := got.Graph.ParamCount()
 	if small >= full {
 		t.Errorf("retrained model has %d parameters, the unpruned one %d", small, full)
+	}
+	if !strings.Contains(got.Extra["pruning"], "target_ratio") {
+		t.Errorf("the retrained checkpoint lost the pruning record: %q", got.Extra["pruning"])
+	}
+
+	// The same retraining, distilled from the unpruned model.
+	kd := filepath.Join(root, "distil")
+	out = mustRun(t, "classification", "train", "-e", withPretrained(t, specPath, pruned, ""), "-r", kd, "--backend", "go",
+		"--teacher", pretrained, "--distill_alpha", "0.7")
+	if !strings.Contains(out, "Distillation: teacher "+pretrained+", alpha 0.7, temperature 4") {
+		t.Errorf("no distillation line:\n%s", out)
+	}
+	distilled, err := modelfile.Load(filepath.Join(kd, "weights", "last"+modelfile.Ext), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := distilled.Extra["distillation"]; !strings.Contains(rec, `"alpha":0.7`) || !strings.Contains(rec, `"temperature":4`) {
+		t.Errorf("distillation record %q", rec)
+	}
+	if slices.Equal(distilled.Weights["block_4a_conv_1/kernel"].Data, got.Weights["block_4a_conv_1/kernel"].Data) {
+		t.Error("distillation left the training unchanged")
 	}
 }
 

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,7 +32,7 @@ func init() {
 	})
 }
 
-const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume] [-c CLASSMAP] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [-v]
+const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [-v]
 
 Trains model_config's network on train_config.train_dataset_path (one folder per class) and
 validates it on val_dataset_path after every epoch, as TAO's "classification train" does.
@@ -47,12 +49,19 @@ pretrained_model_path, as in TAO, or RESULTS_DIR/weights/<arch>_<N-1>.*); --resu
 RESULTS_DIR/weights/last.*. Weights, optimizer state and schedule position are restored, so
 the result is the same as an uninterrupted run.
 
+Distillation (Bonsai; TAO has none): --teacher MODEL, or train_config.distillation { teacher_model_path
+alpha temperature }, trains against (1-alpha)*cross-entropy + alpha*T^2*KL(teacher || student) at
+temperature T (defaults 0.5 and 4). Typical use: retraining a pruned model with the unpruned one
+as teacher. The teacher must take the same input size and classes.
+
 Learning-rate schedules use TAO's formulas: "step" decays continuously (gamma^(progress /
 step_size%), not in stairs) and "cosine" does not rescale its phase after soft_start.`
 
 // trainFlags are the command line of classification train.
 type trainFlags struct {
 	spec, results, key, classmap, backend, logFile string
+	teacher                                        string
+	distillAlpha, distillTemperature               float64
 	initEpoch, gpus                                int
 	resume, verbose, amp                           bool
 	gpuIndex                                       MultiFlag
@@ -67,6 +76,9 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	alias(fs, "k", "key")
 	fs.StringVar(&f.classmap, "c", "", "classmap.json fixing the class order (default: folders sorted)")
 	alias(fs, "c", "classmap")
+	fs.StringVar(&f.teacher, "teacher", "", "distil from this model file (overrides train_config.distillation.teacher_model_path)")
+	fs.Float64Var(&f.distillAlpha, "distill_alpha", 0, "weight of the distillation term in [0, 1] (default: the spec's, else 0.5)")
+	fs.Float64Var(&f.distillTemperature, "distill_temperature", 0, "distillation temperature (default: the spec's, else 4)")
 	fs.BoolVar(&f.verbose, "v", false, "print the model summary and more detail")
 	alias(fs, "v", "verbose")
 	fs.IntVar(&f.initEpoch, "init_epoch", 1, "epoch to start at (1-based); >1 resumes from the checkpoint of the epoch before")
@@ -116,6 +128,10 @@ func (f *trainFlags) check() error {
 		return Usagef("--resume and --init_epoch exclude each other")
 	case f.gpus < 1:
 		return Usagef("--gpus %d: need at least 1", f.gpus)
+	case f.distillAlpha < 0 || f.distillAlpha > 1:
+		return Usagef("--distill_alpha %g: must be in [0, 1]", f.distillAlpha)
+	case f.distillTemperature < 0:
+		return Usagef("--distill_temperature %g: must be above 0", f.distillTemperature)
 	case len(f.gpuIndex.Values) > 0 && len(f.gpuIndex.Values) != f.gpus:
 		return Usagef("--gpu_index lists %d ids but --gpus is %d: give one id per device", len(f.gpuIndex.Values), f.gpus)
 	}
@@ -195,12 +211,27 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 		return fmt.Errorf("validation data: %w", err)
 	}
 	specText, _ := os.ReadFile(f.spec)
-	meta := modelfile.File{Classmap: data.MapFromClasses(trainDS.Classes), Preprocessing: train.PreprocessingFromSpec(e), Spec: string(specText)}
+	meta := modelfile.File{Classmap: data.MapFromClasses(trainDS.Classes), Preprocessing: train.PreprocessingFromSpec(e), Spec: string(specText), Extra: start.extra}
+	tcfg := train.TrainConfigFromSpec(e)
+	teacher, err := loadTeacher(e, f, &tcfg, meta)
+	if err != nil {
+		return err
+	}
+	if teacher != nil {
+		meta.Extra = maps.Clone(meta.Extra)
+		if meta.Extra == nil {
+			meta.Extra = map[string]string{}
+		}
+		meta.Extra["distillation"] = teacher.record
+	}
 	printTrainHeader(env, eng, e, f, start, trainDS, valDS)
+	if teacher != nil {
+		fmt.Fprintf(env.Stdout, "Distillation: teacher %s, alpha %g, temperature %g\n", teacher.path, tcfg.DistillAlpha, tcfg.DistillTemperature)
+	}
 	_, err = train.Run(ctx, train.Options{
 		ResultsDir: f.results, Engine: eng,
 		Graph: start.graph, Weights: start.weights, Optimizer: start.optimizer, InitEpoch: start.initEpoch,
-		Train: train.TrainConfigFromSpec(e), Schedule: train.ScheduleFromSpec(e, f.gpus),
+		Train: tcfg, Teacher: teacher.model(), Schedule: train.ScheduleFromSpec(e, f.gpus),
 		Epochs: int(e.Proto.GetTrainConfig().GetNEpochs()), StepsDivisor: f.gpus,
 		TrainData: tl, ValData: vl, Classes: trainDS.Classes,
 		Save: checkpointSaver(meta, f.key), Ext: modelfile.FileExt(f.key), Plot: plotCurves,
@@ -259,7 +290,8 @@ type start struct {
 	weights   model.Weights
 	optimizer map[string]*model.Tensor
 	initEpoch int
-	from      string // what the weights come from, for the header
+	from      string            // what the weights come from, for the header
+	extra     map[string]string // metadata the checkpoints carry on (a pruned model's "pruning")
 }
 
 // startingPoint builds the model and loads the checkpoint to resume from or the pretrained
@@ -358,6 +390,9 @@ func (st *start) loadPretrained(env *Env, e *spec.Experiment, path, key string, 
 	train.ApplyModelConfig(g, e.FreezeBlocks(), mc.GetFreezeBn(), float32(e.BNMomentum()), float32(e.BNEpsilon()))
 	st.graph, st.weights = g, mf.Weights
 	st.from = path + " (pruned model: retraining its own graph)"
+	if rec, ok := mf.Extra["pruning"]; ok {
+		st.extra = map[string]string{"pruning": rec}
+	}
 	return nil
 }
 
@@ -366,12 +401,71 @@ func checkpointSaver(meta modelfile.File, key string) func(string, *train.Checkp
 	return func(path string, c *train.Checkpoint) error {
 		f := meta
 		f.Graph, f.Weights, f.Optimizer, f.Epoch = c.Graph, c.Weights, c.Optimizer, c.Epoch
-		f.Extra = map[string]string{
-			"val_acc":  strconv.FormatFloat(c.Metrics.ValAcc, 'g', -1, 64),
-			"val_loss": strconv.FormatFloat(c.Metrics.ValLoss, 'g', -1, 64),
+		f.Extra = maps.Clone(meta.Extra)
+		if f.Extra == nil {
+			f.Extra = map[string]string{}
 		}
+		f.Extra["val_acc"] = strconv.FormatFloat(c.Metrics.ValAcc, 'g', -1, 64)
+		f.Extra["val_loss"] = strconv.FormatFloat(c.Metrics.ValLoss, 'g', -1, 64)
 		return modelfile.Save(path, &f, key)
 	}
+}
+
+// distillTeacher is the loaded distillation teacher.
+type distillTeacher struct {
+	path   string
+	file   *modelfile.File
+	record string // the "distillation" metadata entry of the checkpoints
+}
+
+func (t *distillTeacher) model() *train.Teacher {
+	if t == nil {
+		return nil
+	}
+	return &train.Teacher{Graph: t.file.Graph, Weights: t.file.Weights}
+}
+
+// loadTeacher applies --teacher and train_config.distillation: it sets cfg's alpha and
+// temperature and loads the teacher, checking that it sees images as the run does (classes,
+// preprocessing). It returns nil without distillation.
+func loadTeacher(e *spec.Experiment, f *trainFlags, cfg *engine.TrainConfig, meta modelfile.File) (*distillTeacher, error) {
+	d := e.Distillation()
+	path := d.TeacherPath
+	if f.teacher != "" {
+		path = f.teacher
+	}
+	if path == "" {
+		if f.distillAlpha != 0 || f.distillTemperature != 0 {
+			return nil, Usagef("--distill_alpha and --distill_temperature need a teacher: --teacher MODEL or train_config.distillation")
+		}
+		return nil, nil
+	}
+	cfg.DistillAlpha, cfg.DistillTemperature = d.Alpha, d.Temperature
+	if f.distillAlpha != 0 {
+		cfg.DistillAlpha = f.distillAlpha
+	}
+	if f.distillTemperature != 0 {
+		cfg.DistillTemperature = f.distillTemperature
+	}
+	mf, err := modelfile.Load(path, f.key)
+	if err != nil {
+		return nil, fmt.Errorf("distillation teacher: %w", err)
+	}
+	if mf.Graph == nil {
+		return nil, fmt.Errorf("distillation teacher %s has no model graph; give a model file written by bonsai", path)
+	}
+	if err := mf.CheckWeights(); err != nil {
+		return nil, fmt.Errorf("distillation teacher %s: %w", path, err)
+	}
+	if !maps.Equal(mf.Classmap, meta.Classmap) {
+		return nil, fmt.Errorf("distillation teacher %s predicts classes %v but the dataset has %v: give a teacher trained on the same classes", path, mf.Classmap, meta.Classmap)
+	}
+	if mf.Preprocessing.InputSize != meta.Preprocessing.InputSize || mf.Preprocessing.Mode != meta.Preprocessing.Mode {
+		return nil, fmt.Errorf("distillation teacher %s takes %v images in %q mode but this run feeds %v in %q mode: give a teacher with the same input_image_size and preprocess_mode",
+			path, mf.Preprocessing.InputSize, mf.Preprocessing.Mode, meta.Preprocessing.InputSize, meta.Preprocessing.Mode)
+	}
+	rec, _ := json.Marshal(map[string]any{"teacher": path, "alpha": cfg.DistillAlpha, "temperature": cfg.DistillTemperature})
+	return &distillTeacher{path: path, file: mf, record: string(rec)}, nil
 }
 
 // plotCurves draws results.png.
