@@ -27,6 +27,8 @@ var ErrNonFinite = errors.New("loss is NaN or infinite")
 //   - RegType "L1" / "L2" (or "None"): WeightDecay*sum|w| or WeightDecay*sum(w^2) over the kernels
 //     of the layer types in RegScope ("Conv2D", "DepthwiseConv2D", "Dense"); biases and BN are
 //     never regularised. The loss Step and Evaluate report includes it, as Keras reports it.
+//   - BNRegType "L1" / "L2" with BNWeightDecay > 0 penalises every trainable batch norm gamma the
+//     same way (network slimming), so that channels the model does not need fade towards zero.
 //   - LabelSmoothing s: labels become y*(1-s) + s/classes before the cross-entropy.
 //   - Layers with Frozen set keep their parameters; FrozenBN layers keep their moving statistics.
 //   - Distillation (with a teacher, see Trainer.SetTeacher): the cross-entropy term becomes
@@ -41,6 +43,8 @@ type TrainConfig struct {
 	RegType                    string
 	RegScope                   []string
 	WeightDecay                float64
+	BNRegType                  string
+	BNWeightDecay              float64
 	LabelSmoothing             float64
 	DistillAlpha               float64
 	DistillTemperature         float64
@@ -57,8 +61,9 @@ type Trainer struct {
 	slotNames []string // optimizer slots per trainable parameter
 	slotKeys  []string // "<param>/<slot>" for every slot, trainable-major
 	slots     []*tensors.Tensor
-	bnKeys    []int // indices of moving statistics updated in training mode
-	regular   map[int]bool
+	bnKeys    []int        // indices of moving statistics updated in training mode
+	regular   map[int]bool // regularised kernels
+	bnGamma   []int        // batch norm gammas under the BN penalty
 	iter      int64
 	teacher   *Model // distillation teacher (nil: none)
 
@@ -93,6 +98,9 @@ func (m *Model) NewTrainer(cfg TrainConfig) (*Trainer, error) {
 			}
 			if param == "kernel" && scope[l.Op] && cfg.RegType != "none" {
 				t.regular[i] = true
+			}
+			if param == "gamma" && cfg.BNWeightDecay > 0 {
+				t.bnGamma = append(t.bnGamma, i)
 			}
 		}
 	}
@@ -144,6 +152,10 @@ func (c *TrainConfig) normalise() error {
 	case "l1", "l2":
 	default:
 		return fmt.Errorf("regularizer type %q: want L1, L2 or None", c.RegType)
+	}
+	c.BNRegType = strings.ToLower(c.BNRegType)
+	if c.BNWeightDecay > 0 && c.BNRegType != "l1" && c.BNRegType != "l2" {
+		return fmt.Errorf("batch norm regularizer type %q: want L1 or L2", c.BNRegType)
 	}
 	for _, s := range c.RegScope {
 		if op := scopeOp(s); op != model.OpConv && op != model.OpDense && op != model.OpDepthwiseConv {
@@ -357,17 +369,19 @@ func distillationKL(teacher, student *Node, temperature float64) *Node {
 // regLoss is the L1/L2 penalty over the regularised kernels (a scalar zero when there are none).
 func (t *Trainer) regLoss(params []*Node) *Node {
 	total := ScalarZero(params[0].Graph(), dtypes.Float32)
+	penalty := func(p *Node, kind string, weight float64) *Node {
+		if kind == "l1" {
+			return MulScalar(ReduceAllSum(Abs(p)), weight)
+		}
+		return MulScalar(ReduceAllSum(Square(p)), weight)
+	}
 	for i := range t.m.keys {
-		if !t.regular[i] {
-			continue
+		if t.regular[i] {
+			total = Add(total, penalty(params[i], t.cfg.RegType, t.cfg.WeightDecay))
 		}
-		var r *Node
-		if t.cfg.RegType == "l1" {
-			r = ReduceAllSum(Abs(params[i]))
-		} else {
-			r = ReduceAllSum(Square(params[i]))
-		}
-		total = Add(total, MulScalar(r, t.cfg.WeightDecay))
+	}
+	for _, i := range t.bnGamma {
+		total = Add(total, penalty(params[i], t.cfg.BNRegType, t.cfg.BNWeightDecay))
 	}
 	return total
 }

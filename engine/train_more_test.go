@@ -198,3 +198,45 @@ func TestPredictChunksMatchSingleImages(t *testing.T) {
 		t.Fatal("Predict accepted images with the wrong number of channels")
 	}
 }
+
+// TestBatchNormGammaPenalty: the BN penalty adds BNWeightDecay*sum|gamma| (L1) or
+// BNWeightDecay*sum(gamma^2) (L2) to the loss and to gamma's gradient, and nothing else.
+func TestBatchNormGammaPenalty(t *testing.T) {
+	e := openTest(t)
+	x := tensorOf([]float32{1, 2, 3, 4, 5, 6, 7, 8}, 2, 2, 2, 1)
+	y := tensorOf([]float32{1, 0, 0, 1}, 2, 2)
+	w := model.Weights{"bn/gamma": tensorOf([]float32{1.5}, 1)}
+	run := func(cfg TrainConfig) (float32, float32) {
+		m, err := e.NewModel(bnGraph(false, true), w, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := m.NewTrainer(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, _, err := tr.Step(x, y, 0.1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _ := m.Weights()
+		return loss, after["bn/gamma"].Data[0]
+	}
+	loss0, gamma0 := run(TrainConfig{Optimizer: "sgd"})
+	for _, c := range []struct {
+		kind         string
+		penalty, pull float64 // added loss and extra step on gamma at lr 0.1
+	}{
+		{"L1", 0.2 * 1.5, 0.1 * 0.2},
+		{"L2", 0.2 * 1.5 * 1.5, 0.1 * 2 * 0.2 * 1.5},
+	} {
+		loss, gamma := run(TrainConfig{Optimizer: "sgd", BNRegType: c.kind, BNWeightDecay: 0.2})
+		if !near(float64(loss-loss0), c.penalty, 1e-5) || !near(float64(gamma0-gamma), c.pull, 1e-5) {
+			t.Errorf("%s: loss +%v (want +%v), gamma pulled by %v (want %v)", c.kind, loss-loss0, c.penalty, gamma0-gamma, c.pull)
+		}
+	}
+	m, _ := e.NewModel(bnGraph(false, false), nil, 5)
+	if _, err := m.NewTrainer(TrainConfig{BNRegType: "none", BNWeightDecay: 0.1}); err == nil {
+		t.Error("a BN penalty of type none was accepted")
+	}
+}

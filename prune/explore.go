@@ -95,6 +95,11 @@ func (a *analysis) newUnit(l *model.Layer) (*unit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("layer %q: %w", l.Name, err)
 	}
+	if a.opts.Criterion == CriterionBN {
+		if err := a.foldBN(l, norms); err != nil {
+			return nil, err
+		}
+	}
 	return &unit{layer: l, channels: channels, stat: normalize(norms, a.opts.Normalizer)}, nil
 }
 
@@ -126,6 +131,29 @@ func filterNorms(l *model.Layer, k *model.Tensor, channels int) ([]float64, erro
 		sums[i] = math.Sqrt(sums[i])
 	}
 	return sums, nil
+}
+
+// foldBN scales the filter norms of l by |gamma|/sqrt(moving_variance+epsilon) of the batch
+// norm that reads l's output, when l has exactly one reader and it is a batch norm.
+func (a *analysis) foldBN(l *model.Layer, norms []float64) error {
+	var readers []*model.Layer
+	for _, x := range a.g.Layers {
+		if slices.Contains(x.Inputs, l.Name) {
+			readers = append(readers, x)
+		}
+	}
+	if len(readers) != 1 || readers[0].Op != model.OpBatchNorm {
+		return nil
+	}
+	bn := readers[0]
+	gamma, variance := a.w[model.ParamKey(bn.Name, "gamma")], a.w[model.ParamKey(bn.Name, "moving_variance")]
+	if gamma == nil || variance == nil || len(gamma.Data) != len(norms) || len(variance.Data) != len(norms) {
+		return fmt.Errorf("batch norm %q after %q lacks gamma or moving_variance of %d channels", bn.Name, l.Name, len(norms))
+	}
+	for c := range norms {
+		norms[c] *= math.Abs(float64(gamma.Data[c])) / math.Sqrt(float64(variance.Data[c])+float64(bn.Epsilon))
+	}
+	return nil
 }
 
 // pinExcluded keeps all channels of the -el layers, the output layer and the convolutions that

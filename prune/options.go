@@ -16,6 +16,14 @@ const (
 	EqIntersection   = "intersection"
 	EqArithmeticMean = "arithmetic_mean"
 	EqGeometricMean  = "geometric_mean"
+
+	// CriterionKernel ranks filters by their kernel's L2 norm (TAO). CriterionBN ranks a
+	// convolution followed by batch norm by the norm of the filter with the batch norm folded
+	// in, |gamma|/sqrt(moving_variance+epsilon) times the kernel norm: the filter TensorRT runs.
+	// Batch norm makes a kernel's own scale irrelevant to the output, so this is the statistic
+	// that sees channels whose gamma has gone to zero.
+	CriterionKernel = "kernel"
+	CriterionBN     = "bn"
 )
 
 // Options are TAO's pruning knobs.
@@ -26,11 +34,12 @@ type Options struct {
 	Granularity  int      // -pg: kept counts are rounded up to a multiple of this (default 8)
 	MinFilters   int      // -nf: never keep fewer than this many channels (default 16)
 	Excluded     []string // -el: layers that keep all their channels
+	Criterion    string   // --criterion: "kernel" (TAO, default) or "bn"
 }
 
 // DefaultOptions are TAO's defaults (pth 0.1, max, union, granularity 8, min filters 16).
 func DefaultOptions() Options {
-	return Options{Threshold: 0.1, Normalizer: NormMax, Equalization: EqUnion, Granularity: 8, MinFilters: 16}
+	return Options{Threshold: 0.1, Normalizer: NormMax, Equalization: EqUnion, Granularity: 8, MinFilters: 16, Criterion: CriterionKernel}
 }
 
 // Check validates the options, filling empty strings and zero counts with TAO's defaults.
@@ -45,7 +54,12 @@ func (o *Options) Check() error {
 	if o.Granularity == 0 {
 		o.Granularity = d.Granularity
 	}
+	if o.Criterion == "" {
+		o.Criterion = d.Criterion
+	}
 	switch {
+	case o.Criterion != CriterionKernel && o.Criterion != CriterionBN:
+		return fmt.Errorf("criterion %q: want kernel or bn", o.Criterion)
 	case o.Normalizer != NormMax && o.Normalizer != NormL2:
 		return fmt.Errorf("normalizer %q: want max or L2", o.Normalizer)
 	case !slices.Contains([]string{EqUnion, EqIntersection, EqArithmeticMean, EqGeometricMean}, o.Equalization):

@@ -31,6 +31,11 @@ WD=${WD:-0.0001}
 PTH=${PTH:-0.6}
 TARGET=${TARGET:-0.5}
 BACKEND=${BACKEND:-go}
+OPT=${OPT:-sgd}
+LR=${LR:-0.05}
+BN_REG=${BN_REG:-L1}
+BN_WD=${BN_WD:-0}
+CRITERION=${CRITERION:-kernel}
 [ -d "$data" ] || { echo "flowers5 not found at $data" >&2; exit 1; }
 mkdir -p "$work"
 bonsai=$work/bonsai
@@ -42,6 +47,8 @@ bonsai=$work/bonsai
 spec() {
   local pretrained=""
   [ -n "${3:-}" ] && pretrained="pretrained_model_path: \"$3\""
+  local optimizer="sgd { lr: $LR momentum: 0.9 }"
+  [ "$OPT" = adam ] && optimizer="adam { lr: $LR }"
   cat > "$work/$1.cfg" <<SPEC
 model_config {
   arch: "resnet"
@@ -54,15 +61,15 @@ train_config {
   train_dataset_path: "$work/flowers5/train"
   val_dataset_path: "$work/flowers5/val"
   $pretrained
-  optimizer { sgd { lr: 0.05 momentum: 0.9 } }
+  optimizer { $optimizer }
   batch_size_per_gpu: 32
   n_epochs: $2
   n_workers: 2
   random_seed: 42
   preprocess_mode: "torch"
   enable_random_crop: true
-  reg_config { type: "$REG" scope: "Conv2D,Dense" weight_decay: $WD }
-  lr_config { cosine { learning_rate: 0.05 min_lr_ratio: 0.01 soft_start: 0.1 } }
+  reg_config { type: "$REG" scope: "Conv2D,Dense" weight_decay: $WD bn_type: "$BN_REG" bn_weight_decay: $BN_WD }
+  lr_config { cosine { learning_rate: $LR min_lr_ratio: 0.01 soft_start: 0.1 } }
 }
 eval_config {
   eval_dataset_path: "$work/flowers5/val"
@@ -92,13 +99,13 @@ base=$work/base/weights/last.safetensors
 : > "$work/summary.txt"
 measure unpruned "$base"
 
-"$bonsai" classification prune -m "$base" -o "$work/pruned.safetensors" -pth "$PTH" -eq union --results_dir "$work/prune" | tee "$work/prune.txt"
-"$bonsai" classification prune-sweep -m "$base" -o "$work/sweep" --thresholds 0.3,0.4,0.5,0.6,0.7,0.8,0.9 | tee "$work/sweep.txt"
+"$bonsai" classification prune -m "$base" -o "$work/pruned.safetensors" -pth "$PTH" -eq union --criterion "$CRITERION" --results_dir "$work/prune" | tee "$work/prune.txt"
+"$bonsai" classification prune-sweep -m "$base" -o "$work/sweep" --criterion "$CRITERION" --thresholds 0.3,0.4,0.5,0.6,0.7,0.8,0.9 | tee "$work/sweep.txt"
 measure pruned_pth_$PTH "$work/pruned.safetensors"
 grep -h "Pruning ratio\|^Parameters" "$work/prune.txt" | tee -a "$work/summary.txt"
 retrain_from=$work/pruned.safetensors
 if [ -n "$TARGET" ]; then
-  "$bonsai" classification prune -m "$base" -o "$work/pruned_target.safetensors" --target-ratio "$TARGET" -eq union --results_dir "$work/prune_target" | tee "$work/prune_target.txt"
+  "$bonsai" classification prune -m "$base" -o "$work/pruned_target.safetensors" --target-ratio "$TARGET" -eq union --criterion "$CRITERION" --results_dir "$work/prune_target" | tee "$work/prune_target.txt"
   measure pruned_target_$TARGET "$work/pruned_target.safetensors"
   grep -h "target params\|Pruning ratio\|^Parameters" "$work/prune_target.txt" | tee -a "$work/summary.txt"
   retrain_from=$work/pruned_target.safetensors

@@ -274,13 +274,17 @@ type Regularizer struct {
 	Conv2D      bool    // applies to convolution kernels (incl. depthwise, as Keras' Conv2D subclasses)
 	Dense       bool    // applies to dense kernels
 	WeightDecay float64 // the L1/L2 factor
+	// BNType and BNWeightDecay penalise batch norm gammas (Bonsai); an empty BNType means Type.
+	BNType        string
+	BNWeightDecay float64
 }
 
 // Regularizer returns reg_config with the scope list parsed the way TAO does
 // (case-insensitive, unknown entries ignored).
 func (e *Experiment) Regularizer() Regularizer {
 	rc := e.Proto.GetTrainConfig().GetRegConfig()
-	r := Regularizer{Type: strings.ToLower(rc.GetType()), WeightDecay: f64(rc.GetWeightDecay())}
+	r := Regularizer{Type: strings.ToLower(rc.GetType()), WeightDecay: f64(rc.GetWeightDecay()),
+		BNType: strings.ToLower(rc.GetBnType()), BNWeightDecay: f64(rc.GetBnWeightDecay())}
 	for _, s := range strings.Split(rc.GetScope(), ",") {
 		switch strings.ToLower(strings.TrimSpace(s)) {
 		case "conv2d":

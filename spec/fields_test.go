@@ -92,6 +92,8 @@ var fieldCases = []fieldCase{
 	{path: "train_config.reg_config.type", value: `"L2"`, get: func(e *Experiment) any { return e.Regularizer().Type }, want: "l2", unset: ""},
 	{path: "train_config.reg_config.scope", value: `"conv2d, Dense"`,
 		get: func(e *Experiment) any { r := e.Regularizer(); return [2]bool{r.Conv2D, r.Dense} }, want: [2]bool{true, true}, unset: [2]bool{}},
+	{path: "train_config.reg_config.bn_type", value: `"L1"`, get: func(e *Experiment) any { return e.Regularizer().BNType }, want: "l1", unset: ""},
+	{path: "train_config.reg_config.bn_weight_decay", value: "0.001", get: func(e *Experiment) any { return e.Regularizer().BNWeightDecay }, want: 1e-3, unset: 0.0},
 	{path: "train_config.reg_config.weight_decay", value: "0.00005", get: func(e *Experiment) any { return e.Regularizer().WeightDecay }, want: 5e-5, unset: 0.0},
 	{path: "train_config.lr_config", value: "{}", get: func(e *Experiment) any { return e.LRSchedule().Kind }, want: "", unset: ""},
 	{path: "train_config.lr_config.step", value: "{}", get: func(e *Experiment) any { return e.LRSchedule().Kind }, want: "step", unset: ""},

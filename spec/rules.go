@@ -243,6 +243,10 @@ func (c *checker) regValues(r *specpb.RegConfig) {
 				didYouMean(s, []string{"Conv2D", "Dense"}))
 		}
 	}
+	if bt := strings.ToLower(r.GetBnType()); bt != "" && bt != "l1" && bt != "l2" {
+		c.errorf(p+"bn_type", "unknown regularizer %q; allowed: L1, L2%s", r.GetBnType(), didYouMean(r.GetBnType(), []string{"L1", "L2"}))
+	}
+	c.inRange(p+"bn_weight_decay", r.GetBnWeightDecay(), 0, 1, false, true)
 }
 
 func (c *checker) lrValues(lc *specpb.LRConfig) {

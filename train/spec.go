@@ -22,10 +22,13 @@ func TrainConfigFromSpec(e *spec.Experiment) engine.TrainConfig {
 	cfg := engine.TrainConfig{
 		Optimizer: o.Kind, Momentum: o.Momentum, Nesterov: o.Nesterov,
 		Beta1: o.Beta1, Beta2: o.Beta2, Epsilon: o.Epsilon, Rho: o.Rho, Decay: o.Decay,
-		RegType: r.Type, WeightDecay: r.WeightDecay,
+		RegType: r.Type, WeightDecay: r.WeightDecay, BNRegType: r.BNType, BNWeightDecay: r.BNWeightDecay,
 		LabelSmoothing: float64(tc.GetLabelSmoothing()),
 		BatchSize:      int(tc.GetBatchSizePerGpu()),
 		Seed:           int64(tc.GetRandomSeed()),
+	}
+	if cfg.BNRegType == "" {
+		cfg.BNRegType = r.Type
 	}
 	if r.Conv2D {
 		cfg.RegScope = append(cfg.RegScope, "Conv2D", "DepthwiseConv2D")

@@ -81,6 +81,7 @@ func addPruneOptionFlags(fs *flag.FlagSet, o *prune.Options, excluded *MultiFlag
 	d := prune.DefaultOptions()
 	fs.StringVar(&o.Normalizer, "n", d.Normalizer, "normalizer: max or L2")
 	alias(fs, "n", "normalizer")
+	fs.StringVar(&o.Criterion, "criterion", d.Criterion, "filter statistic: kernel (TAO: the kernel's L2 norm) or bn (the norm with the following batch norm folded in)")
 	fs.StringVar(&o.Equalization, "eq", d.Equalization, "equalization criterion: union, intersection, arithmetic_mean or geometric_mean")
 	alias(fs, "eq", "equalization_criterion")
 	fs.IntVar(&o.Granularity, "pg", d.Granularity, "kept channel counts are rounded up to a multiple of this")
@@ -213,6 +214,7 @@ type pruneRecord struct {
 	SourceEpoch    int      `json:"source_epoch"`
 	Threshold      float64  `json:"pruning_threshold"`
 	Normalizer     string   `json:"normalizer"`
+	Criterion      string   `json:"criterion"`
 	Equalization   string   `json:"equalization_criterion"`
 	Granularity    int      `json:"pruning_granularity"`
 	MinFilters     int      `json:"min_num_filters"`
@@ -231,7 +233,7 @@ type pruneRecord struct {
 // preprocessing and spec; optimizer state is dropped (its shapes no longer match).
 func prunedFile(mf *modelfile.File, res *prune.Result, source string, targetRatio float64, target string) *modelfile.File {
 	o := res.Options
-	rec := pruneRecord{Source: source, SourceEpoch: mf.Epoch, Threshold: o.Threshold, Normalizer: o.Normalizer,
+	rec := pruneRecord{Source: source, SourceEpoch: mf.Epoch, Threshold: o.Threshold, Normalizer: o.Normalizer, Criterion: o.Criterion,
 		Equalization: o.Equalization, Granularity: o.Granularity, MinFilters: o.MinFilters,
 		Excluded: o.Excluded, PruningRatio: res.Ratio(), ParamsBefore: res.Before.Params, ParamsAfter: res.After.Params,
 		FLOPsBefore: res.Before.FLOPs, FLOPsAfter: res.After.FLOPs, PreviousPruned: mf.Extra["pruning"]}

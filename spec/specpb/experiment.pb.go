@@ -12,7 +12,8 @@
 // not here; see spec/doc.go.
 //
 // Bonsai extensions take field numbers above 1000 so that they can never
-// collide with a field TAO adds later: train_config.distillation (1001).
+// collide with a field TAO adds later: train_config.distillation (1001),
+// reg_config.bn_type (1001) and bn_weight_decay (1002).
 //
 // Regenerate the Go code with `go generate ./spec` (needs protoc and
 // protoc-gen-go v1.36.12); the generated code is checked in.
@@ -773,10 +774,14 @@ func (*OptimizerConfig_Rmsprop) isOptimizerConfig_Optim() {}
 
 // RegConfig is the weight regularizer applied to convolution and dense kernels.
 type RegConfig struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`                                    // "L1", "L2" or "None"
-	Scope         string                 `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`                                  // comma list of "Conv2D", "Dense"
-	WeightDecay   float32                `protobuf:"fixed32,3,opt,name=weight_decay,json=weightDecay,proto3" json:"weight_decay,omitempty"` // 0 < weight_decay < 1
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Type        string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`                                    // "L1", "L2" or "None"
+	Scope       string                 `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`                                  // comma list of "Conv2D", "Dense"
+	WeightDecay float32                `protobuf:"fixed32,3,opt,name=weight_decay,json=weightDecay,proto3" json:"weight_decay,omitempty"` // 0 < weight_decay < 1
+	// Bonsai: a penalty on batch norm gammas (network slimming, Liu et al. 2017),
+	// which lets unneeded channels fade so that pruning (--criterion bn) finds them.
+	BnType        string  `protobuf:"bytes,1001,opt,name=bn_type,json=bnType,proto3" json:"bn_type,omitempty"`                          // "L1" or "L2"; empty: as type
+	BnWeightDecay float32 `protobuf:"fixed32,1002,opt,name=bn_weight_decay,json=bnWeightDecay,proto3" json:"bn_weight_decay,omitempty"` // 0: gammas are not penalised
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -828,6 +833,20 @@ func (x *RegConfig) GetScope() string {
 func (x *RegConfig) GetWeightDecay() float32 {
 	if x != nil {
 		return x.WeightDecay
+	}
+	return 0
+}
+
+func (x *RegConfig) GetBnType() string {
+	if x != nil {
+		return x.BnType
+	}
+	return ""
+}
+
+func (x *RegConfig) GetBnWeightDecay() float32 {
+	if x != nil {
+		return x.BnWeightDecay
 	}
 	return 0
 }
@@ -1818,11 +1837,13 @@ const file_experiment_proto_rawDesc = "" +
 	"\x03sgd\x18\x01 \x01(\v2\x1f.bonsai.spec.SgdOptimizerConfigH\x00R\x03sgd\x126\n" +
 	"\x04adam\x18\x02 \x01(\v2 .bonsai.spec.AdamOptimizerConfigH\x00R\x04adam\x12?\n" +
 	"\armsprop\x18\x03 \x01(\v2#.bonsai.spec.RmspropOptimizerConfigH\x00R\armspropB\a\n" +
-	"\x05optim\"X\n" +
+	"\x05optim\"\x9b\x01\n" +
 	"\tRegConfig\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x14\n" +
 	"\x05scope\x18\x02 \x01(\tR\x05scope\x12!\n" +
-	"\fweight_decay\x18\x03 \x01(\x02R\vweightDecay\"f\n" +
+	"\fweight_decay\x18\x03 \x01(\x02R\vweightDecay\x12\x18\n" +
+	"\abn_type\x18\xe9\a \x01(\tR\x06bnType\x12'\n" +
+	"\x0fbn_weight_decay\x18\xea\a \x01(\x02R\rbnWeightDecay\"f\n" +
 	"\fStepLrConfig\x12#\n" +
 	"\rlearning_rate\x18\x01 \x01(\x02R\flearningRate\x12\x1b\n" +
 	"\tstep_size\x18\x02 \x01(\rR\bstepSize\x12\x14\n" +
