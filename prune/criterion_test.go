@@ -20,8 +20,8 @@ func convBNGraph() *model.Graph {
 }
 
 // TestCriterionBNSeesFadedGammas: every filter has the same kernel norm, but 24 of the 32
-// channels have gamma 0.05 (or a large moving variance): TAO's kernel statistic keeps them all,
-// the batch-norm-folded one removes them.
+// channels have |gamma| 0.05: TAO's kernel statistic keeps them all, the gamma one removes them.
+// A large moving variance alone removes nothing.
 func TestCriterionBNSeesFadedGammas(t *testing.T) {
 	g := convBNGraph()
 	w := randomWeights(t, g, 3)
@@ -33,10 +33,12 @@ func TestCriterionBNSeesFadedGammas(t *testing.T) {
 	for c := range 32 {
 		gamma.Data[c], variance.Data[c] = 1, 1
 		switch {
+		case c < 4:
+			variance.Data[c] = 400
 		case c >= 8 && c < 20:
 			gamma.Data[c] = -0.05 // the sign does not matter
 		case c >= 20:
-			variance.Data[c] = 400 // a scale of 1/20, like gamma 0.05
+			gamma.Data[c] = 0.05
 		}
 	}
 	opts := Options{Threshold: 0.5, Granularity: 1, MinFilters: 1}

@@ -96,7 +96,7 @@ func (a *analysis) newUnit(l *model.Layer) (*unit, error) {
 		return nil, fmt.Errorf("layer %q: %w", l.Name, err)
 	}
 	if a.opts.Criterion == CriterionBN {
-		if err := a.foldBN(l, norms); err != nil {
+		if err := a.bnScale(l, norms); err != nil {
 			return nil, err
 		}
 	}
@@ -133,9 +133,9 @@ func filterNorms(l *model.Layer, k *model.Tensor, channels int) ([]float64, erro
 	return sums, nil
 }
 
-// foldBN scales the filter norms of l by |gamma|/sqrt(moving_variance+epsilon) of the batch
-// norm that reads l's output, when l has exactly one reader and it is a batch norm.
-func (a *analysis) foldBN(l *model.Layer, norms []float64) error {
+// bnScale replaces the filter norms of l by |gamma| of the batch norm that reads l's output,
+// when l has exactly one reader and it is a batch norm.
+func (a *analysis) bnScale(l *model.Layer, norms []float64) error {
 	var readers []*model.Layer
 	for _, x := range a.g.Layers {
 		if slices.Contains(x.Inputs, l.Name) {
@@ -145,13 +145,12 @@ func (a *analysis) foldBN(l *model.Layer, norms []float64) error {
 	if len(readers) != 1 || readers[0].Op != model.OpBatchNorm {
 		return nil
 	}
-	bn := readers[0]
-	gamma, variance := a.w[model.ParamKey(bn.Name, "gamma")], a.w[model.ParamKey(bn.Name, "moving_variance")]
-	if gamma == nil || variance == nil || len(gamma.Data) != len(norms) || len(variance.Data) != len(norms) {
-		return fmt.Errorf("batch norm %q after %q lacks gamma or moving_variance of %d channels", bn.Name, l.Name, len(norms))
+	gamma := a.w[model.ParamKey(readers[0].Name, "gamma")]
+	if gamma == nil || len(gamma.Data) != len(norms) {
+		return fmt.Errorf("batch norm %q after %q lacks a gamma of %d channels", readers[0].Name, l.Name, len(norms))
 	}
 	for c := range norms {
-		norms[c] *= math.Abs(float64(gamma.Data[c])) / math.Sqrt(float64(variance.Data[c])+float64(bn.Epsilon))
+		norms[c] = math.Abs(float64(gamma.Data[c]))
 	}
 	return nil
 }

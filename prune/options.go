@@ -18,10 +18,9 @@ const (
 	EqGeometricMean  = "geometric_mean"
 
 	// CriterionKernel ranks filters by their kernel's L2 norm (TAO). CriterionBN ranks a
-	// convolution followed by batch norm by the norm of the filter with the batch norm folded
-	// in, |gamma|/sqrt(moving_variance+epsilon) times the kernel norm: the filter TensorRT runs.
-	// Batch norm makes a kernel's own scale irrelevant to the output, so this is the statistic
-	// that sees channels whose gamma has gone to zero.
+	// convolution followed by batch norm by |gamma| of that batch norm (network slimming, Liu et
+	// al. 2017): batch norm cancels the kernel's own scale, and gamma is the channel's output
+	// scale. Layers without a batch norm after them keep the kernel norm.
 	CriterionKernel = "kernel"
 	CriterionBN     = "bn"
 )

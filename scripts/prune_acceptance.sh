@@ -3,7 +3,7 @@
 # 32x32 on the CPU, pruned at -pth 0.6, retrained a few epochs. Prints parameters, FLOPs, file
 # size, end-to-end CPU inference img/s (bonsai classification evaluate over the 864 validation
 # JPEGs, decode included) and validation accuracy before pruning, after pruning and after
-# retraining.
+# retraining, without and with distillation from the unpruned model.
 #
 # Usage: scripts/prune_acceptance.sh [WORKDIR] (default /tmp/bonsai_prune_acceptance)
 # Environment: EPOCHS (first training, default 6), RETRAIN_EPOCHS (default 4), REG (L1 or L2,
@@ -114,8 +114,10 @@ fi
 spec retrain "$RETRAIN_EPOCHS" "$retrain_from"
 "$bonsai" classification train -e "$work/retrain.cfg" -r "$work/retrain" --backend "$BACKEND"
 measure retrained "$work/retrain/weights/last.safetensors"
+"$bonsai" classification train -e "$work/retrain.cfg" -r "$work/retrain_kd" --backend "$BACKEND" --teacher "$base"
+measure retrained_distilled "$work/retrain_kd/weights/last.safetensors"
 models=$base,$work/pruned.safetensors
 [ -n "$TARGET" ] && models=$models,$work/pruned_target.safetensors
-models=$models,$work/retrain/weights/last.safetensors
+models=$models,$work/retrain/weights/last.safetensors,$work/retrain_kd/weights/last.safetensors
 (cd "$repo" && BONSAI_BENCH_MODELS=$models go test ./prune -run - -bench PredictModelFiles -benchtime 10x) | tee -a "$work/summary.txt"
 echo "summary: $work/summary.txt"

@@ -95,4 +95,14 @@
 //   - TAO ignores a nonzero label_smoothing (a bug); Bonsai applies it and
 //     warns. Unknown reg_config scope entries are ignored by both; Bonsai warns.
 //   - image_mean keys other than r, g, b, l are errors (TAO ignores them).
+//
+// # Bonsai extensions (field numbers above 1000)
+//
+//   - train_config.distillation { teacher_model_path temperature alpha }:
+//     knowledge distillation from a teacher model; temperature defaults to 4
+//     and alpha to 0.5, in [0, 1]; the teacher path is required.
+//   - reg_config.bn_type ("L1"/"L2"; empty: as type) and bn_weight_decay in
+//     [0, 1): a penalty on batch norm gammas (network slimming), so that
+//     channels the model does not need fade and prune --criterion bn (which
+//     ranks channels by |gamma|) finds them.
 package spec

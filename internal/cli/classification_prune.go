@@ -81,7 +81,7 @@ func addPruneOptionFlags(fs *flag.FlagSet, o *prune.Options, excluded *MultiFlag
 	d := prune.DefaultOptions()
 	fs.StringVar(&o.Normalizer, "n", d.Normalizer, "normalizer: max or L2")
 	alias(fs, "n", "normalizer")
-	fs.StringVar(&o.Criterion, "criterion", d.Criterion, "filter statistic: kernel (TAO: the kernel's L2 norm) or bn (the norm with the following batch norm folded in)")
+	fs.StringVar(&o.Criterion, "criterion", d.Criterion, "filter statistic: kernel (TAO: the kernel's L2 norm) or bn (|gamma| of the batch norm after a convolution)")
 	fs.StringVar(&o.Equalization, "eq", d.Equalization, "equalization criterion: union, intersection, arithmetic_mean or geometric_mean")
 	alias(fs, "eq", "equalization_criterion")
 	fs.IntVar(&o.Granularity, "pg", d.Granularity, "kept channel counts are rounded up to a multiple of this")
