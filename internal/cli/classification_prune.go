@@ -179,11 +179,25 @@ func pruneAndSave(env *Env, f *pruneFlags) (*pruneOutput, error) {
 		return nil, err
 	}
 	fmt.Fprintln(env.Stdout, res.String())
+	if f.opts.Criterion == prune.CriterionKernel && f.targetRatio == 0 && res.Ratio() > 0.95 && hasBatchNorm(mf.Graph) {
+		fmt.Fprintf(env.Stderr, "note: -pth %g keeps %.1f%% of the parameters. Batch norm cancels a kernel's scale, so kernel norms stay close "+
+			"unless training ran long; --criterion bn ranks channels by batch norm gamma (train with reg_config.bn_weight_decay), "+
+			"or --target-ratio picks the threshold for a size\n", f.opts.Threshold, 100*res.Ratio())
+	}
 	fmt.Fprintf(env.Stdout, "Parameters %s -> %s, FLOPs %s -> %s (%.3f), model file %s -> %s bytes (%.3f; optimizer state not counted)\nPruned model written to %s\n",
 		model.Group(int64(res.Before.Params)), model.Group(int64(res.After.Params)),
 		model.Group(res.Before.FLOPs), model.Group(res.After.FLOPs), res.FLOPsRatio(),
 		model.Group(before), model.Group(after), float64(after)/float64(max(before, 1)), path)
 	return &pruneOutput{res: res, size: after}, nil
+}
+
+func hasBatchNorm(g *model.Graph) bool {
+	for _, l := range g.Layers {
+		if l.Op == model.OpBatchNorm {
+			return true
+		}
+	}
+	return false
 }
 
 // runPrune prunes at -pth, or searches the threshold for --target-ratio.

@@ -116,6 +116,28 @@ func TestClassificationPrune(t *testing.T) {
 	}
 }
 
+// TestClassificationPruneCriterion: with every gamma 1, --criterion bn sees equal channels and
+// keeps them all; a kernel-criterion run that keeps nearly everything points to it.
+func TestClassificationPruneCriterion(t *testing.T) {
+	dir := t.TempDir()
+	in := prunableModelFile(t, dir, "")
+	code, out, errs := bonsai("classification", "prune", "-m", in, "-o", filepath.Join(dir, "bn"), "-pth", "0.6", "--criterion", "bn")
+	if code != 0 || !strings.Contains(out, "Pruning ratio (pruned model / original model): 1\n") || errs != "" {
+		t.Errorf("--criterion bn with equal gammas: exit %d\n%s\nstderr %q", code, out, errs)
+	}
+	pf, err := modelfile.Load(filepath.Join(dir, "bn.safetensors"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(pf.Extra["pruning"], `"criterion":"bn"`) {
+		t.Errorf("pruning record %q lacks the criterion", pf.Extra["pruning"])
+	}
+	code, _, errs = bonsai("classification", "prune", "-m", in, "-o", filepath.Join(dir, "k"), "-pth", "0.001")
+	if code != 0 || !strings.Contains(errs, "note: -pth 0.001 keeps 100.0% of the parameters") || !strings.Contains(errs, "--criterion bn") {
+		t.Errorf("no hint after a prune that kept everything: exit %d, stderr %q", code, errs)
+	}
+}
+
 func TestClassificationPruneTargetAndKey(t *testing.T) {
 	dir := t.TempDir()
 	in := prunableModelFile(t, dir, "s3cret")
@@ -144,6 +166,7 @@ func TestClassificationPruneUsage(t *testing.T) {
 	}{
 		{[]string{"-o", "x"}, ExitUsage, "-m MODEL and -o OUTPUT are required"},
 		{[]string{"-m", in, "-o", "x", "-eq", "mean"}, ExitUsage, "equalization criterion"},
+		{[]string{"-m", in, "-o", "x", "--criterion", "gamma"}, ExitUsage, `criterion "gamma": want kernel or bn`},
 		{[]string{"-m", in, "-o", "x", "-pth", "0.5", "--target-ratio", "0.5"}, ExitUsage, "drop -pth"},
 		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "-el", "conv_99"}, ExitFailure, `excluded layer "conv_99" is not in the model`},
 		{[]string{"-m", filepath.Join(dir, "missing.safetensors"), "-o", "x"}, ExitFailure, "missing.safetensors"},
