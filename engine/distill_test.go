@@ -135,3 +135,27 @@ func TestSetTeacherRejectsMismatches(t *testing.T) {
 		t.Error("alpha 1.5 accepted")
 	}
 }
+
+func TestLogitsAreThePredictionsBeforeSoftmax(t *testing.T) {
+	e := openTest(t)
+	m, err := e.NewModel(denseGraph(), nil, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensorOf([]float32{1, 2, -1, 0.5, 0.3, -2}, 3, 1, 1, 2)
+	logits, err := m.Logits(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probs, err := m.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		z := logits.Data[2*i : 2*i+2]
+		p0 := 1 / (1 + math.Exp(float64(z[1]-z[0])))
+		if !near(float64(probs.Data[2*i]), p0, 1e-6) || z[0] == z[1] {
+			t.Errorf("row %d: logits %v, probabilities %v", i, z, probs.Data[2*i:2*i+2])
+		}
+	}
+}
