@@ -27,7 +27,7 @@ func init() {
 
 const pruneUsage = `-m MODEL -o OUTPUT (-pth T | --target-ratio R [--target params|flops]) [-n max|L2]
        [-eq union|intersection|arithmetic_mean|geometric_mean] [-pg 8] [-nf 16] [-el LAYER ...] [-k KEY]
-       [--results_dir DIR] [-v]
+       [--criterion kernel|bn] [--results_dir DIR] [-v]
 
 Prunes whole output channels as TAO's "classification prune" does: in every conv, dense and
 depthwise conv layer a channel survives when the L2 norm of its filter, divided by the layer's
@@ -36,13 +36,19 @@ at least -nf channels stay, rounded up to a multiple of -pg. Layers joined by an
 multiply or a depthwise conv keep the same channels (-eq says how their norms combine); the
 output layer and -el layers keep all. Batch norm, concat and flatten follow.
 
+--criterion bn (Bonsai) ranks a convolution's channels by |gamma| of the batch norm after it
+instead of the kernel norm, which batch norm makes meaningless. Train with a gamma penalty
+(reg_config { bn_type: "L2" bn_weight_decay: 0.012 }) so that unneeded channels fade; then a
+few epochs are enough for -pth to find them.
+
 Prints a per-layer table (channels before -> after, equalization group, kept channels under
 the threshold and why: min filters / granularity / group partner) and TAO's line
 "Pruning ratio (pruned model / original model): X" (parameters kept / original).
 --target-ratio R searches the smallest threshold whose model keeps at most R of the
 parameters (or FLOPs with --target flops). The pruned model keeps the classmap,
 preprocessing and spec of the input and records the settings in its metadata ("pruning").
-Retrain it by naming it in train_config.pretrained_model_path.`
+Retrain it by naming it in train_config.pretrained_model_path, optionally distilling from the
+unpruned model (classification train --teacher MODEL).`
 
 type pruneFlags struct {
 	model, output, key, results, target string
