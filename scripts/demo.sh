@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole Bonsai workflow on the bundled Fashion-MNIST subset (3,000 images, 10 classes):
-# dataset -> split -> train -> evaluate -> inference -> prune -> retrain -> evaluate.
+# dataset -> split -> train -> evaluate -> inference -> prune -> retrain (distilled) -> evaluate.
 # Runs in a few minutes on 2 CPU cores with the pure-Go backend. Usage: scripts/demo.sh [OUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,11 +64,12 @@ head -3 "$OUT/train/inference/result.csv"
 
 # A short run leaves filter norms too even for TAO's usual -pth 0.6 to remove much, so the demo
 # asks for a size instead: the smallest threshold that keeps at most half of the parameters.
-echo "== 5. prune to half the parameters, retrain, evaluate again"
+# The pruned model retrains with the unpruned one as its distillation teacher.
+echo "== 5. prune to half the parameters, retrain with distillation, evaluate again"
 $B classification prune -m "$OUT/train/weights/last.safetensors" -o "$OUT/pruned/resnet10_pruned.safetensors" \
   --target-ratio 0.5 -eq union
 spec "$OUT/retrain_spec.cfg" "$OUT/pruned/resnet10_pruned.safetensors" "$OUT/retrain" "$RETRAIN_EPOCHS"
-$B classification train -e "$OUT/retrain_spec.cfg" -r "$OUT/retrain"
+$B classification train -e "$OUT/retrain_spec.cfg" -r "$OUT/retrain" --teacher "$OUT/train/weights/last.safetensors"
 $B classification evaluate -e "$OUT/retrain_spec.cfg" -r "$OUT/retrain/eval"
 
 echo "== done: outputs in $OUT (training curves: train/results.png, confusion matrix: train/eval/)"
