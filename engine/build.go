@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/gomlx/gomlx/backends"
@@ -70,10 +71,7 @@ func (b *forwardBuilder) layer(l *model.Layer, ins []*Node) (*Node, error) {
 	case model.OpConv:
 		return b.conv(l, ins[0], max(l.Groups, 1), b.param(l, "kernel")), nil
 	case model.OpDepthwiseConv:
-		k := b.param(l, "kernel") // [kh, kw, C, M] -> [kh, kw, 1, C*M], output channel c*M+m as TF.
-		dims := k.Shape().Dimensions
-		k = Reshape(k, dims[0], dims[1], 1, dims[2]*dims[3])
-		return b.conv(l, ins[0], dims[2], k), nil
+		return b.depthwiseConv(l, ins[0]), nil
 	case model.OpDense:
 		y := Dot(ins[0], b.param(l, "kernel"))
 		if l.UseBias {
@@ -158,6 +156,72 @@ func (b *forwardBuilder) conv(l *model.Layer, x *Node, groups int, kernel *Node)
 		y = Add(y, broadcastChannels(b.param(l, "bias"), y))
 	}
 	return y
+}
+
+// depthwiseConv builds a depthwise convolution (kernel [kh, kw, C, M], output channel c*M+m as
+// TF) as a sum over the kernel taps of strided slices of the padded input times per-channel
+// weights. GoMLX differentiates a grouped convolution by splitting it into one convolution per
+// channel, hundreds of tiny ones per MobileNet layer; slices, products and sums differentiate
+// into a few ops of the output's size, on every backend.
+func (b *forwardBuilder) depthwiseConv(l *model.Layer, x *Node) *Node {
+	k := b.param(l, "kernel")
+	kd := k.Shape().Dimensions
+	kh, kw, c, m := kd[0], kd[1], kd[2], kd[3]
+	s, d := layerStrides(l), layerDilation(l)
+	pads := spatialPadding(l, b.inShape(l))
+	batch := x.Shape().Dimensions[0]
+	out := b.shapes[l.Name]
+	ho, wo := out[0], out[1]
+	xp := padSpatialZeros(x, pads)
+	var y *Node
+	for i := range kh {
+		for j := range kw {
+			r0, c0 := i*d[0], j*d[1]
+			tap := Slice(xp, AxisRange(), AxisRange(r0, r0+(ho-1)*s[0]+1).Stride(s[0]),
+				AxisRange(c0, c0+(wo-1)*s[1]+1).Stride(s[1]), AxisRange())
+			w := Slice(k, AxisElem(i), AxisElem(j))
+			var t *Node
+			if m == 1 {
+				t = Mul(tap, Reshape(w, 1, 1, 1, c))
+			} else {
+				t = Reshape(Mul(Reshape(tap, batch, ho, wo, c, 1), Reshape(w, 1, 1, 1, c, m)), batch, ho, wo, c*m)
+			}
+			if y == nil {
+				y = t
+			} else {
+				y = Add(y, t)
+			}
+		}
+	}
+	if l.UseBias {
+		y = Add(y, broadcastChannels(b.param(l, "bias"), y))
+	}
+	return y
+}
+
+// padSpatialZeros pads x [B, H, W, C] with zeros on H and W by concatenation (GoMLX's Pad has
+// no gradient).
+func padSpatialZeros(x *Node, pads [][2]int) *Node {
+	for axis := 1; axis <= 2; axis++ {
+		parts := []*Node{x}
+		for side, n := range pads[axis-1] {
+			if n == 0 {
+				continue
+			}
+			dims := slices.Clone(x.Shape().Dimensions)
+			dims[axis] = n
+			z := Zeros(x.Graph(), shapes.Make(x.DType(), dims...))
+			if side == 0 {
+				parts = append([]*Node{z}, parts...)
+			} else {
+				parts = append(parts, z)
+			}
+		}
+		if len(parts) > 1 {
+			x = Concatenate(parts, axis)
+		}
+	}
+	return x
 }
 
 // broadcastChannels reshapes a per-channel vector [C] to [1, ..., 1, C], which binary ops

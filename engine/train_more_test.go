@@ -224,7 +224,7 @@ func TestBatchNormGammaPenalty(t *testing.T) {
 	}
 	loss0, gamma0 := run(TrainConfig{Optimizer: "sgd"})
 	for _, c := range []struct {
-		kind         string
+		kind          string
 		penalty, pull float64 // added loss and extra step on gamma at lr 0.1
 	}{
 		{"L1", 0.2 * 1.5, 0.1 * 0.2},

@@ -1,13 +1,18 @@
 package purego
 
 import (
+	"slices"
+
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 )
 
-// Elementwise binary operations on large float tensors of equal shapes run as
-// goroutine-parallel kernels (SimpleGo runs each on one core); other cases are
-// SimpleGo's.
+// Elementwise binary operations on large float tensors of equal shapes, with a
+// scalar, or with a smaller operand broadcast along whole rows (a per-channel
+// vector [1,...,1,C] or a per-example one [B,1,...,1,C], as batch norm, biases,
+// depthwise taps and squeeze-excitation produce) run as goroutine-parallel
+// kernels; SimpleGo runs each on one core with a generic broadcast iterator.
+// Other cases are SimpleGo's.
 
 // minParallelElements is the size from which elementwise kernels pay off.
 const minParallelElements = 1 << 15
@@ -52,6 +57,10 @@ func (b *Builder) binary(name string, lhs, rhs backends.Op,
 			return b.custom(name, l.shape, binaryRun(name, l.shape.DType == dtypes.Float32, scalarRight), lhs, rhs)
 		case big && l.shape.Rank() == 0:
 			return b.custom(name, r.shape, binaryRun(name, r.shape.DType == dtypes.Float32, scalarLeft), lhs, rhs)
+		case big && broadcastsRows(r.shape.Dimensions, l.shape.Dimensions):
+			return b.custom(name, l.shape, rowBroadcastRun(name, l.shape.DType == dtypes.Float32, l.shape.Dimensions, r.shape.Dimensions, false), lhs, rhs)
+		case big && broadcastsRows(l.shape.Dimensions, r.shape.Dimensions):
+			return b.custom(name, r.shape, rowBroadcastRun(name, r.shape.DType == dtypes.Float32, r.shape.Dimensions, l.shape.Dimensions, true), lhs, rhs)
 		}
 	}
 	outs, err := b.record(name, []backends.Op{lhs, rhs}, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
@@ -182,6 +191,90 @@ func binaryKernel[T float](name string, side scalarSide) func(ins []any, out any
 				f(x, y[lo:hi], o[lo:hi])
 			default:
 				f(x[lo:hi], y[lo:hi], o[lo:hi])
+			}
+		})
+	}
+}
+
+// minBroadcastRow is the shortest row (last dimension) a row-broadcast kernel takes.
+const minBroadcastRow = 8
+
+// broadcastsRows reports whether small broadcasts to full along whole rows: the same rank,
+// the same last dimension (at least minBroadcastRow), and every other dimension 1 or full's.
+func broadcastsRows(small, full []int) bool {
+	n := len(full)
+	if n < 2 || len(small) != n || small[n-1] != full[n-1] || full[n-1] < minBroadcastRow || slices.Equal(small, full) {
+		return false
+	}
+	for k := range n - 1 {
+		if small[k] != 1 && small[k] != full[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func rowBroadcastRun(name string, f32 bool, full, small []int, smallLeft bool) func(ins []any, out any) {
+	if f32 {
+		return rowBroadcastKernel[float32](name, full, small, smallLeft)
+	}
+	return rowBroadcastKernel[float64](name, full, small, smallLeft)
+}
+
+// rowBroadcastKernel computes op(full, small) (op(small, full) when smallLeft) row by row:
+// row r of full meets the row of small whose leading indices are r's with broadcast axes at 0.
+func rowBroadcastKernel[T float](name string, full, small []int, smallLeft bool) func(ins []any, out any) {
+	op := binaryFunc[T](name)
+	n := len(full)
+	c := full[n-1]
+	rows := prod(full[:n-1])
+	lead := slices.Clone(full[:n-1])
+	strides := make([]int, n-1) // small's row stride per leading axis, 0 where it broadcasts
+	acc := 1
+	for k := n - 2; k >= 0; k-- {
+		if small[k] != 1 {
+			strides[k] = acc
+		}
+		acc *= small[k]
+	}
+	row := func(fr, sr, or []T) {
+		switch {
+		case name == "Mul":
+			for i := range or {
+				or[i] = fr[i] * sr[i]
+			}
+		case name == "Add":
+			for i := range or {
+				or[i] = fr[i] + sr[i]
+			}
+		case name == "Sub" && !smallLeft:
+			for i := range or {
+				or[i] = fr[i] - sr[i]
+			}
+		case smallLeft:
+			for i := range or {
+				or[i] = op(sr[i], fr[i])
+			}
+		default:
+			for i := range or {
+				or[i] = op(fr[i], sr[i])
+			}
+		}
+	}
+	return func(ins []any, out any) {
+		f, sm, o := ins[0].([]T), ins[1].([]T), out.([]T)
+		if smallLeft {
+			f, sm = sm, f
+		}
+		parallelRows(rows, func(start, end int) {
+			idx := make([]int, n-1)
+			for r := start; r < end; r++ {
+				unflatten(r, lead, idx)
+				off := 0
+				for k, v := range idx {
+					off += v * strides[k]
+				}
+				row(f[r*c:(r+1)*c], sm[off*c:(off+1)*c], o[r*c:(r+1)*c])
 			}
 		})
 	}

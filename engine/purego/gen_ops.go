@@ -137,21 +137,6 @@ func (b *Builder) BitwiseXor(p0 backends.Op, p1 backends.Op) (backends.Op, error
 	return outs[0], nil
 }
 
-// BroadcastInDim records SimpleGo's BroadcastInDim.
-func (b *Builder) BroadcastInDim(p0 backends.Op, p1 shapes.Shape, p2 []int) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("BroadcastInDim", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.BroadcastInDim(in[pos0], p1, p2)
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // Ceil records SimpleGo's Ceil.
 func (b *Builder) Ceil(p0 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)
@@ -1234,21 +1219,6 @@ func (b *Builder) Sin(p0 backends.Op) (backends.Op, error) {
 	in = append(in, p0)
 	outs, err := b.record("Sin", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		o0, err := sb.Sin(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Slice records SimpleGo's Slice.
-func (b *Builder) Slice(p0 backends.Op, p1 []int, p2 []int, p3 []int) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Slice", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Slice(in[pos0], p1, p2, p3)
 		return []backends.Op{o0}, err
 	})
 	if err != nil {

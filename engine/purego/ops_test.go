@@ -3,6 +3,7 @@ package purego
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
@@ -316,5 +317,89 @@ func TestElementwiseKernelsMatchSimpleGo(t *testing.T) {
 	got := run(t, newBackend(t, ""), fn, x, y)
 	for i := range want {
 		assertClose(t, "elementwise", got[i], want[i], 0)
+	}
+}
+
+// TestRowBroadcastKernelsMatchSimpleGo checks the row-broadcast kernels (a per-channel vector
+// [1,1,1,C] or a per-example one [B,1,1,C] against [B,H,W,C], on either side) against SimpleGo.
+func TestRowBroadcastKernelsMatchSimpleGo(t *testing.T) {
+	reference, err := simplego.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	x := randomTensor(rng, 4, 32, 20, 16)
+	v, pb := randomTensor(rng, 1, 1, 1, 16), randomTensor(rng, 4, 1, 1, 16)
+	narrow, nv := randomTensor(rng, 4, 32, 80, 4), randomTensor(rng, 1, 1, 1, 4) // rows too short: SimpleGo's path
+	fn := func(in []*Node) []*Node {
+		x, v, pb, narrow, nv := in[0], in[1], in[2], in[3], in[4]
+		outs := []*Node{Add(x, v), Sub(x, v), Sub(v, x), Mul(v, x), Max(x, pb), Min(pb, x), Sub(pb, x), Mul(x, pb), Add(narrow, nv)}
+		x32, v32, pb32 := ConvertDType(x, dtypes.Float32), ConvertDType(v, dtypes.Float32), ConvertDType(pb, dtypes.Float32)
+		for _, o := range []*Node{Mul(x32, v32), Add(v32, x32), Sub(x32, pb32), Sub(pb32, x32)} {
+			outs = append(outs, ConvertDType(o, dtypes.Float64))
+		}
+		return outs
+	}
+	want := run(t, reference, fn, x, v, pb, narrow, nv)
+	got := run(t, newBackend(t, ""), fn, x, v, pb, narrow, nv)
+	for i := range want {
+		assertClose(t, "row broadcast "+strconv.Itoa(i), got[i], want[i], 0)
+	}
+}
+
+// TestSliceMatchesSimpleGo checks the strided-view Slice, alone and fused with a Transpose or
+// another Slice that produced its operand, against SimpleGo.
+func TestSliceMatchesSimpleGo(t *testing.T) {
+	reference, err := simplego.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(10, 10))
+	x := randomTensor(rng, 3, 9, 8, 5)
+	fn := func(in []*Node) []*Node {
+		x := in[0]
+		tap := Slice(x, AxisRange(), AxisRange(1, 8).Stride(2), AxisRange(2, 8).Stride(3), AxisRange())
+		outs := []*Node{
+			tap,
+			Slice(x, AxisRange(1, 3), AxisRange(0, 9), AxisElem(7), AxisRange(1, 4)),
+			Slice(Transpose(x, 0, 3), AxisRange(), AxisRange(2, 5), AxisRange(1, 7).Stride(2)),
+			Slice(tap, AxisRange(0, 2), AxisRange(1, 4).Stride(2), AxisRange(), AxisRange(0, 5).Stride(4)),
+			Slice(x, AxisRange(), AxisRange(3, 3), AxisRange(), AxisRange()), // empty
+			ConvertDType(Slice(ConvertDType(x, dtypes.Float32), AxisRange(), AxisRange(0, 9).Stride(4)), dtypes.Float64),
+			ConvertDType(Slice(ConvertDType(x, dtypes.Int32), AxisRange(1, 2)), dtypes.Float64), // SimpleGo's path
+		}
+		return outs
+	}
+	want := run(t, reference, fn, x)
+	got := run(t, newBackend(t, ""), fn, x)
+	for i := range want {
+		assertClose(t, "slice "+strconv.Itoa(i), got[i], want[i], 0)
+	}
+}
+
+// TestBroadcastInDimMatchesSimpleGo checks the strided-copy BroadcastInDim against SimpleGo.
+func TestBroadcastInDimMatchesSimpleGo(t *testing.T) {
+	reference, err := simplego.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(11, 11))
+	row, col, vec := randomTensor(rng, 1, 600), randomTensor(rng, 64, 1), randomTensor(rng, 1, 1, 1, 16)
+	fn := func(in []*Node) []*Node {
+		row, col, vec := in[0], in[1], in[2]
+		return []*Node{
+			BroadcastToDims(row, 64, 600),
+			BroadcastToDims(col, 64, 600),
+			BroadcastToDims(vec, 4, 32, 20, 16),
+			BroadcastToDims(Scalar(row.Graph(), dtypes.Float64, 1.5), 64, 600),
+			ExpandAndBroadcast(Reshape(row, 600), []int{80, 600}, []int{0}),
+			ConvertDType(BroadcastToDims(ConvertDType(col, dtypes.Float32), 64, 600), dtypes.Float64),
+			BroadcastToDims(col, 64, 6), // small: SimpleGo's path
+		}
+	}
+	want := run(t, reference, fn, row, col, vec)
+	got := run(t, newBackend(t, ""), fn, row, col, vec)
+	for i := range want {
+		assertClose(t, "broadcast "+strconv.Itoa(i), got[i], want[i], 0)
 	}
 }

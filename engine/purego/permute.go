@@ -214,3 +214,95 @@ func tiledTranspose[T float](in, out []T, outDims, inStrides []int, start, q int
 		}
 	})
 }
+
+// Slice takes the box [starts, limits) of x with the given strides (nil: 1). Float tensors
+// use the strided copy kernel of Transpose, fused with a transpose or slice that produced x;
+// other dtypes use SimpleGo's.
+func (b *Builder) Slice(x backends.Op, starts, limits, strides []int) (backends.Op, error) {
+	v, err := b.value("Slice", x)
+	if err != nil {
+		return nil, err
+	}
+	dims := v.shape.Dimensions
+	valid := len(starts) == len(dims) && len(limits) == len(dims) && (len(strides) == 0 || len(strides) == len(dims))
+	for i := 0; valid && i < len(dims); i++ {
+		valid = 0 <= starts[i] && starts[i] <= limits[i] && limits[i] <= dims[i] && (len(strides) == 0 || strides[i] >= 1)
+	}
+	if !b.useKernels(v.shape.DType) || !valid { // SimpleGo reports the error, if any
+		outs, err := b.record("Slice", []backends.Op{x}, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
+			op, err := sb.Slice(in[0], starts, limits, strides)
+			return []backends.Op{op}, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return outs[0], nil
+	}
+	source, view := v, rowMajorView(dims)
+	if v.node.view != nil {
+		source, view = v.node.inputs[0], *v.node.view
+	}
+	out := stridedView{dims: make([]int, len(dims)), strides: make([]int, len(dims)), start: view.start}
+	for i := range dims {
+		step := 1
+		if len(strides) > 0 {
+			step = strides[i]
+		}
+		out.start += starts[i] * view.strides[i]
+		out.strides[i] = view.strides[i] * step
+		out.dims[i] = (limits[i] - starts[i] + step - 1) / step
+	}
+	var run func(ins []any, outFlat any)
+	if v.shape.DType == dtypes.Float32 {
+		run = permuteRun[float32](out)
+	} else {
+		run = permuteRun[float64](out)
+	}
+	op, err := b.custom("Slice", shapes.Make(v.shape.DType, out.dims...), run, source)
+	if err != nil {
+		return nil, err
+	}
+	op.(*value).node.view = &out
+	return op, nil
+}
+
+// BroadcastInDim copies x into outShape, operand axis i becoming output axis broadcastAxes[i]
+// (of the same size, or 1 and repeated). Large float outputs use the strided copy kernel with
+// zero strides on the repeated axes; other cases use SimpleGo's.
+func (b *Builder) BroadcastInDim(x backends.Op, outShape shapes.Shape, broadcastAxes []int) (backends.Op, error) {
+	v, err := b.value("BroadcastInDim", x)
+	if err != nil {
+		return nil, err
+	}
+	dims := v.shape.Dimensions
+	rank := outShape.Rank()
+	valid := len(broadcastAxes) == len(dims) && outShape.DType == v.shape.DType
+	for i := 0; valid && i < len(dims); i++ {
+		a := broadcastAxes[i]
+		valid = a >= 0 && a < rank && (dims[i] == 1 || dims[i] == outShape.Dimensions[a]) && (i == 0 || a > broadcastAxes[i-1])
+	}
+	if !b.useKernels(v.shape.DType) || !valid || outShape.Size() < minParallelElements {
+		outs, err := b.record("BroadcastInDim", []backends.Op{x}, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
+			op, err := sb.BroadcastInDim(in[0], outShape, broadcastAxes)
+			return []backends.Op{op}, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return outs[0], nil
+	}
+	in := rowMajorView(dims)
+	out := stridedView{dims: slices.Clone(outShape.Dimensions), strides: make([]int, rank)}
+	for i, a := range broadcastAxes {
+		if dims[i] != 1 {
+			out.strides[a] = in.strides[i]
+		}
+	}
+	var run func(ins []any, outFlat any)
+	if v.shape.DType == dtypes.Float32 {
+		run = permuteRun[float32](out)
+	} else {
+		run = permuteRun[float64](out)
+	}
+	return b.custom("BroadcastInDim", outShape.Clone(), run, x)
+}
