@@ -210,7 +210,7 @@ func TestClassificationPruneSweep(t *testing.T) {
 // TestPrunedModelRetrains: a pruned model named in pretrained_model_path trains as its own
 // smaller graph (TAO's retrain), and its checkpoints keep the pruned widths.
 func TestPrunedModelRetrains(t *testing.T) {
-	root, specPath := tinyProject(t, 1)
+	root, specPath := tinyProject(t, 2)
 	in := prunableModelFile(t, root, "")
 	pruned := filepath.Join(root, "pruned.safetensors")
 	mustRun(t, "classification", "prune", "-m", in, "-o", pruned, "-pth", "0.6")
@@ -245,5 +245,14 @@ func TestPrunedModelRetrains(t *testing.T) {
 		if c := ck.Graph.Index()[l.Name]; c == nil || c.Filters != l.Filters {
 			t.Errorf("layer %s: pruned %d filters, retrained %v", l.Name, l.Filters, c)
 		}
+	}
+	// Resuming the retrain keeps the pruning record in the new checkpoints.
+	mustRun(t, "classification", "train", "-e", retrainSpec, "-r", results, "--backend", "go", "--init_epoch", "2")
+	resumed, err := modelfile.Load(filepath.Join(results, "weights", "last.safetensors"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resumed.Epoch != 2 || resumed.Extra["pruning"] != pf.Extra["pruning"] || resumed.Extra["pruning"] == "" {
+		t.Errorf("resumed checkpoint: epoch %d, pruning record %q (want %q)", resumed.Epoch, resumed.Extra["pruning"], pf.Extra["pruning"])
 	}
 }

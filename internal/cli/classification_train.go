@@ -350,8 +350,12 @@ func resumeFrom(path string, initEpoch int, key string, classes int) (*start, er
 	if units := outputUnits(mf.Graph); units != classes {
 		return nil, fmt.Errorf("resuming: %s predicts %d classes but the dataset has %d", path, units, classes)
 	}
-	return &start{graph: mf.Graph, weights: mf.Weights, optimizer: mf.Optimizer, initEpoch: initEpoch,
-		from: fmt.Sprintf("checkpoint %s (epoch %d)", path, mf.Epoch)}, nil
+	st := &start{graph: mf.Graph, weights: mf.Weights, optimizer: mf.Optimizer, initEpoch: initEpoch,
+		from: fmt.Sprintf("checkpoint %s (epoch %d)", path, mf.Epoch)}
+	if rec, ok := mf.Extra["pruning"]; ok {
+		st.extra = map[string]string{"pruning": rec}
+	}
+	return st, nil
 }
 
 // outputUnits is the size of the model's output layer (its class count).
