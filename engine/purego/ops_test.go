@@ -294,10 +294,6 @@ func TestFusedPermutes(t *testing.T) {
 // TestElementwiseKernelsMatchSimpleGo checks the parallel binary kernels
 // (large operands) against SimpleGo.
 func TestElementwiseKernelsMatchSimpleGo(t *testing.T) {
-	reference, err := simplego.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(8, 8))
 	x, y := randomTensor(rng, 300, 200), randomTensor(rng, 300, 200)
 	fn := func(in []*Node) []*Node {
@@ -313,20 +309,12 @@ func TestElementwiseKernelsMatchSimpleGo(t *testing.T) {
 		}
 		return outs
 	}
-	want := run(t, reference, fn, x, y)
-	got := run(t, newBackend(t, ""), fn, x, y)
-	for i := range want {
-		assertClose(t, "elementwise", got[i], want[i], 0)
-	}
+	assertMatchesSimpleGo(t, "elementwise", fn, x, y)
 }
 
 // TestRowBroadcastKernelsMatchSimpleGo checks the row-broadcast kernels (a per-channel vector
 // [1,1,1,C] or a per-example one [B,1,1,C] against [B,H,W,C], on either side) against SimpleGo.
 func TestRowBroadcastKernelsMatchSimpleGo(t *testing.T) {
-	reference, err := simplego.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(9, 9))
 	x := randomTensor(rng, 4, 32, 20, 16)
 	v, pb := randomTensor(rng, 1, 1, 1, 16), randomTensor(rng, 4, 1, 1, 16)
@@ -340,20 +328,12 @@ func TestRowBroadcastKernelsMatchSimpleGo(t *testing.T) {
 		}
 		return outs
 	}
-	want := run(t, reference, fn, x, v, pb, narrow, nv)
-	got := run(t, newBackend(t, ""), fn, x, v, pb, narrow, nv)
-	for i := range want {
-		assertClose(t, "row broadcast "+strconv.Itoa(i), got[i], want[i], 0)
-	}
+	assertMatchesSimpleGo(t, "row broadcast", fn, x, v, pb, narrow, nv)
 }
 
 // TestSliceMatchesSimpleGo checks the strided-view Slice, alone and fused with a Transpose or
 // another Slice that produced its operand, against SimpleGo.
 func TestSliceMatchesSimpleGo(t *testing.T) {
-	reference, err := simplego.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(10, 10))
 	x := randomTensor(rng, 3, 9, 8, 5)
 	fn := func(in []*Node) []*Node {
@@ -370,19 +350,11 @@ func TestSliceMatchesSimpleGo(t *testing.T) {
 		}
 		return outs
 	}
-	want := run(t, reference, fn, x)
-	got := run(t, newBackend(t, ""), fn, x)
-	for i := range want {
-		assertClose(t, "slice "+strconv.Itoa(i), got[i], want[i], 0)
-	}
+	assertMatchesSimpleGo(t, "slice", fn, x)
 }
 
 // TestBroadcastInDimMatchesSimpleGo checks the strided-copy BroadcastInDim against SimpleGo.
 func TestBroadcastInDimMatchesSimpleGo(t *testing.T) {
-	reference, err := simplego.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(11, 11))
 	row, col, vec := randomTensor(rng, 1, 600), randomTensor(rng, 64, 1), randomTensor(rng, 1, 1, 1, 16)
 	fn := func(in []*Node) []*Node {
@@ -397,9 +369,19 @@ func TestBroadcastInDimMatchesSimpleGo(t *testing.T) {
 			BroadcastToDims(col, 64, 6), // small: SimpleGo's path
 		}
 	}
-	want := run(t, reference, fn, row, col, vec)
-	got := run(t, newBackend(t, ""), fn, row, col, vec)
+	assertMatchesSimpleGo(t, "broadcast", fn, row, col, vec)
+}
+
+// assertMatchesSimpleGo runs fn on SimpleGo and on this backend and requires equal outputs.
+func assertMatchesSimpleGo(t *testing.T, what string, fn func(in []*Node) []*Node, inputs ...*tensors.Tensor) {
+	t.Helper()
+	reference, err := simplego.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := run(t, reference, fn, inputs...)
+	got := run(t, newBackend(t, ""), fn, inputs...)
 	for i := range want {
-		assertClose(t, "broadcast "+strconv.Itoa(i), got[i], want[i], 0)
+		assertClose(t, what+" "+strconv.Itoa(i), got[i], want[i], 0)
 	}
 }
