@@ -1027,21 +1027,6 @@ func (b *Builder) ReduceProduct(p0 backends.Op, p1 ...int) (backends.Op, error) 
 	return outs[0], nil
 }
 
-// ReduceSum records SimpleGo's ReduceSum.
-func (b *Builder) ReduceSum(p0 backends.Op, p1 ...int) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("ReduceSum", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.ReduceSum(in[pos0], p1...)
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // Rem records SimpleGo's Rem.
 func (b *Builder) Rem(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)

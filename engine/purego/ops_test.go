@@ -385,3 +385,25 @@ func assertMatchesSimpleGo(t *testing.T, what string, fn func(in []*Node) []*Nod
 		assertClose(t, what+" "+strconv.Itoa(i), got[i], want[i], 0)
 	}
 }
+
+// TestReduceSumMatchesSimpleGo checks the row-summing ReduceSum (contiguous axes) against
+// SimpleGo, bit for bit.
+func TestReduceSumMatchesSimpleGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 12))
+	x := randomTensor(rng, 4, 32, 20, 16)
+	fn := func(in []*Node) []*Node {
+		x := in[0]
+		x32 := ConvertDType(x, dtypes.Float32)
+		outs := []*Node{
+			ReduceSum(x, 0, 1, 2), ReduceSum(x, 1, 2), ReduceSum(x, 3), ReduceSum(x, 0), ReduceSum(x, 1),
+			ReduceSum(x, 2, 3), ReduceSum(x, 0, 2), // not contiguous: SimpleGo's path
+			ReduceAllSum(x), ReduceMean(x, 1, 2),
+			ReduceSum(Slice(x, AxisRange(0, 1), AxisRange(0, 2)), 0, 1), // small: SimpleGo's path
+		}
+		for _, o := range []*Node{ReduceSum(x32, 0, 1, 2), ReduceSum(x32, 1, 2), ReduceSum(x32, 3)} {
+			outs = append(outs, ConvertDType(o, dtypes.Float64))
+		}
+		return outs
+	}
+	assertMatchesSimpleGo(t, "reduce sum", fn, x)
+}

@@ -20,7 +20,7 @@ var handWritten = map[string]bool{
 	"DistributedSPMD": true, "DistributedAutoSharding": true, "DeviceAssignment": true, "AllReduce": true,
 	"Pad": true, "Reverse": true, "SelectAndScatterMax": true, "SelectAndScatterMin": true,
 	"BatchNormForInference": true, "BatchNormForTraining": true, "BatchNormGradient": true,
-	"ConvGeneral": true, "ReduceWindow": true, "Transpose": true, "Slice": true, "BroadcastInDim": true,
+	"ConvGeneral": true, "ReduceWindow": true, "Transpose": true, "Slice": true, "BroadcastInDim": true, "ReduceSum": true,
 	"Add": true, "Sub": true, "Mul": true, "Max": true, "Min": true, "Sign": true,
 }
 
