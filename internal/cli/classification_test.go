@@ -434,6 +434,21 @@ func TestClassificationTransferFreezeAndPrunedRetrain(t *testing.T) {
 	if slices.Equal(distilled.Weights["block_4a_conv_1/kernel"].Data, got.Weights["block_4a_conv_1/kernel"].Data) {
 		t.Error("distillation left the training unchanged")
 	}
+
+	// The same from the spec: train_config.distillation.
+	raw, err := os.ReadFile(withPretrained(t, specPath, pruned, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kdSpec := filepath.Join(root, "kd_spec.cfg")
+	withKD := strings.Replace(string(raw), "train_config {\n", fmt.Sprintf("train_config {\n  distillation { teacher_model_path: %q alpha: 0.9 }\n", pretrained), 1)
+	if err := os.WriteFile(kdSpec, []byte(withKD), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = mustRun(t, "classification", "train", "-e", kdSpec, "-r", filepath.Join(root, "distil_spec"), "--backend", "go")
+	if !strings.Contains(out, "Distillation: teacher "+pretrained+", alpha 0.9, temperature 4") {
+		t.Errorf("spec distillation not applied:\n%s", out)
+	}
 }
 
 func TestNumpyFloatRow(t *testing.T) {
