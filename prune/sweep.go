@@ -8,13 +8,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/report"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // SweepPoint is one threshold of a pruning sweep. Ratios are pruned / original; Accuracy is
@@ -55,7 +54,6 @@ func WriteSweepCSV(w io.Writer, original SweepPoint, points []SweepPoint) error 
 const (
 	sweepWidth  = 900
 	sweepHeight = 560
-	sweepDPI    = 100
 )
 
 // WriteSweepPNG draws parameters, FLOPs and file size kept (and accuracy, with the unpruned
@@ -116,10 +114,5 @@ func WriteSweepPNG(path string, original SweepPoint, points []SweepPoint) error 
 		}
 	}
 	p.Legend.Left, p.Legend.Top = false, true
-	img := vgimg.NewWith(vgimg.UseWH(vg.Length(sweepWidth)*vg.Inch/sweepDPI, vg.Length(sweepHeight)*vg.Inch/sweepDPI), vgimg.UseDPI(sweepDPI))
-	p.Draw(draw.New(img))
-	return atomicfile.Write(path, func(w io.Writer) error {
-		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
-		return err
-	})
+	return report.WritePlot(path, p, sweepWidth, sweepHeight)
 }

@@ -12,7 +12,6 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // ConfusionSize is the side in pixels of a confusion matrix PNG for n classes: 600 up to 10
@@ -53,9 +52,7 @@ func WriteConfusionMatrix(path string, classes []string, cm [][]int, normalize b
 	p.X.Min, p.X.Max = -0.5, float64(n)-0.5
 	p.Y.Min, p.Y.Max = -0.5, float64(n)-0.5
 	size := ConfusionSize(n)
-	img := vgimg.NewWith(vgimg.UseWH(pixels(size), pixels(size)), vgimg.UseDPI(dpi))
-	p.Draw(draw.New(img))
-	return writePNG(path, img)
+	return WritePlot(path, p, size, size)
 }
 
 // checkMatrix requires a square matrix with one row per class and no negative counts.

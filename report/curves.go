@@ -184,6 +184,14 @@ func (epochTicks) Ticks(min, max float64) []plot.Tick {
 	return ticks
 }
 
+// WritePlot draws p on a width x height pixel canvas and writes it as PNG, atomically (for
+// pictures drawn outside this package, such as the pruning sweep).
+func WritePlot(path string, p *plot.Plot, width, height int) error {
+	img := vgimg.NewWith(vgimg.UseWH(pixels(width), pixels(height)), vgimg.UseDPI(dpi))
+	p.Draw(draw.New(img))
+	return writePNG(path, img)
+}
+
 // writePNG encodes the canvas as PNG and writes it atomically.
 func writePNG(path string, img *vgimg.Canvas) error {
 	return atomicfile.Write(path, func(w io.Writer) error {
