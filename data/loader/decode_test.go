@@ -238,15 +238,22 @@ func TestCorruptImages(t *testing.T) {
 // uses PIL's arithmetic (22-bit fixed-point weights, 8-bit intermediate rows), so the outputs are
 // equal. With float32 weights and rows they differed by up to 1 level (bilinear, bicubic) and 6
 // (Lanczos, whose overshoot PIL clips between the passes).
-func TestResizeMatchesPIL(t *testing.T) {
-	src := NewImage(7, 5, 3)
-	for y := 0; y < 5; y++ {
-		for x := 0; x < 7; x++ {
+// referencePattern is the RGB picture the PIL and TAO references were computed on:
+// pixel (x, y, c) = (x*37 + y*11 + c*50 + x*y*13) % 256.
+func referencePattern(w, h int) *Image {
+	src := NewImage(w, h, 3)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
 			for c := 0; c < 3; c++ {
-				src.Pix[(y*7+x)*3+c] = uint8((x*37 + y*11 + c*50 + x*y*13) % 256)
+				src.Pix[(y*w+x)*3+c] = uint8((x*37 + y*11 + c*50 + x*y*13) % 256)
 			}
 		}
 	}
+	return src
+}
+
+func TestResizeMatchesPIL(t *testing.T) {
+	src := referencePattern(7, 5)
 	for _, c := range pilResizeCases {
 		got, err := Resize(src, c.w, c.h, c.method)
 		if err != nil {
@@ -303,14 +310,7 @@ func TestYCbCrConversionMatchesStdlib(t *testing.T) {
 // load_and_crop_img geometry with PIL 9.4 on the 37x23 picture below): the center crop, and the
 // random crop for fixed draws of crop_fraction and offsets, match pixel for pixel.
 func TestCropsMatchTAO(t *testing.T) {
-	src := NewImage(37, 23, 3)
-	for y := 0; y < 23; y++ {
-		for x := 0; x < 37; x++ {
-			for c := 0; c < 3; c++ {
-				src.Pix[(y*37+x)*3+c] = uint8((x*37 + y*11 + c*50 + x*y*13) % 256)
-			}
-		}
-	}
+	src := referencePattern(37, 23)
 	for _, c := range taoCenterCases {
 		p := pipeline{width: c.w, height: c.h, channels: 3, interp: c.method, centerCrop: true}
 		assertPixels(t, fmt.Sprintf("center %s %dx%d", c.method, c.w, c.h), p.stable(src), c.want)
