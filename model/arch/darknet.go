@@ -44,16 +44,19 @@ func (d darkConv) maxPool(name, in string) string {
 	return d.b.pool(model.OpMaxPool, name, in, 2, 2, model.PadSame)
 }
 
-// cspActivation maps activation_type as TAO's _mish_conv does: mish, relu, else leaky 0.1.
-func cspActivation(cfg Config) (string, float32, error) {
+// newCSPConv starts a CSPDarkNet graph: its conv maker, with activation_type mapped as TAO's
+// _mish_conv does (mish, relu, else leaky 0.1), on a fresh builder at block 0.
+func newCSPConv(cfg Config) (darkConv, error) {
 	act, alpha, err := activation(cfg, model.ActLeakyReLU)
 	if err != nil {
-		return "", 0, err
+		return darkConv{}, err
 	}
 	if act != model.ActMish && act != model.ActReLU && act != model.ActLeakyReLU {
-		return "", 0, fmt.Errorf("activation_type %q: %s uses mish, relu or leaky_relu", cfg.Activation, cfg.Arch)
+		return darkConv{}, fmt.Errorf("activation_type %q: %s uses mish, relu or leaky_relu", cfg.Activation, cfg.Arch)
 	}
-	return act, alpha, nil
+	b := newBuilder(cfg)
+	b.block = 0
+	return darkConv{b: b, act: act, alpha: alpha, suffix: "_mish"}, nil
 }
 
 func buildDarkNet(cfg Config) (*model.Graph, error) {
@@ -90,13 +93,11 @@ func buildDarkNet(cfg Config) (*model.Graph, error) {
 }
 
 func buildCSPDarkNet(cfg Config) (*model.Graph, error) {
-	act, alpha, err := cspActivation(cfg)
+	d, err := newCSPConv(cfg)
 	if err != nil {
 		return nil, err
 	}
-	b := newBuilder(cfg)
-	d := darkConv{b: b, act: act, alpha: alpha, suffix: "_mish"}
-	b.block = 0
+	b := d.b
 	x := d.conv("conv1", "input_1", 32, 3, 1)
 	if cfg.NLayers == 53 {
 		x = cspDarkNet53(d, x)
@@ -164,13 +165,11 @@ func cspDarkNet19(d darkConv, x string) string {
 }
 
 func buildCSPDarkNetTiny(cfg Config) (*model.Graph, error) {
-	act, alpha, err := cspActivation(cfg)
+	d, err := newCSPConv(cfg)
 	if err != nil {
 		return nil, err
 	}
-	b := newBuilder(cfg)
-	d := darkConv{b: b, act: act, alpha: alpha, suffix: "_mish"}
-	b.block = 0
+	b := d.b
 	x := d.conv("conv_0", "input_1", 32, 3, 2)
 	b.block = 1
 	x = d.conv("conv_1", x, 64, 3, 2)
