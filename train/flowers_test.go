@@ -3,7 +3,6 @@ package train_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -13,11 +12,9 @@ import (
 	"time"
 
 	"github.com/bonsai-ml/bonsai/internal/cli"
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/train"
 )
-
-// flowersDir is ../shared/data/flowers5 relative to the repository root.
-var flowersDir = filepath.Join("..", "..", "shared", "data", "flowers5")
 
 // splitFlowers links every fifth image of each class (in name order) into val and the rest
 // into train, under dst.
@@ -107,15 +104,11 @@ eval_config {
 const flowersEpochs = 12
 
 // TestFlowersAcceptance trains a ResNet-10 from scratch on flowers5 (80/20 split) on the
-// pure-Go backend through the CLI and requires at least 65% validation accuracy. It is the
-// project's long test (several minutes on 2 cores): -short skips it.
+// pure-Go backend through the CLI and requires at least 65% validation accuracy. It is an
+// acceptance check (several minutes on 2 cores): it runs only with BONSAI_ACCEPTANCE=1.
 func TestFlowersAcceptance(t *testing.T) {
-	if testing.Short() {
-		t.Skip("long acceptance test (ResNet-10 on flowers5, several minutes): skipped with -short")
-	}
-	if _, err := os.Stat(flowersDir); errors.Is(err, os.ErrNotExist) {
-		t.Skipf("%s is absent (the shared data folder is not next to the repository): skipping the flowers5 acceptance test", flowersDir)
-	}
+	testutil.Acceptance(t)
+	flowersDir := testutil.SharedData(t, "flowers5")
 	root := t.TempDir()
 	trainN, valN := splitFlowers(t, flowersDir, root)
 	specPath := filepath.Join(root, "spec.cfg")
