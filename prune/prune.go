@@ -36,8 +36,8 @@ type Result struct {
 	// decides), AllocUniform or AllocSensitivity (a plan; the threshold plays no part).
 	Allocation string
 	Before     Size
-	After   Size
-	Layers  []LayerReport // one per conv2d, dense and depthwise_conv2d, in graph order
+	After      Size
+	Layers     []LayerReport // one per conv2d, dense and depthwise_conv2d, in graph order
 	// Warnings are notes about the options (e.g. an -el name that is not prunable).
 	Warnings []string
 }

@@ -25,37 +25,54 @@ func init() {
 	})
 }
 
-const pruneUsage = `-m MODEL -o OUTPUT (-pth T | --target-ratio R [--target params|flops]) [-n max|L2]
+const pruneUsage = `-m MODEL -o OUTPUT (-pth T | --target-ratio R [--target params|flops]
+       [--allocation sensitivity|uniform|threshold] [-e SPEC | --data DIR]) [-n max|L2]
        [-eq union|intersection|arithmetic_mean|geometric_mean] [-pg 8] [-nf 16] [-el LAYER ...] [-k KEY]
        [--criterion kernel|bn] [--results_dir DIR] [-v]
 
-Prunes whole output channels as TAO's "classification prune" does: in every conv, dense and
-depthwise conv layer a channel survives when the L2 norm of its filter, divided by the layer's
-largest (-n max) or by the layers' L2 norm times the channel count (-n L2), is above -pth;
-at least -nf channels stay, rounded up to a multiple of -pg. Layers joined by an add, a
-multiply or a depthwise conv keep the same channels (-eq says how their norms combine); the
-output layer and -el layers keep all. Batch norm, concat and flatten follow.
+TAO's algorithm (-pth, TAO's flags): prunes whole output channels as TAO's "classification
+prune" does: in every conv, dense and depthwise conv layer a channel survives when the L2 norm
+of its filter, divided by the layer's largest (-n max) or by the layers' L2 norm times the
+channel count (-n L2), is above -pth; at least -nf channels stay, rounded up to a multiple of
+-pg. Layers joined by an add, a multiply or a depthwise conv keep the same channels (-eq says
+how their norms combine); the output layer and -el layers keep all. Batch norm, concat and
+flatten follow. This is exactly TAO's result for the same model and flags.
+
+Bonsai's size target (--target-ratio R, no -pth): keeps at most R of the parameters (or FLOPs
+with --target flops). --allocation says how the cut is shared among the layers (a layer alone,
+or an equalization group, is one unit; each unit keeps its strongest channels by the
+criterion, counts rounded as -nf and -pg say):
+  sensitivity  (default when -e SPEC or --data DIR is given) prunes each unit alone to 25%,
+               50% and 75% of its channels, measures accuracy on the spec's val_dataset_path
+               (or DIR), and removes channels where the drop per parameter saved is smallest.
+               Early layers, which hold few parameters and lose the most, are spared.
+  uniform      (default without data) keeps the same fraction of every unit.
+  threshold    TAO's threshold, searched for the smallest -pth that meets R. One threshold
+               on per-layer normalised norms can cut a layer to -nf channels while layers
+               with even norms keep almost all: on ResNet-10 / Fashion-MNIST it cut conv1 and
+               stage 1 from 64 to 16 channels and the model to chance before retraining.
 
 --criterion bn (Bonsai) ranks a convolution's channels by |gamma| of the batch norm after it
 instead of the kernel norm, which batch norm makes meaningless. Train with a gamma penalty
 (reg_config { bn_type: "L2" bn_weight_decay: 0.012 }) so that unneeded channels fade; then a
 few epochs are enough for -pth to find them.
 
-Prints a per-layer table (channels before -> after, equalization group, kept channels under
-the threshold and why: min filters / granularity / group partner) and TAO's line
-"Pruning ratio (pruned model / original model): X" (parameters kept / original).
---target-ratio R searches the smallest threshold whose model keeps at most R of the
-parameters (or FLOPs with --target flops). The pruned model keeps the classmap,
-preprocessing and spec of the input and records the settings in its metadata ("pruning").
-Retrain it by naming it in train_config.pretrained_model_path, optionally distilling from the
-unpruned model (classification train --teacher MODEL).`
+Prints a per-layer table (channels before -> after, equalization group; with -pth also the
+kept channels under the threshold and why: min filters / granularity / group partner) and
+TAO's line "Pruning ratio (pruned model / original model): X" (parameters kept / original).
+The pruned model keeps the classmap, preprocessing and spec of the input and records the
+settings in its metadata ("pruning"). Retrain it by naming it in
+train_config.pretrained_model_path with the original schedule (learning-rate rewinding: the
+same lr_config and epochs as the first training), optionally distilling from the unpruned
+model (classification train --teacher MODEL).`
 
 type pruneFlags struct {
-	model, output, key, results, target string
-	opts                                prune.Options
-	excluded                            MultiFlag
-	targetRatio                         float64
-	verbose                             bool
+	model, output, key, results, target, allocation string
+	data                                            dataFlags
+	opts                                            prune.Options
+	excluded                                        MultiFlag
+	targetRatio                                     float64
+	verbose                                         bool
 }
 
 func runClassificationPrune(env *Env, args []string) error {
@@ -70,6 +87,8 @@ func runClassificationPrune(env *Env, args []string) error {
 	alias(fs, "r", "results_dir")
 	fs.Float64Var(&f.targetRatio, "target-ratio", 0, "search the threshold that keeps at most this fraction of the parameters (or FLOPs)")
 	fs.StringVar(&f.target, "target", prune.TargetParams, "what --target-ratio measures: params or flops")
+	fs.StringVar(&f.allocation, "allocation", "", "how --target-ratio shares the cut among layers: sensitivity (default with -e/--data), uniform (default without), or threshold (TAO's -pth, searched)")
+	f.data.register(fs)
 	fs.BoolVar(&f.verbose, "v", false, "list every prunable layer and print both model summaries")
 	alias(fs, "v", "verbose")
 	if _, err := Parse(fs, args, false); err != nil {
@@ -109,11 +128,20 @@ func checkPruneFlags(fs *flag.FlagSet, f *pruneFlags) error {
 	if err := f.opts.Check(); err != nil {
 		return UsageError{err}
 	}
+	if err := f.data.check(); err != nil {
+		return err
+	}
 	if f.targetRatio == 0 {
+		if f.allocation != "" && f.allocation != prune.AllocThreshold {
+			return Usagef("--allocation %s shares out a --target-ratio; give one (-pth alone is TAO's algorithm)", f.allocation)
+		}
 		return nil
 	}
 	if flagSet(fs, "pth", "pruning_threshold") {
-		return Usagef("--target-ratio chooses the threshold itself; drop -pth")
+		return Usagef("--target-ratio chooses the channels itself; drop -pth")
+	}
+	if f.allocation == "" {
+		f.allocation = defaultAllocation(f.data)
 	}
 	if !(f.targetRatio > 0 && f.targetRatio <= 1) {
 		return Usagef("--target-ratio %g must be in (0, 1]", f.targetRatio)
@@ -122,6 +150,15 @@ func checkPruneFlags(fs *flag.FlagSet, f *pruneFlags) error {
 		return Usagef("--target %q: want params or flops", f.target)
 	}
 	return nil
+}
+
+// defaultAllocation is Bonsai's for --target-ratio: per-layer sensitivity measured on the
+// validation data when there is some, else the same fraction of every layer.
+func defaultAllocation(d dataFlags) string {
+	if d.spec != "" || d.data != "" {
+		return prune.AllocSensitivity
+	}
+	return prune.AllocUniform
 }
 
 // flagSet reports whether any of the named flags was given on the command line.
@@ -211,8 +248,19 @@ func runPrune(env *Env, mf *modelfile.File, f *pruneFlags) (*prune.Result, error
 	var res *prune.Result
 	var err error
 	if f.targetRatio > 0 {
+		t := prune.Target{Ratio: f.targetRatio, Metric: f.target, Allocation: f.allocation}
+		if f.allocation == prune.AllocSensitivity {
+			probe, perr := newAccuracyProbe(env, &f.data, mf, true)
+			if perr != nil {
+				return nil, perr
+			}
+			if probe == nil {
+				return nil, Usagef("--allocation sensitivity measures accuracy: give -e SPEC (its val_dataset_path) or --data DIR")
+			}
+			t.Evaluate = probe.resultAccuracy(mf)
+		}
 		var s prune.Search
-		res, s, err = prune.PruneToTarget(mf.Graph, mf.Weights, f.opts, f.targetRatio, f.target)
+		res, s, err = prune.PruneTo(mf.Graph, mf.Weights, f.opts, t)
 		if err == nil {
 			fmt.Fprintln(env.Stdout, s.String())
 		}
@@ -230,35 +278,45 @@ func runPrune(env *Env, mf *modelfile.File, f *pruneFlags) (*prune.Result, error
 
 // pruneRecord is the "pruning" metadata entry of a pruned model file.
 type pruneRecord struct {
-	Source         string   `json:"source"`
-	SourceEpoch    int      `json:"source_epoch"`
-	Threshold      float64  `json:"pruning_threshold"`
-	Normalizer     string   `json:"normalizer"`
-	Criterion      string   `json:"criterion"`
-	Equalization   string   `json:"equalization_criterion"`
-	Granularity    int      `json:"pruning_granularity"`
-	MinFilters     int      `json:"min_num_filters"`
-	Excluded       []string `json:"excluded_layers"`
-	TargetRatio    float64  `json:"target_ratio,omitempty"`
-	Target         string   `json:"target,omitempty"`
-	PruningRatio   float64  `json:"pruning_ratio"`
-	ParamsBefore   int      `json:"params_before"`
-	ParamsAfter    int      `json:"params_after"`
-	FLOPsBefore    int64    `json:"flops_before"`
-	FLOPsAfter     int64    `json:"flops_after"`
-	PreviousPruned string   `json:"previous,omitempty"`
+	Source         string         `json:"source"`
+	SourceEpoch    int            `json:"source_epoch"`
+	Threshold      *float64       `json:"pruning_threshold,omitempty"` // absent when an allocation chose the channels
+	KeptChannels   map[string]int `json:"kept_channels,omitempty"`
+	Normalizer     string         `json:"normalizer"`
+	Criterion      string         `json:"criterion"`
+	Equalization   string         `json:"equalization_criterion"`
+	Granularity    int            `json:"pruning_granularity"`
+	MinFilters     int            `json:"min_num_filters"`
+	Excluded       []string       `json:"excluded_layers"`
+	Allocation     string         `json:"allocation"`
+	TargetRatio    float64        `json:"target_ratio,omitempty"`
+	Target         string         `json:"target,omitempty"`
+	PruningRatio   float64        `json:"pruning_ratio"`
+	ParamsBefore   int            `json:"params_before"`
+	ParamsAfter    int            `json:"params_after"`
+	FLOPsBefore    int64          `json:"flops_before"`
+	FLOPsAfter     int64          `json:"flops_after"`
+	PreviousPruned string         `json:"previous,omitempty"`
 }
 
 // prunedFile is the output model file: the pruned graph and weights with the input's classmap,
 // preprocessing and spec; optimizer state is dropped (its shapes no longer match).
 func prunedFile(mf *modelfile.File, res *prune.Result, source string, targetRatio float64, target string) *modelfile.File {
 	o := res.Options
-	rec := pruneRecord{Source: source, SourceEpoch: mf.Epoch, Threshold: o.Threshold, Normalizer: o.Normalizer, Criterion: o.Criterion,
+	rec := pruneRecord{Source: source, SourceEpoch: mf.Epoch, Allocation: res.Allocation, Normalizer: o.Normalizer, Criterion: o.Criterion,
 		Equalization: o.Equalization, Granularity: o.Granularity, MinFilters: o.MinFilters,
 		Excluded: o.Excluded, PruningRatio: res.Ratio(), ParamsBefore: res.Before.Params, ParamsAfter: res.After.Params,
 		FLOPsBefore: res.Before.FLOPs, FLOPsAfter: res.After.FLOPs, PreviousPruned: mf.Extra["pruning"]}
 	if targetRatio > 0 {
 		rec.TargetRatio, rec.Target = targetRatio, target
+	}
+	if res.Allocation == prune.AllocThreshold {
+		rec.Threshold = &o.Threshold
+	} else {
+		rec.KeptChannels = map[string]int{}
+		for _, l := range res.Layers {
+			rec.KeptChannels[l.Name] = l.After
+		}
 	}
 	if rec.Excluded == nil {
 		rec.Excluded = []string{}
