@@ -188,3 +188,39 @@ func TestDropCurve(t *testing.T) {
 		}
 	}
 }
+
+// TestAllocationsOnMobileNetV2: depthwise convolutions share their parent's channels, so the
+// allocations work on units that span them; both meet a FLOPs target.
+func TestAllocationsOnMobileNetV2(t *testing.T) {
+	g := build(t, arch.Config{Arch: "mobilenet_v2", AllProjections: true})
+	w := randomWeights(t, g, 5)
+	units, err := Units(g, w, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	depthwise := 0
+	for _, u := range units {
+		for _, l := range u.Layers {
+			if strings.Contains(l, "depthwise") {
+				depthwise++
+			}
+		}
+	}
+	if depthwise == 0 {
+		t.Fatalf("no unit holds a depthwise conv: %+v", units)
+	}
+	evals := 0
+	eval := func(r *Result) (float64, error) { evals++; return r.FLOPsRatio(), nil }
+	for _, alloc := range []string{AllocUniform, AllocSensitivity} {
+		res, s, err := PruneTo(g, w, DefaultOptions(), Target{Ratio: 0.6, Metric: TargetFLOPs, Allocation: alloc, Evaluate: eval, Fractions: []float64{0.5}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.Reached || res.FLOPsRatio() > 0.6 {
+			t.Errorf("%s: %v", alloc, s)
+		}
+	}
+	if evals == 0 {
+		t.Error("the sensitivity allocation measured nothing")
+	}
+}

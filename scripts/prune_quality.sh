@@ -6,7 +6,8 @@
 # epochs with the original schedule (learning-rate rewinding), and measure top-1 on the test
 # split before and after. Prints a table of means and spreads over the seeds, with parameters,
 # FLOPs and the measured in-memory CPU inference speed-up (BenchmarkPredictModelFiles, batch 32,
-# pure-Go backend, models of the first seed, one after another in one sitting).
+# pure-Go backend, the first seed's models one after another, ROUNDS=5 rounds: the median img/s
+# and the median of each round's speed-up over the unpruned model).
 #
 # Usage: scripts/prune_quality.sh [WORKDIR] (default /tmp/bonsai_prune_quality)
 # Environment:
@@ -138,40 +139,49 @@ for a in $ARCHS; do
   models=$models,$dir/train/weights/last.safetensors
   for m in $METHODS; do models=$models,$dir/retrain_$m/weights/last.safetensors; done
 done
-(cd "$repo" && BONSAI_BENCH_MODELS=${models#,} go test ./prune -run - -bench PredictModelFiles -benchtime 20x) > "$speed"
+(cd "$repo" && go test -c -o "$work/prune.test" ./prune)
+: > "$speed"
+for round in $(seq "${ROUNDS:-5}"); do # interleaved rounds: each compares models measured together
+  BONSAI_BENCH_MODELS=${models#,} "$work/prune.test" -test.run - -test.bench PredictModelFiles -test.benchtime 20x | grep img/s >> "$speed"
+done
 
 # The table: means and sample standard deviations over the seeds.
-python3 - "$rows" "$speed" "$METHODS" > "$work/table_$DATASET.md" <<'PY'
+names=$(for a in $ARCHS; do printf "%s " "${a%%:*}${a##*:}"; done)
+python3 - "$rows" "$speed" "$METHODS" "$names" > "$work/table_$DATASET.md" <<'PY'
 import sys, statistics as st, re, collections
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
 methods = ["unpruned"] + sys.argv[3].split()
-speed = [float(m.group(1)) for m in re.finditer(r"\s([0-9.]+) img/s", open(sys.argv[2]).read())]
+archs = sys.argv[4].split()
+nmodels = len(methods) * len(archs)
+vals = [float(m.group(1)) for m in re.finditer(r"\s([0-9.]+) img/s", open(sys.argv[2]).read())]
+rounds = [vals[i:i + nmodels] for i in range(0, len(vals) - nmodels + 1, nmodels)]
 by = collections.defaultdict(list)
 base = {}
 for arch, seed, m, params, flops, before, after in rows:
     by[arch, m].append((int(params), int(flops), float(before), float(after), seed))
     if m == "unpruned":
         base[arch, seed] = (int(params), int(flops), float(after))
-archs = list(dict.fromkeys(r[0] for r in rows))
 def ms(xs):
     return f"{100*st.mean(xs):.2f} ± {100*st.stdev(xs):.2f}" if len(xs) > 1 else f"{100*xs[0]:.2f}"
-print("| model | method | params (kept) | FLOPs (kept) | CPU img/s (speed-up) | top-1 before retraining | top-1 after retraining | change vs unpruned, points | seeds |")
+print("| model | method | params (kept), mean over seeds | FLOPs (kept) | CPU img/s (speed-up) | top-1 before retraining | top-1 after retraining | change vs unpruned, points | seeds |")
 print("|---|---|---|---|---|---|---|---|---|")
 i = 0
 for arch in archs:
-    s0 = None
     for m in methods:
         v = by.get((arch, m))
         if not v:
             continue
-        p, f = v[0][0], v[0][1]
-        p0, f0, _ = base[arch, v[0][4]]
-        sp = speed[i] if i < len(speed) else float("nan"); i += 1
-        if m == "unpruned":
-            s0 = sp
+        p = st.mean(x[0] for x in v)
+        f = st.mean(x[1] for x in v)
+        pr = st.mean(x[0] / base[arch, x[4]][0] for x in v)
+        fr = st.mean(x[1] / base[arch, x[4]][1] for x in v)
+        j0 = i - methods.index(m)
+        sp = st.median(r[i] for r in rounds)
+        up = st.median(r[i] / r[j0] for r in rounds)
+        i += 1
         delta = [a - base[arch, seed][2] for _, _, _, a, seed in v]
         dtxt = "-" if m == "unpruned" else (f"{100*st.mean(delta):+.2f} ± {100*st.stdev(delta):.2f}" if len(delta) > 1 else f"{100*delta[0]:+.2f}")
-        print(f"| {arch} | {m} | {p:,} ({p/p0:.3f}) | {f/1e6:.2f} M ({f/f0:.3f}) | {sp:.0f} ({sp/s0:.2f}x) | "
+        print(f"| {arch} | {m} | {p:,.0f} ({pr:.3f}) | {f/1e6:.2f} M ({fr:.3f}) | {sp:.0f} ({up:.2f}x) | "
               f"{ms([b for _, _, b, _, _ in v]) if m != 'unpruned' else '-'} | {ms([a for _, _, _, a, _ in v])} | {dtxt} | {len(v)} |")
 PY
 cat "$work/table_$DATASET.md"
