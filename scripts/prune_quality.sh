@@ -163,7 +163,7 @@ for arch, seed, m, params, flops, before, after in rows:
         base[arch, seed] = (int(params), int(flops), float(after))
 def ms(xs):
     return f"{100*st.mean(xs):.2f} ± {100*st.stdev(xs):.2f}" if len(xs) > 1 else f"{100*xs[0]:.2f}"
-print("| model | method | params (kept), mean over seeds | FLOPs (kept) | CPU img/s (speed-up) | top-1 before retraining | top-1 after retraining | change vs unpruned, points | seeds |")
+print("| model | method | params (kept), mean over seeds | FLOPs (kept) | CPU img/s (speed-up: median, range over rounds) | top-1 before retraining | top-1 after retraining | change vs unpruned, points | seeds |")
 print("|---|---|---|---|---|---|---|---|---|")
 i = 0
 for arch in archs:
@@ -177,11 +177,12 @@ for arch in archs:
         fr = st.mean(x[1] / base[arch, x[4]][1] for x in v)
         j0 = i - methods.index(m)
         sp = st.median(r[i] for r in rounds)
-        up = st.median(r[i] / r[j0] for r in rounds)
+        ups = [r[i] / r[j0] for r in rounds]
+        up = f"{st.median(ups):.2f}x, {min(ups):.2f}-{max(ups):.2f}"
         i += 1
         delta = [a - base[arch, seed][2] for _, _, _, a, seed in v]
         dtxt = "-" if m == "unpruned" else (f"{100*st.mean(delta):+.2f} ± {100*st.stdev(delta):.2f}" if len(delta) > 1 else f"{100*delta[0]:+.2f}")
-        print(f"| {arch} | {m} | {p:,.0f} ({pr:.3f}) | {f/1e6:.2f} M ({fr:.3f}) | {sp:.0f} ({up:.2f}x) | "
+        print(f"| {arch} | {m} | {p:,.0f} ({pr:.3f}) | {f/1e6:.2f} M ({fr:.3f}) | {sp:.0f} ({up}) | "
               f"{ms([b for _, _, b, _, _ in v]) if m != 'unpruned' else '-'} | {ms([a for _, _, _, a, _ in v])} | {dtxt} | {len(v)} |")
 PY
 cat "$work/table_$DATASET.md"

@@ -243,21 +243,14 @@ func hasBatchNorm(g *model.Graph) bool {
 	return false
 }
 
-// runPrune prunes at -pth, or searches the threshold for --target-ratio.
+// runPrune prunes at -pth, or to --target-ratio with the chosen allocation.
 func runPrune(env *Env, mf *modelfile.File, f *pruneFlags) (*prune.Result, error) {
 	var res *prune.Result
 	var err error
 	if f.targetRatio > 0 {
-		t := prune.Target{Ratio: f.targetRatio, Metric: f.target, Allocation: f.allocation}
-		if f.allocation == prune.AllocSensitivity {
-			probe, perr := newAccuracyProbe(env, &f.data, mf, true)
-			if perr != nil {
-				return nil, perr
-			}
-			if probe == nil {
-				return nil, Usagef("--allocation sensitivity measures accuracy: give -e SPEC (its val_dataset_path) or --data DIR")
-			}
-			t.Evaluate = probe.resultAccuracy(mf)
+		var t prune.Target
+		if t, err = pruneTarget(env, mf, f); err != nil {
+			return nil, err
 		}
 		var s prune.Search
 		res, s, err = prune.PruneTo(mf.Graph, mf.Weights, f.opts, t)
@@ -274,6 +267,27 @@ func runPrune(env *Env, mf *modelfile.File, f *pruneFlags) (*prune.Result, error
 		fmt.Fprintln(env.Stderr, "warning:", w)
 	}
 	return res, nil
+}
+
+// pruneTarget is --target-ratio's target; the sensitivity allocation measures accuracy on the
+// spec's validation set (or --data).
+func pruneTarget(env *Env, mf *modelfile.File, f *pruneFlags) (prune.Target, error) {
+	t := prune.Target{Ratio: f.targetRatio, Metric: f.target, Allocation: f.allocation}
+	noData := f.data.spec == "" && f.data.data == ""
+	switch {
+	case f.allocation == prune.AllocUniform && noData:
+		fmt.Fprintln(env.Stderr, "note: without data --target-ratio keeps the same fraction of every layer; -e SPEC (or --data DIR) measures each layer's sensitivity on the validation set and spares the sensitive ones")
+	case f.allocation == prune.AllocSensitivity:
+		probe, err := newAccuracyProbe(env, &f.data, mf, true)
+		if err != nil {
+			return t, err
+		}
+		if probe == nil {
+			return t, Usagef("--allocation sensitivity measures accuracy: give -e SPEC (its val_dataset_path) or --data DIR")
+		}
+		t.Evaluate = probe.resultAccuracy(mf)
+	}
+	return t, nil
 }
 
 // pruneRecord is the "pruning" metadata entry of a pruned model file.
