@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/exporttest"
 	"github.com/bonsai-ml/bonsai/internal/onnxtools"
 	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
@@ -16,7 +17,7 @@ import (
 // it in ONNX Runtime on x and checks the probabilities against Bonsai's within 1e-4.
 func exportAndCompare(t *testing.T, rt *onnxtools.Runtime, g *model.Graph, w model.Weights, x *model.Tensor, opts Options, path string) {
 	t.Helper()
-	want := referenceProbs(t, openEngine(t), g, w, x)
+	want := exporttest.ReferenceProbs(t, exporttest.OpenEngine(t), g, w, x)
 	ex, err := Export(g, w, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +39,7 @@ func exportAndCompare(t *testing.T, rt *onnxtools.Runtime, g *model.Graph, w mod
 	if res.OutputName != OutputName || !slices.Equal(res.Output.Shape, want.Shape) {
 		t.Fatalf("%s: output %s %v, want %s %v", path, res.OutputName, res.Output.Shape, OutputName, want.Shape)
 	}
-	d := maxAbsDiff(res.Output.Data, want.Data)
+	d := exporttest.MaxAbsDiff(res.Output.Data, want.Data)
 	if d > 1e-4 {
 		t.Errorf("%s: ONNX Runtime's probabilities differ from Bonsai's by up to %.3g", filepath.Base(path), d)
 	}
@@ -60,7 +61,7 @@ func divideChannels(x *model.Tensor, s []float32) *model.Tensor {
 func TestExportZooMatchesOnnxRuntime(t *testing.T) {
 	var models [][2]any
 	seen := map[string]bool{}
-	for _, z := range zoo() {
+	for _, z := range exporttest.Zoo() {
 		if name := z[0].(string); !seen[name] {
 			seen[name] = true
 			models = append(models, z)
@@ -72,7 +73,7 @@ func TestExportZooMatchesOnnxRuntime(t *testing.T) {
 // TestExportEveryDepthAcceptance is the zoo check for every depth (ResNet-200, EfficientNet-B7).
 func TestExportEveryDepthAcceptance(t *testing.T) {
 	testutil.Acceptance(t)
-	exportZoo(t, zoo())
+	exportZoo(t, exporttest.Zoo())
 }
 
 // exportZoo exports each (arch, depth) at 32x32 with random weights, opsets 12 to 17 in turn,
@@ -81,9 +82,9 @@ func TestExportEveryDepthAcceptance(t *testing.T) {
 // file. Without ONNX Runtime it still exports every model, then skips.
 func exportZoo(t *testing.T, models [][2]any) {
 	rt, ortErr := onnxtools.Find()
-	eng := openEngine(t)
+	eng := exporttest.OpenEngine(t)
 	dir := t.TempDir()
-	x := fashionImages(t, 4, 3, 32, 32)
+	x := exporttest.FashionImages(t, 4, 3, 32, 32)
 	var paths []string
 	for i, z := range models {
 		name, depth := z[0].(string), z[1].(int)
@@ -92,7 +93,7 @@ func exportZoo(t *testing.T, models [][2]any) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := randomWeights(t, eng, g, int64(i+1))
+			w := exporttest.RandomWeights(t, eng, g, int64(i+1))
 			path := filepath.Join(dir, fmt.Sprintf("%s%d.onnx", name, depth))
 			exportAndCompare(t, rt, g, w, x, Options{Opset: MinOpset + i%(MaxOpset-MinOpset+1)}, path)
 			paths = append(paths, path)

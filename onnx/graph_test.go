@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/exporttest"
 	"github.com/bonsai-ml/bonsai/internal/onnxtools"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
@@ -91,12 +92,12 @@ func TestExportEveryOpMatchesOnnxRuntime(t *testing.T) {
 	if s := shapes["maxp"]; s[0]*s[1] < 2 || s[0] == s[1] {
 		t.Fatalf("the flatten should see a non-square map larger than 1x1, got %v", s)
 	}
-	eng := openEngine(t)
-	x := fashionImages(t, 3, 3, 13, 10)
+	eng := exporttest.OpenEngine(t)
+	x := exporttest.FashionImages(t, 3, 3, 13, 10)
 	dir := t.TempDir()
 	var paths []string
 	for i, opts := range []Options{{Opset: 12}, {Opset: 17, BatchSize: 3, InputScale: []float32{0.5, 2, 1.25}}} {
-		w := randomWeights(t, eng, g, int64(i+7))
+		w := exporttest.RandomWeights(t, eng, g, int64(i+7))
 		for _, k := range []string{"dA/kernel", "dB/kernel", "dB/bias"} { // spread the probabilities
 			for j := range w[k].Data {
 				w[k].Data[j] *= 15
@@ -115,7 +116,7 @@ func TestExportEveryOpMatchesOnnxRuntime(t *testing.T) {
 // padding), and pruned models.
 func TestExportVariantsMatchOnnxRuntime(t *testing.T) {
 	rt := onnxtools.Require(t)
-	eng := openEngine(t)
+	eng := exporttest.OpenEngine(t)
 	dir := t.TempDir()
 	cases := []struct {
 		name  string
@@ -138,11 +139,11 @@ func TestExportVariantsMatchOnnxRuntime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := randomWeights(t, eng, g, int64(i+20))
+			w := exporttest.RandomWeights(t, eng, g, int64(i+20))
 			if c.prune > 0 {
 				g, w = pruned(t, g, w, c.prune)
 			}
-			x := fashionImages(t, 3, c.cfg.InputSize[0], c.cfg.InputSize[1], c.cfg.InputSize[2])
+			x := exporttest.FashionImages(t, 3, c.cfg.InputSize[0], c.cfg.InputSize[1], c.cfg.InputSize[2])
 			path := filepath.Join(dir, c.name+".onnx")
 			exportAndCompare(t, rt, g, w, x, Options{Opset: 13, InputScale: c.scale}, path)
 			paths = append(paths, path)
@@ -183,7 +184,7 @@ func pruned(t *testing.T, g *model.Graph, w model.Weights, threshold float64) (*
 // shapes, opset and IR version, metadata, folding, and the tensor list calibration reads.
 func TestExportStructure(t *testing.T) {
 	g := everyOpGraph()
-	w := randomWeights(t, openEngine(t), g, 1)
+	w := exporttest.RandomWeights(t, exporttest.OpenEngine(t), g, 1)
 	for _, c := range []struct {
 		opts  Options
 		batch []int
@@ -248,7 +249,7 @@ func checkOps(t *testing.T, ex *Exported) {
 // TestExportRejects checks the errors a caller can cause.
 func TestExportRejects(t *testing.T) {
 	g := everyOpGraph()
-	w := randomWeights(t, openEngine(t), g, 1)
+	w := exporttest.RandomWeights(t, exporttest.OpenEngine(t), g, 1)
 	for _, c := range []struct {
 		opts Options
 		want string

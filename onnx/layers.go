@@ -217,7 +217,8 @@ func strides(l *model.Layer) [2]int { return [2]int{max(l.Strides[0], 1), max(l.
 
 func dilation(l *model.Layer) [2]int { return [2]int{max(l.Dilation[0], 1), max(l.Dilation[1], 1)} }
 
-// dense emits Gemm with the kernel as B ([in, units]) and a following batch norm folded in.
+// dense emits Gemm with the kernel as B transposed ([units, in], transB=1) and a following
+// batch norm folded in.
 func (e *exporter) dense(l *model.Layer) error {
 	k, err := e.param(l, "kernel")
 	if err != nil {
@@ -235,7 +236,7 @@ func (e *exporter) dense(l *model.Layer) error {
 	if wt.bias != nil {
 		inputs = append(inputs, e.initializer(l.Name+"/B", []int{len(wt.bias)}, wt.bias))
 	}
-	e.out[name] = e.node("Gemm", inputs, name, e.outputDims(name), Tensor{Layer: name})
+	e.out[name] = e.node("Gemm", inputs, name, e.outputDims(name), Tensor{Layer: name}, AttrInt("transB", 1))
 	return nil
 }
 

@@ -6,17 +6,16 @@ import (
 	"github.com/bonsai-ml/bonsai/model"
 )
 
-// weights is a layer's kernel in ONNX layout with its bias. Output channels run along axis 0
-// for convolutions (OIHW) and along axis 1 for Gemm's B ([in, units]).
+// weights is a layer's kernel in ONNX layout with its bias; output channels run along axis 0
+// (OIHW for convolutions, [units, in] for Gemm with transB).
 type weights struct {
-	dims    []int
-	data    []float32
-	bias    []float32 // nil: no bias
-	outAxis int
+	dims []int
+	data []float32
+	bias []float32 // nil: no bias
 }
 
 // outChannels is the number of output channels.
-func (w *weights) outChannels() int { return w.dims[w.outAxis] }
+func (w *weights) outChannels() int { return w.dims[0] }
 
 // convOIHW turns a Keras HWIO kernel [kh, kw, cin/groups, filters] into ONNX's OIHW.
 func convOIHW(k *model.Tensor) *weights {
@@ -51,20 +50,21 @@ func depthwiseOIHW(k *model.Tensor) *weights {
 	return &weights{dims: []int{c * m, 1, kh, kw}, data: out}
 }
 
-// denseWeights keeps a dense kernel [in, units] as Gemm's B.
+// denseWeights turns a dense kernel [in, units] into Gemm's B for transB=1, [units, in], so
+// that output channels run along axis 0 as TensorRT wants for per-channel weight scales.
 func denseWeights(k *model.Tensor) *weights {
-	return &weights{dims: append([]int(nil), k.Shape...), data: append([]float32(nil), k.Data...), outAxis: 1}
+	in, units := k.Shape[0], k.Shape[1]
+	out := make([]float32, len(k.Data))
+	for i := range in {
+		for u := range units {
+			out[u*in+i] = k.Data[i*units+u]
+		}
+	}
+	return &weights{dims: []int{units, in}, data: out}
 }
 
 // scaleOut multiplies output channel o's weights by s[o].
 func (w *weights) scaleOut(s []float64) {
-	if w.outAxis == 1 {
-		units := w.dims[1]
-		for i := range w.data {
-			w.data[i] = float32(float64(w.data[i]) * s[i%units])
-		}
-		return
-	}
 	per := len(w.data) / w.dims[0]
 	for i := range w.data {
 		w.data[i] = float32(float64(w.data[i]) * s[i/per])

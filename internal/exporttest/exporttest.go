@@ -1,4 +1,7 @@
-package onnx
+// Package exporttest holds the fixtures the ONNX export, quantization and deployment tests
+// share: real pictures from the bundled Fashion-MNIST subset, random weights that exercise batch
+// norm folding, Bonsai's reference probabilities and the list of zoo models.
+package exporttest
 
 import (
 	"math"
@@ -23,10 +26,10 @@ var (
 	fashionErr  error
 )
 
-// fashionImages returns n real pictures from the bundled Fashion-MNIST subset, resized to h x w
+// FashionImages returns n real pictures from the bundled Fashion-MNIST subset, resized to h x w
 // (bilinear) and scaled to [-1, 1] (tf mode), NHWC. With several channels, channel k of picture
 // i is another photo (i*c+k), so that a mix-up of channels changes the result.
-func fashionImages(t testing.TB, n, c, h, w int) *model.Tensor {
+func FashionImages(t testing.TB, n, c, h, w int) *model.Tensor {
 	t.Helper()
 	fashionOnce.Do(func() {
 		f, err := os.Open(filepath.Join(testutil.RepoRoot(t), "testdata", "fashion-mnist-mini", "images-idx3-ubyte.gz"))
@@ -56,9 +59,9 @@ func fashionImages(t testing.TB, n, c, h, w int) *model.Tensor {
 	return out
 }
 
-// randomWeights returns Keras-initialised kernels from the engine with random biases and
+// RandomWeights returns Keras-initialised kernels from the engine with random biases and
 // batch-norm parameters (so that folding is exercised), scaled so that activations stay O(1).
-func randomWeights(t testing.TB, eng *engine.Engine, g *model.Graph, seed int64) model.Weights {
+func RandomWeights(t testing.TB, eng *engine.Engine, g *model.Graph, seed int64) model.Weights {
 	t.Helper()
 	m, err := eng.NewModel(g, nil, seed)
 	if err != nil {
@@ -86,11 +89,11 @@ func randomWeights(t testing.TB, eng *engine.Engine, g *model.Graph, seed int64)
 	return w
 }
 
-// referenceProbs runs Bonsai's inference on x and returns its softmax probabilities, after
+// ReferenceProbs runs Bonsai's inference on x and returns its softmax probabilities, after
 // scaling the output layer's kernel and bias in w so that the logits have a standard deviation
 // near 1: probabilities then spread over the classes and a comparison means something. (The
 // logits of the scaled layer are the logits divided by the factor; one compiled graph serves.)
-func referenceProbs(t testing.TB, eng *engine.Engine, g *model.Graph, w model.Weights, x *model.Tensor) *model.Tensor {
+func ReferenceProbs(t testing.TB, eng *engine.Engine, g *model.Graph, w model.Weights, x *model.Tensor) *model.Tensor {
 	t.Helper()
 	m, err := eng.NewModel(g, w, 0)
 	if err != nil {
@@ -135,8 +138,8 @@ func referenceProbs(t testing.TB, eng *engine.Engine, g *model.Graph, w model.We
 	return probs
 }
 
-// zoo lists every registered arch and depth ("resnet", 18), depth 0 where the family has none.
-func zoo() [][2]any {
+// Zoo lists every registered arch and depth ("resnet", 18), depth 0 where the family has none.
+func Zoo() [][2]any {
 	var out [][2]any
 	for _, s := range arch.Archs() {
 		name, _, _ := strings.Cut(s, " ")
@@ -151,8 +154,8 @@ func zoo() [][2]any {
 	return out
 }
 
-// openEngine opens the pure-Go engine.
-func openEngine(t testing.TB) *engine.Engine {
+// OpenEngine opens the pure-Go engine.
+func OpenEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	eng, err := engine.Open("go")
 	if err != nil {
@@ -161,8 +164,8 @@ func openEngine(t testing.TB) *engine.Engine {
 	return eng
 }
 
-// maxAbsDiff is the largest |a-b| over two equally long slices.
-func maxAbsDiff(a, b []float32) float64 {
+// MaxAbsDiff is the largest |a-b| over two equally long slices.
+func MaxAbsDiff(a, b []float32) float64 {
 	d := 0.0
 	for i := range a {
 		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
