@@ -72,7 +72,13 @@ func RandomWeights(t testing.TB, eng *engine.Engine, g *model.Graph, seed int64)
 		t.Fatal(err)
 	}
 	rnd := testutil.Rand(uint64(seed))
-	for k, x := range w {
+	keys := make([]string, 0, len(w))
+	for k := range w {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		x := w[k]
 		lo, hi := 0.0, 0.0
 		switch {
 		case strings.HasSuffix(k, "/bias"), strings.HasSuffix(k, "/beta"), strings.HasSuffix(k, "/moving_mean"):
