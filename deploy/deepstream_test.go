@@ -204,4 +204,3 @@ func nvinferInput(t *testing.T, paths []string, p modelfile.Preprocessing, cfgPa
 	}
 	return out
 }
-
