@@ -12,6 +12,9 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/spec"
 )
 
 // Exit codes.
@@ -77,13 +80,31 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return ExitOK
 	default:
+		err = explain(err)
 		fmt.Fprintf(stderr, "bonsai %s: %v\n", cmd.Path, err)
-		var ue UsageError
-		if errors.As(err, &ue) {
-			return ExitUsage
-		}
-		return ExitFailure
+		return exitCode(err)
 	}
+}
+
+// exitCode is ExitUsage for errors of the command line or the spec, else ExitFailure.
+func exitCode(err error) int {
+	var ue UsageError
+	var se *spec.Error
+	var ses spec.Errors
+	if errors.As(err, &ue) || errors.As(err, &se) || errors.As(err, &ses) {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// explain adds the command-line side of errors that library packages report without naming
+// flags: which flag supplies what is missing.
+func explain(err error) error {
+	switch {
+	case errors.Is(err, modelfile.ErrKeyRequired):
+		return UsageError{fmt.Errorf("%w; pass its key with -k KEY", err)}
+	}
+	return err
 }
 
 // lookup finds the longest registered command path that prefixes args.
