@@ -1,8 +1,8 @@
 package results
 
 import (
-	"math"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,4 +120,3 @@ func TestReadTrainingCSVColumns(t *testing.T) {
 		}
 	}
 }
-

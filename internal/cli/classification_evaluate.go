@@ -7,8 +7,8 @@ import (
 	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/report"
-	"github.com/bonsai-ml/bonsai/spec"
 	"github.com/bonsai-ml/bonsai/results"
+	"github.com/bonsai-ml/bonsai/spec"
 )
 
 func init() {

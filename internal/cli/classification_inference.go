@@ -15,8 +15,8 @@ import (
 
 	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/data/loader"
-	"github.com/bonsai-ml/bonsai/spec"
 	"github.com/bonsai-ml/bonsai/results"
+	"github.com/bonsai-ml/bonsai/spec"
 )
 
 func init() {

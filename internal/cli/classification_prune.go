@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 
-
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/prune"

@@ -9,13 +9,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
-
 	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/evaluate"
-	"github.com/bonsai-ml/bonsai/report"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/prune"
+	"github.com/bonsai-ml/bonsai/report"
 	"github.com/bonsai-ml/bonsai/spec"
 )
 

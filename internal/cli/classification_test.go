@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/evaluate"
+	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/results"
 )
 
