@@ -58,7 +58,7 @@ func runClassificationEvaluate(env *Env, args []string) error {
 	alias(fs, "l", "label_dir")
 	fs.BoolVar(&f.verbose, "v", false, "print the model summary")
 	alias(fs, "v", "verbose")
-	fs.StringVar(&f.backend, "backend", "", engine.BackendHelp)
+	BackendFlag(fs, &f.backend)
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
 	}

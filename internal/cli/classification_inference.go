@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/evaluate"
 
 	"github.com/bonsai-ml/bonsai/data"
@@ -68,7 +67,7 @@ func runClassificationInference(env *Env, args []string) error {
 	fset.BoolVar(&f.verbose, "v", false, "print the model summary")
 	alias(fset, "v", "verbose")
 	fset.IntVar(&f.topK, "top_k", 5, "classes listed per image in result.json")
-	fset.StringVar(&f.backend, "backend", "", engine.BackendHelp)
+	BackendFlag(fset, &f.backend)
 	if _, err := Parse(fset, args, false); err != nil {
 		return err
 	}

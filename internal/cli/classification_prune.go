@@ -18,7 +18,7 @@ func init() {
 	})
 }
 
-const pruneUsage = `-m MODEL -o OUTPUT (-pth T | --target-ratio R [--target params|flops]) [-n max|L2]
+const pruneUsage = `-m MODEL -o OUTPUT (-pth T | --target_ratio R [--target params|flops]) [-n max|L2]
        [-eq union|intersection|arithmetic_mean|geometric_mean] [-pg 8] [-nf 16] [-el LAYER ...] [-k KEY]
        [--criterion kernel|bn] [--results_dir DIR] [-v]
 
@@ -37,7 +37,7 @@ few epochs are enough for -pth to find them.
 Prints a per-layer table (channels before -> after, equalization group, kept channels under
 the threshold and why: min filters / granularity / group partner) and TAO's line
 "Pruning ratio (pruned model / original model): X" (parameters kept / original).
---target-ratio R searches the smallest threshold whose model keeps at most R of the
+--target_ratio R searches the smallest threshold whose model keeps at most R of the
 parameters (or FLOPs with --target flops). The pruned model keeps the classmap,
 preprocessing and spec of the input and records the settings in its metadata ("pruning").
 Retrain it by naming it in train_config.pretrained_model_path, optionally distilling from the
@@ -61,8 +61,8 @@ func runClassificationPrune(env *Env, args []string) error {
 	addPruneOptionFlags(fs, &f.opts, &f.excluded, &f.key)
 	fs.StringVar(&f.results, "r", "", "write status.json (kpi: pruning_ratio, size, param_count) and prune_report.json here")
 	alias(fs, "r", "results_dir")
-	fs.Float64Var(&f.targetRatio, "target-ratio", 0, "search the threshold that keeps at most this fraction of the parameters (or FLOPs)")
-	fs.StringVar(&f.target, "target", prune.TargetParams, "what --target-ratio measures: params or flops")
+	fs.Float64Var(&f.targetRatio, "target_ratio", 0, "search the threshold that keeps at most this fraction of the parameters (or FLOPs)")
+	fs.StringVar(&f.target, "target", prune.TargetParams, "what --target_ratio measures: params or flops")
 	fs.BoolVar(&f.verbose, "v", false, "list every prunable layer and print both model summaries")
 	alias(fs, "v", "verbose")
 	if _, err := Parse(fs, args, false); err != nil {
@@ -106,10 +106,10 @@ func checkPruneFlags(fs *flag.FlagSet, f *pruneFlags) error {
 		return nil
 	}
 	if flagSet(fs, "pth", "pruning_threshold") {
-		return Usagef("--target-ratio chooses the threshold itself; drop -pth")
+		return Usagef("--target_ratio chooses the threshold itself; drop -pth")
 	}
 	if !(f.targetRatio > 0 && f.targetRatio <= 1) {
-		return Usagef("--target-ratio %g must be in (0, 1]", f.targetRatio)
+		return Usagef("--target_ratio %g must be in (0, 1]", f.targetRatio)
 	}
 	if f.target != prune.TargetParams && f.target != prune.TargetFLOPs {
 		return Usagef("--target %q: want params or flops", f.target)

@@ -27,14 +27,14 @@ func init() {
 }
 
 const pruneSweepUsage = `-m MODEL -o DIR [--thresholds 0.1,0.3,0.5,0.7] [-e SPEC | --data DIR] [-cm CLASSMAP]
-       [-n ...] [-eq ...] [-pg 8] [-nf 16] [-el LAYER ...] [-k KEY] [--save-models] [--backend B]
+       [-n ...] [-eq ...] [-pg 8] [-nf 16] [-el LAYER ...] [-k KEY] [--save_models] [--backend B]
 
 Prunes MODEL at each threshold (TAO's algorithm, as 'classification prune') and reports the
 parameters, FLOPs and model file size of each pruned model, as fractions of the unpruned one.
 With a dataset (--data, a folder per class; or -e SPEC, whose eval_config.eval_dataset_path,
 else train_config.val_dataset_path, is used) it also measures each pruned model's top-1
 accuracy before retraining. Writes DIR/sweep.csv and DIR/sweep.png (the curves against the
-threshold); --save-models also keeps DIR/pruned_pth_<T>.safetensors.`
+threshold); --save_models also keeps DIR/pruned_pth_<T>.safetensors.`
 
 type sweepFlags struct {
 	model, out, thresholds, spec, data, classmap, key, backend string
@@ -58,8 +58,8 @@ func runClassificationPruneSweep(env *Env, args []string) error {
 	fs.StringVar(&f.classmap, "cm", "", "classmap.json giving the class order (default: the model's)")
 	alias(fs, "cm", "classmap")
 	fs.IntVar(&f.batch, "b", 32, "batch size for the accuracy runs")
-	fs.BoolVar(&f.save, "save-models", false, "also write each pruned model into the output folder")
-	fs.StringVar(&f.backend, "backend", "", engine.BackendHelp)
+	fs.BoolVar(&f.save, "save_models", false, "also write each pruned model into the output folder")
+	BackendFlag(fs, &f.backend)
 	addPruneOptionFlags(fs, &f.opts, &f.excluded, &f.key)
 	if _, err := Parse(fs, args, false); err != nil {
 		return err

@@ -75,7 +75,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	alias(fs, "v", "verbose")
 	fs.IntVar(&f.initEpoch, "init_epoch", 1, "epoch to start at (1-based); >1 resumes from the checkpoint of the epoch before")
 	fs.BoolVar(&f.resume, "resume", false, "resume from RESULTS_DIR/weights/last.* (sets --init_epoch)")
-	fs.StringVar(&f.backend, "backend", "", engine.BackendHelp)
+	BackendFlag(fs, &f.backend)
 	fs.IntVar(&f.gpus, "gpus", 1, "number of devices (TAO: GPUs) to train on")
 	fs.Var(&f.gpuIndex, "gpu_index", "device ids to use (space-separated, one per --gpus)")
 	fs.StringVar(&f.logFile, "log_file", "", "append standard output and error to this file")
