@@ -97,7 +97,9 @@ func checkEntry(t *testing.T, root *Group, p string, want manifestEntry) {
 		if !slices.Equal(names, want.Members) {
 			t.Errorf("%s members %v, want %v", p, names, want.Members)
 		}
-		attrs, err = g.Attrs()
+		if attrs, err = g.Attrs(); err != nil {
+			t.Fatalf("%s attributes: %v", p, err)
+		}
 	} else {
 		d, err := root.Dataset(p)
 		if err != nil {
@@ -108,9 +110,6 @@ func checkEntry(t *testing.T, root *Group, p string, want manifestEntry) {
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-	}
-	if err != nil {
-		t.Fatalf("%s attributes: %v", p, err)
 	}
 	checkAttrs(t, p, attrs, want.Attrs)
 }

@@ -212,9 +212,3 @@ func (o *object) isGroup() bool {
 	_, dtype := o.find(msgDatatype)
 	return !layout && !dtype
 }
-
-// isDataset reports whether the object is a dataset (it has a layout message).
-func (o *object) isDataset() bool {
-	_, ok := o.find(msgLayout)
-	return ok
-}
