@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/data/loader"
@@ -12,6 +13,7 @@ import (
 	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/pretrained"
 	"github.com/bonsai-ml/bonsai/report"
 	"github.com/bonsai-ml/bonsai/spec"
 	"github.com/bonsai-ml/bonsai/train"
@@ -153,6 +155,9 @@ func loadModelFile(path, key string) (*modelfile.File, error) {
 	if path == "" {
 		return nil, Usagef("no model: pass -m MODEL")
 	}
+	if err := foreignModel(path); err != nil {
+		return nil, err
+	}
 	mf, err := modelfile.Load(path, key)
 	if errors.Is(err, modelfile.ErrKeyRequired) {
 		return nil, UsageError{err}
@@ -164,6 +169,28 @@ func loadModelFile(path, key string) (*modelfile.File, error) {
 		return nil, fmt.Errorf("%s has no model graph: it is not a Bonsai model file (train one with 'bonsai classification train')", path)
 	}
 	return mf, nil
+}
+
+// foreignModel explains what to do with a model that is not a Bonsai model file: a TAO or
+// Keras .hdf5, a TensorFlow.js or ONNX model (import it), or a missing TAO checkpoint name.
+func foreignModel(path string) error {
+	format, _, err := pretrained.Detect(path)
+	if errors.Is(err, os.ErrNotExist) {
+		ext := strings.ToLower(filepath.Ext(path))
+		if ext == ".hdf5" || ext == ".h5" || ext == ".tlt" {
+			return UsageError{fmt.Errorf("%s: no such file; Bonsai's checkpoints are %s files (weights/<arch>_NNN%s), and a TAO or Keras %s model must be converted first: bonsai model import MODEL%s -o MODEL%s -e SPEC",
+				path, modelfile.Ext, modelfile.Ext, ext, ext, modelfile.Ext)}
+		}
+		return nil // modelfile.Load reports it
+	}
+	if err != nil {
+		return UsageError{err}
+	}
+	if format != pretrained.FormatBonsai {
+		return UsageError{fmt.Errorf("%s is a %s model, not a Bonsai model file: convert it once with 'bonsai model import %s -o MODEL%s' (add -e SPEC to load it into your spec's model) and use MODEL%s",
+			path, format, path, modelfile.Ext, modelfile.Ext)}
+	}
+	return nil
 }
 
 // openEvalDataset lists a folder-per-class dataset in the class order of -cm, else of the

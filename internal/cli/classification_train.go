@@ -19,6 +19,7 @@ import (
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
 	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/pretrained"
 	"github.com/bonsai-ml/bonsai/report"
 	"github.com/bonsai-ml/bonsai/spec"
 	"github.com/bonsai-ml/bonsai/train"
@@ -32,7 +33,7 @@ func init() {
 	})
 }
 
-const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [-v]
+const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [--strict] [-v]
 
 Trains model_config's network on train_config.train_dataset_path (one folder per class) and
 validates it on val_dataset_path after every epoch, as TAO's "classification train" does.
@@ -43,7 +44,11 @@ RESULTS_DIR receives TAO's outputs:
   classmap.json, training.csv, status.json (JSON lines), results.png (training curves)
 
 Transfer learning: train_config.pretrained_model_path's weights are copied by layer name
-where shapes match; a pruned model (its layers differ) is retrained as its own graph.
+where shapes match (Keras names in another case match too: bn_Conv1 is bn_conv1), with a
+table of the layers loaded, re-initialised (the head, for another class count), new, skipped
+and unused; --strict fails unless every layer loads. The path may be a Bonsai model file, a
+Keras/TAO .h5/.hdf5 file, a TensorFlow.js model.json (or its folder) or an ONNX file. A pruned
+Bonsai model (its layers differ) is retrained as its own graph.
 Resume: --init_epoch N restarts at epoch N from the checkpoint of epoch N-1 (the spec's
 pretrained_model_path, as in TAO, or RESULTS_DIR/weights/<arch>_<N-1>.*); --resume picks
 RESULTS_DIR/weights/last.*. Weights, optimizer state and schedule position are restored, so
@@ -63,7 +68,7 @@ type trainFlags struct {
 	teacher                                        string
 	distillAlpha, distillTemperature               float64
 	initEpoch, gpus                                int
-	resume, verbose, amp                           bool
+	resume, verbose, amp, strict                   bool
 	gpuIndex                                       MultiFlag
 }
 
@@ -80,6 +85,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.distillAlpha, "distill_alpha", 0, "weight of the distillation term in [0, 1] (default: the spec's, else 0.5)")
 	fs.Float64Var(&f.distillTemperature, "distill_temperature", 0, "distillation temperature (default: the spec's, else 4)")
 	fs.BoolVar(&f.verbose, "v", false, "print the model summary and more detail")
+	fs.BoolVar(&f.strict, "strict", false, "with pretrained_model_path: fail unless every layer loads (a re-initialised head is allowed)")
 	alias(fs, "v", "verbose")
 	fs.IntVar(&f.initEpoch, "init_epoch", 1, "epoch to start at (1-based); >1 resumes from the checkpoint of the epoch before")
 	fs.BoolVar(&f.resume, "resume", false, "resume from RESULTS_DIR/weights/last.* (sets --init_epoch)")
@@ -311,7 +317,7 @@ func startingPoint(env *Env, e *spec.Experiment, f *trainFlags, classes int) (*s
 	}
 	st := &start{graph: g, initEpoch: 1, from: "random initialisation (seed " + strconv.Itoa(int(e.Proto.GetTrainConfig().GetRandomSeed())) + ")"}
 	if p := e.PretrainedModelPath(); p != "" {
-		if err := st.loadPretrained(env, e, p, f.key, classes); err != nil {
+		if err := st.loadPretrained(env, e, p, f.key, classes, f.strict); err != nil {
 			return nil, err
 		}
 	}
@@ -367,25 +373,38 @@ func outputUnits(g *model.Graph) int {
 	return shapes[g.Output].Channels()
 }
 
-// loadPretrained applies pretrained_model_path: weights by layer name, or the pretrained graph
-// itself when it is a pruned model.
-func (st *start) loadPretrained(env *Env, e *spec.Experiment, path, key string, classes int) error {
-	mf, err := modelfile.Load(path, key)
+// loadPretrained applies pretrained_model_path (any format package pretrained reads): weights
+// by layer name with a per-layer table, or the pretrained graph itself when it is a pruned
+// Bonsai model.
+func (st *start) loadPretrained(env *Env, e *spec.Experiment, path, key string, classes int, strict bool) error {
+	src, err := pretrained.Load(path, pretrained.Options{Key: key, InputSize: st.graph.Input})
 	if err != nil {
 		return fmt.Errorf("pretrained_model_path: %w", err)
 	}
-	w, rep, err := train.Transfer(st.graph, mf.Graph, mf.Weights)
+	w, table, err := pretrained.Transfer(st.graph, src)
 	if err != nil {
 		return fmt.Errorf("pretrained_model_path %s: %w", path, err)
 	}
-	if !rep.Pruned {
-		if len(rep.Copied) == 0 {
-			return fmt.Errorf("pretrained_model_path %s: no layer matches the model by name and shape; check model_config (arch, n_layers) against the pretrained model", path)
+	if !table.Pruned {
+		if len(table.Loaded()) == 0 {
+			return fmt.Errorf("pretrained_model_path %s: no layer matches the model by name and shape; check model_config (arch, n_layers, width_multiplier) against the pretrained model", path)
 		}
-		st.weights, st.from = w, fmt.Sprintf("%s (%d layers copied, %d skipped)", path, len(rep.Copied), len(rep.Skipped))
-		fmt.Fprint(env.Stdout, rep.String())
+		fmt.Fprintf(env.Stdout, "Pretrained weights from %s (%s):\n", path, src.Format)
+		for _, n := range src.Notes {
+			fmt.Fprintln(env.Stdout, "  "+n)
+		}
+		if err := table.Print(env.Stdout); err != nil {
+			return err
+		}
+		if strict {
+			if err := table.Strict(); err != nil {
+				return UsageError{fmt.Errorf("pretrained_model_path %s: %w", path, err)}
+			}
+		}
+		st.weights, st.from = w, fmt.Sprintf("%s (%s)", path, table.Summary())
 		return nil
 	}
+	mf := src.File
 	if units := outputUnits(mf.Graph); units != classes {
 		return fmt.Errorf("pretrained_model_path %s is a pruned model with %d classes but the dataset has %d", path, units, classes)
 	}

@@ -1,0 +1,345 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/bonsai-ml/bonsai/data"
+	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/model"
+	"github.com/bonsai-ml/bonsai/model/arch"
+	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/pretrained"
+	"github.com/bonsai-ml/bonsai/spec"
+	"github.com/bonsai-ml/bonsai/train"
+)
+
+func init() {
+	Register(&Command{
+		Path:  "model import",
+		Short: "convert a Keras/TAO .h5, TensorFlow.js or ONNX model (or load it into a spec's model) to a Bonsai model file",
+		Run:   runModelImport,
+	})
+}
+
+const importUsage = `SRC -o MODEL.safetensors [-e SPEC] [--num_classes N] [--labels FILE | -cm CLASSMAP] [--preprocess_mode M [--image_mean V] [--image_std V]] [--input_image_size C,H,W] [--strict] [-k KEY]
+
+Reads a pretrained model and writes it as a Bonsai model file, printing what became of every
+layer. SRC is a Keras or TAO HDF5 file (.h5, .hdf5), a TensorFlow.js layers model (model.json
+or its folder), an ONNX file (.onnx) or a Bonsai model file.
+
+Without -e the source's own graph is written (a weights-only HDF5 file needs -e);
+--num_classes N gives it a new, randomly initialised classifier of N classes.
+With -e SPEC, model_config's network is built (classes: --num_classes, else the class folders
+of train_dataset_path) and the source's weights are loaded into it by layer name, as
+train_config.pretrained_model_path does; the spec gives the preprocessing.
+--strict fails unless every layer loads (a re-initialised head is allowed).
+
+Preprocessing, which inference and export read from the model file: the spec's with -e, else
+--preprocess_mode (caffe, torch or tf; default tf). Source files do not say how their inputs
+were scaled: Keras Applications' MobileNet and EfficientNet-style models take tf; Tiny Darknet
+takes [0, 1], which is --preprocess_mode torch --image_mean 0,0,0 --image_std 1,1,1 (torch mode
+with an explicit mean and std, on the 0..1 scale).
+Class names: --labels (one per line, in output order) or -cm classmap.json.`
+
+type importFlags struct {
+	out, spec, labels, classmap, key, mode, mean, std, inputSize string
+	numClasses                                                   int
+	strict                                                       bool
+}
+
+func runModelImport(env *Env, args []string) error {
+	fs := NewFlagSet(env, "model import", importUsage)
+	var f importFlags
+	fs.StringVar(&f.out, "o", "", "output model file (.safetensors; .safetensors.enc with -k); required")
+	fs.StringVar(&f.spec, "e", "", "experiment spec whose model_config receives the weights")
+	fs.IntVar(&f.numClasses, "num_classes", 0, "number of classes (a new classifier when it differs from the source's)")
+	fs.StringVar(&f.labels, "labels", "", "text file with one class name per line, in output order")
+	fs.StringVar(&f.classmap, "cm", "", "classmap.json naming the classes")
+	alias(fs, "cm", "classmap")
+	fs.StringVar(&f.mode, "preprocess_mode", "tf", "without -e: caffe, torch or tf")
+	fs.StringVar(&f.mean, "image_mean", "", "without -e: per-channel mean r,g,b (or l): caffe 0..255, torch 0..1")
+	fs.StringVar(&f.std, "image_std", "", "without -e, torch mode: per-channel std r,g,b (or l), 0..1 scale")
+	fs.StringVar(&f.inputSize, "input_image_size", "", "C,H,W for a source whose input size is open (default 3,224,224)")
+	fs.BoolVar(&f.strict, "strict", false, "fail unless every layer loads (a re-initialised head is allowed)")
+	fs.StringVar(&f.key, "k", "", "key: decrypts a Bonsai source and encrypts the output")
+	alias(fs, "k", "key")
+	src, rest := splitSource(args)
+	pos, err := Parse(fs, rest, src == "")
+	if err != nil {
+		return err
+	}
+	if src == "" && len(pos) == 1 {
+		src = pos[0]
+	}
+	if src == "" || len(pos) > 1 || f.out == "" {
+		return Usagef("usage: bonsai model import SRC -o MODEL.safetensors (see --help)")
+	}
+	return importModel(env, fs, src, &f)
+}
+
+// splitSource takes a leading positional SRC off the arguments (Go's flag package stops at
+// the first positional argument).
+func splitSource(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+func importModel(env *Env, fs *flag.FlagSet, srcPath string, f *importFlags) error {
+	opts := pretrained.Options{Key: f.key}
+	if f.inputSize != "" {
+		size, err := arch.ParseInputSize(f.inputSize)
+		if err != nil {
+			return Usagef("--input_image_size: %v", err)
+		}
+		opts.InputSize = size
+	}
+	src, err := pretrained.Load(srcPath, opts)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, pretrained.ErrUnsupported) {
+			return UsageError{err}
+		}
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Source: %s (%s)\n", srcPath, src.Format)
+	for _, n := range src.Notes {
+		fmt.Fprintln(env.Stdout, "  "+n)
+	}
+	mf, err := importTarget(env, fs, src, f)
+	if err != nil {
+		return err
+	}
+	w, table, err := pretrained.Transfer(mf.Graph, src)
+	if err != nil {
+		return err
+	}
+	if table.Pruned { // a pruned Bonsai model keeps its own graph
+		mf.Graph, w = src.Graph, src.Weights
+		fmt.Fprintln(env.Stdout, table.Summary())
+	} else if err := table.Print(env.Stdout); err != nil {
+		return err
+	}
+	if f.strict {
+		if err := table.Strict(); err != nil {
+			return UsageError{err}
+		}
+	}
+	if !table.Pruned && len(table.Loaded()) == 0 {
+		return fmt.Errorf("no layer of %s matches the model by name and shape: check -e's model_config (arch, n_layers, width_multiplier)", srcPath)
+	}
+	if mf.Weights, err = completeWeights(mf.Graph, w); err != nil {
+		return err
+	}
+	if err := importClassmap(f, mf); err != nil {
+		return err
+	}
+	if err := modelfile.Save(f.out, mf, f.key); err != nil {
+		return err
+	}
+	total, _, _ := mf.Graph.ParamCount()
+	fmt.Fprintf(env.Stdout, "wrote %s: %s, %s parameters, input %v, %s preprocessing\n", f.out, mf.Graph.Arch,
+		model.Group(int64(total)), mf.Preprocessing.InputSize, mf.Preprocessing.Mode)
+	return nil
+}
+
+// importTarget builds the model file being written: the spec's network and preprocessing with
+// -e, else the source's own graph (with a new head for --num_classes) and the flags'
+// preprocessing.
+func importTarget(env *Env, fs *flag.FlagSet, src *pretrained.Source, f *importFlags) (*modelfile.File, error) {
+	mf := &modelfile.File{Extra: map[string]string{"imported_from": filepath.Base(src.Path), "import_format": src.Format}}
+	if f.spec != "" {
+		set := map[string]bool{}
+		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+		for _, name := range []string{"preprocess_mode", "image_mean", "image_std", "input_image_size"} {
+			if set[name] {
+				return nil, Usagef("--%s cannot be combined with -e: the spec decides it", name)
+			}
+		}
+		return specTarget(env, src, f, mf)
+	}
+	if src.Graph == nil {
+		return nil, Usagef("%s holds weights only (no model graph): pass -e SPEC to load them into model_config's network", src.Path)
+	}
+	mf.Graph = src.Graph.Clone()
+	if f.numClasses > 0 {
+		if err := resizeHead(mf.Graph, f.numClasses); err != nil {
+			return nil, UsageError{err}
+		}
+	}
+	p, err := importPreprocessing(f, mf.Graph.Input)
+	if err != nil {
+		return nil, err
+	}
+	if src.File != nil && src.File.Preprocessing.Mode != "" { // a Bonsai source says it
+		p = src.File.Preprocessing
+	}
+	mf.Preprocessing = p
+	return mf, nil
+}
+
+func specTarget(env *Env, src *pretrained.Source, f *importFlags, mf *modelfile.File) (*modelfile.File, error) {
+	e, err := spec.Load(f.spec)
+	if err != nil {
+		return nil, UsageError{err}
+	}
+	for _, w := range e.Warnings() {
+		fmt.Fprintln(env.Stderr, "warning:", w)
+	}
+	classes := f.numClasses
+	if classes == 0 {
+		if classes, err = countClasses(e); err != nil {
+			return nil, err
+		}
+		if ds, err := data.Open(e.TrainDatasetPath(), nil); err == nil && f.labels == "" && f.classmap == "" {
+			mf.Classmap = data.MapFromClasses(ds.Classes)
+		}
+	}
+	if mf.Graph, err = arch.BuildFromSpec(e, classes); err != nil {
+		return nil, UsageError{fmt.Errorf("%s: %w", f.spec, err)}
+	}
+	mf.Preprocessing = train.PreprocessingFromSpec(e)
+	if text, err := os.ReadFile(f.spec); err == nil {
+		mf.Spec = string(text)
+	}
+	return mf, nil
+}
+
+// resizeHead gives the classifier (the layer with parameters that leads to the output through
+// parameter-free layers) n outputs.
+func resizeHead(g *model.Graph, n int) error {
+	idx := g.Index()
+	l := idx[g.Output]
+	for l != nil && l.Op != model.OpDense && l.Op != model.OpConv {
+		if len(l.Inputs) != 1 || l.Op == model.OpDepthwiseConv || l.Op == model.OpBatchNorm {
+			return fmt.Errorf("--num_classes: cannot find the classifier before the output layer %q", g.Output)
+		}
+		l = idx[l.Inputs[0]]
+	}
+	if l == nil {
+		return fmt.Errorf("--num_classes: no classifier layer before the output %q", g.Output)
+	}
+	if l.Op == model.OpDense {
+		l.Units = n
+	} else {
+		l.Filters = n
+	}
+	return g.Validate()
+}
+
+// importPreprocessing builds the preprocessing of a model imported without a spec.
+func importPreprocessing(f *importFlags, input [3]int) (modelfile.Preprocessing, error) {
+	p := modelfile.Preprocessing{Mode: strings.ToLower(f.mode), InputSize: input, Interpolation: "bilinear"}
+	if p.Mode != "caffe" && p.Mode != "torch" && p.Mode != "tf" {
+		return p, Usagef("--preprocess_mode %q: want caffe, torch or tf", f.mode)
+	}
+	var err error
+	if p.ImageMean, err = channelValues(f.mean, input[0], "--image_mean"); err != nil {
+		return p, err
+	}
+	if p.ImageStd, err = channelValues(f.std, input[0], "--image_std"); err != nil {
+		return p, err
+	}
+	if len(p.ImageStd) > 0 && p.Mode != "torch" {
+		return p, Usagef("--image_std applies to torch mode only")
+	}
+	return p, nil
+}
+
+// channelValues parses "r,g,b" (or "l" for one channel) into loader keys.
+func channelValues(s string, channels int, flagName string) (map[string]float32, error) {
+	if s == "" {
+		return nil, nil
+	}
+	keys := []string{"r", "g", "b"}
+	if channels == 1 {
+		keys = []string{"l"}
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) != len(keys) {
+		return nil, Usagef("%s %q: want %d comma-separated values", flagName, s, len(keys))
+	}
+	out := map[string]float32{}
+	for i, p := range parts {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+		if err != nil {
+			return nil, Usagef("%s %q: %v", flagName, s, err)
+		}
+		out[keys[i]] = float32(v)
+	}
+	return out, nil
+}
+
+// completeWeights initialises the parameters the transfer did not fill (new layers, a new
+// head) as training would, so that the model file is complete.
+func completeWeights(g *model.Graph, w model.Weights) (model.Weights, error) {
+	eng, err := engine.Open("go")
+	if err != nil {
+		return nil, err
+	}
+	m, err := eng.NewModel(g, w, 1)
+	if err != nil {
+		return nil, err
+	}
+	return m.Weights()
+}
+
+// labelMap reads one class name per line into a classmap. A name seen before gets a numeric
+// suffix (ImageNet's labels hold "crane" and "maillot" twice): "crane_2".
+func labelMap(text string) (map[string]int, error) {
+	cm := map[string]int{}
+	for i, name := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			return nil, fmt.Errorf("line %d is empty", i+1)
+		}
+		base := name
+		for n := 2; cmHas(cm, name); n++ {
+			name = fmt.Sprintf("%s_%d", base, n)
+		}
+		cm[name] = i
+	}
+	return cm, nil
+}
+
+func cmHas(cm map[string]int, name string) bool {
+	_, ok := cm[name]
+	return ok
+}
+
+// importClassmap names the classes from --labels or -cm (else the spec's dataset, set before).
+func importClassmap(f *importFlags, mf *modelfile.File) error {
+	var cm map[string]int
+	switch {
+	case f.labels != "":
+		text, err := os.ReadFile(f.labels)
+		if err != nil {
+			return UsageError{fmt.Errorf("--labels: %w", err)}
+		}
+		if cm, err = labelMap(string(text)); err != nil {
+			return UsageError{fmt.Errorf("--labels %s: %w", f.labels, err)}
+		}
+	case f.classmap != "":
+		text, err := os.ReadFile(f.classmap)
+		if err != nil {
+			return UsageError{fmt.Errorf("-cm: %w", err)}
+		}
+		if err := json.Unmarshal(text, &cm); err != nil {
+			return Usagef("-cm %s: %v", f.classmap, err)
+		}
+	default:
+		return nil
+	}
+	if units := outputUnits(mf.Graph); len(cm) != units {
+		return Usagef("%d class names for a model with %d outputs", len(cm), units)
+	}
+	mf.Classmap = cm
+	return nil
+}
