@@ -72,7 +72,7 @@ func EvalLoaderOptions(p modelfile.Preprocessing, centerCrop bool, batch, worker
 	}
 	return loader.Options{
 		Height: p.InputSize[1], Width: p.InputSize[2], Channels: p.InputSize[0],
-		Interpolation: p.Interpolation, PreprocessMode: p.Mode, ImageMean: p.ImageMean, ImageStd: p.ImageStd,
+		Interpolation: p.Interpolation, PreprocessMode: p.Mode, ImageMean: p.ImageMean,
 		CenterCrop: centerCrop, BatchSize: max(batch, 1), Workers: workers,
 		Cache: true, CacheMaxBytes: CacheBytes,
 	}

@@ -31,10 +31,6 @@ type Options struct {
 	Interpolation           string // bilinear (default), bicubic, nearest, lanczos; case-insensitive
 	PreprocessMode          string // caffe, torch or tf (required)
 	ImageMean               map[string]float32
-	// ImageStd (keys r, g, b or l) makes torch mode use ImageMean and ImageStd, on the 0..1
-	// scale, instead of ImageNet's: (x/255 - mean) / std. Imported models record their own
-	// scaling this way (mean 0, std 1 is x/255). TAO's spec has no such field.
-	ImageStd map[string]float32
 
 	RandomCrop        bool    // TAO's train crop; excludes CenterCrop
 	CenterCrop        bool    // TAO's eval crop; with neither crop, a plain resize to W x H
@@ -100,7 +96,7 @@ func New(items []Item, numClasses int, opts Options) (*Loader, error) {
 	if err != nil {
 		return nil, err
 	}
-	norm, err := newNormalizer(opts.PreprocessMode, opts.Channels, opts.ImageMean, opts.ImageStd)
+	norm, err := newNormalizer(opts.PreprocessMode, opts.Channels, opts.ImageMean)
 	if err != nil {
 		return nil, err
 	}

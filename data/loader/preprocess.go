@@ -31,16 +31,12 @@ type normalizer struct {
 }
 
 // newNormalizer builds the normalizer of a preprocess mode. imageMean (keys r, g, b, or l for
-// one channel) overrides the caffe means; torch mode ignores it, as TAO does, unless imageStd
-// is given too (see Options.ImageStd); tf mode ignores both.
-func newNormalizer(mode string, channels int, imageMean, imageStd map[string]float32) (normalizer, error) {
+// one channel) overrides the caffe means; other modes ignore it, as TAO does.
+func newNormalizer(mode string, channels int, imageMean map[string]float32) (normalizer, error) {
 	switch strings.ToLower(mode) {
 	case ModeCaffe:
 		return caffeNormalizer(channels, imageMean)
 	case ModeTorch:
-		if len(imageStd) > 0 {
-			return torchNormalizer(channels, imageMean, imageStd)
-		}
 		if channels == 1 {
 			return normalizer{sub: []float32{255 * TorchMeanGray},
 				mul: []float32{1 / (255 * TorchStdGray)}}, nil
@@ -59,29 +55,6 @@ func newNormalizer(mode string, channels int, imageMean, imageStd map[string]flo
 		return n, nil
 	}
 	return normalizer{}, fmt.Errorf("unknown preprocess mode %q (want caffe, torch or tf)", mode)
-}
-
-// torchNormalizer is torch mode with explicit mean and std (0..1 scale; a missing mean is 0).
-func torchNormalizer(channels int, mean, std map[string]float32) (normalizer, error) {
-	if err := checkImageMeanKeys(channels, mean); err != nil {
-		return normalizer{}, err
-	}
-	if err := checkImageMeanKeys(channels, std); err != nil {
-		return normalizer{}, fmt.Errorf("image_std: %w", err)
-	}
-	keys := []string{"r", "g", "b"}
-	if channels == 1 {
-		keys = []string{"l"}
-	}
-	n := normalizer{sub: make([]float32, channels), mul: make([]float32, channels)}
-	for k, key := range keys {
-		if std[key] <= 0 {
-			return normalizer{}, fmt.Errorf("image_std %s = %g must be positive", key, std[key])
-		}
-		n.sub[k] = 255 * mean[key]
-		n.mul[k] = 1 / (255 * std[key])
-	}
-	return n, nil
 }
 
 func caffeNormalizer(channels int, imageMean map[string]float32) (normalizer, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,7 +29,7 @@ func init() {
 	})
 }
 
-const importUsage = `SRC -o MODEL.safetensors [-e SPEC] [--num_classes N] [--labels FILE | -cm CLASSMAP] [--preprocess_mode M [--image_mean V] [--image_std V]] [--input_image_size C,H,W] [--strict] [-k KEY]
+const importUsage = `SRC -o MODEL.safetensors [-e SPEC] [--num_classes N] [--labels FILE | -cm CLASSMAP] [--preprocess_mode M | --input_range LO,HI] [--input_image_size C,H,W] [--strict] [-k KEY]
 
 Reads a pretrained model and writes it as a Bonsai model file, printing what became of every
 layer. SRC is a Keras or TAO HDF5 file (.h5, .hdf5), a TensorFlow.js layers model (model.json
@@ -43,13 +44,14 @@ train_config.pretrained_model_path does; the spec gives the preprocessing.
 
 Preprocessing, which inference and export read from the model file: the spec's with -e, else
 --preprocess_mode (caffe, torch or tf; default tf). Source files do not say how their inputs
-were scaled: Keras Applications' MobileNet and EfficientNet-style models take tf; Tiny Darknet
-takes [0, 1], which is --preprocess_mode torch --image_mean 0,0,0 --image_std 1,1,1 (torch mode
-with an explicit mean and std, on the 0..1 scale).
+were scaled: Keras Applications' MobileNet and EfficientNet-style models take tf (-1..1).
+--input_range LO,HI is for a source that takes pixels scaled to another range (Tiny Darknet:
+0,1): the model file keeps tf preprocessing and a frozen 1x1 depthwise layer, input_rescale,
+maps -1..1 onto LO..HI exactly (before any padding) as the first layer.
 Class names: --labels (one per line, in output order) or -cm classmap.json.`
 
 type importFlags struct {
-	out, spec, labels, classmap, key, mode, mean, std, inputSize string
+	out, spec, labels, classmap, key, mode, inputRange, inputSize string
 	numClasses                                                   int
 	strict                                                       bool
 }
@@ -64,8 +66,7 @@ func runModelImport(env *Env, args []string) error {
 	fs.StringVar(&f.classmap, "cm", "", "classmap.json naming the classes")
 	alias(fs, "cm", "classmap")
 	fs.StringVar(&f.mode, "preprocess_mode", "tf", "without -e: caffe, torch or tf")
-	fs.StringVar(&f.mean, "image_mean", "", "without -e: per-channel mean r,g,b (or l): caffe 0..255, torch 0..1")
-	fs.StringVar(&f.std, "image_std", "", "without -e, torch mode: per-channel std r,g,b (or l), 0..1 scale")
+	fs.StringVar(&f.inputRange, "input_range", "", "without -e: LO,HI, the pixel range the source takes (e.g. 0,1), reached from tf mode by an input_rescale layer")
 	fs.StringVar(&f.inputSize, "input_image_size", "", "C,H,W for a source whose input size is open (default 3,224,224)")
 	fs.BoolVar(&f.strict, "strict", false, "fail unless every layer loads (a re-initialised head is allowed)")
 	fs.StringVar(&f.key, "k", "", "key: decrypts a Bonsai source and encrypts the output")
@@ -94,6 +95,11 @@ func splitSource(args []string) (string, []string) {
 }
 
 func importModel(env *Env, fs *flag.FlagSet, srcPath string, f *importFlags) error {
+	if f.inputRange != "" {
+		if _, _, err := parseRange(f.inputRange); err != nil {
+			return err
+		}
+	}
 	opts := pretrained.Options{Key: f.key}
 	if f.inputSize != "" {
 		size, err := arch.ParseInputSize(f.inputSize)
@@ -135,6 +141,14 @@ func importModel(env *Env, fs *flag.FlagSet, srcPath string, f *importFlags) err
 	if !table.Pruned && len(table.Loaded()) == 0 {
 		return fmt.Errorf("no layer of %s matches the model by name and shape: check -e's model_config (arch, n_layers, width_multiplier)", srcPath)
 	}
+	if f.inputRange != "" {
+		lo, hi, err := parseRange(f.inputRange)
+		if err != nil {
+			return err
+		}
+		maps.Copy(w, addInputRescale(mf.Graph, lo, hi))
+		fmt.Fprintf(env.Stdout, "input_rescale: a frozen 1x1 depthwise layer maps tf mode's -1..1 onto the source's %g..%g\n", lo, hi)
+	}
 	if mf.Weights, err = completeWeights(mf.Graph, w); err != nil {
 		return err
 	}
@@ -158,7 +172,7 @@ func importTarget(env *Env, fs *flag.FlagSet, src *pretrained.Source, f *importF
 	if f.spec != "" {
 		set := map[string]bool{}
 		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-		for _, name := range []string{"preprocess_mode", "image_mean", "image_std", "input_image_size"} {
+		for _, name := range []string{"preprocess_mode", "input_range", "input_image_size"} {
 			if set[name] {
 				return nil, Usagef("--%s cannot be combined with -e: the spec decides it", name)
 			}
@@ -240,41 +254,49 @@ func importPreprocessing(f *importFlags, input [3]int) (modelfile.Preprocessing,
 	if p.Mode != "caffe" && p.Mode != "torch" && p.Mode != "tf" {
 		return p, Usagef("--preprocess_mode %q: want caffe, torch or tf", f.mode)
 	}
-	var err error
-	if p.ImageMean, err = channelValues(f.mean, input[0], "--image_mean"); err != nil {
-		return p, err
-	}
-	if p.ImageStd, err = channelValues(f.std, input[0], "--image_std"); err != nil {
-		return p, err
-	}
-	if len(p.ImageStd) > 0 && p.Mode != "torch" {
-		return p, Usagef("--image_std applies to torch mode only")
+	if f.inputRange != "" && p.Mode != "tf" {
+		return p, Usagef("--input_range maps tf mode's -1..1 onto the source's range: it needs --preprocess_mode tf")
 	}
 	return p, nil
 }
 
-// channelValues parses "r,g,b" (or "l" for one channel) into loader keys.
-func channelValues(s string, channels int, flagName string) (map[string]float32, error) {
-	if s == "" {
-		return nil, nil
-	}
-	keys := []string{"r", "g", "b"}
-	if channels == 1 {
-		keys = []string{"l"}
-	}
+// parseRange reads --input_range "LO,HI".
+func parseRange(s string) (lo, hi float64, err error) {
 	parts := strings.Split(s, ",")
-	if len(parts) != len(keys) {
-		return nil, Usagef("%s %q: want %d comma-separated values", flagName, s, len(keys))
-	}
-	out := map[string]float32{}
-	for i, p := range parts {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
-		if err != nil {
-			return nil, Usagef("%s %q: %v", flagName, s, err)
+	if len(parts) == 2 {
+		lo, err = strconv.ParseFloat(strings.TrimSpace(parts[0]), 64)
+		if err == nil {
+			hi, err = strconv.ParseFloat(strings.TrimSpace(parts[1]), 64)
 		}
-		out[keys[i]] = float32(v)
 	}
-	return out, nil
+	if len(parts) != 2 || err != nil || !(hi > lo) {
+		return 0, 0, Usagef("--input_range %q: want LO,HI with LO < HI (e.g. 0,1)", s)
+	}
+	return lo, hi, nil
+}
+
+// addInputRescale inserts, after the input layer, a frozen 1x1 depthwise convolution with bias
+// that maps tf mode's -1..1 onto lo..hi channel by channel, and returns its weights.
+func addInputRescale(g *model.Graph, lo, hi float64) model.Weights {
+	const name = "input_rescale"
+	in := g.Layers[0].Name
+	for _, l := range g.Layers {
+		for i, x := range l.Inputs {
+			if x == in {
+				l.Inputs[i] = name
+			}
+		}
+	}
+	l := &model.Layer{Name: name, Op: model.OpDepthwiseConv, Inputs: []string{in}, Kernel: [2]int{1, 1},
+		Padding: model.PadValid, DepthMultiplier: 1, UseBias: true, Frozen: true, Block: -1}
+	g.Layers = append([]*model.Layer{g.Layers[0], l}, g.Layers[1:]...)
+	c := g.Input[0]
+	k, b := model.NewTensor(1, 1, c, 1), model.NewTensor(c)
+	for i := range c {
+		k.Data[i] = float32((hi - lo) / 2)
+		b.Data[i] = float32(lo + (hi-lo)/2)
+	}
+	return model.Weights{name + "/kernel": k, name + "/bias": b}
 }
 
 // completeWeights initialises the parameters the transfer did not fill (new layers, a new

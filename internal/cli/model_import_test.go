@@ -7,8 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/internal/testutil"
+	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/pretrained"
 )
 
 const taoResNet18 = "../../pretrained/keras/testdata/tao_resnet18.hdf5"
@@ -76,22 +79,36 @@ func TestModelImportDarknet(t *testing.T) {
 	dir := testutil.SharedData(t, "pretrained")
 	out := filepath.Join(t.TempDir(), "darknet"+modelfile.Ext)
 	stdout := mustRun(t, "model", "import", filepath.Join(dir, "darknet-tiny-tfjs"), "-o", out,
-		"--labels", filepath.Join(dir, "imagenet1k-labels.txt"), "--preprocess_mode", "torch",
-		"--image_mean", "0,0,0", "--image_std", "1,1,1", "--strict")
-	if !strings.Contains(stdout, "31 layers loaded, 0 re-initialised head") || !strings.Contains(stdout, "1,046,488 parameters") {
+		"--labels", filepath.Join(dir, "imagenet1k-labels.txt"), "--input_range", "0,1", "--strict")
+	// 1,046,488 parameters (the README's count) and input_rescale's 3 + 3.
+	if !strings.Contains(stdout, "31 layers loaded, 0 re-initialised head") || !strings.Contains(stdout, "1,046,494 parameters") {
 		t.Errorf("import output:\n%s", stdout)
 	}
 	mf, err := modelfile.Load(out, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// input_rescale is exact: the model file on tf-mode inputs 2x-1 computes the TF.js model's
+	// logits on x.
+	src, err := pretrained.Load(filepath.Join(dir, "darknet-tiny-tfjs"), pretrained.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, tf := model.NewTensor(1, 224, 224, 3), model.NewTensor(1, 224, 224, 3)
+	rng := testutil.Rand(5)
+	for i := range x.Data {
+		x.Data[i] = float32(rng())
+		tf.Data[i] = 2*x.Data[i] - 1
+	}
+	want := logitsOf(t, src.Graph, src.Weights, x)
+	testutil.AssertClose(t, "imported darknet logits", logitsOf(t, mf.Graph, mf.Weights, tf), want, 1e-4)
 	labels, err := os.ReadFile(filepath.Join(dir, "imagenet1k-labels.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	names := strings.Split(string(labels), "\n")
 	dogsled := slices.Index(names, "dogsled")
-	if mf.Classmap["dogsled"] != dogsled || mf.Classmap["crane_2"] == 0 || len(mf.Classmap) != 1000 || mf.Preprocessing.ImageStd["g"] != 1 {
+	if mf.Classmap["dogsled"] != dogsled || mf.Classmap["crane_2"] == 0 || len(mf.Classmap) != 1000 || mf.Preprocessing.Mode != "tf" {
 		t.Errorf("classmap dogsled %d (want %d) of %d, preprocessing %+v", mf.Classmap["dogsled"], dogsled, len(mf.Classmap), mf.Preprocessing)
 	}
 	// A new 7-class head.
@@ -100,6 +117,27 @@ func TestModelImportDarknet(t *testing.T) {
 	if status := tableStatus(stdout, "conv2d_16"); !strings.HasPrefix(status, "conv2d_16 re-initialised head") {
 		t.Errorf("import --num_classes 7:\n%s", stdout)
 	}
+}
+
+func logitsOf(t *testing.T, g *model.Graph, w model.Weights, x *model.Tensor) []float64 {
+	t.Helper()
+	e, err := engine.Open("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.NewModel(g, w, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Logits(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := make([]float64, len(out.Data))
+	for i, f := range out.Data {
+		v[i] = float64(f)
+	}
+	return v
 }
 
 // tableStatus returns the "from status" words of a layer's row in a load table.
@@ -121,7 +159,8 @@ func TestModelImportErrors(t *testing.T) {
 	}{
 		{[]string{"model", "import", "-o", out}, "usage: bonsai model import SRC"},
 		{[]string{"model", "import", filepath.Join(root, "missing.h5"), "-o", out}, "no such file"},
-		{[]string{"model", "import", taoResNet18, "-o", out, "--image_std", "1,1,1"}, "torch mode only"},
+		{[]string{"model", "import", taoResNet18, "-o", out, "--input_range", "1,0"}, "want LO,HI with LO < HI"},
+		{[]string{"model", "import", taoResNet18, "-o", out, "--input_range", "0,1", "--preprocess_mode", "torch"}, "needs --preprocess_mode tf"},
 		{[]string{"model", "import", taoResNet18, "-o", out, "-e", specPath, "--preprocess_mode", "tf"}, "cannot be combined with -e"},
 		{[]string{"model", "import", taoResNet18, "-o", out, "-e", specPath, "--strict"}, "--strict: not every layer was loaded"},
 	}
