@@ -52,8 +52,8 @@ Class names: --labels (one per line, in output order) or -cm classmap.json.`
 
 type importFlags struct {
 	out, spec, labels, classmap, key, mode, inputRange, inputSize string
-	numClasses                                                   int
-	strict                                                       bool
+	numClasses                                                    int
+	strict                                                        bool
 }
 
 func runModelImport(env *Env, args []string) error {
