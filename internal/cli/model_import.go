@@ -18,7 +18,6 @@ import (
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/pretrained"
 	"github.com/bonsai-ml/bonsai/spec"
-	"github.com/bonsai-ml/bonsai/train"
 )
 
 func init() {
@@ -102,7 +101,7 @@ func importModel(env *Env, fs *flag.FlagSet, srcPath string, f *importFlags) err
 	}
 	opts := pretrained.Options{Key: f.key}
 	if f.inputSize != "" {
-		size, err := arch.ParseInputSize(f.inputSize)
+		size, err := spec.ParseInputSize(f.inputSize)
 		if err != nil {
 			return Usagef("--input_image_size: %v", err)
 		}
@@ -219,7 +218,7 @@ func specTarget(env *Env, src *pretrained.Source, f *importFlags, mf *modelfile.
 	if mf.Graph, err = arch.BuildFromSpec(e, classes); err != nil {
 		return nil, UsageError{fmt.Errorf("%s: %w", f.spec, err)}
 	}
-	mf.Preprocessing = train.PreprocessingFromSpec(e)
+	mf.Preprocessing = modelfile.PreprocessingFromSpec(e)
 	if text, err := os.ReadFile(f.spec); err == nil {
 		mf.Spec = string(text)
 	}
@@ -359,9 +358,31 @@ func importClassmap(f *importFlags, mf *modelfile.File) error {
 	default:
 		return nil
 	}
-	if units := outputUnits(mf.Graph); len(cm) != units {
+	if units := mf.Graph.OutputUnits(); len(cm) != units {
 		return Usagef("%d class names for a model with %d outputs", len(cm), units)
 	}
 	mf.Classmap = cm
+	return nil
+}
+
+// foreignModel explains what to do with a model that is not a Bonsai model file: a TAO or
+// Keras .hdf5, a TensorFlow.js or ONNX model (import it), or a missing TAO checkpoint name.
+func foreignModel(path string) error {
+	format, _, err := pretrained.Detect(path)
+	if errors.Is(err, os.ErrNotExist) {
+		ext := strings.ToLower(filepath.Ext(path))
+		if ext == ".hdf5" || ext == ".h5" || ext == ".tlt" {
+			return UsageError{fmt.Errorf("%s: no such file; Bonsai's checkpoints are %s files (weights/<arch>_NNN%s), and a TAO or Keras %s model must be converted first: bonsai model import MODEL%s -o MODEL%s -e SPEC",
+				path, modelfile.Ext, modelfile.Ext, ext, ext, modelfile.Ext)}
+		}
+		return nil // modelfile reports it
+	}
+	if err != nil {
+		return UsageError{err}
+	}
+	if format != pretrained.FormatBonsai {
+		return UsageError{fmt.Errorf("%s is a %s model, not a Bonsai model file: convert it once with 'bonsai model import %s -o MODEL%s' (add -e SPEC to load it into your spec's model) and use MODEL%s",
+			path, format, path, modelfile.Ext, modelfile.Ext)}
+	}
 	return nil
 }
