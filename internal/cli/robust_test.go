@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/results"
 )
