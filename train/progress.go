@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Progress draws the per-epoch progress bar on a terminal (one line redrawn with \r), or
@@ -38,11 +40,7 @@ func NewProgress(w io.Writer) *Progress {
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // StartEpoch resets the bar for epoch (1-based) of maxEpoch, with steps iterations.
