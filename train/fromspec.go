@@ -79,6 +79,10 @@ func FromSpec(ctx context.Context, o SpecOptions) (*Result, error) {
 		return nil, err
 	}
 	meta.Extra = st.extra
+	batch := int(e.Proto.GetTrainConfig().GetBatchSizePerGpu())
+	if err := o.Engine.CheckBatch(st.graph, min(batch, len(trainDS.Samples)), true); err != nil {
+		return nil, fmt.Errorf("train_config.batch_size_per_gpu %d: %w", batch, err)
+	}
 	tl, err := loader.New(loader.Items(trainDS), len(trainDS.Classes), TrainLoaderOptions(e))
 	if err != nil {
 		return nil, fmt.Errorf("training data: %w", err)

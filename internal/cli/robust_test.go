@@ -105,3 +105,26 @@ func TestResumeMessages(t *testing.T) {
 		t.Errorf("--resume of an encrypted run without -k: exit %d, %s", code, errs)
 	}
 }
+
+// TestHugeBatches: a batch size far over the data is trained and evaluated with buffers
+// sized by the data, and a batch over the machine's memory is refused in one line with the
+// largest batch that fits, before anything is allocated.
+func TestHugeBatches(t *testing.T) {
+	root, specPath := tinyProject(t, 1)
+	text, _ := os.ReadFile(specPath)
+	huge := filepath.Join(root, "huge.cfg")
+	os.WriteFile(huge, []byte(strings.Replace(string(text), "batch_size_per_gpu: 8", "batch_size_per_gpu: 100000000", 1)), 0o644)
+	dir := filepath.Join(root, "results")
+	mustRun(t, "classification", "train", "-e", huge, "-r", dir, "--backend", "go")
+	model := results.LastPath(dir, modelfile.Ext)
+	mustRun(t, "classification", "evaluate", "-e", specPath, "-m", model, "-b", "100000000", "--backend", "go")
+	mustRun(t, "classification", "inference", "-m", model, "-d", filepath.Join(root, "val"), "-r", t.TempDir(), "-b", "100000000", "--backend", "go")
+
+	big := filepath.Join(root, "big.cfg")
+	os.WriteFile(big, []byte(strings.Replace(string(text), `"3,32,32"`, `"3,8192,8192"`, 1)), 0o644)
+	code, _, errs := bonsai("classification", "train", "-e", big, "-r", filepath.Join(root, "big"), "--backend", "go")
+	if code != ExitFailure || !strings.Contains(errs, "not enough memory: training with batch size 8 needs about") ||
+		!strings.Contains(errs, "batch") || strings.Count(strings.TrimSpace(errs), "\n") > 2 {
+		t.Errorf("a batch over memory: exit %d, %s", code, errs)
+	}
+}
