@@ -19,7 +19,6 @@ import (
 	"github.com/bonsai-ml/bonsai/onnx"
 	"github.com/bonsai-ml/bonsai/onnx/quant"
 	"github.com/bonsai-ml/bonsai/spec"
-	"github.com/bonsai-ml/bonsai/train"
 )
 
 // Data types of --data_type.
@@ -192,7 +191,7 @@ func (j *job) load() error {
 	}
 	j.prep = mf.Preprocessing
 	if j.exp != nil && j.exp.PreprocessMode() != "" {
-		j.prep = train.PreprocessingFromSpec(j.exp)
+		j.prep = modelfile.PreprocessingFromSpec(j.exp)
 	}
 	j.prep.InputSize = mf.Graph.Input
 	if j.prep.Mode == "" {
