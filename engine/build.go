@@ -30,6 +30,9 @@ type forwardBuilder struct {
 	bnUpdates map[string]*Node
 	// fusedBN uses the backend's batch-norm training op instead of composing it.
 	fusedBN bool
+	// tapSumDepthwise builds depthwise convolutions as tap sums even where the backend has the
+	// grouped form (for tests).
+	tapSumDepthwise bool
 	// keepAll keeps every layer's output in outs (for tests and inspection).
 	keepAll bool
 	outs    map[string]*Node
@@ -164,6 +167,9 @@ func (b *forwardBuilder) conv(l *model.Layer, x *Node, groups int, kernel *Node)
 // channel, hundreds of tiny ones per MobileNet layer; slices, products and sums differentiate
 // into a few ops of the output's size, on every backend.
 func (b *forwardBuilder) depthwiseConv(l *model.Layer, x *Node) *Node {
+	if hasGroupedDepthwise(x.Graph().Backend()) && !b.tapSumDepthwise {
+		return b.groupedDepthwiseConv(l, x)
+	}
 	k := b.param(l, "kernel")
 	kd := k.Shape().Dimensions
 	kh, kw, c, m := kd[0], kd[1], kd[2], kd[3]
