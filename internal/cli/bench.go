@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -67,8 +68,16 @@ func bench(w io.Writer, c benchConfig) error {
 		return err
 	}
 	total, _, _ := g.ParamCount()
-	fmt.Fprintf(w, "bonsai bench: %s%d, %dx%dx%d, batch %d, %d classes, %.2fM params, backend %s (%s)\n",
-		c.arch, c.nLayers, c.size, c.size, c.channels, c.batch, c.classes, float64(total)/1e6, e.Name, e.Backend.Description())
+	_, cost, err := g.Costs()
+	if err != nil {
+		return err
+	}
+	name := g.Arch
+	if g.NLayers > 0 {
+		name += strconv.Itoa(g.NLayers)
+	}
+	fmt.Fprintf(w, "bonsai bench: %s, %dx%dx%d, batch %d, %d classes, %.2fM params, %d MACs per image, backend %s (%s)\n",
+		name, c.size, c.size, c.channels, c.batch, c.classes, float64(total)/1e6, cost.MACs, e.Name, e.Backend.Description())
 	images, labels := syntheticBatch(c)
 	if !c.skipTrain {
 		if err := benchTrain(w, m, images, labels, c); err != nil {
