@@ -75,9 +75,9 @@ for round in $(seq "$ROUNDS"); do
 		flags=$(arch_flags "$arch")
 		for task in train infer; do
 			if [ "$task" = train ]; then
-				shape="--batch 16 --size 64 --steps $TRAIN_STEPS --warmup $WARMUP --no-infer"
+				shape="--batch 16 --size 64 --steps $TRAIN_STEPS --warmup $WARMUP --no_infer"
 			else
-				shape="--batch 8 --size 224 --steps $INFER_STEPS --warmup $WARMUP --no-train"
+				shape="--batch 8 --size 224 --steps $INFER_STEPS --warmup $WARMUP --no_train"
 			fi
 			# shellcheck disable=SC2086 # flags and shape are word lists
 			measure bonsai "$arch" $task "$round" "$BONSAI" bench --backend go $flags $shape

@@ -7,7 +7,7 @@ classes, SGD with momentum 0.9 and cross-entropy, one untimed first step (report
 steps, then timed steps. Run by hand or by scripts/bench_cpu.sh, not in CI:
 
     /usr/bin/python3 scripts/bench_torch.py --threads 2 --batch 16 --size 64 --steps 10
-    /usr/bin/python3 scripts/bench_torch.py --arch mobilenet_v2 --batch 8 --size 224 --no-train
+    /usr/bin/python3 scripts/bench_torch.py --arch mobilenet_v2 --batch 8 --size 224 --no_train
 
 Architectures (--arch, with --n_layers for resnet, darknet and vgg as in bonsai):
   resnet 18/34/50/101   torchvision resnet
@@ -45,8 +45,8 @@ def parse_args():
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--channels_last", action="store_true", help="NHWC memory format")
-    p.add_argument("--no-train", dest="train", action="store_false", help="measure inference only")
-    p.add_argument("--no-infer", dest="infer", action="store_false", help="measure training only")
+    p.add_argument("--no_train", dest="train", action="store_false", help="measure inference only")
+    p.add_argument("--no_infer", dest="infer", action="store_false", help="measure training only")
     return p.parse_args()
 
 

@@ -7,10 +7,10 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/internal/cputime"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
 )
@@ -32,7 +32,7 @@ type benchConfig struct {
 func runBench(env *Env, args []string) error {
 	fs := NewFlagSet(env, "bench", "[--backend X] [--arch resnet --n_layers 18] [--batch 16] [--size 64] [--steps N]")
 	var c benchConfig
-	fs.StringVar(&c.backend, "backend", "", engine.BackendHelp)
+	BackendFlag(fs, &c.backend)
 	fs.StringVar(&c.arch, "arch", "resnet", "architecture (TAO arch name)")
 	fs.IntVar(&c.nLayers, "n_layers", 18, "depth")
 	fs.IntVar(&c.batch, "batch", 16, "batch size")
@@ -41,8 +41,8 @@ func runBench(env *Env, args []string) error {
 	fs.IntVar(&c.classes, "classes", 10, "number of classes")
 	fs.IntVar(&c.steps, "steps", 10, "timed steps (after the warm-up)")
 	fs.IntVar(&c.warmup, "warmup", 1, "untimed steps after the first (compile) step")
-	fs.BoolVar(&c.skipTrain, "no-train", false, "measure inference only")
-	fs.BoolVar(&c.skipInfer, "no-infer", false, "measure training only")
+	fs.BoolVar(&c.skipTrain, "no_train", false, "measure inference only")
+	fs.BoolVar(&c.skipInfer, "no_infer", false, "measure training only")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed steps (pprof format) to this file; with both training and inference, FILE.train and FILE.infer")
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
@@ -140,14 +140,14 @@ func timeIt(w io.Writer, what string, c benchConfig, fn func() error) error {
 	if err != nil {
 		return err
 	}
-	start, cpu0 := time.Now(), cpuSeconds()
+	start, cpu0 := time.Now(), cputime.Used().Seconds()
 	for range c.steps {
 		if err := fn(); err != nil {
 			stop()
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	d, cpu := time.Since(start), cpuSeconds()-cpu0
+	d, cpu := time.Since(start), cputime.Used().Seconds()-cpu0
 	stop()
 	imgs := float64(c.steps * c.batch)
 	fmt.Fprintf(w, "%s: first step %.2f s (compile + run); %d steps in %.2f s: %.1f img/s (%.1f ms/step); %.1f img per CPU-second\n",
@@ -177,14 +177,4 @@ func startProfile(c benchConfig, what string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
-}
-
-// cpuSeconds is the process's user+system CPU time: images per CPU-second stay comparable on a
-// shared machine where wall-clock throughput does not.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }

@@ -1,27 +1,23 @@
 package cli
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"runtime"
 	"strings"
 
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/engine/purego"
 )
 
 func init() {
 	Register(&Command{Path: "doctor", Short: "show compute backends, plugins, devices and CPU features", Run: runDoctor})
 }
 
-// BackendFlag registers --backend on a command's flag set; pass its value to engine.Open.
-func BackendFlag(fs *flag.FlagSet) *string {
-	return fs.String("backend", "", engine.BackendHelp)
-}
-
 func runDoctor(env *Env, args []string) error {
 	fs := NewFlagSet(env, "doctor", "[--backend X]")
-	backend := BackendFlag(fs)
+	var backend string
+	BackendFlag(fs, &backend)
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
 	}
@@ -31,14 +27,20 @@ func runDoctor(env *Env, args []string) error {
 	fmt.Fprintf(w, "          SIMD: %s\n", orNone(strings.Join(flags, " ")))
 	found := engine.Discover()
 	fmt.Fprintf(w, "GPU:      %v (%s)\n", found.GPU, found.GPUEvidence)
-	fmt.Fprintln(w, "Backends: go (pure Go, built in: trains CNNs on any CPU), xla:cpu and xla:cuda (need a PJRT plugin)")
+	fmt.Fprintln(w, "Backends in this binary:")
+	fmt.Fprintf(w, "  go       yes: pure Go, trains CNNs on any CPU; matrix kernel: %s\n", purego.MatMulKernel())
+	if ok, why := engine.XLALinked(); ok {
+		fmt.Fprintf(w, "  xla      yes: %s (xla:cpu and xla:cuda need a PJRT plugin file)\n", why)
+	} else {
+		fmt.Fprintf(w, "  xla      no: %s\n", why)
+	}
 	fmt.Fprintf(w, "Plugins searched in: %s and Python site-packages (jax_plugins/xla_cuda*)\n", strings.Join(engine.SearchDirs(), ", "))
 	printPlugins(w, found)
 
 	fmt.Fprintln(w)
-	e, err := engine.Open(*backend)
+	e, err := engine.Open(backend)
 	if err != nil {
-		fmt.Fprintf(w, "Backend:  cannot open %q: %v\n", *backend, err)
+		fmt.Fprintf(w, "Backend:  cannot open %q: %v\n", backend, err)
 	} else {
 		fmt.Fprintf(w, "Backend:  %s (%s)\n", e.Name, e.Backend.Description())
 		for i, d := range e.Devices() {
@@ -80,6 +82,9 @@ func printAdvice(w io.Writer, found *engine.Found, e *engine.Engine) {
 		fmt.Fprintln(w, "    python3 -m venv ~/.venv && ~/.venv/bin/pip install -U \"jax[cuda13]\"")
 		fmt.Fprintln(w, "  bonsai finds site-packages/jax_plugins/xla_cuda*/xla_cuda_plugin.so and the nvidia/* libraries beside it;")
 		fmt.Fprintln(w, "  a CUDA toolkit in /usr/local/cuda (ptxas, nvvm/libdevice) is used when present.")
+	}
+	if ok, _ := engine.XLALinked(); !ok {
+		fmt.Fprintln(w, "  this is a static pure-Go build: XLA plugins need a cgo build (CGO_ENABLED=1 go build ./cmd/bonsai, with a C compiler).")
 	}
 	if found.Best("cpu") == nil {
 		fmt.Fprintln(w, "  XLA CPU plugin (several times faster than pure Go on CPUs with AVX2/AVX-512): with network access run")
