@@ -63,8 +63,8 @@ func (b *forwardBuilder) groupedDepthwiseConv(l *model.Layer, x *Node) *Node {
 	kd := k.Shape().Dimensions
 	kh, kw, c, m := kd[0], kd[1], kd[2], kd[3]
 	s, d := layerStrides(l), layerDilation(l)
-	dw := &groupedDepthwise{channels: c, multiplier: m, strides: s[:], dilations: d[:],
-		paddings: spatialPadding(l, b.inShape(l))}
+	x, pads := b.convInput(l, x)
+	dw := &groupedDepthwise{channels: c, multiplier: m, strides: s[:], dilations: d[:], paddings: pads}
 	y := ConvGeneral(x, Reshape(k, kh, kw, 1, c*m), nhwcAxes, dw.strides, dw.paddings, nil, dw.dilations, c, 1)
 	key := weak.Make(y)
 	depthwiseNodes.Store(key, dw)
