@@ -17,7 +17,7 @@ import (
 
 // TestPruneQualityAcceptance guards issue 17's fast experiment (scripts/prune_quality.sh on the
 // bundled Fashion-MNIST subset): for three seeds, a ResNet-10 trained 4 epochs is pruned with
-// Bonsai's default for --target-ratio 0.5 given the spec (the sensitivity allocation), keeps at
+// Bonsai's default for --target_ratio 0.5 given the spec (the sensitivity allocation), keeps at
 // most half its parameters, and after 4 epochs of retraining with the original schedule its
 // test top-1, averaged over the seeds, is within 1 point of the unpruned models' average.
 // About 6 minutes on 2 quiet cores.
@@ -39,7 +39,7 @@ func TestPruneQualityAcceptance(t *testing.T) {
 		base := filepath.Join(sd, "train", "weights", "last.safetensors")
 		before := top1(t, specPath, base)
 		small := filepath.Join(sd, "pruned.safetensors")
-		run(t, "classification", "prune", "-m", base, "-o", small, "--target-ratio", "0.5", "-e", specPath, "--backend", "go")
+		run(t, "classification", "prune", "-m", base, "-o", small, "--target_ratio", "0.5", "-e", specPath, "--backend", "go")
 		ratio := prunedRatio(t, small)
 		if ratio > 0.5 {
 			t.Errorf("seed %d: the pruned model keeps %.4f of the parameters", seed, ratio)

@@ -1,12 +1,16 @@
 package prune
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 
 	"github.com/bonsai-ml/bonsai/model"
 )
@@ -167,6 +171,18 @@ func (a *analysis) bySensitivity(units []Unit, m *meter, t Target) (Plan, Search
 	}
 	s.Achieved, s.Reached, s.Steps = r, r <= t.Ratio, m.steps
 	return plan, s, nil
+}
+
+// SensitivityCSV is the name of the table WriteSensitivityFile writes.
+const SensitivityCSV = "per_layer.csv"
+
+// WriteSensitivityFile writes dir/per_layer.csv atomically.
+func WriteSensitivityFile(dir string, base float64, sens []UnitSensitivity) error {
+	var b bytes.Buffer
+	if err := WriteSensitivityCSV(&b, base, sens); err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(filepath.Join(dir, SensitivityCSV), b.Bytes())
 }
 
 // WriteSensitivityCSV writes one row per unit and fraction: unit, its layers, channels, the

@@ -12,6 +12,7 @@ import (
 	"github.com/bonsai-ml/bonsai/model/arch"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/prune"
+	"github.com/bonsai-ml/bonsai/results"
 )
 
 // prunableModelFile saves a ResNet-10 (32x32, 2 classes) whose filters have random strengths,
@@ -60,9 +61,9 @@ func prunableModelFile(t *testing.T, dir, key string) string {
 func TestClassificationPrune(t *testing.T) {
 	dir := t.TempDir()
 	in := prunableModelFile(t, dir, "")
-	results := filepath.Join(dir, "prune_results")
+	resDir := filepath.Join(dir, "prune_results")
 	out := mustRun(t, "classification", "prune", "-m", in, "-o", filepath.Join(dir, "pruned.hdf5"), "-pth", "0.6",
-		"-eq", "union", "-el", "conv1", "block_1a_conv_1", "--results_dir", results)
+		"-eq", "union", "-el", "conv1", "block_1a_conv_1", "--results_dir", resDir)
 	for _, want := range []string{"Pruning ratio (pruned model / original model): 0.", "keeps all: excluded (-el)", "Pruned model written to " + filepath.Join(dir, "pruned.safetensors")} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -76,7 +77,7 @@ func TestClassificationPrune(t *testing.T) {
 	if pf.Classmap["red"] != 1 || pf.Preprocessing.Mode != "torch" || pf.Spec != "model_config {}" || pf.Extra["note"] != "kept" || pf.Extra["val_acc"] != "" {
 		t.Errorf("metadata not carried over: %+v %+v %q %v", pf.Classmap, pf.Preprocessing, pf.Spec, pf.Extra)
 	}
-	var rec pruneRecord
+	var rec results.PruneRecord
 	if err := json.Unmarshal([]byte(pf.Extra["pruning"]), &rec); err != nil {
 		t.Fatalf("pruning metadata %q: %v", pf.Extra["pruning"], err)
 	}
@@ -93,12 +94,12 @@ func TestClassificationPrune(t *testing.T) {
 			Reason string `json:"keeps_all"`
 		} `json:"layers"`
 	}
-	readJSON(t, filepath.Join(results, "prune_report.json"), &rep)
+	readJSON(t, filepath.Join(resDir, "prune_report.json"), &rep)
 	if len(rep.Layers) != 14 || rep.Layers[0].Layer != "conv1" || rep.Layers[0].Reason != "excluded (-el)" {
 		t.Errorf("prune_report.json layers: %+v", rep.Layers)
 	}
 	// status.json: STARTED then SUCCESS with TAO's kpi.
-	status, err := os.ReadFile(filepath.Join(results, "status.json"))
+	status, err := os.ReadFile(filepath.Join(resDir, "status.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestClassificationPrune(t *testing.T) {
 func TestClassificationPruneCriterion(t *testing.T) {
 	dir := t.TempDir()
 	in := prunableModelFile(t, dir, "")
-	code, out, errs := bonsai("classification", "prune", "-m", in, "-o", filepath.Join(dir, "bn"), "-pth", "0.6", "--criterion", "bn")
+	code, out, errs := bonsai("classification", "prune", "-m", in, "-o", filepath.Join(dir, "bn.safetensors"), "-pth", "0.6", "--criterion", "bn")
 	if code != 0 || !strings.Contains(out, "Pruning ratio (pruned model / original model): 1\n") || errs != "" {
 		t.Errorf("--criterion bn with equal gammas: exit %d\n%s\nstderr %q", code, out, errs)
 	}
@@ -150,14 +151,14 @@ func TestClassificationPruneTargetAndKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec pruneRecord
+	var rec results.PruneRecord
 	json.Unmarshal([]byte(pf.Extra["pruning"]), &rec)
 	if float64(rec.FLOPsAfter)/float64(rec.FLOPsBefore) > 0.4 || rec.TargetRatio != 0.4 {
 		t.Errorf("target 0.4 of FLOPs: record %+v", rec)
 	}
 }
 
-// TestClassificationPruneAllocation: --target-ratio without -pth shares the cut out uniformly,
+// TestClassificationPruneAllocation: --target_ratio without -pth shares the cut out uniformly,
 // or by measured sensitivity when given data; the record names the allocation and the counts.
 func TestClassificationPruneAllocation(t *testing.T) {
 	root, specPath := tinyProject(t, 1)
@@ -171,7 +172,7 @@ func TestClassificationPruneAllocation(t *testing.T) {
 		{[]string{"-e", specPath, "--backend", "go"}, prune.AllocSensitivity, "sensitivity allocation (28 accuracy measurements)"},
 	} {
 		out := filepath.Join(root, c.allocation+".safetensors")
-		stdout := mustRun(t, append([]string{"classification", "prune", "-m", in, "-o", out, "--target-ratio", "0.5"}, c.args...)...)
+		stdout := mustRun(t, append([]string{"classification", "prune", "-m", in, "-o", out, "--target_ratio", "0.5"}, c.args...)...)
 		if !strings.Contains(stdout, c.line) || !strings.Contains(stdout, c.allocation+" allocation: the strongest channels") {
 			t.Errorf("%s: output:\n%s", c.allocation, stdout)
 		}
@@ -179,7 +180,7 @@ func TestClassificationPruneAllocation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var rec pruneRecord
+		var rec results.PruneRecord
 		if err := json.Unmarshal([]byte(pf.Extra["pruning"]), &rec); err != nil {
 			t.Fatal(err)
 		}
@@ -203,9 +204,9 @@ func TestClassificationPruneUsage(t *testing.T) {
 		{[]string{"-m", in, "-o", "x", "-eq", "mean"}, ExitUsage, "equalization criterion"},
 		{[]string{"-m", in, "-o", "x", "--criterion", "gamma"}, ExitUsage, `criterion "gamma": want kernel or bn`},
 		{[]string{"-m", in, "-o", "x", "-pth", "0.5", "--target-ratio", "0.5"}, ExitUsage, "drop -pth"},
-		{[]string{"-m", in, "-o", "x", "-pth", "0.5", "--allocation", "uniform"}, ExitUsage, "--allocation uniform shares out a --target-ratio"},
-		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "--target-ratio", "0.5", "--allocation", "global"}, ExitFailure, `allocation "global": want threshold, uniform or sensitivity`},
-		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "--target-ratio", "0.5", "--allocation", "sensitivity"}, ExitUsage, "give -e SPEC (its val_dataset_path) or --data DIR"},
+		{[]string{"-m", in, "-o", "x", "-pth", "0.5", "--allocation", "uniform"}, ExitUsage, "--allocation uniform shares out a --target_ratio"},
+		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "--target_ratio", "0.5", "--allocation", "global"}, ExitFailure, `allocation "global": want threshold, uniform or sensitivity`},
+		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "--target_ratio", "0.5", "--allocation", "sensitivity"}, ExitUsage, "give -e SPEC (its val_dataset_path) or --data DIR"},
 		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "-el", "conv_99"}, ExitFailure, `excluded layer "conv_99" is not in the model`},
 		{[]string{"-m", filepath.Join(dir, "missing.safetensors"), "-o", "x"}, ExitFailure, "missing.safetensors"},
 	} {
@@ -243,17 +244,17 @@ func TestClassificationPruneSweep(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "pruned_pth_0.5.safetensors")); err != nil {
 		t.Error(err)
 	}
-	// --per-layer: one row per prunable unit and fraction.
-	stdout = mustRun(t, "classification", "prune-sweep", "-m", in, "-o", out, "--per-layer", "--fractions", "0.5,0.25", "-e", specPath, "--backend", "go")
+	// --per_layer: one row per prunable unit and fraction.
+	stdout = mustRun(t, "classification", "prune-sweep", "-m", in, "-o", out, "--per_layer", "--fractions", "0.5,0.25", "-e", specPath, "--backend", "go")
 	if !strings.Contains(stdout, "block_4a_conv_2") || !strings.Contains(stdout, "params removed at 0.25") {
 		t.Errorf("per-layer output:\n%s", stdout)
 	}
-	csv, err = os.ReadFile(filepath.Join(out, "per_layer.csv"))
+	csv, err = os.ReadFile(filepath.Join(out, prune.SensitivityCSV))
 	if rows := strings.Split(strings.TrimSpace(string(csv)), "\n"); err != nil || len(rows) != 1+9*2 || !strings.HasPrefix(rows[1], "conv1,conv1,64,0.5,32,") {
 		t.Errorf("per_layer.csv (%v):\n%s", err, csv)
 	}
-	if code, _, errs := bonsai("classification", "prune-sweep", "-m", in, "-o", out, "--per-layer"); code != ExitUsage || !strings.Contains(errs, "give -e SPEC or --data DIR") {
-		t.Errorf("--per-layer without data: exit %d, %q", code, errs)
+	if code, _, errs := bonsai("classification", "prune-sweep", "-m", in, "-o", out, "--per_layer"); code != ExitUsage || !strings.Contains(errs, "give -e SPEC or --data DIR") {
+		t.Errorf("--per_layer without data: exit %d, %q", code, errs)
 	}
 }
 
@@ -273,8 +274,8 @@ func TestPrunedModelRetrains(t *testing.T) {
 	if err := os.WriteFile(retrainSpec, []byte(retrain), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	results := filepath.Join(root, "retrain")
-	out := mustRun(t, "classification", "train", "-e", retrainSpec, "-r", results, "--backend", "go")
+	resDir := filepath.Join(root, "retrain")
+	out := mustRun(t, "classification", "train", "-e", retrainSpec, "-r", resDir, "--backend", "go")
 	if !strings.Contains(out, "pruned model") {
 		t.Errorf("train output does not say it retrains the pruned graph:\n%s", out)
 	}
@@ -282,7 +283,7 @@ func TestPrunedModelRetrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ck, err := modelfile.Load(filepath.Join(results, "weights", "last.safetensors"), "")
+	ck, err := modelfile.Load(filepath.Join(resDir, "weights", "last.safetensors"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,8 +298,8 @@ func TestPrunedModelRetrains(t *testing.T) {
 		}
 	}
 	// Resuming the retrain keeps the pruning record in the new checkpoints.
-	mustRun(t, "classification", "train", "-e", retrainSpec, "-r", results, "--backend", "go", "--init_epoch", "2")
-	resumed, err := modelfile.Load(filepath.Join(results, "weights", "last.safetensors"), "")
+	mustRun(t, "classification", "train", "-e", retrainSpec, "-r", resDir, "--backend", "go", "--init_epoch", "2")
+	resumed, err := modelfile.Load(filepath.Join(resDir, "weights", "last.safetensors"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
