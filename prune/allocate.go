@@ -78,6 +78,7 @@ func PrunePlan(g *model.Graph, w model.Weights, opts Options, plan Plan) (*Resul
 
 func (a *analysis) planDecision(plan Plan) (*decision, error) {
 	a.planned = true
+	defer func() { a.planned = false }()
 	return a.decideWith(a.opts, func(unit string, merged []float64) Decision {
 		n, ok := plan[unit]
 		if !ok {

@@ -120,50 +120,28 @@ func (c dropCurve) at(f float64) float64 {
 // meets the target. Each unit's saving per channel is measured once on the unpruned model.
 func (a *analysis) bySensitivity(units []Unit, m *meter, t Target) (Plan, Search, error) {
 	s := Search{Target: t.Ratio, Metric: m.metric, Allocation: AllocSensitivity}
-	evals := 0
-	eval := func(r *Result) (float64, error) { evals++; return t.Evaluate(r) }
+	eval := func(r *Result) (float64, error) { s.Evaluations++; return t.Evaluate(r) }
 	base, sens, err := a.sensitivity(units, t.Fractions, eval)
-	s.Evaluations = evals
 	if err != nil {
 		return nil, s, err
 	}
-	g := a.opts.Granularity
 	plan := Plan{}
-	type state struct {
-		name     string
-		channels int
-		curve    dropCurve
-		perStep  float64 // metric saved by removing g channels
-	}
-	var st []*state
+	var steps []*unitSteps
 	for _, u := range sens {
 		plan[u.Name] = u.Channels
-		one, err := a.planSize(Plan{u.Name: u.Channels - g})
+		x, err := a.newUnitSteps(m, base, u)
 		if err != nil {
 			return nil, s, err
 		}
-		st = append(st, &state{name: u.Name, channels: u.Channels, curve: newDropCurve(base, u),
-			perStep: m.value(m.before) - m.value(one)})
+		steps = append(steps, x)
 	}
-	floor := func(x *state) int { return len(a.opts.Top(make([]float64, x.channels), 0).Kept) }
 	r, err := m.ratio(plan)
 	for err == nil && r > t.Ratio {
-		var best *state
-		bestCost := math.Inf(1)
-		for _, x := range st {
-			n := plan[x.name]
-			if n-g < floor(x) || x.perStep <= 0 {
-				continue
-			}
-			cost := (x.curve.at(float64(n-g)/float64(x.channels)) - x.curve.at(float64(n)/float64(x.channels))) / x.perStep
-			if cost < bestCost || (cost == bestCost && x.perStep > best.perStep) {
-				best, bestCost = x, cost
-			}
-		}
+		best := cheapestStep(steps, plan)
 		if best == nil {
 			break
 		}
-		plan[best.name] -= g
+		plan[best.name] -= a.opts.Granularity
 		r, err = m.ratio(plan)
 	}
 	if err != nil {
@@ -171,6 +149,45 @@ func (a *analysis) bySensitivity(units []Unit, m *meter, t Target) (Plan, Search
 	}
 	s.Achieved, s.Reached, s.Steps = r, r <= t.Ratio, m.steps
 	return plan, s, nil
+}
+
+// unitSteps is what removing one more step of Granularity channels from a unit costs and saves.
+type unitSteps struct {
+	name           string
+	channels, step int
+	floor          int // the fewest channels the unit can keep (MinFilters, rounded)
+	curve          dropCurve
+	saved          float64 // metric saved by one step, measured on the unpruned model
+}
+
+func (a *analysis) newUnitSteps(m *meter, base float64, u UnitSensitivity) (*unitSteps, error) {
+	g := a.opts.Granularity
+	one, err := a.planSize(Plan{u.Name: u.Channels - g})
+	if err != nil {
+		return nil, err
+	}
+	return &unitSteps{name: u.Name, channels: u.Channels, step: g,
+		floor: len(a.opts.Top(make([]float64, u.Channels), 0).Kept), curve: newDropCurve(base, u),
+		saved: m.value(m.before) - m.value(one)}, nil
+}
+
+// cheapestStep is the unit whose next step costs the least accuracy per unit of the metric
+// saved (ties: the larger saving); nil when no unit can shrink.
+func cheapestStep(steps []*unitSteps, plan Plan) *unitSteps {
+	var best *unitSteps
+	bestCost := math.Inf(1)
+	for _, x := range steps {
+		n := plan[x.name]
+		if n-x.step < x.floor || x.saved <= 0 {
+			continue
+		}
+		f := func(k int) float64 { return x.curve.at(float64(k) / float64(x.channels)) }
+		cost := (f(n-x.step) - f(n)) / x.saved
+		if cost < bestCost || (cost == bestCost && x.saved > best.saved) {
+			best, bestCost = x, cost
+		}
+	}
+	return best
 }
 
 // SensitivityCSV is the name of the table WriteSensitivityFile writes.
