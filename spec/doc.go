@@ -101,6 +101,10 @@
 //   - train_config.distillation { teacher_model_path temperature alpha }:
 //     knowledge distillation from a teacher model; temperature defaults to 4
 //     and alpha to 0.5, in [0, 1]; the teacher path is required.
+//   - train_config.checkpoint_interval: write weights/<arch>_NNN every this
+//     many epochs and at the last (best and last every epoch); unset, every
+//     epoch up to 20 epochs, else n_epochs/20 rounded up, so that an 80-epoch
+//     ResNet-18 run keeps 20 epoch files (weights only) and stays under 2 GB.
 //   - reg_config.bn_type ("L1"/"L2"; empty: as type) and bn_weight_decay in
 //     [0, 1): a penalty on batch norm gammas (network slimming), so that
 //     channels the model does not need fade and prune --criterion bn (which

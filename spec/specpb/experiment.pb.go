@@ -12,9 +12,9 @@
 // not here; see spec/doc.go.
 //
 // Bonsai extensions take field numbers above 1000 so that they can never
-// collide with a field TAO adds later: train_config.distillation (1001),
-// reg_config.bn_type (1001) and bn_weight_decay (1002), model_config.width_multiplier
-// (1001) and padding_mode (1002).
+// collide with a field TAO adds later: train_config.distillation (1001) and
+// checkpoint_interval (1002), reg_config.bn_type (1001) and bn_weight_decay (1002),
+// model_config.width_multiplier (1001) and padding_mode (1002).
 //
 // Regenerate the Go code with `go generate ./spec` (needs protoc and
 // protoc-gen-go v1.36.12); the generated code is checked in.
@@ -1466,8 +1466,13 @@ type TrainConfig struct {
 	DisableHorizontalFlip   bool                   `protobuf:"varint,19,opt,name=disable_horizontal_flip,json=disableHorizontalFlip,proto3" json:"disable_horizontal_flip,omitempty"`
 	Visualizer              *VisualizerConfig      `protobuf:"bytes,20,opt,name=visualizer,proto3" json:"visualizer,omitempty"`
 	Distillation            *DistillationConfig    `protobuf:"bytes,1001,opt,name=distillation,proto3" json:"distillation,omitempty"` // Bonsai: knowledge distillation
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// Bonsai: write weights/<arch>_NNN every this many epochs and at the last one
+	// (best and last are kept up to date every epoch); 0 means every epoch for runs of
+	// up to 20 epochs, else every n_epochs/20 (rounded up), so that a run keeps at most
+	// about 20 epoch checkpoints.
+	CheckpointInterval uint32 `protobuf:"varint,1002,opt,name=checkpoint_interval,json=checkpointInterval,proto3" json:"checkpoint_interval,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *TrainConfig) Reset() {
@@ -1645,6 +1650,13 @@ func (x *TrainConfig) GetDistillation() *DistillationConfig {
 		return x.Distillation
 	}
 	return nil
+}
+
+func (x *TrainConfig) GetCheckpointInterval() uint32 {
+	if x != nil {
+		return x.CheckpointInterval
+	}
+	return 0
 }
 
 // DistillationConfig (Bonsai; TAO has none) trains the model to match a teacher's
@@ -1920,7 +1932,7 @@ const file_experiment_proto_rawDesc = "" +
 	"num_images\x18\x02 \x01(\rR\tnumImages\x12+\n" +
 	"\x11weight_histograms\x18\x03 \x01(\bR\x10weightHistograms\x12;\n" +
 	"\fwandb_config\x18\x04 \x01(\v2\x18.bonsai.spec.WandBConfigR\vwandbConfig\x12A\n" +
-	"\x0eclearml_config\x18\x05 \x01(\v2\x1a.bonsai.spec.ClearMLConfigR\rclearmlConfig\"\xc1\b\n" +
+	"\x0eclearml_config\x18\x05 \x01(\v2\x1a.bonsai.spec.ClearMLConfigR\rclearmlConfig\"\xf3\b\n" +
 	"\vTrainConfig\x12,\n" +
 	"\x12train_dataset_path\x18\x01 \x01(\tR\x10trainDatasetPath\x12(\n" +
 	"\x10val_dataset_path\x18\x02 \x01(\tR\x0evalDatasetPath\x122\n" +
@@ -1949,7 +1961,8 @@ const file_experiment_proto_rawDesc = "" +
 	"\n" +
 	"visualizer\x18\x14 \x01(\v2\x1d.bonsai.spec.VisualizerConfigR\n" +
 	"visualizer\x12D\n" +
-	"\fdistillation\x18\xe9\a \x01(\v2\x1f.bonsai.spec.DistillationConfigR\fdistillation\x1a<\n" +
+	"\fdistillation\x18\xe9\a \x01(\v2\x1f.bonsai.spec.DistillationConfigR\fdistillation\x120\n" +
+	"\x13checkpoint_interval\x18\xea\a \x01(\rR\x12checkpointInterval\x1a<\n" +
 	"\x0eImageMeanEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\"z\n" +
