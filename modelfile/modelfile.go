@@ -32,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/internal/readfile"
 
 	"github.com/bonsai-ml/bonsai/model"
 )
@@ -131,7 +132,7 @@ func Save(path string, f *File, key string) error {
 // ignored. A plain safetensors file written by another tool loads too: its tensors become
 // Weights and Graph stays nil.
 func Load(path, key string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, "model file", 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading model: %w", err)
 	}
