@@ -1,10 +1,10 @@
 package spec
 
 import (
-	"runtime"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -339,11 +339,11 @@ func TestLimits(t *testing.T) {
 		deepYAML.WriteString(strings.Repeat("  ", i) + "model_config:\n")
 	}
 	for name, c := range map[string]struct{ file, text, want string }{
-		"size":        {"big.cfg", "# " + strings.Repeat("x", MaxSpecBytes), "byte limit"},
-		"text depth":  {"deep.cfg", deepText, "nested more than 32"},
-		"yaml depth":  {"deep.yaml", deepYAML.String(), "nested more than 32"},
-		"yaml flow":   {"flow.yaml", "model_config: " + strings.Repeat("{a: ", 40) + "1" + strings.Repeat("}", 40), "nested more than 32"},
-		"quoted ok":   {"q.cfg", `model_config { arch: "` + strings.Repeat("{", 40) + `" }`, "unknown arch"},
+		"size":       {"big.cfg", "# " + strings.Repeat("x", MaxSpecBytes), "byte limit"},
+		"text depth": {"deep.cfg", deepText, "nested more than 32"},
+		"yaml depth": {"deep.yaml", deepYAML.String(), "nested more than 32"},
+		"yaml flow":  {"flow.yaml", "model_config: " + strings.Repeat("{a: ", 40) + "1" + strings.Repeat("}", 40), "nested more than 32"},
+		"quoted ok":  {"q.cfg", `model_config { arch: "` + strings.Repeat("{", 40) + `" }`, "unknown arch"},
 	} {
 		_, err := Parse(c.file, []byte(c.text))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
