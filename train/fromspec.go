@@ -17,6 +17,7 @@ import (
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
 	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/pretrained"
 	"github.com/bonsai-ml/bonsai/report"
 	"github.com/bonsai-ml/bonsai/results"
 	"github.com/bonsai-ml/bonsai/spec"
@@ -41,10 +42,13 @@ type SpecOptions struct {
 	DistillAlpha, DistillTemperature float64
 	Devices                          int // data-parallel devices (TAO's --gpus); 0 means 1
 	Engine                           *engine.Engine
-	Verbose                          bool      // print the model summary
-	Progress                         io.Writer // the progress bar (nil: none)
-	Log                              io.Writer // what the run does and its result (nil: nothing)
-	Warn                             io.Writer // warnings (nil: none)
+	Verbose                          bool // print the model summary
+	// StrictPretrained fails unless every layer of pretrained_model_path loads (a
+	// re-initialised head is allowed).
+	StrictPretrained bool
+	Progress         io.Writer // the progress bar (nil: none)
+	Log              io.Writer // what the run does and its result (nil: nothing)
+	Warn             io.Writer // warnings (nil: none)
 }
 
 // FromSpec builds the model the spec describes, opens its datasets, loads what it starts from
@@ -312,25 +316,40 @@ func resumeFrom(path string, initEpoch int, key string, classes int) (*start, er
 	return st, nil
 }
 
-// loadPretrained applies pretrained_model_path: weights by layer name, or the pretrained graph
-// itself when it is a pruned model.
+// loadPretrained applies pretrained_model_path (any format package pretrained reads: Bonsai,
+// Keras/TAO HDF5, TF.js, ONNX): weights by layer name with a per-layer table, or the pretrained
+// graph itself when it is a pruned Bonsai model.
 func (st *start) loadPretrained(o *SpecOptions, path string, classes int) error {
-	mf, err := modelfile.Load(path, o.Key)
+	src, err := pretrained.Load(path, pretrained.Options{Key: o.Key, InputSize: st.graph.Input})
 	if err != nil {
 		return fmt.Errorf("pretrained_model_path: %w", err)
 	}
-	w, rep, err := Transfer(st.graph, mf.Graph, mf.Weights)
+	w, table, err := pretrained.Transfer(st.graph, src)
 	if err != nil {
 		return fmt.Errorf("pretrained_model_path %s: %w", path, err)
 	}
-	if !rep.Pruned {
-		if len(rep.Copied) == 0 {
-			return fmt.Errorf("pretrained_model_path %s: no layer matches the model by name and shape; check model_config (arch, n_layers) against the pretrained model", path)
+	if !table.Pruned {
+		if len(table.Loaded()) == 0 {
+			return fmt.Errorf("pretrained_model_path %s: no layer matches the model by name and shape; check model_config (arch, n_layers, width_multiplier) against the pretrained model", path)
 		}
-		st.weights, st.from = w, fmt.Sprintf("%s (%d layers copied, %d skipped)", path, len(rep.Copied), len(rep.Skipped))
-		logf(o.Log, "%s", rep.String())
+		logf(o.Log, "Pretrained weights from %s (%s):\n", path, src.Format)
+		for _, n := range src.Notes {
+			logf(o.Log, "  %s\n", n)
+		}
+		if o.Log != nil {
+			if err := table.Print(o.Log); err != nil {
+				return err
+			}
+		}
+		if o.StrictPretrained {
+			if err := table.Strict(); err != nil {
+				return fmt.Errorf("pretrained_model_path %s: %w", path, err)
+			}
+		}
+		st.weights, st.from = w, fmt.Sprintf("%s (%s)", path, table.Summary())
 		return nil
 	}
+	mf := src.File
 	if units := mf.Graph.OutputUnits(); units != classes {
 		return fmt.Errorf("pretrained_model_path %s is a pruned model with %d classes but the dataset has %d", path, units, classes)
 	}

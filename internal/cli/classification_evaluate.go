@@ -157,6 +157,9 @@ func loadModelFile(path, key string) (*modelfile.File, error) {
 	if path == "" {
 		return nil, Usagef("no model: pass -m MODEL")
 	}
+	if err := foreignModel(path); err != nil {
+		return nil, err
+	}
 	return modelfile.LoadModel(path, key)
 }
 

@@ -412,7 +412,7 @@ func TestClassificationTransferFreezeAndPrunedRetrain(t *testing.T) {
 	frozenSpec := withPretrained(t, specPath, pretrained, "  freeze_blocks: 0\n  freeze_blocks: 1\n")
 	ft := filepath.Join(root, "finetune")
 	out := mustRun(t, "classification", "train", "-e", frozenSpec, "-r", ft, "--backend", "go")
-	if !strings.Contains(out, "pretrained weights: copied") {
+	if !strings.Contains(out, "Pretrained weights from") || !strings.Contains(out, "layers loaded, 0 re-initialised head") {
 		t.Errorf("no transfer report:\n%s", out)
 	}
 	after, err := modelfile.Load(filepath.Join(ft, "weights", "last"+modelfile.Ext), "")

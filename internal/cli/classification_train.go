@@ -26,7 +26,7 @@ func init() {
 	})
 }
 
-const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [-v]
+const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [--strict] [-v]
 
 Trains model_config's network on train_config.train_dataset_path (one folder per class) and
 validates it on val_dataset_path after every epoch, as TAO's "classification train" does.
@@ -37,7 +37,11 @@ RESULTS_DIR receives TAO's outputs:
   classmap.json, training.csv, status.json (JSON lines), results.png (training curves)
 
 Transfer learning: train_config.pretrained_model_path's weights are copied by layer name
-where shapes match; a pruned model (its layers differ) is retrained as its own graph.
+where shapes match (Keras names in another case match too: bn_Conv1 is bn_conv1), with a
+table of the layers loaded, re-initialised (the head, for another class count), new, skipped
+and unused; --strict fails unless every layer loads. The path may be a Bonsai model file, a
+Keras/TAO .h5/.hdf5 file, a TensorFlow.js model.json (or its folder) or an ONNX file. A pruned
+Bonsai model (its layers differ) is retrained as its own graph.
 Resume: --init_epoch N restarts at epoch N from the checkpoint of epoch N-1 (the spec's
 pretrained_model_path, as in TAO, or RESULTS_DIR/weights/<arch>_<N-1>.*); --resume picks
 RESULTS_DIR/weights/last.*. Weights, optimizer state and schedule position are restored, so
@@ -57,7 +61,7 @@ type trainFlags struct {
 	teacher                                        string
 	distillAlpha, distillTemperature               float64
 	initEpoch, gpus, interval                      int
-	resume, force, verbose, amp                    bool
+	resume, force, verbose, amp, strict            bool
 	gpuIndex                                       MultiFlag
 }
 
@@ -75,6 +79,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.distillTemperature, "distill_temperature", 0, "distillation temperature (default: the spec's, else 4)")
 	fs.BoolVar(&f.verbose, "v", false, "print the model summary and more detail")
 	alias(fs, "v", "verbose")
+	fs.BoolVar(&f.strict, "strict", false, "with pretrained_model_path: fail unless every layer loads (a re-initialised head is allowed)")
 	fs.IntVar(&f.initEpoch, "init_epoch", 1, "epoch to start at (1-based); >1 resumes from the checkpoint of the epoch before")
 	fs.BoolVar(&f.resume, "resume", false, "resume from RESULTS_DIR/weights/last.* (sets --init_epoch)")
 	fs.BoolVar(&f.force, "force", false, "start a fresh run in a RESULTS_DIR that holds another run's results, deleting them")
@@ -198,7 +203,7 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 		Spec: e, ResultsDir: f.results, Key: f.key, Classmap: f.classmap,
 		InitEpoch: f.initEpoch, Resume: f.resume, Force: f.force, CheckpointInterval: f.interval,
 		Teacher: f.teacher, DistillAlpha: f.distillAlpha, DistillTemperature: f.distillTemperature,
-		Devices: f.gpus, Engine: eng, Verbose: f.verbose,
+		Devices: f.gpus, Engine: eng, Verbose: f.verbose, StrictPretrained: f.strict,
 		Progress: env.Stderr, Log: env.Stdout, Warn: env.Stderr,
 	})
 	switch {
