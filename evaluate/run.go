@@ -102,8 +102,13 @@ func Dataset(o DatasetOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if bad := ld.BadImageSummary(); bad != "" && o.Warn != nil {
-		fmt.Fprintln(o.Warn, "warning:", bad)
+	if bad := ld.BadImages(); len(bad) > 0 && o.Warn != nil {
+		fmt.Fprintf(o.Warn, "warning: evaluation scores %d of %d images: %s", ld.Len()-len(bad), ld.Len(), ld.BadImageSummary())
+		for label, n := range ld.Readable() {
+			if n == 0 {
+				fmt.Fprintf(o.Warn, "warning: class %q has no readable image: its precision and recall say nothing\n", o.Dataset.Classes[label])
+			}
+		}
 	}
 	return ev.Report()
 }

@@ -117,7 +117,7 @@ func FromSpec(ctx context.Context, o SpecOptions) (*Result, error) {
 		Epochs: int(e.Proto.GetTrainConfig().GetNEpochs()), StepsDivisor: devices,
 		TrainData: tl, ValData: vl, Classes: trainDS.Classes,
 		Save: store.save, Load: store.load, Ext: ext, CheckpointInterval: interval,
-		Plot: report.WriteTrainingCurves, Progress: o.Progress, Log: o.Log,
+		Plot: report.WriteTrainingCurves, Progress: o.Progress, Log: o.Log, Warn: o.Warn,
 	})
 	if bad := tl.BadImageSummary(); bad != "" && o.Warn != nil {
 		fmt.Fprintln(o.Warn, "warning:", bad)
