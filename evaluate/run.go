@@ -2,6 +2,8 @@ package evaluate
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"io"
 	"runtime"
 
@@ -113,15 +115,52 @@ func Dataset(o DatasetOptions) (*Report, error) {
 	return ev.Report()
 }
 
+// ClassMap is the class -> output index map to read a model's predictions with: the model's
+// own, or the classmap file at path (empty: none) when the model records none. A file that
+// names other classes than the model's is refused; one that lists the model's classes in
+// another order changes nothing, since the model's outputs keep its own order.
+func ClassMap(path string, mf *modelfile.File) (data.ClassMap, error) {
+	own := data.ClassMap(mf.Classmap)
+	if path == "" {
+		return own, nil
+	}
+	cm, err := data.ReadClassMap(path)
+	if err != nil || len(own) == 0 {
+		return cm, err
+	}
+	if !sameNames(cm, own) {
+		return nil, fmt.Errorf("classmap %s names classes %v but the model predicts %v: give the classmap it was trained with", path, names(cm), names(own))
+	}
+	return own, nil
+}
+
+func sameNames(a, b data.ClassMap) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name := range a {
+		if _, ok := b[name]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// names lists a classmap's classes in index order.
+func names(cm data.ClassMap) []string {
+	n, err := data.ClassesFromMap(cm)
+	if err != nil {
+		return slices.Sorted(maps.Keys(cm))
+	}
+	return n
+}
+
 // OpenDataset lists a folder-per-class dataset in the class order of the classmap file at
 // classmapPath (empty: the model's) and checks it against the model's class count.
 func OpenDataset(dir, classmapPath string, mf *modelfile.File) (*data.Dataset, error) {
-	cm := data.ClassMap(mf.Classmap)
-	if classmapPath != "" {
-		var err error
-		if cm, err = data.ReadClassMap(classmapPath); err != nil {
-			return nil, err
-		}
+	cm, err := ClassMap(classmapPath, mf)
+	if err != nil {
+		return nil, err
 	}
 	if len(cm) == 0 {
 		cm = nil

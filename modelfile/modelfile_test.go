@@ -608,3 +608,18 @@ func TestLoadRefusesDamagedContents(t *testing.T) {
 		t.Errorf("Save with an infinite weight: %v", err)
 	}
 }
+
+// TestTAONameNamesTheSafetensorsSibling: a missing .hdf5/.tlt path whose .safetensors exists
+// says so.
+func TestTAONameNamesTheSafetensorsSibling(t *testing.T) {
+	dir := t.TempDir()
+	if err := Save(filepath.Join(dir, "resnet_080"+Ext), sampleFile(), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"resnet_080.hdf5", "resnet_080.tlt"} {
+		_, err := Load(filepath.Join(dir, name), "")
+		if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), filepath.Join(dir, "resnet_080"+Ext)+" exists") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

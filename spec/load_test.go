@@ -359,3 +359,14 @@ func TestLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestYAMLSecondDocumentRefused: a "---" and more after the spec would be ignored; refuse it.
+func TestYAMLSecondDocumentRefused(t *testing.T) {
+	_, err := Parse("s.yaml", []byte("model_config:\n  arch: resnet\n---\nmodel_config:\n  arch: vgg\n"))
+	if err == nil || !strings.Contains(err.Error(), "s.yaml:3") || !strings.Contains(err.Error(), "second YAML document") {
+		t.Errorf("two documents: %v", err)
+	}
+	if _, err := Parse("s.yaml", []byte("---\nmodel_config:\n  arch: resnet\n")); err != nil {
+		t.Errorf("one document with a leading ---: %v", err)
+	}
+}

@@ -89,6 +89,7 @@ func decodeStd(data []byte) (image.Image, int, error) {
 	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
 		decode = func(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
 		config = func(b []byte) (image.Config, error) { return png.DecodeConfig(bytes.NewReader(b)) }
+		orientation = pngOrientation(data)
 	default:
 		return nil, 0, ErrUnsupportedFormat
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -50,5 +52,43 @@ func TestImageLimits(t *testing.T) {
 	os.WriteFile(ok, pngHeader(64, 64, 8, 2), 0o644)
 	if _, err := DecodeFile(ok, 3); err == nil || strings.Contains(err.Error(), "limit") {
 		t.Errorf("a small truncated PNG should fail on its data, not a limit: %v", err)
+	}
+}
+
+// withPNGOrientation inserts an eXIf chunk (little-endian TIFF, Orientation = o) after a PNG's
+// IHDR chunk.
+func withPNGOrientation(p []byte, o int) []byte {
+	tiff := []byte("II*\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00")
+	tiff = binary.LittleEndian.AppendUint16(tiff, uint16(o))
+	tiff = append(tiff, 0, 0, 0, 0, 0, 0)
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(tiff)))
+	body := append([]byte("eXIf"), tiff...)
+	chunk = append(chunk, body...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(body))
+	ihdrEnd := 8 + 8 + 13 + 4
+	out := append([]byte{}, p[:ihdrEnd]...)
+	out = append(out, chunk...)
+	return append(out, p[ihdrEnd:]...)
+}
+
+// TestPNGOrientation: a PNG's EXIF orientation is applied as a JPEG's is (a phone's PNG
+// screenshot of a rotated photo trained sideways).
+func TestPNGOrientation(t *testing.T) {
+	src := rgbImage(32, 16, func(x, y int) color.NRGBA {
+		if x < 16 {
+			return color.NRGBA{255, 0, 0, 255}
+		}
+		return color.NRGBA{0, 0, 255, 255}
+	})
+	var b bytes.Buffer
+	if err := png.Encode(&b, src); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Decode(withPNGOrientation(b.Bytes(), 6), 3) // rotated 90 clockwise
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Width != 16 || m.Height != 32 || !near(pixelAt(m, 8, 4), []uint8{255, 0, 0}, 2) || !near(pixelAt(m, 8, 28), []uint8{0, 0, 255}, 2) {
+		t.Errorf("orientation 6: %dx%d, top %v, bottom %v", m.Width, m.Height, pixelAt(m, 8, 4), pixelAt(m, 8, 28))
 	}
 }
