@@ -114,7 +114,9 @@ func classFolders(dir string) ([]string, error) {
 // fs.ErrNotExist.
 type missingFolder string
 
-func (m missingFolder) Error() string { return fmt.Sprintf("dataset folder %s does not exist", string(m)) }
+func (m missingFolder) Error() string {
+	return fmt.Sprintf("dataset folder %s does not exist", string(m))
+}
 func (m missingFolder) Unwrap() error { return fs.ErrNotExist }
 
 // isDir follows symbolic links.

@@ -2,10 +2,10 @@ package evaluate
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"io"
+	"maps"
 	"runtime"
+	"slices"
 
 	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/data/loader"

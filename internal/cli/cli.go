@@ -10,9 +10,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"runtime/debug"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/bonsai-ml/bonsai/data"
