@@ -117,7 +117,7 @@ func FromSpec(ctx context.Context, o SpecOptions) (*Result, error) {
 		Epochs: int(e.Proto.GetTrainConfig().GetNEpochs()), StepsDivisor: devices,
 		TrainData: tl, ValData: vl, Classes: trainDS.Classes,
 		Save: store.save, Load: store.load, Ext: ext, CheckpointInterval: interval,
-		Plot: report.WriteTrainingCurves, Progress: o.Progress, Log: o.Log,
+		Plot: report.WriteTrainingCurves, Progress: o.Progress, Log: o.Log, Warn: o.Warn,
 	})
 	if bad := tl.BadImageSummary(); bad != "" && o.Warn != nil {
 		fmt.Fprintln(o.Warn, "warning:", bad)
@@ -141,13 +141,14 @@ func openTrainDatasets(e *spec.Experiment, classmapPath string) (*data.Dataset, 
 			return nil, nil, err
 		}
 	}
+	tc := e.Proto.GetTrainConfig()
 	trainDS, err := data.Open(e.TrainDatasetPath(), cm)
 	if err != nil {
-		return nil, nil, fmt.Errorf("train_dataset_path: %w", err)
+		return nil, nil, e.ExplainMissing("train_config.train_dataset_path", tc.GetTrainDatasetPath(), err)
 	}
 	valDS, err := data.Open(e.ValDatasetPath(), cm)
 	if err != nil {
-		return nil, nil, fmt.Errorf("val_dataset_path: %w", err)
+		return nil, nil, e.ExplainMissing("train_config.val_dataset_path", tc.GetValDatasetPath(), err)
 	}
 	if err := data.CheckSameClasses(trainDS, valDS, nil); err != nil {
 		return nil, nil, fmt.Errorf("%w; give train_dataset_path and val_dataset_path the same class folders", err)
@@ -322,7 +323,7 @@ func resumeFrom(path string, initEpoch int, key string, classes int) (*start, er
 func (st *start) loadPretrained(o *SpecOptions, path string, classes int) error {
 	src, err := pretrained.Load(path, pretrained.Options{Key: o.Key, InputSize: st.graph.Input})
 	if err != nil {
-		return fmt.Errorf("pretrained_model_path: %w", err)
+		return o.Spec.ExplainMissing("train_config.pretrained_model_path", o.Spec.Proto.GetTrainConfig().GetPretrainedModelPath(), err)
 	}
 	w, table, err := pretrained.Transfer(st.graph, src)
 	if err != nil {

@@ -207,3 +207,55 @@ func TestNonFiniteLossStopsAndKeepsLastCheckpoint(t *testing.T) {
 		t.Errorf("last status event %+v", lastEv)
 	}
 }
+
+// TestNonFiniteWeightsStopTheRun: an update that blows the weights up on an epoch's last
+// iteration leaves the loss finite; the run must still stop before writing that checkpoint.
+func TestNonFiniteWeightsStopTheRun(t *testing.T) {
+	dataDir, outDir := t.TempDir(), t.TempDir()
+	writeImageFolder(t, dataDir, 8, 16, 3)
+	store := &memStore{}
+	o := baseOptions(t, outDir, dataDir, store)
+	steps := o.TrainData.BatchesPerEpoch()
+	o.lrHook = func(step int, lr float64) float64 {
+		if step == steps-1 {
+			return math.Inf(1)
+		}
+		return lr
+	}
+	_, err := Run(context.Background(), o)
+	if !errors.Is(err, engine.ErrNonFinite) || !strings.Contains(err.Error(), "weight") || !strings.Contains(err.Error(), "no epoch finished") {
+		t.Fatalf("want ErrNonFinite naming a weight and no checkpoint, got %v", err)
+	}
+	if len(store.saved) != 0 {
+		t.Errorf("checkpoints with non-finite weights were written: %d", len(store.saved))
+	}
+}
+
+// TestUnreadableImages: validation images that cannot be read are reported (they are not in
+// val_acc), and a class without one readable training image is refused.
+func TestUnreadableImages(t *testing.T) {
+	dataDir := t.TempDir()
+	writeImageFolder(t, dataDir, 8, 16, 3)
+	left, _ := filepath.Glob(filepath.Join(dataDir, "left", "*.png"))
+	for _, p := range left[:2] {
+		os.WriteFile(p, []byte("not a png"), 0o644)
+	}
+	var warn bytes.Buffer
+	o := baseOptions(t, t.TempDir(), dataDir, &memStore{})
+	o.Warn, o.Epochs = &warn, 1
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(warn.String(), "validation scores 14 of 16 images") || !strings.Contains(warn.String(), left[0]) {
+		t.Errorf("warnings do not report the skipped validation images:\n%s", warn.String())
+	}
+
+	right, _ := filepath.Glob(filepath.Join(dataDir, "right", "*.png"))
+	for _, p := range right {
+		os.WriteFile(p, []byte("not a png"), 0o644)
+	}
+	o = baseOptions(t, t.TempDir(), dataDir, &memStore{})
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), `class "right" has no readable training image`) {
+		t.Errorf("a class with no readable image: %v", err)
+	}
+}

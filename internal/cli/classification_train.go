@@ -155,7 +155,9 @@ func redirectToLog(env *Env, path string) (func(), error) {
 		return nil, fmt.Errorf("opening --log_file: %w", err)
 	}
 	env.Stdout, env.Stderr = f, f
-	return func() { f.Close() }, nil
+	notes := engine.Notes
+	engine.Notes = f
+	return func() { engine.Notes = notes; f.Close() }, nil
 }
 
 // openDevices opens the backend and checks that it has the devices --gpus asks for.
