@@ -34,6 +34,8 @@ var ErrNonFinite = errors.New("loss is NaN or infinite")
 //   - Distillation (with a teacher, see Trainer.SetTeacher): the cross-entropy term becomes
 //     (1-DistillAlpha)*CE + DistillAlpha*T^2*KL(softmax(teacher/T) || softmax(student/T)), with
 //     T = DistillTemperature (Hinton et al. 2015); defaults 0.5 and 4.
+//   - Precision "fp32" (default) or "bf16" (mixed precision: see PrecisionBF16). It applies to
+//     the training step and to Evaluate.
 type TrainConfig struct {
 	Optimizer                  string
 	Momentum                   float64
@@ -50,6 +52,7 @@ type TrainConfig struct {
 	DistillTemperature         float64
 	BatchSize                  int
 	Seed                       int64
+	Precision                  string
 }
 
 // Trainer runs training steps on a Model; it shares the model's parameters.
@@ -164,6 +167,10 @@ func (c *TrainConfig) normalise() error {
 	}
 	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 {
 		return fmt.Errorf("label smoothing %g must be in [0, 1)", c.LabelSmoothing)
+	}
+	var err error
+	if c.Precision, err = normalisePrecision(c.Precision); err != nil {
+		return err
 	}
 	c.DistillAlpha = orDefault(c.DistillAlpha, 0.5)
 	c.DistillTemperature = orDefault(c.DistillTemperature, 4)
@@ -311,7 +318,7 @@ func (t *Trainer) stepGraph(in []*Node) []*Node {
 	}
 	params, slots := in[first:first+np], in[first+np:]
 	b := &forwardBuilder{ir: m.ir, shapes: m.shapes, params: m.paramMap(params), training: true,
-		rng: rng, bnUpdates: map[string]*Node{}, fusedBN: hasFusedBN(m.eng.Backend)}
+		rng: rng, bnUpdates: map[string]*Node{}, fusedBN: hasFusedBN(m.eng.Backend), compute: computeDType(t.cfg.Precision)}
 	logits, err := b.forward(x)
 	if err != nil {
 		panic(err)
@@ -456,7 +463,7 @@ func (t *Trainer) Evaluate(images, labels *model.Tensor) (loss float32, probs *m
 // evalGraph: inputs [images, labels, params...]; outputs [per-example CE, reg, probs].
 func (t *Trainer) evalGraph(in []*Node) []*Node {
 	m := t.m
-	b := &forwardBuilder{ir: m.ir, shapes: m.shapes, params: m.paramMap(in[2:])}
+	b := &forwardBuilder{ir: m.ir, shapes: m.shapes, params: m.paramMap(in[2:]), compute: computeDType(t.cfg.Precision)}
 	logits, err := b.forward(in[0])
 	if err != nil {
 		panic(err)
