@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -36,3 +37,23 @@ func computeDType(p string) dtypes.DType {
 	}
 	return dtypes.Float32
 }
+
+// TrainingPrecision is the precision this engine trains in when requested is asked for, with a
+// note when that differs. XLA backends run bf16 (GPUs have bfloat16 units; XLA's CPU plugin
+// runs it too). The pure-Go backend would too, but without bfloat16 kernels it runs tens of times
+// slower than in float32, so it trains in float32 instead; BONSAI_PUREGO_BF16=1 forces bf16
+// there (for tests).
+func (e *Engine) TrainingPrecision(requested string) (precision, note string, err error) {
+	p, err := normalisePrecision(requested)
+	if err != nil {
+		return "", "", err
+	}
+	if p == PrecisionBF16 && !strings.HasPrefix(e.Name, "xla") && os.Getenv(EnvPureGoBF16) != "1" {
+		return PrecisionFP32, "bf16 mixed precision (--use_amp / train_config.precision) is for GPUs: the " + e.Name +
+			" CPU backend has no bfloat16 kernels, so this run trains in float32", nil
+	}
+	return p, "", nil
+}
+
+// EnvPureGoBF16 set to 1 makes the pure-Go backend train in bf16 when asked (slow; for tests).
+const EnvPureGoBF16 = "BONSAI_PUREGO_BF16"

@@ -196,6 +196,14 @@ func (e *Experiment) Distillation() Distillation {
 	}
 }
 
+// Precision is train_config.precision: "fp32" (also when unset) or "bf16".
+func (e *Experiment) Precision() string {
+	if p := e.Proto.GetTrainConfig().GetPrecision(); p != "" {
+		return p
+	}
+	return "fp32"
+}
+
 // BYOMModelPath is model_config.byom_model, resolved.
 func (e *Experiment) BYOMModelPath() string {
 	return e.ResolvePath(e.Proto.GetModelConfig().GetByomModel())

@@ -87,7 +87,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.gpus, "gpus", 1, "number of devices (TAO: GPUs) to train on")
 	fs.Var(&f.gpuIndex, "gpu_index", "device ids to use (space-separated, one per --gpus)")
 	fs.StringVar(&f.logFile, "log_file", "", "append standard output and error to this file")
-	fs.BoolVar(&f.amp, "use_amp", false, "TAO's mixed precision (not supported: training runs in float32)")
+	fs.BoolVar(&f.amp, "use_amp", false, "mixed precision: bfloat16 compute, float32 master weights (as train_config.precision: \"bf16\"; GPUs; the pure-Go backend trains in float32)")
 	var np int
 	fs.IntVar(&np, "np", -1, "TAO's horovod process count (accepted and ignored)")
 	alias(fs, "np", "num_processes")
@@ -187,9 +187,6 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 	for _, w := range e.Warnings() {
 		fmt.Fprintln(env.Stderr, "warning:", w)
 	}
-	if f.amp {
-		fmt.Fprintln(env.Stderr, "warning: --use_amp is not supported; training runs in float32")
-	}
 	eng, err := openDevices(f.backend, f.gpus, f.gpuIndex.Values)
 	if err != nil {
 		return err
@@ -213,6 +210,9 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 	specText, _ := os.ReadFile(f.spec)
 	meta := modelfile.File{Classmap: data.MapFromClasses(trainDS.Classes), Preprocessing: train.PreprocessingFromSpec(e), Spec: string(specText), Extra: start.extra}
 	tcfg := train.TrainConfigFromSpec(e)
+	if f.amp {
+		tcfg.Precision = engine.PrecisionBF16
+	}
 	teacher, err := loadTeacher(e, f, &tcfg, meta)
 	if err != nil {
 		return err
