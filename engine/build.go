@@ -30,6 +30,8 @@ type forwardBuilder struct {
 	bnUpdates map[string]*Node
 	// fusedBN uses the backend's batch-norm training op instead of composing it.
 	fusedBN bool
+	// sync, when set, makes batch norm use the statistics of the whole data-parallel batch.
+	sync *collective
 	// compute is the dtype of activations and of the weights as the layers use them: Float32,
 	// or BFloat16 for mixed precision (see TrainConfig.Precision). The zero value is Float32.
 	compute dtypes.DType
@@ -302,8 +304,14 @@ func (b *forwardBuilder) batchStats(l *model.Layer, x *Node) (mean, variance *No
 		axes[i] = i
 	}
 	mean = ReduceMean(x, axes...)
+	if b.sync != nil {
+		mean = b.sync.meanDiff(mean)
+	}
 	centered := Sub(x, broadcastChannels(mean, x))
 	variance = ReduceMean(Square(centered), axes...)
+	if b.sync != nil {
+		variance = b.sync.meanDiff(variance)
+	}
 	b.recordMovingStats(l, x, mean, variance)
 	return mean, variance
 }
@@ -312,6 +320,9 @@ func (b *forwardBuilder) batchStats(l *model.Layer, x *Node) (mean, variance *No
 // from the batch mean and biased variance.
 func (b *forwardBuilder) recordMovingStats(l *model.Layer, x, mean, variance *Node) {
 	count := x.Shape().Size() / x.Shape().Dimensions[x.Rank()-1]
+	if b.sync != nil {
+		count *= b.sync.replicas
+	}
 	momentum := float64(l.Momentum)
 	if momentum == 0 {
 		momentum = defaultBNMomentum

@@ -52,12 +52,17 @@ func randomBatch(n, h, w, c, classes int, seed uint64) (*model.Tensor, *model.Te
 }
 
 // stepGraphNodes builds (without compiling) the training step of tr on backend for a batch of n
-// and returns the graph.
+// (per replica) and returns the graph and its outputs.
 func stepGraphNodes(t *testing.T, be backends.Backend, tr *Trainer, n int) (*Graph, []*Node) {
 	t.Helper()
 	m := tr.m
 	in := m.ir.Input
 	g := NewGraph(be, "step")
+	if tr.par != nil {
+		if err := g.SetSPMD(tr.par.mesh); err != nil {
+			t.Fatal(err)
+		}
+	}
 	args := []*Node{
 		Parameter(g, "x", shapes.Make(dtypes.Float32, n, in[1], in[2], in[0])),
 		Parameter(g, "y", shapes.Make(dtypes.Float32, n, m.Classes())),

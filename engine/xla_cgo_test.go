@@ -5,6 +5,7 @@ package engine
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strings"
@@ -38,7 +39,7 @@ func offlineXLA(t *testing.T) backends.Backend {
 // stepStableHLO returns the StableHLO program GoMLX's XLA builder writes for a training step of
 // g (batch 2) on be, which GoMLX logs at klog verbosity 2 before handing it to the plugin. The
 // compilation itself fails (no plugin); the build error, if any, is returned as well.
-func stepStableHLO(t *testing.T, be backends.Backend, g *model.Graph, precision string) (string, any) {
+func stepStableHLO(t *testing.T, be backends.Backend, g *model.Graph, cfg TrainConfig) (string, any) {
 	t.Helper()
 	var buf bytes.Buffer
 	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
@@ -58,7 +59,7 @@ func stepStableHLO(t *testing.T, be backends.Backend, g *model.Graph, precision 
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := m.NewTrainer(TrainConfig{Optimizer: "sgd", Momentum: 0.9, Precision: precision})
+	tr, err := m.NewTrainer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,29 +87,34 @@ func TestBF16StepHasNoBF16Literals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, failure := stepStableHLO(t, plain, smallCNN(), PrecisionBF16)
+	text, failure := stepStableHLO(t, plain, smallCNN(), TrainConfig{Precision: PrecisionBF16})
 	if !strings.Contains(text, "tensor<ui16>") && failure == nil {
 		t.Logf("unwrapped, GoMLX's XLA builder no longer writes the bad bfloat16 literal: the bf16Safe wrapper may not be needed any more")
 	}
 	for name, g := range map[string]*model.Graph{"small CNN": smallCNN(), "resnet18": resnet} {
-		for _, prec := range []string{PrecisionFP32, PrecisionBF16} {
-			text, failure := stepStableHLO(t, wrapBF16Safe(plain), g, prec)
+		for _, cfg := range []TrainConfig{{Precision: PrecisionFP32}, {Precision: PrecisionBF16},
+			{Precision: PrecisionBF16, Devices: []int{0}, SyncBN: true}} {
+			what := fmt.Sprintf("%s %s devices %v", name, cfg.Precision, cfg.Devices)
+			text, failure := stepStableHLO(t, wrapBF16Safe(plain), g, cfg)
 			if !strings.Contains(text, "stablehlo.convolution") {
-				t.Fatalf("%s %s: no StableHLO program was logged (build error: %v)", name, prec, failure)
+				t.Fatalf("%s: no StableHLO program was logged (build error: %v)", what, failure)
 			}
 			found := constantRe.FindAllStringSubmatch(text, -1)
 			for _, c := range found {
 				switch c[2][strings.LastIndex(c[2], "x")+1:] {
 				case "f32", "i32", "i64", "ui64", "i1":
 				default:
-					t.Errorf("%s %s: constant dense<%s> : tensor<%s>; only float32 and integer literals are known to parse", name, prec, c[1], c[2])
+					t.Errorf("%s: constant dense<%s> : tensor<%s>; only float32 and integer literals are known to parse", what, c[1], c[2])
 				}
 			}
 			if len(found) == 0 {
-				t.Errorf("%s %s: no constants found; the pattern no longer matches GoMLX's output", name, prec)
+				t.Errorf("%s: no constants found; the pattern no longer matches GoMLX's output", what)
 			}
-			if prec == PrecisionBF16 && !strings.Contains(text, "bf16") {
-				t.Errorf("%s: the bf16 program has no bfloat16 values", name)
+			if cfg.Precision == PrecisionBF16 && !strings.Contains(text, "bf16") {
+				t.Errorf("%s: the bf16 program has no bfloat16 values", what)
+			}
+			if hasAllReduce := strings.Contains(text, "stablehlo.all_reduce"); hasAllReduce != (cfg.Devices != nil) {
+				t.Errorf("%s: all_reduce in the program: %v", what, hasAllReduce)
 			}
 		}
 	}
