@@ -1,19 +1,16 @@
 package prune
 
 import (
+	"bytes"
 	"fmt"
-	"image/color"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/bonsai-ml/bonsai/report"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/modelfile"
 )
 
 // SweepPoint is one threshold of a pruning sweep. Ratios are pruned / original; Accuracy is
@@ -50,69 +47,84 @@ func WriteSweepCSV(w io.Writer, original SweepPoint, points []SweepPoint) error 
 	return err
 }
 
-// Sweep plot size in pixels.
-const (
-	sweepWidth  = 900
-	sweepHeight = 560
-)
+// SweepOptions configures Sweep.
+type SweepOptions struct {
+	Source     string // the model file's path, for the pruning records
+	Options    Options
+	Thresholds []float64
+	// Accuracy measures a model (nil: accuracy is NaN, not measured).
+	Accuracy func(*modelfile.File) (float64, error)
+	// Save keeps the pruned model of a threshold (nil: not kept).
+	Save func(threshold float64, f *modelfile.File) error
+}
 
-// WriteSweepPNG draws parameters, FLOPs and file size kept (and accuracy, with the unpruned
-// accuracy as a dashed line, when measured) against the threshold, atomically.
-func WriteSweepPNG(path string, original SweepPoint, points []SweepPoint) error {
-	if len(points) == 0 {
-		return fmt.Errorf("writing %s: no thresholds to plot", path)
+// Sweep prunes mf at each threshold and measures the unpruned model and each pruned one:
+// parameters, compute, encoded file size (optimizer state left out) and accuracy.
+func Sweep(mf *modelfile.File, o SweepOptions) (SweepPoint, []SweepPoint, error) {
+	plain := *mf
+	plain.Optimizer = nil // sizes compare models, not checkpoints
+	orig, err := sweepPoint(&plain, o.Accuracy)
+	if err != nil {
+		return orig, nil, err
 	}
-	p := plot.New()
-	p.Title.Text = "Pruning sweep (before retraining)"
-	p.X.Label.Text = "pruning threshold (-pth)"
-	p.Y.Label.Text = "kept / unpruned, and accuracy"
-	p.Y.Min, p.Y.Max = 0, 1.4 // the legend sits above 1
-	var ticks plot.ConstantTicks
-	for v := 0; v <= 10; v += 2 {
-		ticks = append(ticks, plot.Tick{Value: float64(v) / 10, Label: strconv.FormatFloat(float64(v)/10, 'g', -1, 64)})
-	}
-	p.Y.Tick.Marker = ticks
-	lo, hi := points[0].Threshold, points[len(points)-1].Threshold
-	pad := math.Max(0.02, 0.03*(hi-lo))
-	p.X.Min, p.X.Max = lo-pad, hi+pad
-	p.Add(plotter.NewGrid())
-	curves := []struct {
-		name  string
-		color color.Color
-		value func(SweepPoint) float64
-	}{
-		{"parameters kept", color.RGBA{0x1f, 0x77, 0xb4, 0xff}, func(s SweepPoint) float64 { return s.ParamRatio }},
-		{"FLOPs kept", color.RGBA{0xff, 0x7f, 0x0e, 0xff}, func(s SweepPoint) float64 { return s.FLOPsRatio }},
-		{"file size kept", color.RGBA{0x7f, 0x7f, 0x7f, 0xff}, func(s SweepPoint) float64 { return s.FileRatio }},
-		{"accuracy", color.RGBA{0x2c, 0xa0, 0x2c, 0xff}, func(s SweepPoint) float64 { return s.Accuracy }},
-	}
-	for _, c := range curves {
-		var xys plotter.XYs
-		for _, s := range points {
-			if v := c.value(s); !math.IsNaN(v) {
-				xys = append(xys, plotter.XY{X: s.Threshold, Y: v})
+	var points []SweepPoint
+	for _, th := range o.Thresholds {
+		opts := o.Options
+		opts.Threshold = th
+		res, err := Prune(plain.Graph, plain.Weights, opts)
+		if err != nil {
+			return orig, nil, fmt.Errorf("pruning %s at %g: %w", o.Source, th, err)
+		}
+		pf, err := PrunedFile(&plain, res, o.Source, Target{})
+		if err != nil {
+			return orig, nil, err
+		}
+		pt, err := sweepPoint(pf, o.Accuracy)
+		if err != nil {
+			return orig, nil, fmt.Errorf("threshold %g: %w", th, err)
+		}
+		pt.Threshold = th
+		pt.ParamRatio = float64(pt.Params) / float64(orig.Params)
+		pt.FLOPsRatio = float64(pt.FLOPs) / float64(orig.FLOPs)
+		pt.FileRatio = float64(pt.FileBytes) / float64(orig.FileBytes)
+		points = append(points, pt)
+		if o.Save != nil {
+			if err := o.Save(th, pf); err != nil {
+				return orig, nil, err
 			}
 		}
-		if len(xys) == 0 {
-			continue
-		}
-		line, dots, err := plotter.NewLinePoints(xys)
-		if err != nil {
-			return fmt.Errorf("writing %s: %w", path, err)
-		}
-		line.Color, line.Width = c.color, vg.Points(1.5)
-		dots.Color, dots.Shape, dots.Radius = c.color, draw.CircleGlyph{}, vg.Points(2.5)
-		p.Add(line, dots)
-		p.Legend.Add(c.name, line, dots)
 	}
-	if !math.IsNaN(original.Accuracy) {
-		ref, err := plotter.NewLine(plotter.XYs{{X: points[0].Threshold, Y: original.Accuracy}, {X: points[len(points)-1].Threshold, Y: original.Accuracy}})
-		if err == nil {
-			ref.Color, ref.Dashes = color.RGBA{0x2c, 0xa0, 0x2c, 0xff}, []vg.Length{vg.Points(4), vg.Points(3)}
-			p.Add(ref)
-			p.Legend.Add("accuracy unpruned", ref)
+	return orig, points, nil
+}
+
+// sweepPoint measures one model.
+func sweepPoint(mf *modelfile.File, accuracy func(*modelfile.File) (float64, error)) (SweepPoint, error) {
+	size, err := SizeOf(mf.Graph)
+	if err != nil {
+		return SweepPoint{}, err
+	}
+	enc, err := modelfile.Encode(mf)
+	if err != nil {
+		return SweepPoint{}, err
+	}
+	acc := math.NaN()
+	if accuracy != nil {
+		if acc, err = accuracy(mf); err != nil {
+			return SweepPoint{}, err
 		}
 	}
-	p.Legend.Left, p.Legend.Top = false, true
-	return report.WritePlot(path, p, sweepWidth, sweepHeight)
+	return SweepPoint{Params: size.Params, MACs: size.MACs, FLOPs: size.FLOPs, FileBytes: int64(len(enc)),
+		ParamRatio: 1, FLOPsRatio: 1, FileRatio: 1, Accuracy: acc}, nil
+}
+
+// SweepCSV is the name of the table WriteSweepTable writes.
+const SweepCSV = "sweep.csv"
+
+// WriteSweepTable writes dir/sweep.csv atomically.
+func WriteSweepTable(dir string, original SweepPoint, points []SweepPoint) error {
+	var b bytes.Buffer
+	if err := WriteSweepCSV(&b, original, points); err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(filepath.Join(dir, SweepCSV), b.Bytes())
 }

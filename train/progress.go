@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"github.com/bonsai-ml/bonsai/results"
 	"io"
 	"os"
 	"strings"
@@ -95,7 +96,7 @@ func (p *Progress) line(lr float64, now time.Time) string {
 }
 
 // EndEpoch prints the epoch's summary line, Keras style, ending the bar's line.
-func (p *Progress) EndEpoch(r EpochLog, best bool) {
+func (p *Progress) EndEpoch(r results.Epoch, best bool) {
 	elapsed := p.now().Sub(p.start)
 	mark := ""
 	if best {

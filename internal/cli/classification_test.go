@@ -14,8 +14,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/evaluate"
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 	"github.com/bonsai-ml/bonsai/modelfile"
-	"github.com/bonsai-ml/bonsai/train"
+	"github.com/bonsai-ml/bonsai/results"
 )
 
 // writeColorFolder writes size×size PNGs in dir/<class>/: "red" images are reddish and
@@ -108,16 +110,16 @@ func mustRun(t *testing.T, args ...string) string {
 
 func TestClassificationTrainEvaluateInfer(t *testing.T) {
 	root, specPath := tinyProject(t, 2)
-	results := filepath.Join(root, "results")
+	resDir := filepath.Join(root, "results")
 	// --use_amp on the pure-Go backend: a note, and float32 training.
-	out := mustRun(t, "classification", "train", "-e", specPath, "-r", results, "--backend", "go", "--use_amp")
+	out := mustRun(t, "classification", "train", "-e", specPath, "-r", resDir, "--backend", "go", "--use_amp")
 	if !strings.Contains(out, "Total Val accuracy") {
 		t.Errorf("train output lacks the final summary:\n%s", out)
 	}
 	if !strings.Contains(out, "Note: bf16 mixed precision (--use_amp / train_config.precision) is for GPUs") {
 		t.Errorf("--use_amp on the pure-Go backend gave no note:\n%s", out)
 	}
-	checkTrainOutputs(t, results, 2)
+	checkTrainOutputs(t, resDir, 2)
 
 	// evaluate: model from eval_config.model_path (relative to the spec's folder).
 	evalDir := filepath.Join(root, "eval")
@@ -142,7 +144,7 @@ func TestClassificationTrainEvaluateInfer(t *testing.T) {
 	}
 
 	// inference on one image and on a folder.
-	model := filepath.Join(results, "weights", "last.safetensors")
+	model := filepath.Join(resDir, "weights", "last.safetensors")
 	img := filepath.Join(root, "val", "red", "red_00.png")
 	out = mustRun(t, "classification", "inference", "-e", specPath, "-m", model, "-i", img, "--backend", "go")
 	if !strings.Contains(out, "Current predictions: [[") || !strings.Contains(out, "Class label = 1\nClass name = red\n") {
@@ -151,7 +153,7 @@ func TestClassificationTrainEvaluateInfer(t *testing.T) {
 	inferDir := filepath.Join(root, "infer")
 	mustRun(t, "classification", "inference", "-m", model, "-d", filepath.Join(root, "val"), "-b", "3", "-r", inferDir, "--top_k", "2", "--backend", "go")
 	checkInferenceCSV(t, filepath.Join(inferDir, "result.csv"), 8)
-	var preds []prediction
+	var preds []evaluate.Prediction
 	readJSON(t, filepath.Join(inferDir, "result.json"), &preds)
 	if len(preds) != 8 || len(preds[0].TopK) != 2 || preds[0].TopK[0].Prob < preds[0].TopK[1].Prob {
 		t.Errorf("result.json: %+v", preds)
@@ -159,46 +161,46 @@ func TestClassificationTrainEvaluateInfer(t *testing.T) {
 }
 
 // checkTrainOutputs checks every file TAO's train writes, plus best/last and results.png.
-func checkTrainOutputs(t *testing.T, results string, epochs int) {
+func checkTrainOutputs(t *testing.T, resDir string, epochs int) {
 	t.Helper()
 	for e := 1; e <= epochs; e++ {
-		p := train.EpochCheckpointPath(results, "resnet", e, modelfile.Ext)
+		p := results.EpochCheckpointPath(resDir, "resnet", e, modelfile.Ext)
 		mf, err := modelfile.Load(p, "")
 		if err != nil {
 			t.Fatalf("checkpoint of epoch %d: %v", e, err)
 		}
-		if mf.Epoch != e || mf.Graph == nil || len(mf.Optimizer) == 0 || mf.Classmap["red"] != 1 || mf.Preprocessing.Mode != "torch" || !strings.Contains(mf.Spec, "model_config") {
+		if mf.Epoch != e || mf.Graph == nil || len(mf.Optimizer) != 0 || mf.Classmap["red"] != 1 || mf.Preprocessing.Mode != "torch" || !strings.Contains(mf.Spec, "model_config") {
 			t.Errorf("checkpoint %s: epoch %d, graph %v, %d optimizer tensors, classmap %v, preprocessing %+v",
 				p, mf.Epoch, mf.Graph != nil, len(mf.Optimizer), mf.Classmap, mf.Preprocessing)
 		}
 	}
 	for _, name := range []string{"best", "last"} {
-		if _, err := modelfile.Load(filepath.Join(results, "weights", name+modelfile.Ext), ""); err != nil {
+		if _, err := modelfile.Load(filepath.Join(resDir, "weights", name+modelfile.Ext), ""); err != nil {
 			t.Errorf("%s checkpoint: %v", name, err)
 		}
 	}
-	if cm, _ := os.ReadFile(filepath.Join(results, "classmap.json")); string(cm) != "{\"blue\": 0, \"red\": 1}\n" {
+	if cm, _ := os.ReadFile(filepath.Join(resDir, "classmap.json")); string(cm) != "{\"blue\": 0, \"red\": 1}\n" {
 		t.Errorf("classmap.json = %q", cm)
 	}
-	rows, err := train.ReadTrainingCSV(filepath.Join(results, "training.csv"))
+	rows, err := results.ReadTrainingCSV(filepath.Join(resDir, "training.csv"))
 	if err != nil || len(rows) != epochs {
 		t.Fatalf("training.csv: %v, %d rows", err, len(rows))
 	}
 	if last := rows[epochs-1]; last.ValAcc < 0.75 || last.LR <= 0 {
 		t.Errorf("last epoch %+v: the network did not learn red vs blue", last)
 	}
-	raw, err := os.ReadFile(filepath.Join(results, "status.json"))
+	raw, err := os.ReadFile(filepath.Join(resDir, "status.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	var first, final train.StatusEvent
+	var first, final results.StatusEvent
 	json.Unmarshal([]byte(lines[0]), &first)
 	json.Unmarshal([]byte(lines[len(lines)-1]), &final)
-	if first.Status != train.StatusStarted || final.Status != train.StatusSuccess || final.KPI["validation_accuracy"] == nil {
+	if first.Status != results.StatusStarted || final.Status != results.StatusSuccess || final.KPI["validation_accuracy"] == nil {
 		t.Errorf("status.json first %+v, last %+v", first, final)
 	}
-	checkPNG(t, filepath.Join(results, "results.png"))
+	checkPNG(t, filepath.Join(resDir, "results.png"))
 }
 
 func checkPNG(t *testing.T, path string) {
@@ -255,22 +257,52 @@ func TestClassificationResumeMatchesStraightRun(t *testing.T) {
 	_, specPath := tinyProject(t, 2)
 	straight, resumed := t.TempDir(), t.TempDir()
 	mustRun(t, "classification", "train", "-e", specPath, "-r", straight, "--backend", "go")
-	mustRun(t, "classification", "train", "-e", specPath, "-r", resumed, "--backend", "go")
-	// Forget epoch 2, as if the run had been killed during it, and resume from epoch 1's file.
-	for _, name := range []string{"resnet_002", "last", "best"} {
-		os.Remove(filepath.Join(resumed, "weights", name+modelfile.Ext))
-	}
-	out := mustRun(t, "classification", "train", "-e", specPath, "-r", resumed, "--init_epoch", "2", "--backend", "go")
-	if !strings.Contains(out, "resnet_001") {
+	// Kill the run as it writes epoch 2's first file, then resume from weights/last (epoch 1).
+	crashAtWrite(t, "resnet_002", func() {
+		bonsai("classification", "train", "-e", specPath, "-r", resumed, "--backend", "go")
+	})
+	out := mustRun(t, "classification", "train", "-e", specPath, "-r", resumed, "--resume", "--backend", "go")
+	if !strings.Contains(out, "last.safetensors (epoch 1)") {
 		t.Errorf("resume did not say which checkpoint it used:\n%s", out)
 	}
 	assertSameLast(t, straight, resumed)
 
 	// TAO's way: pretrained_model_path names the checkpoint of the epoch before --init_epoch.
+	// Only last keeps the optimizer state, so an epoch file restarts the optimizer (and says so).
 	taoWay := t.TempDir()
-	tao := withPretrained(t, specPath, filepath.Join(resumed, "weights", "resnet_001"+modelfile.Ext), "")
+	crashAtWrite(t, "resnet_002", func() {
+		bonsai("classification", "train", "-e", specPath, "-r", taoWay, "--backend", "go")
+	})
+	tao := withPretrained(t, specPath, filepath.Join(taoWay, "weights", "last"+modelfile.Ext), "")
 	mustRun(t, "classification", "train", "-e", tao, "-r", taoWay, "--init_epoch", "2", "--backend", "go")
 	assertSameLast(t, straight, taoWay)
+	fromEpochFile := withPretrained(t, specPath, filepath.Join(straight, "weights", "resnet_001"+modelfile.Ext), "")
+	if out := mustRun(t, "classification", "train", "-e", fromEpochFile, "-r", t.TempDir(), "--init_epoch", "2", "--backend", "go"); !strings.Contains(out, "without optimizer state") {
+		t.Errorf("--init_epoch from an epoch file without optimizer state did not say so:\n%s", out)
+	}
+}
+
+// crashAtWrite runs fn and stops it, as a kill would, when a file whose path contains match
+// is about to be renamed into place (its temporary file complete).
+func crashAtWrite(t *testing.T, match string, fn func()) {
+	t.Helper()
+	type crash struct{}
+	atomicfile.SetTestHook(func(stage, path string) {
+		if stage == atomicfile.StageTempWritten && strings.Contains(path, match) {
+			panic(crash{})
+		}
+	})
+	defer atomicfile.SetTestHook(nil)
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(crash); !ok {
+				panic(r)
+			}
+			return
+		}
+		t.Fatalf("no write to %s happened", match)
+	}()
+	fn()
 }
 
 // assertSameLast checks that two results folders end with identical weights and optimizer state.
@@ -332,15 +364,15 @@ func TestClassificationUsageAndFailures(t *testing.T) {
 
 func TestClassificationEncryptedCheckpoints(t *testing.T) {
 	root, specPath := tinyProject(t, 1)
-	results := filepath.Join(root, "results")
+	resDir := filepath.Join(root, "results")
 	logFile := filepath.Join(root, "train.log")
-	if out := mustRun(t, "classification", "train", "-e", specPath, "-r", results, "-k", "s3cret", "--backend", "go", "--log_file", logFile); out != "" {
+	if out := mustRun(t, "classification", "train", "-e", specPath, "-r", resDir, "-k", "s3cret", "--backend", "go", "--log_file", logFile); out != "" {
 		t.Errorf("--log_file: output still went to stdout: %q", out)
 	}
 	if log, _ := os.ReadFile(logFile); !strings.Contains(string(log), "Total Val accuracy") || !strings.Contains(string(log), "img/s") {
 		t.Errorf("--log_file %s lacks the summary or the progress lines:\n%s", logFile, log)
 	}
-	model := filepath.Join(results, "weights", "resnet_001"+modelfile.EncryptedExt)
+	model := filepath.Join(resDir, "weights", "resnet_001"+modelfile.EncryptedExt)
 	if _, err := modelfile.Load(model, "s3cret"); err != nil {
 		t.Fatalf("encrypted checkpoint: %v", err)
 	}
@@ -384,7 +416,7 @@ func TestClassificationTransferFreezeAndPrunedRetrain(t *testing.T) {
 	frozenSpec := withPretrained(t, specPath, pretrained, "  freeze_blocks: 0\n  freeze_blocks: 1\n")
 	ft := filepath.Join(root, "finetune")
 	out := mustRun(t, "classification", "train", "-e", frozenSpec, "-r", ft, "--backend", "go")
-	if !strings.Contains(out, "pretrained weights: copied") {
+	if !strings.Contains(out, "Pretrained weights from") || !strings.Contains(out, "layers loaded, 0 re-initialised head") {
 		t.Errorf("no transfer report:\n%s", out)
 	}
 	after, err := modelfile.Load(filepath.Join(ft, "weights", "last"+modelfile.Ext), "")
