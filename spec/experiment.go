@@ -228,6 +228,14 @@ func (e *Experiment) CheckpointInterval() int {
 	return max(1, (int(tc.GetNEpochs())+MaxEpochCheckpoints-1)/MaxEpochCheckpoints)
 }
 
+// Precision is train_config.precision: "fp32" (also when unset) or "bf16".
+func (e *Experiment) Precision() string {
+	if p := e.Proto.GetTrainConfig().GetPrecision(); p != "" {
+		return p
+	}
+	return "fp32"
+}
+
 // BYOMModelPath is model_config.byom_model, resolved.
 func (e *Experiment) BYOMModelPath() string {
 	return e.ResolvePath(e.Proto.GetModelConfig().GetByomModel())

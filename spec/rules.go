@@ -173,6 +173,9 @@ func (c *checker) trainValues(tc *specpb.TrainConfig) {
 	if tc.GetLabelSmoothing() > 0 {
 		c.warnf(p+"label_smoothing", "TAO 5 ignores a nonzero label_smoothing (a bug in its loss); Bonsai applies it")
 	}
+	if v := tc.GetPrecision(); v != "" && !slices.Contains(Precisions, v) {
+		c.errorf(p+"precision", "unknown precision %q; allowed: fp32, bf16 (mixed precision)%s", v, didYouMean(v, Precisions))
+	}
 	c.nonNegative(p+"mixup_alpha", tc.GetMixupAlpha())
 	if len(tc.GetModelParallelism()) > 0 {
 		c.warnf(p+"model_parallelism", "model parallelism is not supported; the whole model runs on each device")

@@ -80,6 +80,7 @@ func TestValueRules(t *testing.T) {
 		{"label smoothing negative", []edit{{"label_smoothing: 0.0", "label_smoothing: -0.1"}}, `train_config.label_smoothing: must be in [0, 1), got -0.1`},
 		{"label smoothing one", []edit{{"label_smoothing: 0.0", "label_smoothing: 1"}}, `train_config.label_smoothing: must be in [0, 1), got 1`},
 		{"mixup", []edit{{"mixup_alpha: 0.1", "mixup_alpha: -0.1"}}, `train_config.mixup_alpha: must be >= 0, got -0.1`},
+		{"precision", []edit{{"mixup_alpha: 0.1", `mixup_alpha: 0.1 precision: "bf61"`}}, `train_config.precision: unknown precision "bf61"; allowed: fp32, bf16 (mixed precision); did you mean "bf16"?`},
 		{"sgd lr", []edit{{"lr: 0.01", "lr: -0.01"}}, `train_config.optimizer.sgd.lr: must be >= 0, got -0.01`},
 		{"sgd decay", []edit{{"decay: 0.0", "decay: -1"}}, `train_config.optimizer.sgd.decay: must be >= 0`},
 		{"sgd momentum", []edit{{"momentum: 0.9", "momentum: -0.9"}}, `train_config.optimizer.sgd.momentum: must be >= 0`},

@@ -179,6 +179,9 @@ func (r *run) prepare() error {
 			return err
 		}
 	}
+	if err := r.choosePrecision(); err != nil {
+		return err
+	}
 	var err error
 	if r.m, err = o.Engine.NewModel(o.Graph, o.Weights, o.Train.Seed); err != nil {
 		return fmt.Errorf("building the model: %w", err)
@@ -203,6 +206,27 @@ func (r *run) prepare() error {
 	r.steps = max(1, o.TrainData.BatchesPerEpoch()/o.StepsDivisor)
 	r.maxSteps = r.steps * o.Epochs
 	return r.loadHistory()
+}
+
+// choosePrecision settles o.Train.Precision for the engine (bf16 only where it is fast) and says
+// what runs.
+func (r *run) choosePrecision() error {
+	o := r.o
+	p, note, err := o.Engine.TrainingPrecision(o.Train.Precision)
+	if err != nil {
+		return err
+	}
+	o.Train.Precision = p
+	if o.Log == nil {
+		return nil
+	}
+	if note != "" {
+		fmt.Fprintln(o.Log, "Note: "+note)
+	}
+	if p == engine.PrecisionBF16 {
+		fmt.Fprintln(o.Log, "Mixed precision: bfloat16 compute; float32 master weights, batch norm statistics and optimizer state")
+	}
+	return nil
 }
 
 // loadHistory keeps the committed rows of the epochs before InitEpoch.

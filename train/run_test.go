@@ -259,3 +259,35 @@ func TestUnreadableImages(t *testing.T) {
 		t.Errorf("a class with no readable image: %v", err)
 	}
 }
+
+// TestRunMixedPrecision: bf16 asked for on the pure-Go backend trains in float32 with a note;
+// forced (BONSAI_PUREGO_BF16=1) it trains in bf16 and still learns the tiny task.
+func TestRunMixedPrecision(t *testing.T) {
+	dataDir := t.TempDir()
+	writeImageFolder(t, dataDir, 12, 16, 1)
+	for _, force := range []bool{false, true} {
+		if force {
+			t.Setenv(engine.EnvPureGoBF16, "1")
+		}
+		var log bytes.Buffer
+		o := baseOptions(t, t.TempDir(), dataDir, &memStore{})
+		o.Train.Precision, o.Log = "bf16", &log
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		noted := strings.Contains(log.String(), "this run trains in float32")
+		mixed := strings.Contains(log.String(), "Mixed precision: bfloat16")
+		if noted == force || mixed != force {
+			t.Errorf("forced %v: log says float32 %v, bf16 %v:\n%s", force, noted, mixed, log.String())
+		}
+		if acc := res.History[len(res.History)-1].ValAcc; acc < 0.9 {
+			t.Errorf("forced %v: val_acc %.3f after 3 epochs", force, acc)
+		}
+	}
+	o := baseOptions(t, t.TempDir(), dataDir, &memStore{})
+	o.Train.Precision = "fp8"
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), `precision "fp8"`) {
+		t.Errorf("precision fp8: err %v", err)
+	}
+}

@@ -12,8 +12,9 @@
 // not here; see spec/doc.go.
 //
 // Bonsai extensions take field numbers above 1000 so that they can never
-// collide with a field TAO adds later: train_config.distillation (1001) and
-// checkpoint_interval (1002), reg_config.bn_type (1001) and bn_weight_decay (1002),
+// collide with a field TAO adds later: train_config.distillation (1001),
+// checkpoint_interval (1002), precision (1003) and sync_bn (1004),
+// reg_config.bn_type (1001) and bn_weight_decay (1002),
 // model_config.width_multiplier (1001) and padding_mode (1002).
 //
 // Regenerate the Go code with `go generate ./spec` (needs protoc and
@@ -1471,8 +1472,16 @@ type TrainConfig struct {
 	// up to 20 epochs, else every n_epochs/20 (rounded up), so that a run keeps at most
 	// about 20 epoch checkpoints.
 	CheckpointInterval uint32 `protobuf:"varint,1002,opt,name=checkpoint_interval,json=checkpointInterval,proto3" json:"checkpoint_interval,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Bonsai: "fp32" (default) or "bf16": mixed precision, as TAO's --use_amp asks
+	// for (bfloat16 compute, float32 master weights, batch norm statistics and
+	// optimizer state). Used on XLA backends (GPUs); the pure-Go backend trains in
+	// float32 and says so.
+	Precision string `protobuf:"bytes,1003,opt,name=precision,proto3" json:"precision,omitempty"`
+	// Bonsai: with several GPUs (--gpus N), normalise with the batch norm statistics
+	// of the whole batch (all GPUs) instead of each GPU's share.
+	SyncBn        bool `protobuf:"varint,1004,opt,name=sync_bn,json=syncBn,proto3" json:"sync_bn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TrainConfig) Reset() {
@@ -1657,6 +1666,20 @@ func (x *TrainConfig) GetCheckpointInterval() uint32 {
 		return x.CheckpointInterval
 	}
 	return 0
+}
+
+func (x *TrainConfig) GetPrecision() string {
+	if x != nil {
+		return x.Precision
+	}
+	return ""
+}
+
+func (x *TrainConfig) GetSyncBn() bool {
+	if x != nil {
+		return x.SyncBn
+	}
+	return false
 }
 
 // DistillationConfig (Bonsai; TAO has none) trains the model to match a teacher's
@@ -1932,7 +1955,7 @@ const file_experiment_proto_rawDesc = "" +
 	"num_images\x18\x02 \x01(\rR\tnumImages\x12+\n" +
 	"\x11weight_histograms\x18\x03 \x01(\bR\x10weightHistograms\x12;\n" +
 	"\fwandb_config\x18\x04 \x01(\v2\x18.bonsai.spec.WandBConfigR\vwandbConfig\x12A\n" +
-	"\x0eclearml_config\x18\x05 \x01(\v2\x1a.bonsai.spec.ClearMLConfigR\rclearmlConfig\"\xf3\b\n" +
+	"\x0eclearml_config\x18\x05 \x01(\v2\x1a.bonsai.spec.ClearMLConfigR\rclearmlConfig\"\xac\t\n" +
 	"\vTrainConfig\x12,\n" +
 	"\x12train_dataset_path\x18\x01 \x01(\tR\x10trainDatasetPath\x12(\n" +
 	"\x10val_dataset_path\x18\x02 \x01(\tR\x0evalDatasetPath\x122\n" +
@@ -1962,7 +1985,9 @@ const file_experiment_proto_rawDesc = "" +
 	"visualizer\x18\x14 \x01(\v2\x1d.bonsai.spec.VisualizerConfigR\n" +
 	"visualizer\x12D\n" +
 	"\fdistillation\x18\xe9\a \x01(\v2\x1f.bonsai.spec.DistillationConfigR\fdistillation\x120\n" +
-	"\x13checkpoint_interval\x18\xea\a \x01(\rR\x12checkpointInterval\x1a<\n" +
+	"\x13checkpoint_interval\x18\xea\a \x01(\rR\x12checkpointInterval\x12\x1d\n" +
+	"\tprecision\x18\xeb\a \x01(\tR\tprecision\x12\x18\n" +
+	"\async_bn\x18\xec\a \x01(\bR\x06syncBn\x1a<\n" +
 	"\x0eImageMeanEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\"z\n" +
