@@ -10,12 +10,12 @@ import (
 	"testing"
 
 	"github.com/bonsai-ml/bonsai/data/loader"
+	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/internal/exporttest"
 	"github.com/bonsai-ml/bonsai/internal/onnxtools"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
 	"github.com/bonsai-ml/bonsai/modelfile"
-	"github.com/bonsai-ml/bonsai/train"
 )
 
 // TestNvinferConfigMatchesTAOsFile checks the caffe case against the reference's example of
@@ -151,7 +151,7 @@ func preprocessed(t *testing.T, paths []string, p modelfile.Preprocessing) *mode
 	c, h, w := p.InputSize[0], p.InputSize[1], p.InputSize[2]
 	out := model.NewTensor(len(paths), h, w, c)
 	for i, path := range paths {
-		v, err := loader.PreprocessFile(path, train.EvalLoaderOptions(p, false, 1, 1))
+		v, err := loader.PreprocessFile(path, evaluate.LoaderOptions(p, false, 1, 1))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,10 +11,10 @@ import (
 	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/data/loader"
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/onnx"
 	"github.com/bonsai-ml/bonsai/onnx/quant"
-	"github.com/bonsai-ml/bonsai/train"
 )
 
 // exportOptions are the ONNX options of this export at an opset.
@@ -92,9 +92,9 @@ func (j *job) int8() error {
 	if err != nil {
 		return err
 	}
-	m, err := eng.NewModel(j.mf.Graph, j.mf.Weights, 0)
+	m, err := evaluate.NewModel(eng, j.mf)
 	if err != nil {
-		return fmt.Errorf("loading the model for calibration: %w", err)
+		return err
 	}
 	j.logf("Calibrating on %d images (%s)...", len(items), j.calAlgorithm())
 	amax, err := quant.Calibrate(m, ex.Tensors, j.calibrationSource(items), quant.Options{Algorithm: j.cfg.CalAlgorithm, Percentile: j.cfg.CalPercentile})
@@ -176,7 +176,7 @@ func (j *job) calibrationImages() ([]loader.Item, error) {
 // calibrationSource yields the calibration images preprocessed as evaluation does.
 func (j *job) calibrationSource(items []loader.Item) quant.Source {
 	return func(yield func(*model.Tensor) error) error {
-		opts := train.EvalLoaderOptions(j.prep, j.prep.CenterCrop, j.cfg.BatchSize, 0)
+		opts := evaluate.LoaderOptions(j.prep, j.prep.CenterCrop, j.cfg.BatchSize, 0)
 		opts.Cache, opts.OnBadImage = false, loader.BadImageFail
 		ld, err := loader.New(items, 1, opts)
 		if err != nil {

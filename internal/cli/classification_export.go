@@ -9,7 +9,7 @@ import (
 	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/onnx"
 	"github.com/bonsai-ml/bonsai/onnx/quant"
-	"github.com/bonsai-ml/bonsai/train"
+	"github.com/bonsai-ml/bonsai/results"
 )
 
 func init() {
@@ -120,24 +120,20 @@ func (f *exportFlags) register(fs *flag.FlagSet) {
 }
 
 func export(env *Env, f *exportFlags) error {
-	status, err := startStatus(f.results, "Starting export.")
+	status, err := results.StartStatus(f.results, "Starting export.")
 	if err != nil {
 		return err
 	}
 	res, err := deploy.Export(f.cfg)
 	if err != nil {
-		status.fail(err)
+		status.Fail(err)
 		if errors.Is(err, deploy.ErrExists) {
 			return UsageError{err}
 		}
 		return err
 	}
 	printExport(env, f, res)
-	if status.log == nil {
-		return nil
-	}
-	status.log.KPI = map[string]any{"param_count": float64(res.Params) / 1e6, "size": res.SizeMB}
-	return status.log.Write(train.StatusSuccess, "Export finished successfully.")
+	return status.Succeed("Export finished successfully.", map[string]any{"param_count": float64(res.Params) / 1e6, "size": res.SizeMB})
 }
 
 func printExport(env *Env, f *exportFlags, res *deploy.Result) {
