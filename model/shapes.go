@@ -406,3 +406,23 @@ func (g *Graph) OutputUnits() int {
 	}
 	return shapes[g.Output].Channels()
 }
+
+// PermuteFlattenRows reorders a dense kernel [C*H*W, units] whose rows follow a channels-first
+// flatten (c, h, w), as ONNX and Keras' channels_first write them, into the graph's flatten
+// order (h, w, c).
+func PermuteFlattenRows(k *Tensor, c, h, w int) (*Tensor, error) {
+	if len(k.Shape) != 2 || k.Shape[0] != c*h*w {
+		return nil, fmt.Errorf("kernel shape %v does not follow a flatten of %dx%dx%d", k.Shape, c, h, w)
+	}
+	units := k.Shape[1]
+	out := NewTensor(k.Shape...)
+	for ch := range c {
+		for y := range h {
+			for x := range w {
+				from, to := ((ch*h+y)*w+x)*units, ((y*w+x)*c+ch)*units
+				copy(out.Data[to:to+units], k.Data[from:from+units])
+			}
+		}
+	}
+	return out, nil
+}
