@@ -543,7 +543,7 @@ func (im *importer) activation(n *onnxpb.NodeProto) error {
 	case "Tanh":
 		l.Activation = model.ActTanh
 	case "Softplus":
-		return fmt.Errorf("Softplus is supported only inside mish, x * Tanh(Softplus(x))")
+		return fmt.Errorf("operator Softplus is supported only inside mish, x * Tanh(Softplus(x))")
 	case "Softmax":
 		if axis := a.int("axis", -1); axis != 1 && axis != -1 {
 			return fmt.Errorf("softmax over axis %d: only the class axis is supported", axis)
@@ -580,7 +580,7 @@ func (im *importer) clip(n *onnxpb.NodeProto, a attrs) (string, error) {
 	case lo == 0 && math.IsInf(float64(hi), 1):
 		return model.ActReLU, nil
 	}
-	return "", fmt.Errorf("Clip(%g, %g) is not supported (Clip(0, 6) is relu6, Clip(0, inf) relu)", lo, hi)
+	return "", fmt.Errorf("clipping to [%g, %g] is not supported (Clip(0, 6) is relu6, Clip(0, inf) relu)", lo, hi)
 }
 
 // findFusedActivations finds x * Sigmoid(x) (swish) and x * Tanh(Softplus(x)) (mish) where
