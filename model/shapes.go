@@ -126,16 +126,16 @@ func CountsPadding(l *Layer) bool {
 }
 
 // SetPaddingMode makes every 'same' layer use mode's padding: PaddingTAO (PadSameSymmetric) or
-// PaddingTF / "" (PadSame). Shapes can change (TAO's 2x2/2 pools floor odd sizes), so the graph
+// PaddingTF, PaddingKeras or "" (PadSame). Shapes can change (TAO's 2x2/2 pools floor odd sizes), so the graph
 // is validated again.
 func (g *Graph) SetPaddingMode(mode string) error {
 	from, to := PadSameSymmetric, PadSame
 	switch mode {
 	case PaddingTAO:
 		from, to = PadSame, PadSameSymmetric
-	case PaddingTF, "":
+	case PaddingTF, PaddingKeras, "":
 	default:
-		return fmt.Errorf("padding mode %q: want %q or %q", mode, PaddingTF, PaddingTAO)
+		return fmt.Errorf("padding mode %q: want %q, %q or %q", mode, PaddingTF, PaddingTAO, PaddingKeras)
 	}
 	for _, l := range g.Layers {
 		if l.Padding == from {
