@@ -40,7 +40,8 @@ const (
 type Options struct {
 	// Key decrypts an encrypted Bonsai model file.
 	Key string
-	// InputSize [C, H, W] fixes an input size the source leaves open (zero: 224x224).
+	// InputSize [C, H, W], when set, replaces the source's input height and width (fully
+	// convolutional models run at any size); one the source leaves open is otherwise 224x224.
 	InputSize [3]int
 	// PaddingMode sets an imported graph's padding mode (model.PaddingTF or PaddingTAO); ""
 	// keeps the source's, guessing TAO's for channels_first Keras models.

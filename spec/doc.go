@@ -117,7 +117,8 @@
 //     ranks channels by |gamma|) finds them.
 //   - model_config.width_multiplier: MobileNet's alpha (0 means 1), so that
 //     Keras Applications' MobileNetV2-0.35 weights fit mobilenet_v2.
-//   - model_config.padding_mode: "tf" (default, TensorFlow's SAME) or "tao"
+//   - model_config.padding_mode: "tf" (default, TensorFlow's SAME), "tao"
 //     (TAO's symmetric SAME padding; average pools count the padding), to
-//     train and evaluate with TAO's numerics.
+//     train and evaluate with TAO's numerics, or "keras" (tf, with MobileNets
+//     padding strided layers as Keras Applications does, for its weights).
 package spec

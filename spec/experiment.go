@@ -35,6 +35,9 @@ const (
 const (
 	PaddingTF  = "tf"  // TensorFlow's SAME (the default)
 	PaddingTAO = "tao" // TAO's symmetric SAME; average pools count the padding
+	// PaddingKeras is TensorFlow's SAME, with MobileNets padding strided layers as Keras
+	// Applications does (for its ImageNet weights).
+	PaddingKeras = "keras"
 )
 
 // CaffeMeanBGR is the default caffe-mode mean for 3-channel input, in the

@@ -114,8 +114,9 @@ func (c *checker) modelValues(mc *specpb.ModelConfig) {
 	if w := mc.GetWidthMultiplier(); w != 0 && w != 1 && !strings.HasPrefix(mc.GetArch(), "mobilenet") {
 		c.warnf(p+"width_multiplier", "applies to mobilenet_v1 and mobilenet_v2 only; ignored for %s", mc.GetArch())
 	}
-	if m := mc.GetPaddingMode(); m != "" && m != PaddingTF && m != PaddingTAO {
-		c.errorf(p+"padding_mode", "unknown padding mode %q; allowed: %s (TensorFlow's SAME), %s (TAO's symmetric SAME)%s", m, PaddingTF, PaddingTAO, didYouMean(m, []string{PaddingTF, PaddingTAO}))
+	if m := mc.GetPaddingMode(); m != "" && m != PaddingTF && m != PaddingTAO && m != PaddingKeras {
+		c.errorf(p+"padding_mode", "unknown padding mode %q; allowed: %s (TensorFlow's SAME), %s (TAO's symmetric SAME), %s (SAME; MobileNets pad as Keras Applications)%s",
+			m, PaddingTF, PaddingTAO, PaddingKeras, didYouMean(m, []string{PaddingTF, PaddingTAO, PaddingKeras}))
 	}
 }
 

@@ -69,7 +69,7 @@ func TestValueRules(t *testing.T) {
 		{"bn momentum", []edit{in("model_config", "batch_norm_config { momentum: 1.5 }")}, `model_config.batch_norm_config.momentum: must be in [0, 1], got 1.5`},
 		{"bn epsilon", []edit{in("model_config", "batch_norm_config { epsilon: -0.001 }")}, `model_config.batch_norm_config.epsilon: must be >= 0, got -0.001`},
 		{"activation type", []edit{in("model_config", `activation { activation_parameters { key: "alpha" value: 0.1 } }`)}, `model_config.activation.activation_type: must be set when activation is given`},
-		{"padding mode", []edit{in("model_config", `padding_mode: "TAO"`)}, `model_config.padding_mode: unknown padding mode "TAO"; allowed: tf (TensorFlow's SAME), tao (TAO's symmetric SAME); did you mean "tao"?`},
+		{"padding mode", []edit{in("model_config", `padding_mode: "TAO"`)}, `model_config.padding_mode: unknown padding mode "TAO"; allowed: tf (TensorFlow's SAME), tao (TAO's symmetric SAME), keras (SAME; MobileNets pad as Keras Applications); did you mean "tao"?`},
 		{"width multiplier", []edit{in("model_config", `width_multiplier: -0.5`)}, `model_config.width_multiplier: must be >= 0, got -0.5`},
 		{"nan", []edit{in("model_config", "dropout: nan")}, `model_config.dropout: must be a finite number, got NaN`},
 		{"inf", []edit{{"mixup_alpha: 0.1", "mixup_alpha: inf"}}, `train_config.mixup_alpha: must be a finite number, got +Inf`},

@@ -337,7 +337,7 @@ func resumeFrom(path string, initEpoch int, key string, classes int) (*start, er
 // Keras/TAO HDF5, TF.js, ONNX): weights by layer name with a per-layer table, or the pretrained
 // graph itself when it is a pruned Bonsai model.
 func (st *start) loadPretrained(o *SpecOptions, path string, classes int) error {
-	src, err := pretrained.Load(path, pretrained.Options{Key: o.Key, InputSize: st.graph.Input})
+	src, err := pretrained.Load(path, pretrained.Options{Key: o.Key})
 	if err != nil {
 		return o.Spec.ExplainMissing("train_config.pretrained_model_path", o.Spec.Proto.GetTrainConfig().GetPretrainedModelPath(), err)
 	}

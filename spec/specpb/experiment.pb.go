@@ -328,8 +328,10 @@ type ModelConfig struct {
 	// builds them. Matches Keras Applications' MobileNetV2 alpha (e.g. 0.35).
 	WidthMultiplier float32 `protobuf:"fixed32,1001,opt,name=width_multiplier,json=widthMultiplier,proto3" json:"width_multiplier,omitempty"`
 	// Bonsai: "tf" (default: TensorFlow's SAME, extra padding bottom/right,
-	// average pools count real elements only) or "tao" (TAO's symmetric SAME,
-	// average pools count the padding: TAO's training numerics).
+	// average pools count real elements only), "tao" (TAO's symmetric SAME,
+	// average pools count the padding: TAO's training numerics) or "keras" (as
+	// tf, and MobileNets pad strided layers bottom/right as Keras Applications
+	// does, for its ImageNet weights).
 	PaddingMode   string `protobuf:"bytes,1002,opt,name=padding_mode,json=paddingMode,proto3" json:"padding_mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
