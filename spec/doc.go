@@ -40,6 +40,8 @@
 //	                                     default (TAO would pass 0 on)
 //	train_config.image_mean (caffe)      unset -> B,G,R 103.939, 116.779, 123.68;
 //	                                     grayscale 117.3786 (ImageMean)
+//	train_config.image_std (torch)       unset -> 0.224 for every channel, gray
+//	                                     too, as TAO divides (ImageStd)
 //	lr_config.soft_anneal                warm-up starts at 3e-4 (LRSchedule)
 //	disable_horizontal_flip              false -> random flips on (HorizontalFlip)
 //
@@ -101,6 +103,9 @@
 //   - train_config.distillation { teacher_model_path temperature alpha }:
 //     knowledge distillation from a teacher model; temperature defaults to 4
 //     and alpha to 0.5, in [0, 1]; the teacher path is required.
+//   - train_config.image_std { key: "r" value: 0.229 } ... (keys r, g, b or
+//     l, values > 0, torch mode only): torch mode's std per channel, e.g.
+//     torchvision's 0.229, 0.224, 0.225; unset, TAO's 0.224 for every channel.
 //   - reg_config.bn_type ("L1"/"L2"; empty: as type) and bn_weight_decay in
 //     [0, 1): a penalty on batch norm gammas (network slimming), so that
 //     channels the model does not need fade and prune --criterion bn (which

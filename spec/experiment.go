@@ -18,6 +18,9 @@ const (
 	DefaultBNEpsilon  = 1e-5 // helper.setup_config, batch_norm_config unset
 	SoftAnnealStartLR = 3e-4 // cv/common/utils.py: the warm-up starts here
 	CaffeMeanGray     = 117.3786
+	// TorchStd is the std torch mode divides every channel by: TAO's numpy
+	// preprocessing (the one its Keras generators and tao_deploy use).
+	TorchStd = 0.224
 	// Keras defaults used when an adam / rmsprop field is 0 (see doc.go).
 	DefaultAdamBeta1 = 0.9
 	DefaultAdamBeta2 = 0.999
@@ -225,6 +228,22 @@ func (e *Experiment) ImageMean() []float64 {
 		return []float64{f64(m["b"]), f64(m["g"]), f64(m["r"])}
 	}
 	return slices.Clone(CaffeMeanBGR)
+}
+
+// ImageStd is the std torch mode divides by, keyed r, g, b (or l for
+// grayscale): image_std when given (a Bonsai field), else TorchStd for every
+// channel, as TAO does. Other modes divide by no std: the result is nil.
+func (e *Experiment) ImageStd() map[string]float32 {
+	if e.PreprocessMode() != "torch" {
+		return nil
+	}
+	if m := e.Proto.GetTrainConfig().GetImageStd(); len(m) > 0 {
+		return maps.Clone(m)
+	}
+	if e.Grayscale() {
+		return map[string]float32{"l": TorchStd}
+	}
+	return map[string]float32{"r": TorchStd, "g": TorchStd, "b": TorchStd}
 }
 
 // HorizontalFlip reports whether training flips images at random (on unless

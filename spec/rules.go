@@ -19,6 +19,7 @@ func (e *Experiment) checkValues() error {
 	c.modelValues(e.Proto.GetModelConfig())
 	c.trainValues(e.Proto.GetTrainConfig())
 	c.imageMeanValues()
+	c.imageStdValues()
 	sortByPosition(c.warns)
 	for _, w := range c.warns {
 		e.warnings = append(e.warnings, w.Error())
@@ -298,6 +299,37 @@ func (c *checker) visualizerValues(v *specpb.VisualizerConfig) {
 	}
 	if v.GetWandbConfig() != nil || v.GetClearmlConfig() != nil {
 		c.warnf(p+"wandb_config", "Weights & Biases and ClearML logging are not supported; these settings are ignored")
+	}
+}
+
+// imageStdValues checks image_std (Bonsai): keys r, g, b or l, positive
+// values, all channels given, torch mode only.
+func (c *checker) imageStdValues() {
+	tc := c.e.Proto.GetTrainConfig()
+	m := tc.GetImageStd()
+	if len(m) == 0 {
+		return
+	}
+	path := "train_config.image_std"
+	for _, k := range sortedKeys(m) {
+		if !slices.Contains([]string{"r", "g", "b", "l"}, k) {
+			c.errorf(path, "unknown key %q; keys are r, g, b (color) or l (grayscale)", k)
+		} else if m[k] <= 0 {
+			c.errorf(path, "%s must be above 0, got %g", k, f64(m[k]))
+		}
+	}
+	if mode := tc.GetPreprocessMode(); mode != "torch" {
+		c.warnf(path, "image_std is used only in torch mode; it is ignored in %q mode", mode)
+		return
+	}
+	want := []string{"r", "g", "b"}
+	if chans, _, _ := c.e.InputSize(); chans == 1 {
+		want = []string{"l"}
+	}
+	for _, k := range want {
+		if _, ok := m[k]; !ok {
+			c.errorf(path, "needs %s for %d-channel input; %q is missing", strings.Join(want, ", "), len(want), k)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -108,6 +109,8 @@ func TestValueRules(t *testing.T) {
 		{"wandb mode", []edit{in("train_config", "visualizer { wandb_config { mode: 9 } }")}, `train_config.visualizer.wandb_config.mode: unknown value 9`},
 		{"image_mean key", []edit{in("train_config", `image_mean { key: "x" value: 1 }`)}, `spec.cfg:12:3: train_config.image_mean: unknown key "x"; keys are r, g, b (color) or l (grayscale)`},
 		{"image_mean rgb incomplete", []edit{in("train_config", `image_mean { key: "r" value: 1 } image_mean { key: "g" value: 1 }`)}, `train_config.image_mean: needs r, g and b for 3-channel input; "b" is missing`},
+		{"image_std incomplete", []edit{{`preprocess_mode: "caffe"`, `preprocess_mode: "torch"`}, in("train_config", `image_std { key: "r" value: 0.229 }`)}, `train_config.image_std: needs r, g, b for 3-channel input; "g" is missing`},
+		{"image_std zero", []edit{{`preprocess_mode: "caffe"`, `preprocess_mode: "torch"`}, in("train_config", `image_std { key: "l" value: 0 }`)}, `train_config.image_std: l must be above 0, got 0`},
 		{"image_mean gray", []edit{{`"3,224,224"`, `"1,224,224"`}, in("train_config", `image_mean { key: "r" value: 1 }`)}, `train_config.image_mean: needs l for 1-channel input`},
 	}
 	base := sampleSpec(t)
@@ -258,6 +261,7 @@ func TestWarnings(t *testing.T) {
 		{"fixed depth arch", []edit{{`arch: "resnet",`, `arch: "mobilenet_v2",`}}, "model_config.n_layers: mobilenet_v2 has a fixed depth; n_layers is ignored"},
 		{"adam zeros", withOptimizer("adam { lr: 0.1 beta_1: 0.8 }"), "train_config.optimizer.adam: beta_2, epsilon not set; using Keras' defaults"},
 		{"rmsprop zeros", withOptimizer("rmsprop { lr: 0.1 }"), "train_config.optimizer.rmsprop: epsilon, rho not set"},
+		{"std in caffe mode", []edit{in("train_config", `image_std { key: "r" value: 1 }`)}, `train_config.image_std: image_std is used only in torch mode; it is ignored in "caffe" mode`},
 		{"mean in tf mode", []edit{{`preprocess_mode: "caffe"`, `preprocess_mode: "tf"`}, in("train_config", `image_mean { key: "r" value: 1 }`)}, "train_config.image_mean: image_mean is used only in caffe mode; it is ignored in tf mode"},
 		{"wandb", []edit{in("train_config", "visualizer { wandb_config { enabled: true } }")}, "train_config.visualizer.wandb_config: Weights & Biases and ClearML logging are not supported"},
 	}
@@ -294,6 +298,28 @@ func TestImageMeanByModeAndChannels(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := e.ImageMean(); !equalFloats(got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.spec, got, c.want)
+		}
+	}
+}
+
+// TAO divides every channel by 0.224 in torch mode (gray too); image_std overrides it.
+func TestImageStdByModeAndChannels(t *testing.T) {
+	cases := []struct {
+		spec string
+		want map[string]float32
+	}{
+		{`model_config { input_image_size: "3,32,32" } train_config { preprocess_mode: "torch" }`, map[string]float32{"r": 0.224, "g": 0.224, "b": 0.224}},
+		{`model_config { input_image_size: "1,32,32" } train_config { preprocess_mode: "torch" }`, map[string]float32{"l": 0.224}},
+		{`model_config { input_image_size: "1,32,32" } train_config { preprocess_mode: "torch" image_std { key: "l" value: 0.226 } }`, map[string]float32{"l": 0.226}},
+		{`model_config { input_image_size: "3,32,32" } train_config { preprocess_mode: "caffe" }`, nil},
+	}
+	for _, c := range cases {
+		e, err := Parse("m.cfg", []byte(c.spec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.ImageStd(); !maps.Equal(got, c.want) || (got == nil) != (c.want == nil) {
 			t.Errorf("%s: got %v, want %v", c.spec, got, c.want)
 		}
 	}

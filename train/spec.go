@@ -52,12 +52,14 @@ func ScheduleFromSpec(e *spec.Experiment, devices int) Schedule {
 }
 
 // PreprocessingFromSpec is what a model file records about turning images into inputs:
-// preprocess_mode, image_mean, input size, interpolation and eval_config's center crop.
+// preprocess_mode, image_mean, torch mode's std (always written, so that the file says which
+// std it was trained with), input size, interpolation and eval_config's center crop.
 func PreprocessingFromSpec(e *spec.Experiment) modelfile.Preprocessing {
 	c, h, w := e.InputSize()
 	return modelfile.Preprocessing{
 		Mode:          e.PreprocessMode(),
 		ImageMean:     e.Proto.GetTrainConfig().GetImageMean(),
+		ImageStd:      e.ImageStd(),
 		InputSize:     [3]int{c, h, w},
 		Interpolation: strings.ToLower(e.Interpolation().String()),
 		CenterCrop:    e.Proto.GetEvalConfig().GetEnableCenterCrop(),
@@ -72,7 +74,7 @@ func EvalLoaderOptions(p modelfile.Preprocessing, centerCrop bool, batch, worker
 	}
 	return loader.Options{
 		Height: p.InputSize[1], Width: p.InputSize[2], Channels: p.InputSize[0],
-		Interpolation: p.Interpolation, PreprocessMode: p.Mode, ImageMean: p.ImageMean,
+		Interpolation: p.Interpolation, PreprocessMode: p.Mode, ImageMean: p.ImageMean, ImageStd: p.ImageStd,
 		CenterCrop: centerCrop, BatchSize: max(batch, 1), Workers: workers,
 		Cache: true, CacheMaxBytes: CacheBytes,
 	}

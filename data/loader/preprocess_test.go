@@ -23,26 +23,33 @@ func TestPreprocessModes(t *testing.T) {
 		mode     string
 		channels int
 		mean     map[string]float32
+		std      map[string]float32
 		want     []float64
 	}{
-		{"caffe default BGR mean", "caffe", 3, nil,
+		{"caffe default BGR mean", "caffe", 3, nil, nil,
 			[]float64{30 - 103.939, 20 - 116.779, 10 - 123.68, 50 - 103.939, 100 - 116.779, 200 - 123.68}},
-		{"caffe image_mean", "caffe", 3, map[string]float32{"r": 1, "g": 2, "b": 3},
+		{"caffe image_mean", "caffe", 3, map[string]float32{"r": 1, "g": 2, "b": 3}, nil,
 			[]float64{30 - 3, 20 - 2, 10 - 1, 50 - 3, 100 - 2, 200 - 1}},
-		{"torch", "torch", 3, nil, []float64{
+		// TAO's numpy path: 0.224 for every channel. (10/255 - 0.485)/0.224 = -1.9901...
+		{"torch", "torch", 3, nil, nil, []float64{
+			-1.990109, (20/255.0 - 0.456) / 0.224, (30/255.0 - 0.406) / 0.224,
+			1.336222, (100/255.0 - 0.456) / 0.224, (50/255.0 - 0.406) / 0.224}},
+		{"torch per-channel image_std", "torch", 3, nil, map[string]float32{"r": 0.229, "g": 0.224, "b": 0.225}, []float64{
 			(10/255.0 - 0.485) / 0.229, (20/255.0 - 0.456) / 0.224, (30/255.0 - 0.406) / 0.225,
 			(200/255.0 - 0.485) / 0.229, (100/255.0 - 0.456) / 0.224, (50/255.0 - 0.406) / 0.225}},
-		{"tf", "tf", 3, nil, []float64{10/127.5 - 1, 20/127.5 - 1, 30/127.5 - 1,
+		{"tf", "tf", 3, nil, nil, []float64{10/127.5 - 1, 20/127.5 - 1, 30/127.5 - 1,
 			200/127.5 - 1, 100/127.5 - 1, 50/127.5 - 1}},
-		{"caffe gray", "caffe", 1, nil, []float64{18 - 117.3786, 124 - 117.3786}},
-		{"caffe gray image_mean", "caffe", 1, map[string]float32{"l": 100}, []float64{-82, 24}},
-		{"torch gray", "torch", 1, nil, []float64{(18/255.0 - 0.449) / 0.226, (124/255.0 - 0.449) / 0.226}},
-		{"tf gray", "TF", 1, nil, []float64{18/127.5 - 1, 124/127.5 - 1}},
+		{"caffe gray", "caffe", 1, nil, nil, []float64{18 - 117.3786, 124 - 117.3786}},
+		{"caffe gray image_mean", "caffe", 1, map[string]float32{"l": 100}, nil, []float64{-82, 24}},
+		// (18/255 - 0.449)/0.224 = -1.689338
+		{"torch gray", "torch", 1, nil, nil, []float64{-1.689338, (124/255.0 - 0.449) / 0.224}},
+		{"torch gray image_std", "torch", 1, nil, map[string]float32{"l": 0.5}, []float64{(18/255.0 - 0.449) / 0.5, (124/255.0 - 0.449) / 0.5}},
+		{"tf gray", "TF", 1, nil, nil, []float64{18/127.5 - 1, 124/127.5 - 1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			b := oneBatch(t, []Item{{Path: path}}, 1, Options{Height: 1, Width: 2,
-				Channels: c.channels, PreprocessMode: c.mode, ImageMean: c.mean, BatchSize: 1}, 0)
+				Channels: c.channels, PreprocessMode: c.mode, ImageMean: c.mean, ImageStd: c.std, BatchSize: 1}, 0)
 			assertClose(t, "pixels", b.Images.Data, c.want, 1e-4)
 		})
 	}
@@ -57,6 +64,10 @@ func TestPreprocessOptionErrors(t *testing.T) {
 			ImageMean: map[string]float32{"r": 1, "g": 2}},
 		{Height: 4, Width: 4, Channels: 1, PreprocessMode: "caffe", BatchSize: 1,
 			ImageMean: map[string]float32{"r": 1, "g": 2, "b": 3}},
+		{Height: 4, Width: 4, Channels: 3, PreprocessMode: "torch", BatchSize: 1,
+			ImageStd: map[string]float32{"r": 0.2, "g": 0.2}},
+		{Height: 4, Width: 4, Channels: 3, PreprocessMode: "torch", BatchSize: 1,
+			ImageStd: map[string]float32{"r": 0.2, "g": 0.2, "b": 0}},
 		{Height: 4, Width: 4, Channels: 3, PreprocessMode: "tf", BatchSize: 1, Interpolation: "cubic"},
 		{Height: 4, Width: 4, Channels: 3, PreprocessMode: "tf", BatchSize: 1, RandomCrop: true, CenterCrop: true},
 		{Height: 4, Width: 4, Channels: 2, PreprocessMode: "tf", BatchSize: 1},
