@@ -9,11 +9,17 @@ import (
 	"unicode/utf8"
 )
 
-// PrintTAO writes the report as TAO's evaluate prints it: loss, top-k accuracy, the confusion
-// matrix as numpy prints it, and sklearn's classification report with class names.
+// PrintTAO writes the report as TAO's evaluate prints it: loss (with the regularization
+// penalty, as Keras reports it), top-k accuracy, the confusion matrix as numpy prints it, and
+// sklearn's classification report with class names. When the loss includes a penalty, a line
+// after it gives the cross-entropy alone (Bonsai's).
 func (r *Report) PrintTAO(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "Evaluation Loss: %s\nEvaluation Top K accuracy: %s\nConfusion Matrix\n%s\nClassification Report\n%s",
-		pyFloat(r.Loss), pyFloat(r.TopKAccuracy), NumpyMatrix(r.Confusion), r.ClassificationReport())
+	ce := ""
+	if r.Penalty != 0 {
+		ce = fmt.Sprintf("Evaluation cross-entropy: %s (the loss without the regularization penalty %s)\n", pyFloat(r.CrossEntropy), pyFloat(r.Penalty))
+	}
+	_, err := fmt.Fprintf(w, "Evaluation Loss: %s\n%sEvaluation Top K accuracy: %s\nConfusion Matrix\n%s\nClassification Report\n%s",
+		pyFloat(r.Loss), ce, pyFloat(r.TopKAccuracy), NumpyMatrix(r.Confusion), r.ClassificationReport())
 	return err
 }
 

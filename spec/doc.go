@@ -96,6 +96,10 @@
 //     refuses it.
 //   - TAO ignores a nonzero label_smoothing (a bug); Bonsai applies it and
 //     warns. Unknown reg_config scope entries are ignored by both; Bonsai warns.
+//   - reg_config.scope entries are trimmed: TAO splits "Conv2D, Dense" on ','
+//     and then ignores " Dense" (a bug); Bonsai regularises Dense and warns.
+//     As in TAO, "Conv2D" means that exact layer type: depthwise kernels are
+//     never regularised.
 //   - image_mean keys other than r, g, b, l are errors (TAO ignores them).
 //
 // # Bonsai extensions (field numbers above 1000)

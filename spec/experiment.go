@@ -290,7 +290,7 @@ func (e *Experiment) Optimizer() Optimizer {
 // Regularizer is the resolved train_config.reg_config.
 type Regularizer struct {
 	Type        string  // "l1", "l2" or "none" (lower-cased); "" when unset
-	Conv2D      bool    // applies to convolution kernels (incl. depthwise, as Keras' Conv2D subclasses)
+	Conv2D      bool    // applies to Conv2D kernels (not depthwise ones: TAO matches the exact type)
 	Dense       bool    // applies to dense kernels
 	WeightDecay float64 // the L1/L2 factor
 	// BNType and BNWeightDecay penalise batch norm gammas (Bonsai); an empty BNType means Type.
@@ -299,7 +299,9 @@ type Regularizer struct {
 }
 
 // Regularizer returns reg_config with the scope list parsed the way TAO does
-// (case-insensitive, unknown entries ignored).
+// (case-insensitive, unknown entries ignored), except that entries are
+// trimmed: TAO splits "Conv2D, Dense" into "Conv2D" and " Dense" and silently
+// drops Dense, a bug Bonsai does not copy.
 func (e *Experiment) Regularizer() Regularizer {
 	rc := e.Proto.GetTrainConfig().GetRegConfig()
 	r := Regularizer{Type: strings.ToLower(rc.GetType()), WeightDecay: f64(rc.GetWeightDecay()),

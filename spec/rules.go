@@ -239,6 +239,9 @@ func (c *checker) regValues(r *specpb.RegConfig) {
 	}
 	c.inRange(p+"weight_decay", r.GetWeightDecay(), 0, hi, false, t == "l1" || t == "l2")
 	for _, s := range strings.Split(r.GetScope(), ",") {
+		if t := strings.TrimSpace(s); t != s && t != "" {
+			c.warnf(p+"scope", "TAO does not trim scope entries, so it ignores %q and trains without that penalty; Bonsai trims it and applies it to %s", s, t)
+		}
 		if s = strings.TrimSpace(s); s != "" && !strings.EqualFold(s, "conv2d") && !strings.EqualFold(s, "dense") {
 			c.warnf(p+"scope", "%q is not Conv2D or Dense and is ignored (as in TAO)%s", s,
 				didYouMean(s, []string{"Conv2D", "Dense"}))

@@ -256,6 +256,7 @@ func TestWarnings(t *testing.T) {
 		{"label smoothing", []edit{{"label_smoothing: 0.0", "label_smoothing: 0.1"}}, "spec.cfg:29:3: train_config.label_smoothing: TAO 5 ignores a nonzero label_smoothing"},
 		{"model parallelism", []edit{in("train_config", "model_parallelism: [50, 50]")}, "train_config.model_parallelism: model parallelism is not supported"},
 		{"byom", []edit{in("model_config", `byom_model: "x.tltb"`)}, "model_config.byom_model: TAO bring-your-own-model files"},
+		{"scope not trimmed by TAO", []edit{{`scope: "Conv2D,Dense"`, `scope: "Conv2D, Dense"`}}, `train_config.reg_config.scope: TAO does not trim scope entries, so it ignores " Dense" and trains without that penalty; Bonsai trims it and applies it to Dense`},
 		{"scope entry", []edit{{`scope: "Conv2D,Dense"`, `scope: "Conv2D,Dence"`}}, `train_config.reg_config.scope: "Dence" is not Conv2D or Dense and is ignored (as in TAO); did you mean "Dense"?`},
 		{"vgg default depth", []edit{{`arch: "resnet",`, `arch: "vgg",`}, noNLayers}, "spec.cfg:1:1: model_config.n_layers: not set; using vgg's depth 16 (TAO would use 18, which vgg does not have)"},
 		{"fixed depth arch", []edit{{`arch: "resnet",`, `arch: "mobilenet_v2",`}}, "model_config.n_layers: mobilenet_v2 has a fixed depth; n_layers is ignored"},

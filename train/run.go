@@ -295,35 +295,44 @@ func (r *run) nonFinite(epoch, iter int, loss, lr float64) error {
 		"Lower the learning rate or check the data: %w", epoch, iter, loss, lr, kept, engine.ErrNonFinite)
 }
 
-// Validate runs the model over every batch of val and returns the mean loss and accuracy.
+// Validate runs the model over every batch of val and returns the mean loss and accuracy. The
+// loss is computed as evaluate computes it (Keras' clipped cross-entropy on the probabilities,
+// plus the regularization penalty of the current weights), so that training.csv's val_loss and
+// evaluate's "Evaluation Loss" agree on the same model and images.
 func Validate(tr *engine.Trainer, val *loader.Loader) (loss, acc float64, err error) {
 	it := val.Epoch(0)
 	defer it.Close()
-	var lossSum float64
-	var hits, seen int
+	var ev *evaluate.Evaluator
 	for it.Next() {
 		b := it.Batch()
-		l, probs, err := tr.Evaluate(b.Images, b.Labels)
+		_, probs, err := tr.Evaluate(b.Images, b.Labels)
 		if err != nil {
 			return 0, 0, err
 		}
-		n := b.Images.Shape[0]
-		lossSum += float64(l) * float64(n)
-		k := probs.Shape[1]
-		for i, target := range b.Targets {
-			if evaluate.Argmax(probs.Data[i*k:(i+1)*k]) == target {
-				hits++
+		if ev == nil {
+			if ev, err = evaluate.NewEvaluator(make([]string, probs.Shape[1]), 1); err != nil {
+				return 0, 0, err
 			}
 		}
-		seen += n
+		if err := ev.AddBatch(b.Targets, probs.Data); err != nil {
+			return 0, 0, err
+		}
 	}
 	if err := it.Err(); err != nil {
 		return 0, 0, err
 	}
-	if seen == 0 {
+	if ev == nil {
 		return 0, 0, errors.New("no validation images could be read")
 	}
-	return lossSum / float64(seen), float64(hits) / float64(seen), nil
+	rep, err := ev.Report()
+	if err != nil {
+		return 0, 0, err
+	}
+	penalty, err := tr.Penalty()
+	if err != nil {
+		return 0, 0, err
+	}
+	return rep.CrossEntropy + penalty, rep.Accuracy, nil
 }
 
 // writeEpoch saves the epoch's checkpoints and logs.

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/evaluate"
+	"github.com/bonsai-ml/bonsai/model"
 )
 
 func baseOptions(t *testing.T, results, dataDir string, store *memStore) Options {
@@ -74,6 +76,9 @@ func TestRunWritesTAOOutputs(t *testing.T) {
 	if rows[2].ValAcc < 0.9 {
 		t.Errorf("tiny CNN did not learn left/right: val_acc %.3f", rows[2].ValAcc)
 	}
+	if want := evaluateLoss(t, o, store.saved[LastPath(results, ".ckpt")].Weights); math.Abs(rows[2].ValLoss-want) > 1e-6*want {
+		t.Errorf("training.csv val_loss %v differs from evaluate's loss %v on the same model and images", rows[2].ValLoss, want)
+	}
 	checkStatus(t, results, []string{StatusStarted, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusSuccess})
 	if plotted != 3 {
 		t.Errorf("results.png drawn with %d rows, want 3", plotted)
@@ -84,6 +89,42 @@ func TestRunWritesTAOOutputs(t *testing.T) {
 	if !strings.Contains(log.String(), "Total Val accuracy") {
 		t.Errorf("log lacks the final summary: %s", log.String())
 	}
+}
+
+// evaluateLoss computes the loss as the evaluate command does: the inference model's
+// probabilities, Keras' cross-entropy through evaluate.Evaluator, plus engine.Penalty.
+func evaluateLoss(t *testing.T, o Options, w model.Weights) float64 {
+	t.Helper()
+	m, err := o.Engine.NewModel(o.Graph, w, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := evaluate.NewEvaluator(o.Classes, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := o.ValData.Epoch(0)
+	defer it.Close()
+	for it.Next() {
+		b := it.Batch()
+		probs, err := m.Predict(b.Images)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ev.AddBatch(b.Targets, probs.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := ev.Report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	penalty, err := engine.Penalty(o.Graph, w, o.Train)
+	if err != nil || penalty <= 0 {
+		t.Fatalf("penalty %v, %v", penalty, err)
+	}
+	rep.AddPenalty(penalty)
+	return rep.Loss
 }
 
 // checkStatus checks the status field of every status.json line.

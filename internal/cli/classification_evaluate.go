@@ -31,6 +31,8 @@ Evaluates eval_config.model_path (or -m MODEL) on eval_config.eval_dataset_path 
 IMAGE_DIR; one folder per class) and prints what TAO's "classification evaluate" prints:
 Evaluation Loss, Evaluation Top K accuracy (k = eval_config.top_k), the confusion matrix
 (rows = true class) and the classification report (precision, recall, f1-score, support).
+As in TAO, the loss includes the spec's reg_config penalty on the model's weights; a line
+after it gives the cross-entropy alone.
 
 The class order comes from -cm, else from the model file's classmap, else from the sorted
 folder names. Preprocessing comes from the spec's train_config (as in TAO), else from the
@@ -108,6 +110,12 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 		return err
 	}
 	rep, err := evaluateDataset(env, f.backend, mf, ds, preprocessing(e, mf), ec.GetEnableCenterCrop(), batch, int(ec.GetTopK()), f.verbose)
+	if err == nil {
+		// As TAO: the model is rebuilt with the spec's regularizer, whose penalty Keras adds to the loss.
+		var penalty float64
+		penalty, err = engine.Penalty(mf.Graph, mf.Weights, train.TrainConfigFromSpec(e))
+		rep.AddPenalty(penalty)
+	}
 	if err != nil {
 		status.fail(err)
 		return err

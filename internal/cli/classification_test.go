@@ -7,10 +7,12 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -127,10 +129,24 @@ func TestClassificationTrainEvaluateInfer(t *testing.T) {
 		Samples   int     `json:"samples"`
 		TopK      float64 `json:"top_k_accuracy"`
 		Confusion [][]int `json:"confusion_matrix"`
+		Loss      float64 `json:"loss"`
+		CE        float64 `json:"cross_entropy"`
 	}
 	readJSON(t, filepath.Join(evalDir, "results.json"), &res)
 	if res.Samples != 8 || len(res.Confusion) != 2 || res.TopK < 0.75 {
 		t.Errorf("results.json: %+v (want 8 samples, 2x2 matrix, top-1 >= 0.75)", res)
+	}
+	// The eval set is the validation set: evaluate's loss (cross-entropy + L2 penalty, as TAO
+	// prints it) is the val_loss training recorded for the same checkpoint.
+	best, err := modelfile.Load(filepath.Join(results, "weights", "best.safetensors"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if valLoss, _ := strconv.ParseFloat(best.Extra["val_loss"], 64); math.Abs(res.Loss-valLoss) > 1e-6*valLoss || res.CE >= res.Loss {
+		t.Errorf("evaluate loss %v (cross-entropy %v), training val_loss %v", res.Loss, res.CE, valLoss)
+	}
+	if !strings.Contains(out, "Evaluation cross-entropy: ") {
+		t.Errorf("evaluate output lacks the cross-entropy line:\n%s", out)
 	}
 	checkPNG(t, filepath.Join(evalDir, "confusion_matrix.png"))
 	if csv, _ := os.ReadFile(filepath.Join(evalDir, "classification_report.csv")); !strings.HasPrefix(string(csv), "class,precision,recall,f1-score,support\nblue,") {
