@@ -108,6 +108,7 @@ func (c *checker) modelValues(mc *specpb.ModelConfig) {
 	if a := mc.GetActivation(); a != nil && a.GetActivationType() == "" {
 		c.errorf(p+"activation.activation_type", "must be set when activation is given")
 	}
+	c.taoIgnoredValues(mc)
 	if mc.GetByomModel() != "" {
 		c.warnf(p+"byom_model", "TAO bring-your-own-model files (.tltb) are not read by Bonsai; this field is ignored")
 	}
@@ -300,8 +301,11 @@ func (c *checker) visualizerValues(v *specpb.VisualizerConfig) {
 	if m := v.GetWandbConfig().GetMode(); m.Descriptor().Values().ByNumber(m.Number()) == nil {
 		c.errorf(p+"wandb_config.mode", "unknown value %d; allowed: ONLINE, OFFLINE, DISABLED", m)
 	}
-	if v.GetWandbConfig() != nil || v.GetClearmlConfig() != nil {
-		c.warnf(p+"wandb_config", "Weights & Biases and ClearML logging are not supported; these settings are ignored")
+	if v.GetWandbConfig() != nil {
+		c.warnf(p+"wandb_config", "not supported: Bonsai does not log to Weights & Biases (it needs the network); the TensorBoard files in <results_dir>/events hold the same curves")
+	}
+	if v.GetClearmlConfig() != nil {
+		c.warnf(p+"clearml_config", "not supported: Bonsai does not log to ClearML (it needs the network); the TensorBoard files in <results_dir>/events hold the same curves")
 	}
 }
 

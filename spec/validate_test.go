@@ -264,7 +264,11 @@ func TestWarnings(t *testing.T) {
 		{"rmsprop zeros", withOptimizer("rmsprop { lr: 0.1 }"), "train_config.optimizer.rmsprop: epsilon, rho not set"},
 		{"std in caffe mode", []edit{in("train_config", `image_std { key: "r" value: 1 }`)}, `train_config.image_std: image_std is used only in torch mode; it is ignored in "caffe" mode`},
 		{"mean in tf mode", []edit{{`preprocess_mode: "caffe"`, `preprocess_mode: "tf"`}, in("train_config", `image_mean { key: "r" value: 1 }`)}, "train_config.image_mean: image_mean is used only in caffe mode; it is ignored in tf mode"},
-		{"wandb", []edit{in("train_config", "visualizer { wandb_config { enabled: true } }")}, "train_config.visualizer.wandb_config: Weights & Biases and ClearML logging are not supported"},
+		{"wandb", []edit{in("train_config", "visualizer { wandb_config { enabled: true } }")}, "train_config.visualizer.wandb_config: not supported: Bonsai does not log to Weights & Biases"},
+		{"clearml", []edit{in("train_config", `visualizer { clearml_config { project: "p" } }`)}, "train_config.visualizer.clearml_config: not supported: Bonsai does not log to ClearML"},
+		{"resnet activation", []edit{in("model_config", `activation { activation_type: "swish" }`)}, "model_config.activation: TAO builds resnet with ReLU whatever activation_type says; Bonsai uses swish as written"},
+		{"efficientnet_b0 activation", []edit{{`arch: "resnet",`, `arch: "efficientnet_b0",`}, in("model_config", `activation { activation_type: "relu" }`)}, "model_config.activation: TAO's efficientnet_b0 ignores activation_type (a keyword typo in its template) and uses swish; Bonsai uses relu as written"},
+		{"mobilenet_v1 dropout", []edit{{`arch: "resnet",`, `arch: "mobilenet_v1",`}, in("model_config", "dropout: 0.3")}, "model_config.dropout: TAO's mobilenet_v1 does not use model_config.dropout (only vgg's retain_head head does); Bonsai ignores it too"},
 	}
 	base := sampleSpec(t)
 	for _, c := range cases {
@@ -322,6 +326,34 @@ func TestImageStdByModeAndChannels(t *testing.T) {
 		}
 		if got := e.ImageStd(); !maps.Equal(got, c.want) || (got == nil) != (c.want == nil) {
 			t.Errorf("%s: got %v, want %v", c.spec, got, c.want)
+		}
+	}
+}
+
+// TestTAOActivationNotes: a note exactly where TAO's template ignores what the spec asks.
+func TestTAOActivationNotes(t *testing.T) {
+	cases := []struct {
+		arch, typ string
+		params    map[string]float32
+		note      bool
+	}{
+		{"resnet", "relu", nil, false},
+		{"resnet", "relu6", nil, true},
+		{"mobilenet_v2", "swish", nil, true},
+		{"darknet", "leaky_relu", nil, false},
+		{"darknet", "leaky_relu", map[string]float32{"alpha": 0.1}, false},
+		{"darknet", "leaky_relu", map[string]float32{"alpha": 0.2}, true},
+		{"darknet", "mish", nil, true},
+		{"cspdarknet", "mish", nil, false},
+		{"cspdarknet_tiny", "leaky_relu", map[string]float32{"alpha": 0.2}, true},
+		{"efficientnet_b0", "swish", nil, false},
+		{"efficientnet_b0", "relu", nil, true},
+		{"efficientnet_b1", "relu", nil, false},
+		{"squeezenet", "relu6", nil, false},
+	}
+	for _, c := range cases {
+		if got := taoActivationNote(c.arch, c.typ, c.params); (got != "") != c.note {
+			t.Errorf("%s %s %v: note %q, want a note: %v", c.arch, c.typ, c.params, got, c.note)
 		}
 	}
 }

@@ -31,5 +31,5 @@
 //     that cover (the step the cache stores, done with or without it), then cropped: two
 //     resamplings where TAO does one.
 //   - An image already at the target size still gets the random crop and color augmentation
-//     (TAO returns it untouched).
+//     (TAO returns it untouched). The center crop, as TAO's, leaves such an image untouched.
 package loader

@@ -84,3 +84,21 @@ func TestPreprocessOptionErrors(t *testing.T) {
 		t.Error("label 2 of 2 classes accepted")
 	}
 }
+
+// TestCenterCropLeavesTargetSizeUntouched: as TAO, an image already at the network size is not
+// cropped (the crop would zoom it by (4+32)/4 and keep the middle); tf mode maps v to v/127.5-1.
+func TestCenterCropLeavesTargetSizeUntouched(t *testing.T) {
+	dir := t.TempDir()
+	img := rgbImage(4, 4, func(x, y int) color.NRGBA {
+		v := uint8(16 * (4*y + x))
+		return color.NRGBA{v, v, v, 255}
+	})
+	path := writePNG(t, dir, "four.png", img)
+	b := oneBatch(t, []Item{{Path: path}}, 1, Options{Height: 4, Width: 4, Channels: 1,
+		PreprocessMode: "tf", CenterCrop: true, BatchSize: 1}, 0)
+	want := make([]float64, 16)
+	for i := range want {
+		want[i] = float64(16*i)/127.5 - 1 // gray of (v, v, v) is v
+	}
+	assertClose(t, "pixels", b.Images.Data, want, 1e-6)
+}
