@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,8 +9,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gomlx/go-xla/pkg/pjrt"
+	"github.com/gomlx/gomlx/backends"
+	"golang.org/x/sys/cpu"
 )
+
+// pluginPathsEnv is go-xla's variable listing plugin folders (pjrt.PJRTPluginPathsEnv).
+const pluginPathsEnv = "PJRT_PLUGIN_LIBRARY_PATH"
 
 // Plugin is a PJRT plugin file found on this machine.
 type Plugin struct {
@@ -56,8 +59,8 @@ func Discover() *Found {
 		}
 	}
 	source := "go-xla default folder"
-	if os.Getenv(pjrt.PJRTPluginPathsEnv) != "" {
-		source = pjrt.PJRTPluginPathsEnv
+	if os.Getenv(pluginPathsEnv) != "" {
+		source = pluginPathsEnv
 	}
 	for _, dir := range SearchDirs() {
 		for _, path := range pluginFiles(dir) {
@@ -77,7 +80,7 @@ func Discover() *Found {
 // SearchDirs are the folders searched for pjrt_c_api_<name>_plugin.so files, as go-xla v0.1.4
 // searches them.
 func SearchDirs() []string {
-	if env := os.Getenv(pjrt.PJRTPluginPathsEnv); env != "" {
+	if env := os.Getenv(pluginPathsEnv); env != "" {
 		return slices.DeleteFunc(strings.Split(env, ":"), func(s string) bool { return s == "" })
 	}
 	var dirs []string
@@ -174,70 +177,48 @@ func detectGPU() (bool, string) {
 	return true, strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
 }
 
-// CPUFeatures returns the model name and the SIMD flags (avx, avx2, fma, avx512f, ...) that matter
-// for the CPU backends, read from /proc/cpuinfo.
+// CPUFeatures returns the CPU's model name (from /proc/cpuinfo where there is one) and the SIMD
+// features that matter for the CPU backends, as golang.org/x/sys/cpu detects them.
 func CPUFeatures() (modelName string, flags []string) {
+	have := []struct {
+		name string
+		ok   bool
+	}{
+		{"sse4_2", cpu.X86.HasSSE42}, {"avx", cpu.X86.HasAVX}, {"avx2", cpu.X86.HasAVX2}, {"fma", cpu.X86.HasFMA},
+		{"avx512f", cpu.X86.HasAVX512F}, {"avx512bw", cpu.X86.HasAVX512BW}, {"avx512_vnni", cpu.X86.HasAVX512VNNI},
+		{"avx512_bf16", cpu.X86.HasAVX512BF16}, {"asimd", cpu.ARM64.HasASIMD}, {"asimddp", cpu.ARM64.HasASIMDDP},
+	}
+	for _, h := range have {
+		if h.ok {
+			flags = append(flags, h.name)
+		}
+	}
+	return cpuModelName(), flags
+}
+
+// cpuModelName reads the first "model name" line of /proc/cpuinfo, or says "unknown".
+func cpuModelName() string {
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
-		return "unknown", nil
+		return "unknown"
 	}
 	defer f.Close()
-	want := []string{"sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile", "neon", "asimd"}
-	have := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		key, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
-		switch key {
-		case "model name":
-			if modelName == "" {
-				modelName = val
-			}
-		case "flags", "Features":
-			for _, fl := range strings.Fields(val) {
-				have[fl] = true
-			}
+		if ok && strings.TrimSpace(key) == "model name" {
+			return strings.TrimSpace(val)
 		}
 	}
-	for _, w := range want {
-		if have[w] {
-			flags = append(flags, w)
-		}
-	}
-	if modelName == "" {
-		modelName = "unknown"
-	}
-	return modelName, flags
-}
-
-// PluginVersion loads a plugin (without creating a client) and returns its PJRT C API version.
-func PluginVersion(p *Plugin) (string, error) {
-	if p.Kind == "cuda" {
-		if err := prepareCUDA(p); err != nil {
-			return "", err
-		}
-	}
-	pl, err := pjrt.GetPlugin(p.Path)
-	if err != nil {
-		return "", fmt.Errorf("loading %s: %w", p.Path, err)
-	}
-	major, minor := pl.Version()
-	v := fmt.Sprintf("PJRT C API %d.%d", major, minor)
-	if xv, ok := pl.Attributes()["xla_version"]; ok {
-		v += fmt.Sprintf(", XLA %v", xv)
-	}
-	return v, nil
+	return "unknown"
 }
 
 // Devices lists the engine's devices.
 func (e *Engine) Devices() []string {
 	var out []string
 	for i := range e.Backend.NumDevices() {
-		out = append(out, e.Backend.DeviceDescription(backendsDevice(i)))
+		out = append(out, e.Backend.DeviceDescription(backends.DeviceNum(i)))
 	}
 	return out
 }

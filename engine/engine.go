@@ -16,7 +16,6 @@ import (
 	_ "github.com/bonsai-ml/bonsai/engine/purego" // the pure-Go backend that trains CNNs
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego" // GoMLX's "go" backend
-	"github.com/gomlx/gomlx/backends/xla"
 )
 
 // EnvBackend is the environment variable read when no backend is given.
@@ -85,8 +84,8 @@ func open(config string) (*Engine, error) {
 	case config == "go" || config == "purego" || config == "simplego":
 		return openPureGo(config == "simplego")
 	case config == "xla:install":
-		if err := xla.AutoInstall(); err != nil {
-			return nil, fmt.Errorf("installing the XLA plugins (needs access to github.com): %w", err)
+		if err := installXLA(); err != nil {
+			return nil, err
 		}
 		return openXLA("")
 	case config == "xla" || strings.HasPrefix(config, "xla:"):
@@ -156,51 +155,4 @@ func openXLA(which string) (*Engine, error) {
 			which, strings.Join(SearchDirs(), ", "))
 	}
 	return openPlugin(p)
-}
-
-// openPlugin loads a PJRT plugin by absolute path (no auto-install, no network).
-func openPlugin(p *Plugin) (*Engine, error) {
-	if _, err := os.Stat(p.Path); err != nil {
-		return nil, fmt.Errorf("PJRT plugin: %w", err)
-	}
-	xla.EnableAutoInstall(false)
-	if p.Kind == "cuda" {
-		if err := prepareCUDA(p); err != nil {
-			return nil, err
-		}
-	}
-	cfg := p.Path
-	if p.Kind == "cpu" {
-		cfg += ",shared_buffers"
-	}
-	b, err := xla.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("loading PJRT plugin %s: %w", p.Path, err)
-	}
-	return &Engine{Backend: b, Name: "xla:" + p.Kind, Plugin: p.Path}, nil
-}
-
-// prepareCUDA sets what go-xla and the CUDA plugin read from the environment: it disables
-// go-xla v0.1.4's check that would point XLA_FLAGS at its developer's home folder, points XLA at
-// the CUDA toolkit (for ptxas and libdevice) and loads the NVIDIA libraries that a JAX-installed
-// plugin expects beside it.
-func prepareCUDA(p *Plugin) error {
-	os.Setenv("GOPJRT_CUDA_CHECKS", "0")
-	if dir := cudaDataDir(); dir != "" && !strings.Contains(os.Getenv("XLA_FLAGS"), "--xla_gpu_cuda_data_dir") {
-		os.Setenv("XLA_FLAGS", strings.TrimSpace(os.Getenv("XLA_FLAGS")+" --xla_gpu_cuda_data_dir="+dir))
-	}
-	return preloadNvidiaLibs(p.LibDirs)
-}
-
-// cudaDataDir is the CUDA toolkit folder holding nvvm/libdevice, or "".
-func cudaDataDir() string {
-	for _, d := range []string{os.Getenv("CUDA_HOME"), os.Getenv("CUDA_PATH"), "/usr/local/cuda", "/usr/lib/cuda"} {
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(d + "/nvvm/libdevice"); err == nil {
-			return d
-		}
-	}
-	return ""
 }

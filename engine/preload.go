@@ -1,3 +1,5 @@
+//go:build cgo
+
 package engine
 
 /*
@@ -17,11 +19,7 @@ import (
 	"slices"
 	"strings"
 	"unsafe"
-
-	"github.com/gomlx/gomlx/backends"
 )
-
-func backendsDevice(i int) backends.DeviceNum { return backends.DeviceNum(i) }
 
 // preloadNvidiaLibs makes the NVIDIA libraries of a pip (JAX) install visible to a CUDA plugin
 // that expects them on LD_LIBRARY_PATH. The dynamic loader reads LD_LIBRARY_PATH only at process

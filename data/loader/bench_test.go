@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/bonsai-ml/bonsai/internal/cputime"
 )
 
 // hymenopteraItems lists the JPEGs (*.jpg, *.jpeg: 397 files) of
@@ -51,13 +53,13 @@ func BenchmarkLoaderHymenoptera(b *testing.B) {
 					runEpoch(b, l, -1) // fill the cache, untimed
 				}
 				b.ResetTimer()
-				cpu0 := cpuSeconds()
+				cpu0 := cputime.Used().Seconds()
 				images := 0
 				for i := 0; i < b.N; i++ {
 					images += runEpoch(b, l, i)
 				}
 				b.ReportMetric(float64(images)/b.Elapsed().Seconds(), "images/s")
-				b.ReportMetric(float64(images)/(cpuSeconds()-cpu0), "images/cpu-s")
+				b.ReportMetric(float64(images)/(cputime.Used().Seconds()-cpu0), "images/cpu-s")
 				if cache {
 					b.ReportMetric(float64(l.Stats().CacheBytes)/(1<<20), "cache-MiB")
 				}
@@ -79,7 +81,7 @@ func BenchmarkDecodeHymenoptera(b *testing.B) {
 		files[i] = data
 	}
 	b.ResetTimer()
-	cpu0 := cpuSeconds()
+	cpu0 := cputime.Used().Seconds()
 	for i := 0; i < b.N; i++ {
 		for _, data := range files {
 			if _, err := Decode(data, 3); err != nil {
@@ -88,7 +90,7 @@ func BenchmarkDecodeHymenoptera(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(files))/b.Elapsed().Seconds(), "images/s")
-	b.ReportMetric(float64(b.N*len(files))/(cpuSeconds()-cpu0), "images/cpu-s")
+	b.ReportMetric(float64(b.N*len(files))/(cputime.Used().Seconds()-cpu0), "images/cpu-s")
 }
 
 func runEpoch(b *testing.B, l *Loader, e int) int {

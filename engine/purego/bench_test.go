@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bonsai-ml/bonsai/internal/cputime"
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -37,13 +38,13 @@ func benchConv3x3(b *testing.B, config string) {
 	defer exec.Finalize()
 	exec.MustExec(x, k) // compile and warm up
 	b.ResetTimer()
-	start, cpu := time.Now(), cpuTime()
+	start, cpu := time.Now(), cputime.Used()
 	for range b.N {
 		exec.MustExec(x, k)[0].FinalizeAll()
 	}
 	flops := 2.0 * n * hw * hw * c * c * 9 * float64(b.N)
 	b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
-	b.ReportMetric(flops/(cpuTime()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
+	b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
 }
 
 func BenchmarkConv3x3Lowered(b *testing.B) { benchConv3x3(b, "") }
@@ -106,12 +107,12 @@ func timeSteps(b *testing.B, step func()) {
 	step()
 	compile := time.Since(start)
 	b.ResetTimer() // (also drops reported metrics: report compile-s below)
-	start, cpu := time.Now(), cpuTime()
+	start, cpu := time.Now(), cputime.Used()
 	for range b.N {
 		step()
 	}
 	b.ReportMetric(float64(benchBatch*b.N)/time.Since(start).Seconds(), "img/s")
 	// Images per CPU-second: less sensitive to other load on a shared machine.
-	b.ReportMetric(float64(benchBatch*b.N)/(cpuTime()-cpu).Seconds(), "img/cpu-s")
+	b.ReportMetric(float64(benchBatch*b.N)/(cputime.Used()-cpu).Seconds(), "img/cpu-s")
 	b.ReportMetric(compile.Seconds(), "compile-s")
 }

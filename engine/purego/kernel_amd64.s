@@ -1,3 +1,5 @@
+//go:build amd64 && !purego
+
 #include "textflag.h"
 
 // func kernel6x16(k int, a *float32, aRow, aDepth int, b *float32, ldb int, c *float32, ldc int, overwrite int)

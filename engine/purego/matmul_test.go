@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/bonsai-ml/bonsai/internal/cputime"
 )
 
 func naiveMatMul(a, b []float64, m, k, n int) []float64 {
@@ -89,13 +91,13 @@ func BenchmarkMatMul(b *testing.B) {
 		w[i] = float32(i%5) - 2
 	}
 	b.ResetTimer()
-	start, cpu := time.Now(), cpuTime()
+	start, cpu := time.Now(), cputime.Used()
 	for range b.N {
 		matMul(a, w, c, m, k, n, false)
 	}
 	flops := 2 * m * k * n * float64(b.N)
 	b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
-	b.ReportMetric(flops/(cpuTime()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
+	b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
 }
 
 func transpose2D(a []float64, rows, cols int) []float64 {

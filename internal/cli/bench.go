@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"syscall"
 	"time"
 
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/internal/cputime"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
 )
@@ -123,25 +123,15 @@ func timeIt(w io.Writer, what string, c benchConfig, fn func() error) error {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	start, cpu0 := time.Now(), cpuSeconds()
+	start, cpu0 := time.Now(), cputime.Used().Seconds()
 	for range c.steps {
 		if err := fn(); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	d, cpu := time.Since(start), cpuSeconds()-cpu0
+	d, cpu := time.Since(start), cputime.Used().Seconds()-cpu0
 	imgs := float64(c.steps * c.batch)
 	fmt.Fprintf(w, "%s: first step %.2f s (compile + run); %d steps in %.2f s: %.1f img/s (%.1f ms/step); %.1f img per CPU-second\n",
 		what, first.Seconds(), c.steps, d.Seconds(), imgs/d.Seconds(), d.Seconds()*1000/float64(c.steps), imgs/cpu)
 	return nil
-}
-
-// cpuSeconds is the process's user+system CPU time: images per CPU-second stay comparable on a
-// shared machine where wall-clock throughput does not.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/engine/purego"
 )
 
 func init() {
@@ -31,7 +32,13 @@ func runDoctor(env *Env, args []string) error {
 	fmt.Fprintf(w, "          SIMD: %s\n", orNone(strings.Join(flags, " ")))
 	found := engine.Discover()
 	fmt.Fprintf(w, "GPU:      %v (%s)\n", found.GPU, found.GPUEvidence)
-	fmt.Fprintln(w, "Backends: go (pure Go, built in: trains CNNs on any CPU), xla:cpu and xla:cuda (need a PJRT plugin)")
+	fmt.Fprintln(w, "Backends in this binary:")
+	fmt.Fprintf(w, "  go       yes: pure Go, trains CNNs on any CPU; matrix kernel: %s\n", purego.MatMulKernel())
+	if ok, why := engine.XLALinked(); ok {
+		fmt.Fprintf(w, "  xla      yes: %s (xla:cpu and xla:cuda need a PJRT plugin file)\n", why)
+	} else {
+		fmt.Fprintf(w, "  xla      no: %s\n", why)
+	}
 	fmt.Fprintf(w, "Plugins searched in: %s and Python site-packages (jax_plugins/xla_cuda*)\n", strings.Join(engine.SearchDirs(), ", "))
 	printPlugins(w, found)
 
@@ -80,6 +87,9 @@ func printAdvice(w io.Writer, found *engine.Found, e *engine.Engine) {
 		fmt.Fprintln(w, "    python3 -m venv ~/.venv && ~/.venv/bin/pip install -U \"jax[cuda13]\"")
 		fmt.Fprintln(w, "  bonsai finds site-packages/jax_plugins/xla_cuda*/xla_cuda_plugin.so and the nvidia/* libraries beside it;")
 		fmt.Fprintln(w, "  a CUDA toolkit in /usr/local/cuda (ptxas, nvvm/libdevice) is used when present.")
+	}
+	if ok, _ := engine.XLALinked(); !ok {
+		fmt.Fprintln(w, "  this is a static pure-Go build: XLA plugins need a cgo build (CGO_ENABLED=1 go build ./cmd/bonsai, with a C compiler).")
 	}
 	if found.Best("cpu") == nil {
 		fmt.Fprintln(w, "  XLA CPU plugin (several times faster than pure Go on CPUs with AVX2/AVX-512): with network access run")

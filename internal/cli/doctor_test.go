@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/bonsai-ml/bonsai/engine"
 )
 
 func TestDoctorReportsBackendAndCPU(t *testing.T) {
@@ -12,7 +14,12 @@ func TestDoctorReportsBackendAndCPU(t *testing.T) {
 	if code := Main([]string{"doctor", "--backend", "go"}, &out, &errb); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"CPU:", "SIMD:", "GPU:", "no PJRT plugin found", "Backend:  purego", "device 0", "Faster backends:"} {
+	xla := "  xla      no: built without cgo"
+	if ok, _ := engine.XLALinked(); ok {
+		xla = "  xla      yes: built with cgo"
+	}
+	for _, want := range []string{"CPU:", "SIMD:", "GPU:", "Backends in this binary:", "  go       yes: pure Go", xla,
+		"no PJRT plugin found", "Backend:  purego", "device 0", "Faster backends:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out.String())
 		}

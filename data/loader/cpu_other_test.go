@@ -1,8 +1,0 @@
-//go:build !unix
-
-package loader
-
-import "math"
-
-// cpuSeconds is not measured on this system.
-func cpuSeconds() float64 { return math.NaN() }
