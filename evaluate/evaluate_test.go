@@ -257,14 +257,6 @@ func TestNumpyMatrix(t *testing.T) {
 	}
 }
 
-func TestPyFloat(t *testing.T) {
-	for v, want := range map[float64]string{1: "1.0", 0: "0.0", 0.6: "0.6", 1e-5: "1e-05", 0.6997181818: "0.6997181818", math.NaN(): "nan"} {
-		if got := pyFloat(v); got != want {
-			t.Errorf("pyFloat(%v) = %q, want %q", v, got, want)
-		}
-	}
-}
-
 func TestBatchesMatchCompute(t *testing.T) {
 	whole := sklearnDocExample(t, 2)
 	e, err := NewEvaluator(whole.Classes, 2)

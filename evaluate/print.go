@@ -2,8 +2,8 @@ package evaluate
 
 import (
 	"fmt"
+	"github.com/bonsai-ml/bonsai/internal/pyfmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -16,28 +16,11 @@ import (
 func (r *Report) PrintTAO(w io.Writer) error {
 	ce := ""
 	if r.Penalty != 0 {
-		ce = fmt.Sprintf("Evaluation cross-entropy: %s (the loss without the regularization penalty %s)\n", pyFloat(r.CrossEntropy), pyFloat(r.Penalty))
+		ce = fmt.Sprintf("Evaluation cross-entropy: %s (the loss without the regularization penalty %s)\n", pyfmt.Float(r.CrossEntropy), pyfmt.Float(r.Penalty))
 	}
 	_, err := fmt.Fprintf(w, "Evaluation Loss: %s\n%sEvaluation Top K accuracy: %s\nConfusion Matrix\n%s\nClassification Report\n%s",
-		pyFloat(r.Loss), ce, pyFloat(r.TopKAccuracy), NumpyMatrix(r.Confusion), r.ClassificationReport())
+		pyfmt.Float(r.Loss), ce, pyfmt.Float(r.TopKAccuracy), NumpyMatrix(r.Confusion), r.ClassificationReport())
 	return err
-}
-
-// pyFloat formats a float as Python's str() does for the magnitudes metrics take.
-func pyFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "nan"
-	case math.IsInf(v, 1):
-		return "inf"
-	case math.IsInf(v, -1):
-		return "-inf"
-	}
-	s := strconv.FormatFloat(v, 'g', -1, 64)
-	if !strings.ContainsAny(s, ".e") {
-		s += ".0"
-	}
-	return s
 }
 
 // numpy's default print options.

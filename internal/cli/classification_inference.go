@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/internal/pyfmt"
 
 	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/data/loader"
@@ -205,7 +205,8 @@ func inferFolder(env *Env, f *inferFlags, mf *modelfile.File, classes []string, 
 		for i, path := range b.Paths {
 			row := probs.Data[i*k : (i+1)*k]
 			best := evaluate.Argmax(row)
-			fmt.Fprintf(&csv, "%s,%s,%s\n", csvField(path), csvField(classes[best]), strconv.FormatFloat(float64(row[best]), 'g', -1, 32))
+			// pandas writes the float32 confidence as the repr of its float64 value, as TAO's does.
+			fmt.Fprintf(&csv, "%s,%s,%s\n", csvField(path), csvField(classes[best]), pyfmt.Float(float64(row[best])))
 			preds = append(preds, prediction{Path: path, Class: classes[best], Conf: row[best], TopK: topK(row, classes, f.topK)})
 		}
 		return nil
@@ -249,25 +250,15 @@ func runInference(env *Env, f *inferFlags, mf *modelfile.File, paths []string, p
 	return nil
 }
 
-// imagesUnder lists the .jpg/.jpeg/.png files under dir, recursively, in path order.
+// imagesUnder lists the .jpg/.jpeg/.png files under dir in TAO's order (os.walk's).
 func imagesUnder(dir string) ([]string, error) {
-	var paths []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && data.IsImageFile(path) {
-			paths = append(paths, path)
-		}
-		return nil
-	})
+	paths, err := data.WalkImages(dir)
 	if err != nil {
 		return nil, fmt.Errorf("-d: %w", err)
 	}
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("-d %s contains no .jpg, .jpeg or .png files", dir)
 	}
-	sort.Strings(paths)
 	return paths, nil
 }
 

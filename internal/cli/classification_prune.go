@@ -66,7 +66,7 @@ func runClassificationPrune(env *Env, args []string) error {
 	fs.StringVar(&f.output, "o", "", "pruned model file; required (the extension is added when missing)")
 	alias(fs, "o", "output_file")
 	addPruneOptionFlags(fs, &f.opts, &f.excluded, &f.key)
-	fs.StringVar(&f.results, "r", "", "write status.json (kpi: pruning_ratio, size, param_count) and prune_report.json here")
+	fs.StringVar(&f.results, "r", "", "write status.json (kpi as TAO: pruning_ratio, size in MB, param_count in millions) and prune_report.json here")
 	alias(fs, "r", "results_dir")
 	fs.Float64Var(&f.targetRatio, "target-ratio", 0, "search the threshold that keeps at most this fraction of the parameters (or FLOPs)")
 	fs.StringVar(&f.target, "target", prune.TargetParams, "what --target-ratio measures: params or flops")
@@ -153,7 +153,10 @@ func pruneModelFile(env *Env, f *pruneFlags) error {
 	if err := writeLayerReport(f.results, out.res); err != nil {
 		return err
 	}
-	status.log.KPI = map[string]any{"pruning_ratio": out.res.Ratio(), "size": out.size, "param_count": out.res.After.Params}
+	status.log.KPI = out.res.StatusKPI(out.size)
+	if err := status.log.Write(train.StatusRunning, out.res.String()); err != nil {
+		return err
+	}
 	return status.log.Write(train.StatusSuccess, "Pruning finished successfully.")
 }
 

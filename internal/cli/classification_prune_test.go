@@ -110,7 +110,8 @@ func TestClassificationPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(filepath.Join(dir, "pruned.safetensors"))
-	if last.Status != "SUCCESS" || last.KPI["param_count"] != float64(total) || last.KPI["size"] != float64(st.Size()) ||
+	// TAO's units: MB of 2^20 bytes, millions of parameters.
+	if last.Status != "SUCCESS" || last.KPI["param_count"] != float64(total)/1e6 || last.KPI["size"] != float64(st.Size())/(1<<20) ||
 		!(last.KPI["pruning_ratio"].(float64) > 0.1 && last.KPI["pruning_ratio"].(float64) < 0.9) {
 		t.Errorf("status.json last line: %s", lines[len(lines)-1])
 	}
@@ -122,7 +123,7 @@ func TestClassificationPruneCriterion(t *testing.T) {
 	dir := t.TempDir()
 	in := prunableModelFile(t, dir, "")
 	code, out, errs := bonsai("classification", "prune", "-m", in, "-o", filepath.Join(dir, "bn"), "-pth", "0.6", "--criterion", "bn")
-	if code != 0 || !strings.Contains(out, "Pruning ratio (pruned model / original model): 1\n") || errs != "" {
+	if code != 0 || !strings.Contains(out, "Pruning ratio (pruned model / original model): 1.0\n") || errs != "" {
 		t.Errorf("--criterion bn with equal gammas: exit %d\n%s\nstderr %q", code, out, errs)
 	}
 	pf, err := modelfile.Load(filepath.Join(dir, "bn.safetensors"), "")

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/pyfmt"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/train"
 )
@@ -253,6 +254,11 @@ func checkInferenceCSV(t *testing.T, path string, n int) {
 		f := strings.Split(l, ",")
 		if len(f) != 3 || !slices.Contains([]string{"blue", "red"}, f[1]) {
 			t.Fatalf("result.csv row %q", l)
+		}
+		// TAO (pandas) writes the float32 confidence as its float64 repr: 0.7853981852531433.
+		conf, err := strconv.ParseFloat(f[2], 64)
+		if err != nil || float64(float32(conf)) != conf || f[2] != pyfmt.Float(conf) || !strings.Contains(f[2], ".") {
+			t.Errorf("confidence %q is not the float64 repr of a float32", f[2])
 		}
 		if strings.Contains(filepath.Base(filepath.Dir(f[0])), f[1]) {
 			right++
