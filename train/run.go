@@ -57,6 +57,7 @@ type Options struct {
 
 	Progress io.Writer // progress bar (stderr); nil: none
 	Log      io.Writer // messages (stdout); nil: none
+	Warnings io.Writer // one-line warnings (stderr); nil: none
 
 	lrHook func(step int, lr float64) float64 // tests: replaces the schedule's learning rate
 }
@@ -189,6 +190,9 @@ func (r *run) prepare() error {
 	}
 	r.steps = max(1, o.TrainData.BatchesPerEpoch()/o.StepsDivisor)
 	r.maxSteps = r.steps * o.Epochs
+	if w := o.Schedule.EarlyDecayWarning(r.maxSteps, r.steps); w != "" && o.Warnings != nil {
+		fmt.Fprintln(o.Warnings, "warning:", w)
+	}
 	return r.loadHistory()
 }
 

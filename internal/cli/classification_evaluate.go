@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -234,17 +235,27 @@ func evaluateDataset(env *Env, backend string, mf *modelfile.File, ds *data.Data
 	return ev.Report()
 }
 
-// newInferenceModel binds the model file's graph and weights to the backend.
+// printSummaries prints the model summary as TAO does (Keras' layout), and with verbose also
+// Bonsai's (FLOPs, freeze blocks).
+func printSummaries(w io.Writer, g *model.Graph, verbose bool) {
+	s, err := g.Summarize()
+	if err != nil {
+		return
+	}
+	s.PrintKeras(w)
+	if verbose {
+		s.Print(w)
+	}
+}
+
+// newInferenceModel binds the model file's graph and weights to the backend, printing the model
+// summary.
 func newInferenceModel(env *Env, backend string, mf *modelfile.File, verbose bool) (*engine.Model, error) {
 	eng, err := engine.Open(backend)
 	if err != nil {
 		return nil, err
 	}
-	if verbose {
-		if s, err := mf.Graph.Summarize(); err == nil {
-			s.Print(env.Stdout)
-		}
-	}
+	printSummaries(env.Stdout, mf.Graph, verbose)
 	m, err := eng.NewModel(mf.Graph, mf.Weights, 0)
 	if err != nil {
 		return nil, fmt.Errorf("loading the model: %w", err)

@@ -181,8 +181,8 @@ func pruneAndSave(env *Env, f *pruneFlags) (*pruneOutput, error) {
 	}
 	before, after := modelBytes(f.model, mf), fileSize(path)
 	if f.verbose {
-		printSummary(env, "Original model", mf.Graph)
-		printSummary(env, "Pruned model", res.Graph)
+		printSummary(env, "Model summary of the unpruned model:", mf.Graph)
+		printSummary(env, "Model summary of the pruned model:", res.Graph)
 	}
 	if err := res.WriteReport(env.Stdout, f.verbose); err != nil {
 		return nil, err
@@ -335,6 +335,6 @@ func printSummary(env *Env, title string, g *model.Graph) {
 	if err != nil {
 		return
 	}
-	fmt.Fprintf(env.Stdout, "%s:\n", title)
-	s.Print(env.Stdout)
+	fmt.Fprintln(env.Stdout, title)
+	s.PrintKeras(env.Stdout)
 }

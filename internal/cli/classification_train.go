@@ -235,7 +235,7 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 		Epochs: int(e.Proto.GetTrainConfig().GetNEpochs()), StepsDivisor: f.gpus,
 		TrainData: tl, ValData: vl, Classes: trainDS.Classes,
 		Save: checkpointSaver(meta, f.key), Ext: modelfile.FileExt(f.key), Plot: plotCurves,
-		Progress: env.Stderr, Log: env.Stdout,
+		Progress: env.Stderr, Log: env.Stdout, Warnings: env.Stderr,
 	})
 	if bad := tl.BadImageSummary(); bad != "" {
 		fmt.Fprintln(env.Stderr, "warning:", bad)
@@ -484,11 +484,7 @@ func plotCurves(path string, rows []train.EpochLog) error {
 // printTrainHeader says what is about to run.
 func printTrainHeader(env *Env, eng *engine.Engine, e *spec.Experiment, f *trainFlags, st *start, trainDS, valDS *data.Dataset) {
 	w := env.Stdout
-	if f.verbose {
-		if s, err := st.graph.Summarize(); err == nil {
-			s.Print(w)
-		}
-	}
+	printSummaries(w, st.graph, f.verbose)
 	total, trainable, _ := st.graph.ParamCount()
 	tc := e.Proto.GetTrainConfig()
 	fmt.Fprintf(w, "Model: %s%d, %s parameters (%s trainable), weights from %s\n",

@@ -71,19 +71,35 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	err := cmd.Run(env, rest)
+	code := ExitOK
 	switch {
 	case err == nil:
-		return ExitOK
 	case errors.Is(err, flag.ErrHelp):
 		return ExitOK
 	default:
 		fmt.Fprintf(stderr, "bonsai %s: %v\n", cmd.Path, err)
+		code = ExitFailure
 		var ue UsageError
 		if errors.As(err, &ue) {
-			return ExitUsage
+			code = ExitUsage
 		}
-		return ExitFailure
 	}
+	printExecutionStatus(stdout, cmd, code)
+	return code
+}
+
+// printExecutionStatus ends a TAO task (the classification commands) with the line TAO's
+// launcher prints on its standard output, after the task and whatever --log_file captured:
+// "Execution status: PASS" or "FAIL".
+func printExecutionStatus(stdout io.Writer, cmd *Command, code int) {
+	if !strings.HasPrefix(cmd.Path, "classification ") {
+		return
+	}
+	status := "PASS"
+	if code != ExitOK {
+		status = "FAIL"
+	}
+	fmt.Fprintf(stdout, "Execution status: %s\n", status)
 }
 
 // lookup finds the longest registered command path that prefixes args.
