@@ -12,7 +12,7 @@ import (
 // result is one processed sample; pix is nil when err is set.
 type result struct {
 	index int
-	pix   []float32
+	pix   *[]float32
 	err   error
 }
 
@@ -131,7 +131,7 @@ func (it *Iterator) fill() (b Batch, n int, ok bool) {
 			}
 			continue
 		}
-		copy(b.Images.Data[n*size:(n+1)*size], r.pix)
+		copy(b.Images.Data[n*size:(n+1)*size], *r.pix)
 		it.l.bufPool.Put(r.pix)
 		item := it.l.items[r.index]
 		b.Labels.Data[n*classes+item.Label] = 1

@@ -112,7 +112,7 @@ func New(items []Item, numClasses int, opts Options) (*Loader, error) {
 		l.cache = make([]atomic.Pointer[Image], len(items))
 	}
 	size := opts.Height * opts.Width * opts.Channels
-	l.bufPool.New = func() any { return make([]float32, size) }
+	l.bufPool.New = func() any { b := make([]float32, size); return &b }
 	return l, nil
 }
 
@@ -270,15 +270,15 @@ func (l *Loader) reserveCache(n int64) bool {
 }
 
 // sample computes the normalized pixels of item i for an epoch.
-func (l *Loader) sample(epoch, i int) ([]float32, error) {
+func (l *Loader) sample(epoch, i int) (*[]float32, error) {
 	m, err := l.source(i)
 	if err != nil {
 		return nil, err
 	}
-	dst := l.bufPool.Get().([]float32)
-	scratch := l.bufPool.Get().([]float32)
+	dst := l.bufPool.Get().(*[]float32)
+	scratch := l.bufPool.Get().(*[]float32)
 	defer l.bufPool.Put(scratch)
-	l.pipe.finish(m, derivedRNG(l.opts.Seed, epoch, streamSample, i), dst, scratch)
+	l.pipe.finish(m, derivedRNG(l.opts.Seed, epoch, streamSample, i), *dst, *scratch)
 	return dst, nil
 }
 
@@ -304,7 +304,11 @@ func PreprocessFile(path string, opts Options) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	return l.sample(0, 0)
+	pix, err := l.sample(0, 0)
+	if err != nil {
+		return nil, err
+	}
+	return *pix, nil
 }
 
 // Duration helpers for progress output.

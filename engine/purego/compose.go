@@ -148,13 +148,6 @@ func (c *composer) mul(x, y backends.Op) backends.Op {
 	return c.keep(c.b.Mul(x, y))
 }
 
-func (c *composer) div(x, y backends.Op) backends.Op {
-	if c.err != nil {
-		return nil
-	}
-	return c.keep(c.b.Div(x, y))
-}
-
 func (c *composer) rsqrt(x backends.Op) backends.Op {
 	if c.err != nil {
 		return nil

@@ -73,6 +73,7 @@ func im2col[T float](x, patches []T, table []int32, batch, spatialSize, channels
 					clear(d)
 				case channels < 16: // short rows: a loop beats memmove's call
 					off := base + int(src)*channels
+					//lint:ignore S1001 for rows this short the loop is faster than copy's memmove call
 					for j, v := range x[off : off+channels] {
 						d[j] = v
 					}
