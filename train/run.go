@@ -54,6 +54,8 @@ type Options struct {
 	Ext  string
 	// Plot draws results.png from the history (optional).
 	Plot func(path string, rows []EpochLog) error
+	// TensorBoard adds images and histograms to the event files under ResultsDir/events.
+	TensorBoard TensorBoard
 
 	Progress io.Writer // progress bar (stderr); nil: none
 	Log      io.Writer // messages (stdout); nil: none
@@ -129,28 +131,35 @@ type run struct {
 	history  []EpochLog
 	best     EpochLog
 	hasBest  bool
+	events   *events
 }
 
 // Run trains o.Graph for epochs o.InitEpoch..o.Epochs and writes TAO's outputs in
 // o.ResultsDir: weights/<arch>_NNN<ext> every epoch plus weights/best<ext> and
-// weights/last<ext>, classmap.json, training.csv, status.json and results.png.
+// weights/last<ext>, classmap.json, training.csv, status.json, TensorBoard event files in
+// events/ (see TensorBoard) and results.png.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
 	r := &run{o: &o, status: NewStatusLog(o.ResultsDir), bar: NewProgress(o.Progress)}
 	if err := r.prepare(); err != nil {
+		r.events.close()
 		r.fail(err)
 		return nil, err
 	}
 	if err := r.status.Write(StatusStarted, "Starting Training Loop."); err != nil {
 		return nil, err
 	}
+	defer r.events.close() // after an error; finish closes it and reports its error
 	for epoch := o.InitEpoch; epoch <= o.Epochs; epoch++ {
 		if err := r.epoch(ctx, epoch); err != nil {
 			r.fail(err)
 			return nil, err
 		}
+	}
+	if err := r.events.close(); err != nil {
+		return nil, err
 	}
 	return r.finish()
 }
@@ -187,6 +196,9 @@ func (r *run) prepare() error {
 		if err := r.tr.SetOptimizerState(o.Optimizer); err != nil {
 			return fmt.Errorf("resuming: %w", err)
 		}
+	}
+	if r.events, err = newEvents(o.ResultsDir, o.TensorBoard); err != nil {
+		return err
 	}
 	r.steps = max(1, o.TrainData.BatchesPerEpoch()/o.StepsDivisor)
 	r.maxSteps = r.steps * o.Epochs
@@ -243,6 +255,9 @@ func (r *run) epoch(ctx context.Context, epoch int) error {
 	isBest := r.noteBest(row)
 	r.bar.EndEpoch(row, isBest)
 	r.history = append(r.history, row)
+	if err := r.events.epochEnd(row); err != nil {
+		return err
+	}
 	return r.writeEpoch(row, isBest)
 }
 
@@ -253,6 +268,14 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (EpochLog, error) {
 	defer it.Close()
 	r.bar.StartEpoch(epoch, o.Epochs, r.steps)
 	row := EpochLog{Epoch: epoch}
+	if o.TensorBoard.Histograms {
+		w, err := r.m.Weights()
+		if err != nil {
+			return row, fmt.Errorf("epoch %d: reading weights: %w", epoch, err)
+		}
+		r.events.epochStart(epoch, w)
+	}
+	start := time.Now()
 	var lossSum, accSum float64
 	var seen int
 	for i := 0; i < r.steps && it.Next(); i++ {
@@ -260,6 +283,9 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (EpochLog, error) {
 			return row, fmt.Errorf("epoch %d, iteration %d: %w", epoch, i+1, ErrInterrupted)
 		}
 		b := it.Batch()
+		if i == 0 {
+			r.events.images(epoch, o.TrainData, b.Images)
+		}
 		global := (epoch-1)*r.steps + i
 		lr := o.Schedule.LR(global, r.maxSteps)
 		if o.lrHook != nil {
@@ -277,6 +303,7 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (EpochLog, error) {
 		accSum += float64(acc) * float64(n)
 		seen += n
 		r.bar.Step(n, float64(loss), float64(acc), lr)
+		r.events.step(global, float64(loss), float64(acc), lr)
 	}
 	if err := it.Err(); err != nil {
 		return row, fmt.Errorf("epoch %d: %w", epoch, err)
@@ -285,6 +312,7 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (EpochLog, error) {
 		return row, fmt.Errorf("epoch %d: no training images could be read", epoch)
 	}
 	row.Loss, row.Acc = lossSum/float64(seen), accSum/float64(seen)
+	row.ImagesPerSecond = float64(seen) / max(time.Since(start).Seconds(), 1e-9)
 	return row, nil
 }
 

@@ -2,8 +2,12 @@ package loader
 
 import (
 	"fmt"
+	"image"
+	"math"
 	"sort"
 	"strings"
+
+	"github.com/bonsai-ml/bonsai/model"
 )
 
 // Preprocess modes (TAO train_config.preprocess_mode).
@@ -150,4 +154,43 @@ func (n normalizer) applyRows(src []uint8, dst []float32, width, channels int, f
 			}
 		}
 	}
+}
+
+// invert maps normalized HWC pixels back to 8-bit values in the image's channel order (RGB or
+// luminance), rounding and clamping to [0, 255].
+func (n normalizer) invert(src []float32, dst []uint8, channels int) {
+	for i := 0; i+channels <= len(src); i += channels {
+		for k := 0; k < channels; k++ {
+			j := k
+			if n.swapRB {
+				j = channels - 1 - k // BGR back to RGB
+			}
+			v := float64(src[i+j])/float64(n.mul[j]) + float64(n.sub[j])
+			dst[i+k] = uint8(math.Round(math.Min(255, math.Max(0, v))))
+		}
+	}
+}
+
+// Picture turns sample i of a batch's images (as this loader produced them: preprocessed,
+// augmented) back into an 8-bit picture for people to look at: RGB, or gray for one channel.
+func (l *Loader) Picture(images *model.Tensor, i int) (image.Image, error) {
+	if len(images.Shape) != 4 || i < 0 || i >= images.Shape[0] {
+		return nil, fmt.Errorf("picture %d of images shaped %v", i, images.Shape)
+	}
+	h, w, c := images.Shape[1], images.Shape[2], images.Shape[3]
+	if c != l.opts.Channels {
+		return nil, fmt.Errorf("images have %d channels, the loader %d", c, l.opts.Channels)
+	}
+	size := h * w * c
+	pix := make([]uint8, size)
+	l.pipe.norm.invert(images.Data[i*size:(i+1)*size], pix, c)
+	if c == 1 {
+		return &image.Gray{Pix: pix, Stride: w, Rect: image.Rect(0, 0, w, h)}, nil
+	}
+	rgba := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for p := 0; p < h*w; p++ {
+		copy(rgba.Pix[4*p:4*p+3], pix[3*p:3*p+3])
+		rgba.Pix[4*p+3] = 255
+	}
+	return rgba, nil
 }

@@ -1,7 +1,9 @@
 package loader
 
 import (
+	"image"
 	"image/color"
+	"slices"
 	"testing"
 )
 
@@ -101,4 +103,48 @@ func TestCenterCropLeavesTargetSizeUntouched(t *testing.T) {
 		want[i] = float64(16*i)/127.5 - 1 // gray of (v, v, v) is v
 	}
 	assertClose(t, "pixels", b.Images.Data, want, 1e-6)
+}
+
+// TestPictureInvertsPreprocessing: every mode's output turns back into the pixels it came
+// from, in RGB order (caffe's BGR swapped back), and luminance for one channel.
+func TestPictureInvertsPreprocessing(t *testing.T) {
+	dir := t.TempDir()
+	img := rgbImage(2, 1, func(x, _ int) color.NRGBA {
+		if x == 0 {
+			return color.NRGBA{10, 20, 30, 255}
+		}
+		return color.NRGBA{200, 100, 50, 255}
+	})
+	path := writePNG(t, dir, "two.png", img)
+	for _, c := range []struct {
+		mode     string
+		channels int
+		want     []uint8 // Pix of the picture
+	}{
+		{"caffe", 3, []uint8{10, 20, 30, 255, 200, 100, 50, 255}},
+		{"torch", 3, []uint8{10, 20, 30, 255, 200, 100, 50, 255}},
+		{"tf", 3, []uint8{10, 20, 30, 255, 200, 100, 50, 255}},
+		{"torch", 1, []uint8{18, 124}}, // PIL's luminance of the two pixels
+	} {
+		opts := Options{Height: 1, Width: 2, Channels: c.channels, PreprocessMode: c.mode, BatchSize: 1}
+		l, err := New([]Item{{Path: path}}, 1, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := oneBatch(t, []Item{{Path: path}}, 1, opts, 0)
+		pic, err := l.Picture(b.Images, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pix []uint8
+		switch p := pic.(type) {
+		case *image.NRGBA:
+			pix = p.Pix
+		case *image.Gray:
+			pix = p.Pix
+		}
+		if !slices.Equal(pix, c.want) {
+			t.Errorf("%s %d channels: picture %v, want %v", c.mode, c.channels, pix, c.want)
+		}
+	}
 }

@@ -212,6 +212,9 @@ func checkTrainOutputs(t *testing.T, results string, epochs int) {
 		t.Errorf("status.json first %+v, last %+v", first, final)
 	}
 	checkPNG(t, filepath.Join(results, "results.png"))
+	if events, _ := filepath.Glob(filepath.Join(results, "events", "events.out.tfevents.*")); len(events) == 0 {
+		t.Error("no TensorBoard event file in events/")
+	}
 }
 
 func checkPNG(t *testing.T, path string) {

@@ -41,6 +41,10 @@ RESULTS_DIR receives TAO's outputs:
   weights/<arch>_NNN.safetensors   a checkpoint every epoch (.safetensors.enc with -k)
   weights/best.*, weights/last.*   the best epoch (validation accuracy) and the latest one
   classmap.json, training.csv, status.json (JSON lines), results.png (training curves)
+  events/                          TensorBoard event files: loss, acc, lr per iteration; val_loss,
+                                   val_acc, throughput per epoch; with train_config.visualizer
+                                   { enabled: true } num_images augmented images per epoch, with
+                                   weight_histograms per-layer weight histograms
 
 Transfer learning: train_config.pretrained_model_path's weights are copied by layer name
 where shapes match; a pruned model (its layers differ) is retrained as its own graph.
@@ -235,7 +239,8 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 		Epochs: int(e.Proto.GetTrainConfig().GetNEpochs()), StepsDivisor: f.gpus,
 		TrainData: tl, ValData: vl, Classes: trainDS.Classes,
 		Save: checkpointSaver(meta, f.key), Ext: modelfile.FileExt(f.key), Plot: plotCurves,
-		Progress: env.Stderr, Log: env.Stdout, Warnings: env.Stderr,
+		TensorBoard: train.TensorBoardFromSpec(e),
+		Progress:    env.Stderr, Log: env.Stdout, Warnings: env.Stderr,
 	})
 	if bad := tl.BadImageSummary(); bad != "" {
 		fmt.Fprintln(env.Stderr, "warning:", bad)
