@@ -117,7 +117,7 @@ func ConvertIDX(opts IDXOptions) (*Result, error) {
 		return nil, err
 	}
 	if opts.LimitPerClass < 0 {
-		return nil, fmt.Errorf("--limit-per-class must be >= 0, got %d", opts.LimitPerClass)
+		return nil, fmt.Errorf("the limit per class must be >= 0, got %d", opts.LimitPerClass)
 	}
 	imgs, imgHash, err := readIDXFile(opts.Images, func(r io.Reader) (*IDXImages, error) { return ReadIDXImages(r) })
 	if err != nil {
@@ -203,7 +203,7 @@ func checkIDXPair(opts IDXOptions, imgs *IDXImages, labels []byte) error {
 	}
 	for i, l := range labels {
 		if int(l) >= len(opts.ClassNames) {
-			return fmt.Errorf("%s: label %d of image %d has no class name (%d names given); pass --class-names", opts.Labels, l, i+1, len(opts.ClassNames))
+			return fmt.Errorf("%s: label %d of image %d has no class name (%d names given); give a name for every label", opts.Labels, l, i+1, len(opts.ClassNames))
 		}
 	}
 	return nil

@@ -44,6 +44,10 @@ type Result struct {
 	Notes       []string // things the user should know (fallbacks, tiny classes, cleanups)
 }
 
+// ErrOutputDiffers is returned when an output folder holds the result of other inputs: the
+// caller may replace it (force) or choose another folder.
+var ErrOutputDiffers = errors.New("replace it or choose another output folder")
+
 func (r *Result) notef(format string, args ...any) {
 	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
 }
@@ -113,13 +117,13 @@ func checkExisting(dir, command string, inputs map[string]any, force bool) (repl
 		if len(entries) == 0 {
 			return true, nil, nil
 		}
-		return false, nil, fmt.Errorf("output %s already exists and was not made by bonsai (no %s); choose another --out or remove it yourself", dir, ManifestName)
+		return false, nil, fmt.Errorf("output %s already exists and was not made by bonsai (no %s); choose another output folder or remove it yourself", dir, ManifestName)
 	}
 	if old.Command == command && reflect.DeepEqual(old.Inputs, normalize(inputs)) && !force {
 		return false, old, nil
 	}
 	if !force {
-		return false, nil, fmt.Errorf("output %s was made by %q with different inputs (%s); use --force to replace it or choose another --out", dir, old.Command, describeDiff(old.Inputs, normalize(inputs)))
+		return false, nil, fmt.Errorf("output %s was made by %q with different inputs (%s): %w", dir, old.Command, describeDiff(old.Inputs, normalize(inputs)), ErrOutputDiffers)
 	}
 	return true, nil, nil
 }
@@ -351,7 +355,7 @@ func checkNotInside(src, out string) error {
 		return nil
 	}
 	if a == b || strings.HasPrefix(b, a+string(filepath.Separator)) || strings.HasPrefix(a, b+string(filepath.Separator)) {
-		return fmt.Errorf("the output %s overlaps the input %s; choose an --out outside it", out, src)
+		return fmt.Errorf("the output %s overlaps the input %s; choose an output folder outside it", out, src)
 	}
 	return nil
 }

@@ -137,7 +137,7 @@ func checkVOCOptions(o VOCOptions) error {
 		return err
 	}
 	if info, err := os.Stat(filepath.Join(o.Root, "JPEGImages")); err != nil || !info.IsDir() {
-		return fmt.Errorf("%s is not a VOC year folder (no JPEGImages/ inside); pass e.g. --voc-root VOCdevkit/VOC2012", o.Root)
+		return fmt.Errorf("%s is not a VOC year folder (no JPEGImages/ inside); give a year folder such as VOCdevkit/VOC2012", o.Root)
 	}
 	return nil
 }
@@ -157,7 +157,7 @@ func readVOC(opts VOCOptions, res *Result) (*vocSource, error) {
 	var err error
 	if src.labels == LabelsImageSets {
 		if len(classFiles) == 0 {
-			return nil, fmt.Errorf("no %s files in %s; use --labels xml to read Annotations/*.xml", "<class>_"+opts.ImageSet+".txt", main)
+			return nil, fmt.Errorf("no %s files in %s; read the labels from Annotations/*.xml instead (label source xml)", "<class>_"+opts.ImageSet+".txt", main)
 		}
 		labels, err = labelsFromImageSets(classFiles, opts, src.skipped)
 	} else {

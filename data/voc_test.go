@@ -198,7 +198,7 @@ func TestConvertVOCErrors(t *testing.T) {
 	}{
 		{VOCOptions{Root: tmp, Out: filepath.Join(t.TempDir(), "o")}, "not a VOC year folder"},
 		{VOCOptions{Root: root, Out: filepath.Join(tmp, "o"), Mode: "leaky"}, "unknown mode"},
-		{VOCOptions{Root: root, Out: filepath.Join(tmp, "o"), Labels: LabelsImageSets}, "use --labels xml"},
+		{VOCOptions{Root: root, Out: filepath.Join(tmp, "o"), Labels: LabelsImageSets}, "label source xml"},
 		{VOCOptions{Root: root, Out: filepath.Join(tmp, "o"), Ratios: Ratios{0.5, 0.1, 0.1}}, "sum to"},
 		{VOCOptions{Root: root, Out: filepath.Join(root, "out")}, "overlaps"},
 	}

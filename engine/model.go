@@ -29,6 +29,7 @@ type Model struct {
 
 	predictExec  *Exec
 	logitsExec   *Exec
+	actExecs     map[string]*Exec // Activations' graphs, by requested layer list
 	predictBatch int
 }
 

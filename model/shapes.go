@@ -334,3 +334,13 @@ func (g *Graph) ParamCount() (total, trainable int, err error) {
 	}
 	return total, trainable, nil
 }
+
+// OutputUnits is the channel count of the output layer (a classifier's class count), or -1
+// when the graph's shapes cannot be computed.
+func (g *Graph) OutputUnits() int {
+	shapes, err := g.Shapes()
+	if err != nil {
+		return -1
+	}
+	return shapes[g.Output].Channels()
+}

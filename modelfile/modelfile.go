@@ -138,7 +138,7 @@ func Load(path, key string) (*File, error) {
 	}
 	if isEncrypted(data) {
 		if key == "" {
-			return nil, fmt.Errorf("%s is encrypted: pass its key with -k: %w", path, ErrKeyRequired)
+			return nil, fmt.Errorf("%s: %w", path, ErrKeyRequired)
 		}
 		if data, err = decrypt(data, key); err != nil {
 			if errors.Is(err, ErrWrongKey) {

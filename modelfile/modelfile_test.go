@@ -225,8 +225,8 @@ func TestEncryptedRoundTrip(t *testing.T) {
 	})
 	t.Run("missing key", func(t *testing.T) {
 		_, err := Load(path, "")
-		if !errors.Is(err, ErrKeyRequired) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "-k") {
-			t.Fatalf("got %v, want ErrKeyRequired naming the path and -k", err)
+		if !errors.Is(err, ErrKeyRequired) || !strings.Contains(err.Error(), path) {
+			t.Fatalf("got %v, want ErrKeyRequired naming the path", err)
 		}
 	})
 	t.Run("tampered", func(t *testing.T) {

@@ -265,7 +265,7 @@ func (a *analysis) prunableParents(from []string) ([]string, bool, error) {
 				}
 			}
 		default:
-			return fmt.Errorf("pruning cannot look through layer %q (%s) to find the layers whose channels must match; add the layers before it to -el", l.Name, l.Op)
+			return fmt.Errorf("pruning cannot look through layer %q (%s) to find the layers whose channels must match; exclude the layers before it from pruning: %w", l.Name, l.Op, ErrExcludeLayer)
 		}
 		return nil
 	}

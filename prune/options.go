@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -37,6 +38,9 @@ type Options struct {
 }
 
 // DefaultOptions are TAO's defaults (pth 0.1, max, union, granularity 8, min filters 16).
+// ErrExcludeLayer marks errors that excluding a layer from pruning (Options.Excluded) avoids.
+var ErrExcludeLayer = errors.New("layers excluded from pruning keep all their channels")
+
 func DefaultOptions() Options {
 	return Options{Threshold: 0.1, Normalizer: NormMax, Equalization: EqUnion, Granularity: 8, MinFilters: 16, Criterion: CriterionKernel}
 }

@@ -115,7 +115,7 @@ func (a *analysis) rewriteGraph(kept map[string][]int) (*model.Graph, error) {
 			c.ChannelStart = countBelow(in, l.ChannelStart)
 			c.ChannelEnd = countBelow(in, l.ChannelEnd)
 			if c.ChannelStart == c.ChannelEnd {
-				return nil, fmt.Errorf("channel_slice %q would keep no channels; exclude the layer before it with -el", l.Name)
+				return nil, fmt.Errorf("channel_slice %q would keep no channels; exclude the layer before it from pruning: %w", l.Name, ErrExcludeLayer)
 			}
 		}
 		g.Layers[i] = &c

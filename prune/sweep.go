@@ -1,19 +1,16 @@
 package prune
 
 import (
+	"bytes"
 	"fmt"
-	"image/color"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/bonsai-ml/bonsai/report"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/modelfile"
 )
 
 // SweepPoint is one threshold of a pruning sweep. Ratios are pruned / original; Accuracy is
@@ -50,88 +47,84 @@ func WriteSweepCSV(w io.Writer, original SweepPoint, points []SweepPoint) error 
 	return err
 }
 
-// Sweep plot size in pixels, and the legend's strip on the right.
-const (
-	sweepWidth       = 980
-	sweepHeight      = 560
-	sweepLegendWidth = 170
-)
-
-// sweepCurve is one line of the sweep plot.
-type sweepCurve struct {
-	name   string
-	color  color.Color
-	dashes []vg.Length
-	glyph  draw.GlyphDrawer
-	radius vg.Length
-	value  func(SweepPoint) float64
+// SweepOptions configures Sweep.
+type SweepOptions struct {
+	Source     string // the model file's path, for the pruning records
+	Options    Options
+	Thresholds []float64
+	// Accuracy measures a model (nil: accuracy is NaN, not measured).
+	Accuracy func(*modelfile.File) (float64, error)
+	// Save keeps the pruned model of a threshold (nil: not kept).
+	Save func(threshold float64, f *modelfile.File) error
 }
 
-// sweepCurves are drawn in this order, so that "parameters kept" (small filled circles, solid)
-// lies on top of "file size kept" (large rings, dotted), which often has the same values.
-var sweepCurves = []sweepCurve{
-	{"file size kept", color.RGBA{0x7f, 0x7f, 0x7f, 0xff}, []vg.Length{vg.Points(1), vg.Points(3)}, draw.RingGlyph{}, vg.Points(5),
-		func(s SweepPoint) float64 { return s.FileRatio }},
-	{"FLOPs kept", color.RGBA{0xff, 0x7f, 0x0e, 0xff}, []vg.Length{vg.Points(6), vg.Points(3)}, draw.BoxGlyph{}, vg.Points(3),
-		func(s SweepPoint) float64 { return s.FLOPsRatio }},
-	{"parameters kept", color.RGBA{0x1f, 0x77, 0xb4, 0xff}, nil, draw.CircleGlyph{}, vg.Points(2.5),
-		func(s SweepPoint) float64 { return s.ParamRatio }},
-	{"accuracy", color.RGBA{0x2c, 0xa0, 0x2c, 0xff}, []vg.Length{vg.Points(6), vg.Points(2), vg.Points(1), vg.Points(2)}, draw.TriangleGlyph{}, vg.Points(3.5),
-		func(s SweepPoint) float64 { return s.Accuracy }},
-}
-
-// WriteSweepPNG draws parameters, FLOPs and file size kept (and accuracy, with the unpruned
-// accuracy as a thin dashed line, when measured) against the threshold, atomically. Each curve
-// has its own marker and line style; the legend sits right of the plot.
-func WriteSweepPNG(path string, original SweepPoint, points []SweepPoint) error {
-	if len(points) == 0 {
-		return fmt.Errorf("writing %s: no thresholds to plot", path)
+// Sweep prunes mf at each threshold and measures the unpruned model and each pruned one:
+// parameters, compute, encoded file size (optimizer state left out) and accuracy.
+func Sweep(mf *modelfile.File, o SweepOptions) (SweepPoint, []SweepPoint, error) {
+	plain := *mf
+	plain.Optimizer = nil // sizes compare models, not checkpoints
+	orig, err := sweepPoint(&plain, o.Accuracy)
+	if err != nil {
+		return orig, nil, err
 	}
-	p := plot.New()
-	p.Title.Text = "Pruning sweep (before retraining)"
-	p.Title.Padding = vg.Points(6)
-	p.X.Label.Text = "pruning threshold (-pth)"
-	p.Y.Label.Text = "kept / unpruned, and accuracy"
-	lo, hi := points[0].Threshold, points[len(points)-1].Threshold
-	pad := math.Max(0.02, 0.03*(hi-lo))
-	p.X.Min, p.X.Max = lo-pad, hi+pad
-	p.Add(plotter.NewGrid())
-	legend := plot.NewLegend()
-	legend.Padding = vg.Points(3)
-	top := 1.0
-	for _, c := range sweepCurves {
-		var xys plotter.XYs
-		for _, s := range points {
-			if v := c.value(s); !math.IsNaN(v) && !math.IsInf(v, 0) {
-				xys = append(xys, plotter.XY{X: s.Threshold, Y: v})
-				top = math.Max(top, v)
+	var points []SweepPoint
+	for _, th := range o.Thresholds {
+		opts := o.Options
+		opts.Threshold = th
+		res, err := Prune(plain.Graph, plain.Weights, opts)
+		if err != nil {
+			return orig, nil, fmt.Errorf("pruning %s at %g: %w", o.Source, th, err)
+		}
+		pf, err := PrunedFile(&plain, res, o.Source, Target{})
+		if err != nil {
+			return orig, nil, err
+		}
+		pt, err := sweepPoint(pf, o.Accuracy)
+		if err != nil {
+			return orig, nil, fmt.Errorf("threshold %g: %w", th, err)
+		}
+		pt.Threshold = th
+		pt.ParamRatio = float64(pt.Params) / float64(orig.Params)
+		pt.FLOPsRatio = float64(pt.FLOPs) / float64(orig.FLOPs)
+		pt.FileRatio = float64(pt.FileBytes) / float64(orig.FileBytes)
+		points = append(points, pt)
+		if o.Save != nil {
+			if err := o.Save(th, pf); err != nil {
+				return orig, nil, err
 			}
 		}
-		if len(xys) == 0 {
-			continue
-		}
-		line, dots, err := plotter.NewLinePoints(xys)
-		if err != nil {
-			return fmt.Errorf("writing %s: %w", path, err)
-		}
-		line.Color, line.Width, line.Dashes = c.color, vg.Points(1.5), c.dashes
-		dots.Color, dots.Shape, dots.Radius = c.color, c.glyph, c.radius
-		p.Add(line, dots)
-		legend.Add(c.name, line, dots)
 	}
-	if !math.IsNaN(original.Accuracy) {
-		ref, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: original.Accuracy}, {X: p.X.Max, Y: original.Accuracy}})
-		if err == nil {
-			ref.Color, ref.Width, ref.Dashes = color.RGBA{0x2c, 0xa0, 0x2c, 0xff}, vg.Points(0.75), []vg.Length{vg.Points(2), vg.Points(2)}
-			p.Add(ref)
-			legend.Add("accuracy unpruned", ref)
+	return orig, points, nil
+}
+
+// sweepPoint measures one model.
+func sweepPoint(mf *modelfile.File, accuracy func(*modelfile.File) (float64, error)) (SweepPoint, error) {
+	size, err := SizeOf(mf.Graph)
+	if err != nil {
+		return SweepPoint{}, err
+	}
+	enc, err := modelfile.Encode(mf)
+	if err != nil {
+		return SweepPoint{}, err
+	}
+	acc := math.NaN()
+	if accuracy != nil {
+		if acc, err = accuracy(mf); err != nil {
+			return SweepPoint{}, err
 		}
 	}
-	p.Y.Min, p.Y.Max = 0, 1.04*top
-	var ticks plot.ConstantTicks
-	for v := 0; v <= int(10*top); v += 2 {
-		ticks = append(ticks, plot.Tick{Value: float64(v) / 10, Label: strconv.FormatFloat(float64(v)/10, 'g', -1, 64)})
+	return SweepPoint{Params: size.Params, MACs: size.MACs, FLOPs: size.FLOPs, FileBytes: int64(len(enc)),
+		ParamRatio: 1, FLOPsRatio: 1, FileRatio: 1, Accuracy: acc}, nil
+}
+
+// SweepCSV is the name of the table WriteSweepTable writes.
+const SweepCSV = "sweep.csv"
+
+// WriteSweepTable writes dir/sweep.csv atomically.
+func WriteSweepTable(dir string, original SweepPoint, points []SweepPoint) error {
+	var b bytes.Buffer
+	if err := WriteSweepCSV(&b, original, points); err != nil {
+		return err
 	}
-	p.Y.Tick.Marker = ticks
-	return report.WritePlotLegendRight(path, p, legend, sweepWidth, sweepHeight, sweepLegendWidth)
+	return atomicfile.WriteBytes(filepath.Join(dir, SweepCSV), b.Bytes())
 }

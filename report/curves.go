@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/results"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -21,16 +22,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 )
-
-// Epoch is one row of training.csv (TAO's columns epoch, acc, loss, lr, val_acc, val_loss).
-type Epoch struct {
-	Epoch   int
-	Acc     float64
-	Loss    float64
-	LR      float64
-	ValAcc  float64
-	ValLoss float64
-}
 
 // Size of results.png in pixels: three panels side by side.
 const (
@@ -49,27 +40,27 @@ var (
 type series struct {
 	name  string
 	color color.Color
-	value func(Epoch) float64
+	value func(results.Epoch) float64
 }
 
 // WriteTrainingCurves draws loss/val_loss, acc/val_acc and lr per epoch into a PNG at path
 // (results.png by convention), atomically. The learning rate is on a log axis, so that TAO's
 // exponential decays show as lines; an epoch whose lr is 0 leaves a gap there.
-func WriteTrainingCurves(path string, epochs []Epoch) error {
+func WriteTrainingCurves(path string, epochs []results.Epoch) error {
 	if len(epochs) == 0 {
 		return fmt.Errorf("writing %s: no epochs to plot", path)
 	}
 	panels := []*plot.Plot{
 		curvePanel("Loss", epochs, []series{
-			{"loss", trainColor, func(e Epoch) float64 { return e.Loss }},
-			{"val_loss", valColor, func(e Epoch) float64 { return e.ValLoss }},
+			{"loss", trainColor, func(e results.Epoch) float64 { return e.Loss }},
+			{"val_loss", valColor, func(e results.Epoch) float64 { return e.ValLoss }},
 		}, false),
 		curvePanel("Accuracy", epochs, []series{
-			{"acc", trainColor, func(e Epoch) float64 { return e.Acc }},
-			{"val_acc", valColor, func(e Epoch) float64 { return e.ValAcc }},
+			{"acc", trainColor, func(e results.Epoch) float64 { return e.Acc }},
+			{"val_acc", valColor, func(e results.Epoch) float64 { return e.ValAcc }},
 		}, false),
 		curvePanel("Learning rate (log scale)", epochs, []series{
-			{"lr", trainColor, func(e Epoch) float64 { return e.LR }},
+			{"lr", trainColor, func(e results.Epoch) float64 { return e.LR }},
 		}, true),
 	}
 	img := vgimg.NewWith(vgimg.UseWH(pixels(CurvesWidth), pixels(CurvesHeight)), vgimg.UseDPI(dpi))
@@ -103,7 +94,7 @@ func pixels(n int) vg.Length { return vg.Length(n) * vg.Inch / dpi }
 
 // curvePanel plots the series against the epoch number, one segment per run of finite values
 // (positive ones on a log axis).
-func curvePanel(title string, epochs []Epoch, all []series, logY bool) *plot.Plot {
+func curvePanel(title string, epochs []results.Epoch, all []series, logY bool) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.Title.Padding = vg.Points(6)
@@ -115,7 +106,7 @@ func curvePanel(title string, epochs []Epoch, all []series, logY bool) *plot.Plo
 	for _, s := range all {
 		value := s.value
 		if logY {
-			value = func(e Epoch) float64 {
+			value = func(e results.Epoch) float64 {
 				if v := s.value(e); v > 0 {
 					return v
 				}
@@ -153,7 +144,7 @@ func curvePanel(title string, epochs []Epoch, all []series, logY bool) *plot.Plo
 
 // setLogRange is setRanges on a log axis: the range padded by a factor, a decade around a
 // constant series, ticks at powers of ten (and 2 and 5 times them when the range is short).
-func setLogRange(p *plot.Plot, epochs []Epoch, finite, last []float64) {
+func setLogRange(p *plot.Plot, epochs []results.Epoch, finite, last []float64) {
 	setXRange(p, epochs)
 	lo, hi := finite[0], finite[0]
 	for _, v := range finite {
@@ -205,7 +196,7 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 
 // setRanges pads the axes around the data, so that points do not sit on the frame and a
 // constant series gets a readable scale, and moves the legend away from where curves end.
-func setRanges(p *plot.Plot, epochs []Epoch, finite, last []float64) {
+func setRanges(p *plot.Plot, epochs []results.Epoch, finite, last []float64) {
 	setXRange(p, epochs)
 	if len(finite) == 0 {
 		return
@@ -229,14 +220,14 @@ func setRanges(p *plot.Plot, epochs []Epoch, finite, last []float64) {
 }
 
 // setXRange pads the epoch axis by half an epoch (or 2% of a long run) on each side.
-func setXRange(p *plot.Plot, epochs []Epoch) {
+func setXRange(p *plot.Plot, epochs []results.Epoch) {
 	first, final := epochs[0].Epoch, epochs[len(epochs)-1].Epoch
 	xpad := math.Max(0.5, 0.02*float64(final-first))
 	p.X.Min, p.X.Max = float64(first)-xpad, float64(final)+xpad
 }
 
 // finiteRuns splits a series into runs of consecutive epochs with finite values.
-func finiteRuns(epochs []Epoch, value func(Epoch) float64) []plotter.XYs {
+func finiteRuns(epochs []results.Epoch, value func(results.Epoch) float64) []plotter.XYs {
 	var runs []plotter.XYs
 	var cur plotter.XYs
 	for _, e := range epochs {
@@ -303,4 +294,16 @@ func writePNG(path string, img *vgimg.Canvas) error {
 		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 		return err
 	})
+}
+
+// WriteCurvesFromCSV reads a training.csv and draws its curves into pngPath (results.png).
+func WriteCurvesFromCSV(csvPath, pngPath string) error {
+	epochs, err := results.ReadTrainingCSV(csvPath)
+	if err != nil {
+		return err
+	}
+	if len(epochs) == 0 {
+		return fmt.Errorf("training log %s has no epochs yet", csvPath)
+	}
+	return WriteTrainingCurves(pngPath, epochs)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bonsai-ml/bonsai/evaluate"
+	"github.com/bonsai-ml/bonsai/results"
 	"gonum.org/v1/plot"
 )
 
@@ -64,11 +65,11 @@ func countNear(img image.Image, c [3]uint8, tol int) int {
 
 func abs(v int) int { return max(v, -v) }
 
-func sampleEpochs(n int) []Epoch {
-	out := make([]Epoch, n)
+func sampleEpochs(n int) []results.Epoch {
+	out := make([]results.Epoch, n)
 	for i := range out {
 		e := float64(i + 1)
-		out[i] = Epoch{Epoch: i + 1, Loss: 2 / e, ValLoss: 2.2 / e, Acc: 1 - 0.8/e, ValAcc: 1 - 0.9/e,
+		out[i] = results.Epoch{Epoch: i + 1, Loss: 2 / e, ValLoss: 2.2 / e, Acc: 1 - 0.8/e, ValAcc: 1 - 0.9/e,
 			LR: 0.1 * math.Pow(0.8, e)}
 	}
 	return out
@@ -91,8 +92,8 @@ func TestTrainingCurvesEdgeCases(t *testing.T) {
 	gappy := sampleEpochs(6)
 	gappy[2].ValLoss, gappy[2].ValAcc = nan, nan
 	gappy[4].Loss = math.Inf(1)
-	allNaN := []Epoch{{Epoch: 1, Acc: nan, Loss: nan, LR: nan, ValAcc: nan, ValLoss: nan}}
-	cases := map[string][]Epoch{
+	allNaN := []results.Epoch{{Epoch: 1, Acc: nan, Loss: nan, LR: nan, ValAcc: nan, ValLoss: nan}}
+	cases := map[string][]results.Epoch{
 		"one epoch":       sampleEpochs(1),
 		"gaps":            gappy,
 		"all NaN":         allNaN,
@@ -167,23 +168,10 @@ func TestConfusionMatrixBadInput(t *testing.T) {
 	}
 }
 
-func TestReadTrainingCSV(t *testing.T) {
+func TestWriteCurvesFromCSV(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "training.csv")
-	data := "epoch,acc,loss,lr,val_acc,val_loss\n" +
-		"1,0.5,1.25,0.1,0.4,1.5\n" +
-		"2,0.625,nan,0.05,,1.0\n"
-	os.WriteFile(path, []byte(data), 0o644)
-	got, err := ReadTrainingCSV(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0] != (Epoch{1, 0.5, 1.25, 0.1, 0.4, 1.5}) {
-		t.Fatalf("read %+v", got)
-	}
-	if got[1].Epoch != 2 || !math.IsNaN(got[1].Loss) || !math.IsNaN(got[1].ValAcc) || got[1].ValLoss != 1 {
-		t.Errorf("row 2 = %+v, want NaN loss and val_acc", got[1])
-	}
+	os.WriteFile(path, []byte("epoch,acc,loss,lr,val_acc,val_loss\n1,0.5,1.25,0.1,0.4,1.5\n2,0.625,nan,0.05,,1.0\n"), 0o644)
 	png := filepath.Join(dir, "results.png")
 	if err := WriteCurvesFromCSV(path, png); err != nil {
 		t.Fatal(err)
@@ -193,24 +181,6 @@ func TestReadTrainingCSV(t *testing.T) {
 	os.WriteFile(headerOnly, []byte("epoch,acc,loss,lr,val_acc,val_loss\n"), 0o644)
 	if err := WriteCurvesFromCSV(headerOnly, png); err == nil || !strings.Contains(err.Error(), headerOnly) {
 		t.Errorf("empty log: %v", err)
-	}
-	// TF2 names and another column order.
-	tf2 := filepath.Join(dir, "tf2.csv")
-	os.WriteFile(tf2, []byte("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.9,0.6,1.1\n"), 0o644)
-	if got, err := ReadTrainingCSV(tf2); err != nil || got[0].Acc != 0.7 || got[0].ValAcc != 0.6 || !math.IsNaN(got[0].LR) {
-		t.Errorf("TF2 log: %+v, %v", got, err)
-	}
-	for name, bad := range map[string]string{
-		"no header": "1,0.5,1,0.1,0.4,1.5\n",
-		"short row": "epoch,acc,loss\n1,0.5\n",
-		"text":      "epoch,acc\n1,high\n",
-		"epoch":     "epoch,acc\none,0.5\n",
-	} {
-		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".csv")
-		os.WriteFile(p, []byte(bad), 0o644)
-		if _, err := ReadTrainingCSV(p); err == nil || !strings.Contains(err.Error(), p) {
-			t.Errorf("%s: error %v should name %s", name, err, p)
-		}
 	}
 }
 
@@ -262,7 +232,7 @@ func TestWriteHTML(t *testing.T) {
 func TestLearningRatePanelIsLog(t *testing.T) {
 	epochs := sampleEpochs(30)
 	epochs[3].LR = 0 // an lr of 0 leaves a gap, not an error
-	p := curvePanel("Learning rate", epochs, []series{{"lr", trainColor, func(e Epoch) float64 { return e.LR }}}, true)
+	p := curvePanel("Learning rate", epochs, []series{{"lr", trainColor, func(e results.Epoch) float64 { return e.LR }}}, true)
 	if _, ok := p.Y.Scale.(plot.LogScale); !ok {
 		t.Fatalf("lr axis scale %T, want plot.LogScale", p.Y.Scale)
 	}

@@ -81,7 +81,14 @@ func (e *Experiment) NLayers() int {
 	if n := e.Proto.GetModelConfig().GetNLayers(); n != 0 {
 		return int(n)
 	}
-	if depths, ok := ArchDepths[e.Arch()]; ok && !slices.Contains(depths, DefaultNLayers) {
+	return DefaultDepth(e.Arch())
+}
+
+// DefaultDepth is the depth n_layers 0 means for arch: 18 as in TAO, or the family's
+// smallest depth where it has no 18 (see NLayers). Architectures without a depth choice get
+// DefaultNLayers, which they ignore.
+func DefaultDepth(arch string) int {
+	if depths, ok := ArchDepths[arch]; ok && !slices.Contains(depths, DefaultNLayers) {
 		return depths[0]
 	}
 	return DefaultNLayers
@@ -90,7 +97,7 @@ func (e *Experiment) NLayers() int {
 // InputSize is model_config.input_image_size as channels, height, width; all
 // zero when it is unset.
 func (e *Experiment) InputSize() (c, h, w int) {
-	dims, err := parseInputSize(e.Proto.GetModelConfig().GetInputImageSize())
+	dims, err := ParseInputSize(e.Proto.GetModelConfig().GetInputImageSize())
 	if err != nil {
 		return 0, 0, 0
 	}
@@ -148,8 +155,9 @@ func (e *Experiment) Activation() (typ string, params map[string]float64) {
 	return a.GetActivationType(), params
 }
 
-// parseInputSize parses "C,H,W" (spaces allowed around numbers).
-func parseInputSize(s string) ([3]int, error) {
+// ParseInputSize parses TAO's input_image_size "C,H,W" (spaces allowed around numbers); the
+// value rules (channels 1 or 3, sides 16 to MaxImageSide) are checked where a spec is loaded.
+func ParseInputSize(s string) ([3]int, error) {
 	var dims [3]int
 	parts := strings.Split(s, ",")
 	if len(parts) != 3 {

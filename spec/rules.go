@@ -119,7 +119,7 @@ func (c *checker) inputSizeValue(s string) {
 		return
 	}
 	path := "model_config.input_image_size"
-	dims, err := parseInputSize(s)
+	dims, err := ParseInputSize(s)
 	if err != nil {
 		c.errorf(path, "%v", err)
 		return

@@ -400,3 +400,22 @@ func TestNLayersDefaultPerArch(t *testing.T) {
 		}
 	}
 }
+
+func TestParseInputSize(t *testing.T) {
+	if got, err := ParseInputSize(" 3, 224,160"); err != nil || got != [3]int{3, 224, 160} {
+		t.Errorf("ParseInputSize = %v, %v", got, err)
+	}
+	for _, bad := range []string{"3,224", "3,x,224", "3,-1,4", ""} {
+		if _, err := ParseInputSize(bad); err == nil {
+			t.Errorf("ParseInputSize(%q) accepted", bad)
+		}
+	}
+}
+
+func TestDefaultDepth(t *testing.T) {
+	for arch, want := range map[string]int{"resnet": 18, "vgg": 16, "darknet": 19, "mobilenet_v2": DefaultNLayers} {
+		if got := DefaultDepth(arch); got != want {
+			t.Errorf("DefaultDepth(%s) = %d, want %d", arch, got, want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bonsai-ml/bonsai/data/loader"
 	"github.com/bonsai-ml/bonsai/model"
+	"github.com/bonsai-ml/bonsai/results"
 	"github.com/bonsai-ml/bonsai/spec"
 	"github.com/bonsai-ml/bonsai/tensorboard"
 )
@@ -121,7 +122,7 @@ func (ev *events) images(epoch int, ld *loader.Loader, images *model.Tensor) {
 }
 
 // epochEnd logs the epoch's metrics and flushes the file, so TensorBoard sees them.
-func (ev *events) epochEnd(row EpochLog) error {
+func (ev *events) epochEnd(row results.Epoch) error {
 	if ev.err == nil {
 		for _, s := range []struct {
 			tag string

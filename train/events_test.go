@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/results"
 	"github.com/bonsai-ml/bonsai/spec"
 	"github.com/bonsai-ml/bonsai/tensorboard"
 	"github.com/bonsai-ml/bonsai/tensorboard/tbtest"
@@ -15,16 +16,16 @@ import (
 // checks every scalar against training.csv and the schedule, the images, and the histograms
 // against the checkpoints (weights after epoch e are those at the start of epoch e+1).
 func TestRunWritesTensorBoardEvents(t *testing.T) {
-	dataDir, results := t.TempDir(), t.TempDir()
+	dataDir, outDir := t.TempDir(), t.TempDir()
 	writeImageFolder(t, dataDir, 12, 16, 1)
 	store := &memStore{}
-	o := baseOptions(t, results, dataDir, store)
+	o := baseOptions(t, outDir, dataDir, store)
 	o.TensorBoard = TensorBoard{Images: 2, Histograms: true}
 	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join(results, "events", "events.out.tfevents.*"))
+	files, _ := filepath.Glob(filepath.Join(outDir, "events", "events.out.tfevents.*"))
 	if len(files) != 1 {
 		t.Fatalf("event files %v", files)
 	}
@@ -70,7 +71,7 @@ func TestRunWritesTensorBoardEvents(t *testing.T) {
 				if e.Step == 0 {
 					continue // the random initial weights
 				}
-				w := store.saved[EpochCheckpointPath(results, "tiny", int(e.Step), ".ckpt")].Weights
+				w := store.saved[results.EpochCheckpointPath(outDir, "tiny", int(e.Step), ".ckpt")].Weights
 				key := v.Tag[:len(v.Tag)-2] // "<layer>/<param>_0"
 				h := tensorboard.NewHistogram(w[key].Data, histogramBuckets)
 				if v.Histo.Num != h.Num || v.Histo.Min != h.Min || v.Histo.Max != h.Max || v.Histo.Sum != h.Sum || !slices.Equal(v.Histo.Bucket, h.Bucket) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/bonsai-ml/bonsai/results"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/bonsai-ml/bonsai/internal/cli"
 	"github.com/bonsai-ml/bonsai/internal/testutil"
-	"github.com/bonsai-ml/bonsai/train"
 )
 
 // splitFlowers links every fifth image of each class (in name order) into val and the rest
@@ -115,14 +115,14 @@ func TestFlowersAcceptance(t *testing.T) {
 	if err := os.WriteFile(specPath, []byte(fmt.Sprintf(flowersSpec, root, flowersEpochs)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	results := filepath.Join(root, "results")
+	outDir := filepath.Join(root, "results")
 	start := time.Now()
 	var out, errb bytes.Buffer
-	if code := cli.Main([]string{"classification", "train", "-e", specPath, "-r", results, "--backend", "go"}, &out, &errb); code != 0 {
+	if code := cli.Main([]string{"classification", "train", "-e", specPath, "-r", outDir, "--backend", "go"}, &out, &errb); code != 0 {
 		t.Fatalf("train: exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
 	elapsed := time.Since(start)
-	rows, err := train.ReadTrainingCSV(filepath.Join(results, "training.csv"))
+	rows, err := results.ReadTrainingCSV(filepath.Join(outDir, "training.csv"))
 	if err != nil || len(rows) != flowersEpochs {
 		t.Fatalf("training.csv: %v (%d rows)", err, len(rows))
 	}

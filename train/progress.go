@@ -2,10 +2,13 @@ package train
 
 import (
 	"fmt"
+	"github.com/bonsai-ml/bonsai/results"
 	"io"
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Progress draws the per-epoch progress bar on a terminal (one line redrawn with \r), or
@@ -37,11 +40,7 @@ func NewProgress(w io.Writer) *Progress {
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // StartEpoch resets the bar for epoch (1-based) of maxEpoch, with steps iterations.
@@ -97,7 +96,7 @@ func (p *Progress) line(lr float64, now time.Time) string {
 }
 
 // EndEpoch prints the epoch's summary line, Keras style, ending the bar's line.
-func (p *Progress) EndEpoch(r EpochLog, best bool) {
+func (p *Progress) EndEpoch(r results.Epoch, best bool) {
 	elapsed := p.now().Sub(p.start)
 	mark := ""
 	if best {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bonsai-ml/bonsai/results"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,7 +24,7 @@ type Checkpoint struct {
 	Weights   model.Weights
 	Optimizer map[string]*model.Tensor // engine.Trainer.OptimizerState (slots and iteration count)
 	Epoch     int                      // 1-based epoch just finished
-	Metrics   EpochLog
+	Metrics   results.Epoch
 }
 
 // Options configures Run.
@@ -53,7 +54,7 @@ type Options struct {
 	Save func(path string, c *Checkpoint) error
 	Ext  string
 	// Plot draws results.png from the history (optional).
-	Plot func(path string, rows []EpochLog) error
+	Plot func(path string, rows []results.Epoch) error
 	// TensorBoard adds images and histograms to the event files under ResultsDir/events.
 	TensorBoard TensorBoard
 
@@ -72,25 +73,14 @@ type Teacher struct {
 
 // Result summarises a finished run.
 type Result struct {
-	History  []EpochLog // every epoch in training.csv, including those before a resume
-	Best     EpochLog
+	History  []results.Epoch // every epoch in training.csv, including those before a resume
+	Best     results.Epoch
 	BestPath string
 	LastPath string
 }
 
 // ErrInterrupted is returned when the context is cancelled during training.
 var ErrInterrupted = errors.New("training was interrupted")
-
-// EpochCheckpointPath is TAO's weights/<arch>_NNN<ext> in a results folder.
-func EpochCheckpointPath(dir, arch string, epoch int, ext string) string {
-	return filepath.Join(dir, "weights", fmt.Sprintf("%s_%03d%s", arch, epoch, ext))
-}
-
-// BestPath is the checkpoint of the epoch with the best validation accuracy.
-func BestPath(dir, ext string) string { return filepath.Join(dir, "weights", "best"+ext) }
-
-// LastPath is the checkpoint of the latest epoch.
-func LastPath(dir, ext string) string { return filepath.Join(dir, "weights", "last"+ext) }
 
 func (o *Options) check() error {
 	switch {
@@ -124,12 +114,12 @@ type run struct {
 	o        *Options
 	m        *engine.Model
 	tr       *engine.Trainer
-	status   *StatusLog
+	status   *results.StatusLog
 	bar      *Progress
 	steps    int // iterations per epoch
 	maxSteps int
-	history  []EpochLog
-	best     EpochLog
+	history  []results.Epoch
+	best     results.Epoch
 	hasBest  bool
 	events   *events
 }
@@ -142,13 +132,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	r := &run{o: &o, status: NewStatusLog(o.ResultsDir), bar: NewProgress(o.Progress)}
+	r := &run{o: &o, status: results.NewStatusLog(o.ResultsDir), bar: NewProgress(o.Progress)}
 	if err := r.prepare(); err != nil {
 		r.events.close()
 		r.fail(err)
 		return nil, err
 	}
-	if err := r.status.Write(StatusStarted, "Starting Training Loop."); err != nil {
+	if err := r.status.Write(results.StatusStarted, "Starting Training Loop."); err != nil {
 		return nil, err
 	}
 	defer r.events.close() // after an error; finish closes it and reports its error
@@ -213,7 +203,7 @@ func (r *run) loadHistory() error {
 	if r.o.InitEpoch <= 1 {
 		return nil
 	}
-	rows, err := ReadTrainingCSV(filepath.Join(r.o.ResultsDir, "training.csv"))
+	rows, err := results.ReadTrainingCSV(filepath.Join(r.o.ResultsDir, "training.csv"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -230,7 +220,7 @@ func (r *run) loadHistory() error {
 }
 
 // noteBest records row as the best epoch if it is; it reports whether it is.
-func (r *run) noteBest(row EpochLog) bool {
+func (r *run) noteBest(row results.Epoch) bool {
 	better := !r.hasBest || row.ValAcc > r.best.ValAcc ||
 		(row.ValAcc == r.best.ValAcc && row.ValLoss < r.best.ValLoss)
 	if better {
@@ -262,12 +252,12 @@ func (r *run) epoch(ctx context.Context, epoch int) error {
 }
 
 // trainEpoch runs the epoch's iterations and returns its mean loss and accuracy.
-func (r *run) trainEpoch(ctx context.Context, epoch int) (EpochLog, error) {
+func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) {
 	o := r.o
 	it := o.TrainData.Epoch(epoch)
 	defer it.Close()
 	r.bar.StartEpoch(epoch, o.Epochs, r.steps)
-	row := EpochLog{Epoch: epoch}
+	row := results.Epoch{Epoch: epoch}
 	if o.TensorBoard.Histograms {
 		w, err := r.m.Weights()
 		if err != nil {
@@ -320,7 +310,7 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (EpochLog, error) {
 func (r *run) nonFinite(epoch, iter int, loss, lr float64) error {
 	kept := "no checkpoint was written yet"
 	if len(r.history) > 0 {
-		kept = "the last good checkpoint is " + LastPath(r.o.ResultsDir, r.o.Ext) +
+		kept = "the last good checkpoint is " + results.LastPath(r.o.ResultsDir, r.o.Ext) +
 			fmt.Sprintf(" (epoch %d)", r.history[len(r.history)-1].Epoch)
 	}
 	return fmt.Errorf("epoch %d, iteration %d: the loss is %v at learning rate %.3g; training stopped (%s). "+
@@ -368,7 +358,7 @@ func Validate(tr *engine.Trainer, val *loader.Loader) (loss, acc float64, err er
 }
 
 // writeEpoch saves the epoch's checkpoints and logs.
-func (r *run) writeEpoch(row EpochLog, isBest bool) error {
+func (r *run) writeEpoch(row results.Epoch, isBest bool) error {
 	o := r.o
 	w, err := r.m.Weights()
 	if err != nil {
@@ -379,16 +369,16 @@ func (r *run) writeEpoch(row EpochLog, isBest bool) error {
 		return fmt.Errorf("epoch %d: reading optimizer state: %w", row.Epoch, err)
 	}
 	ck := &Checkpoint{Graph: o.Graph, Weights: w, Optimizer: opt, Epoch: row.Epoch, Metrics: row}
-	paths := []string{EpochCheckpointPath(o.ResultsDir, o.Graph.Arch, row.Epoch, o.Ext), LastPath(o.ResultsDir, o.Ext)}
+	paths := []string{results.EpochCheckpointPath(o.ResultsDir, o.Graph.Arch, row.Epoch, o.Ext), results.LastPath(o.ResultsDir, o.Ext)}
 	if isBest {
-		paths = append(paths, BestPath(o.ResultsDir, o.Ext))
+		paths = append(paths, results.BestPath(o.ResultsDir, o.Ext))
 	}
 	for _, p := range paths {
 		if err := o.Save(p, ck); err != nil {
 			return fmt.Errorf("epoch %d: saving checkpoint: %w", row.Epoch, err)
 		}
 	}
-	if err := WriteTrainingCSV(filepath.Join(o.ResultsDir, "training.csv"), r.history); err != nil {
+	if err := results.WriteTrainingCSV(filepath.Join(o.ResultsDir, "training.csv"), r.history); err != nil {
 		return err
 	}
 	if err := r.status.WriteEpoch(row, o.Epochs); err != nil {
@@ -407,8 +397,8 @@ func (r *run) finish() (*Result, error) {
 	o := r.o
 	last := r.history[len(r.history)-1]
 	steps := []struct{ status, msg string }{
-		{StatusRunning, "Training loop complete."},
-		{StatusRunning, "Final model evaluation in progress."},
+		{results.StatusRunning, "Training loop complete."},
+		{results.StatusRunning, "Final model evaluation in progress."},
 	}
 	for _, s := range steps {
 		if err := r.status.Write(s.status, s.msg); err != nil {
@@ -416,17 +406,17 @@ func (r *run) finish() (*Result, error) {
 		}
 	}
 	r.status.KPI = map[string]any{"validation_loss": last.ValLoss, "validation_accuracy": last.ValAcc}
-	if err := r.status.Write(StatusRunning, "Model evaluation is complete."); err != nil {
+	if err := r.status.Write(results.StatusRunning, "Model evaluation is complete."); err != nil {
 		return nil, err
 	}
-	if err := r.status.Write(StatusSuccess, "Training finished successfully."); err != nil {
+	if err := r.status.Write(results.StatusSuccess, "Training finished successfully."); err != nil {
 		return nil, err
 	}
 	if o.Log != nil {
 		fmt.Fprintf(o.Log, "Total Val Loss: %g\nTotal Val accuracy: %g\n", last.ValLoss, last.ValAcc)
-		fmt.Fprintf(o.Log, "Best epoch %d: val_acc %.4f, val_loss %.4f (%s)\n", r.best.Epoch, r.best.ValAcc, r.best.ValLoss, BestPath(o.ResultsDir, o.Ext))
+		fmt.Fprintf(o.Log, "Best epoch %d: val_acc %.4f, val_loss %.4f (%s)\n", r.best.Epoch, r.best.ValAcc, r.best.ValLoss, results.BestPath(o.ResultsDir, o.Ext))
 	}
-	return &Result{History: r.history, Best: r.best, BestPath: BestPath(o.ResultsDir, o.Ext), LastPath: LastPath(o.ResultsDir, o.Ext)}, nil
+	return &Result{History: r.history, Best: r.best, BestPath: results.BestPath(o.ResultsDir, o.Ext), LastPath: results.LastPath(o.ResultsDir, o.Ext)}, nil
 }
 
 // fail records err in status.json as TAO does.
@@ -435,5 +425,5 @@ func (r *run) fail(err error) {
 	if errors.Is(err, ErrInterrupted) {
 		msg = "Training was interrupted"
 	}
-	r.status.Write(StatusFailure, msg)
+	r.status.Write(results.StatusFailure, msg)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/bonsai-ml/bonsai/results"
 	"math"
 	"os"
 	"path/filepath"
@@ -18,10 +19,10 @@ import (
 	"github.com/bonsai-ml/bonsai/model"
 )
 
-func baseOptions(t *testing.T, results, dataDir string, store *memStore) Options {
+func baseOptions(t *testing.T, outDir, dataDir string, store *memStore) Options {
 	tl, vl, classes := loaders(t, dataDir, 16, 8, 42)
 	return Options{
-		ResultsDir: results,
+		ResultsDir: outDir,
 		Engine:     openEngine(t),
 		Graph:      tinyCNN(16, 2),
 		Train:      engine.TrainConfig{Optimizer: "sgd", Momentum: 0.9, BatchSize: 8, Seed: 42, RegType: "L2", RegScope: []string{"Conv2D", "Dense"}, WeightDecay: 1e-4},
@@ -33,14 +34,14 @@ func baseOptions(t *testing.T, results, dataDir string, store *memStore) Options
 }
 
 func TestRunWritesTAOOutputs(t *testing.T) {
-	dataDir, results := t.TempDir(), t.TempDir()
+	dataDir, outDir := t.TempDir(), t.TempDir()
 	writeImageFolder(t, dataDir, 12, 16, 1)
 	store := &memStore{}
 	var progress, log bytes.Buffer
-	o := baseOptions(t, results, dataDir, store)
+	o := baseOptions(t, outDir, dataDir, store)
 	o.Progress, o.Log = &progress, &log
 	var plotted int
-	o.Plot = func(path string, rows []EpochLog) error {
+	o.Plot = func(path string, rows []results.Epoch) error {
 		plotted = len(rows)
 		return os.WriteFile(path, []byte("png"), 0o644)
 	}
@@ -49,21 +50,21 @@ func TestRunWritesTAOOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"tiny_001.ckpt", "tiny_002.ckpt", "tiny_003.ckpt", "last.ckpt", "best.ckpt"} {
-		if _, err := os.Stat(filepath.Join(results, "weights", name)); err != nil {
+		if _, err := os.Stat(filepath.Join(outDir, "weights", name)); err != nil {
 			t.Errorf("missing checkpoint: %v", err)
 		}
 	}
-	if c := store.saved[LastPath(results, ".ckpt")]; c == nil || c.Epoch != 3 || c.Optimizer[engine.IterationsKey].Data[0] != 9 {
+	if c := store.saved[results.LastPath(outDir, ".ckpt")]; c == nil || c.Epoch != 3 || c.Optimizer[engine.IterationsKey].Data[0] != 9 {
 		t.Errorf("last checkpoint is not epoch 3 after 9 iterations: %+v", c)
 	}
-	if c := store.saved[BestPath(results, ".ckpt")]; c == nil || c.Epoch != res.Best.Epoch {
+	if c := store.saved[results.BestPath(outDir, ".ckpt")]; c == nil || c.Epoch != res.Best.Epoch {
 		t.Errorf("best checkpoint epoch differs from result's best %d", res.Best.Epoch)
 	}
-	cm, _ := os.ReadFile(filepath.Join(results, "classmap.json"))
+	cm, _ := os.ReadFile(filepath.Join(outDir, "classmap.json"))
 	if string(cm) != "{\"left\": 0, \"right\": 1}\n" {
 		t.Errorf("classmap.json = %q", cm)
 	}
-	rows, err := ReadTrainingCSV(filepath.Join(results, "training.csv"))
+	rows, err := results.ReadTrainingCSV(filepath.Join(outDir, "training.csv"))
 	if err != nil || len(rows) != 3 {
 		t.Fatalf("training.csv: %v, %d rows", err, len(rows))
 	}
@@ -76,10 +77,10 @@ func TestRunWritesTAOOutputs(t *testing.T) {
 	if rows[2].ValAcc < 0.9 {
 		t.Errorf("tiny CNN did not learn left/right: val_acc %.3f", rows[2].ValAcc)
 	}
-	if want := evaluateLoss(t, o, store.saved[LastPath(results, ".ckpt")].Weights); math.Abs(rows[2].ValLoss-want) > 1e-6*want {
+	if want := evaluateLoss(t, o, store.saved[results.LastPath(outDir, ".ckpt")].Weights); math.Abs(rows[2].ValLoss-want) > 1e-6*want {
 		t.Errorf("training.csv val_loss %v differs from evaluate's loss %v on the same model and images", rows[2].ValLoss, want)
 	}
-	checkStatus(t, results, []string{StatusStarted, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusSuccess})
+	checkStatus(t, outDir, []string{results.StatusStarted, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusSuccess})
 	if plotted != 3 {
 		t.Errorf("results.png drawn with %d rows, want 3", plotted)
 	}
@@ -128,16 +129,16 @@ func evaluateLoss(t *testing.T, o Options, w model.Weights) float64 {
 }
 
 // checkStatus checks the status field of every status.json line.
-func checkStatus(t *testing.T, dir string, want []string) []StatusEvent {
+func checkStatus(t *testing.T, dir string, want []string) []results.StatusEvent {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(dir, "status.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var events []StatusEvent
+	var events []results.StatusEvent
 	var got []string
 	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-		var e StatusEvent
+		var e results.StatusEvent
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("status.json line %q: %v", line, err)
 		}
@@ -185,8 +186,8 @@ func TestResumeIsBitwiseIdentical(t *testing.T) {
 	if _, err := Run(ctx, o); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("interrupted run returned %v", err)
 	}
-	ck := store.saved[EpochCheckpointPath(dir, "tiny", 1, ".ckpt")]
-	if ck == nil || store.saved[EpochCheckpointPath(dir, "tiny", 2, ".ckpt")] != nil {
+	ck := store.saved[results.EpochCheckpointPath(dir, "tiny", 1, ".ckpt")]
+	if ck == nil || store.saved[results.EpochCheckpointPath(dir, "tiny", 2, ".ckpt")] != nil {
 		t.Fatal("the interrupted run should have saved epoch 1 only")
 	}
 	o = baseOptions(t, dir, dataDir, store)
@@ -194,26 +195,26 @@ func TestResumeIsBitwiseIdentical(t *testing.T) {
 	if _, err := Run(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	want := straight.saved[LastPath(straightDir, ".ckpt")].Weights
-	got := store.saved[LastPath(dir, ".ckpt")].Weights
+	want := straight.saved[results.LastPath(straightDir, ".ckpt")].Weights
+	got := store.saved[results.LastPath(dir, ".ckpt")].Weights
 	for k, w := range want {
 		if !slices.Equal(w.Data, got[k].Data) {
 			t.Errorf("%s differs after resume", k)
 		}
 	}
-	rows, err := ReadTrainingCSV(filepath.Join(dir, "training.csv"))
+	rows, err := results.ReadTrainingCSV(filepath.Join(dir, "training.csv"))
 	if err != nil || len(rows) != 3 || rows[0].Epoch != 1 || rows[2].Epoch != 3 {
 		t.Errorf("training.csv after resume: %v %+v", err, rows)
 	}
-	checkStatus(t, dir, []string{StatusStarted, StatusRunning, StatusFailure, // first run, killed
-		StatusStarted, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusRunning, StatusSuccess})
+	checkStatus(t, dir, []string{results.StatusStarted, results.StatusRunning, results.StatusFailure, // first run, killed
+		results.StatusStarted, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusSuccess})
 }
 
 func TestNonFiniteLossStopsAndKeepsLastCheckpoint(t *testing.T) {
-	dataDir, results := t.TempDir(), t.TempDir()
+	dataDir, outDir := t.TempDir(), t.TempDir()
 	writeImageFolder(t, dataDir, 8, 16, 3)
 	store := &memStore{}
-	o := baseOptions(t, results, dataDir, store)
+	o := baseOptions(t, outDir, dataDir, store)
 	// From epoch 2 on, an infinite learning rate turns the weights into NaN.
 	o.lrHook = func(step int, lr float64) float64 {
 		if step >= 2 {
@@ -228,7 +229,7 @@ func TestNonFiniteLossStopsAndKeepsLastCheckpoint(t *testing.T) {
 	if !strings.Contains(err.Error(), "last good checkpoint") {
 		t.Errorf("error does not name the kept checkpoint: %v", err)
 	}
-	last := store.saved[LastPath(results, ".ckpt")]
+	last := store.saved[results.LastPath(outDir, ".ckpt")]
 	if last == nil || last.Epoch < 1 {
 		t.Fatalf("no good checkpoint kept")
 	}
@@ -239,8 +240,8 @@ func TestNonFiniteLossStopsAndKeepsLastCheckpoint(t *testing.T) {
 			}
 		}
 	}
-	events := checkStatus(t, results, nil)
-	if lastEv := events[len(events)-1]; lastEv.Status != StatusFailure || !strings.Contains(lastEv.Message, "NaN") {
+	events := checkStatus(t, outDir, nil)
+	if lastEv := events[len(events)-1]; lastEv.Status != results.StatusFailure || !strings.Contains(lastEv.Message, "NaN") {
 		t.Errorf("last status event %+v", lastEv)
 	}
 }

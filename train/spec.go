@@ -1,17 +1,12 @@
 package train
 
 import (
-	"runtime"
-	"strings"
-
 	"github.com/bonsai-ml/bonsai/data/loader"
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/spec"
 )
-
-// CacheBytes caps the loader's cache of decoded images (per loader).
-const CacheBytes = 1 << 30
 
 // TrainConfigFromSpec maps train_config's optimizer, reg_config, label_smoothing,
 // batch_size_per_gpu and random_seed to the engine's training configuration.
@@ -51,40 +46,11 @@ func ScheduleFromSpec(e *spec.Experiment, devices int) Schedule {
 	}
 }
 
-// PreprocessingFromSpec is what a model file records about turning images into inputs:
-// preprocess_mode, image_mean, torch mode's std (always written, so that the file says which
-// std it was trained with), input size, interpolation and eval_config's center crop.
-func PreprocessingFromSpec(e *spec.Experiment) modelfile.Preprocessing {
-	c, h, w := e.InputSize()
-	return modelfile.Preprocessing{
-		Mode:          e.PreprocessMode(),
-		ImageMean:     e.Proto.GetTrainConfig().GetImageMean(),
-		ImageStd:      e.ImageStd(),
-		InputSize:     [3]int{c, h, w},
-		Interpolation: strings.ToLower(e.Interpolation().String()),
-		CenterCrop:    e.Proto.GetEvalConfig().GetEnableCenterCrop(),
-	}
-}
-
-// EvalLoaderOptions returns loader options for evaluation or inference from preprocessing
-// facts: no augmentation, no shuffle, the given crop and batch size.
-func EvalLoaderOptions(p modelfile.Preprocessing, centerCrop bool, batch, workers int) loader.Options {
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
-	return loader.Options{
-		Height: p.InputSize[1], Width: p.InputSize[2], Channels: p.InputSize[0],
-		Interpolation: p.Interpolation, PreprocessMode: p.Mode, ImageMean: p.ImageMean, ImageStd: p.ImageStd,
-		CenterCrop: centerCrop, BatchSize: max(batch, 1), Workers: workers,
-		Cache: true, CacheMaxBytes: CacheBytes,
-	}
-}
-
 // TrainLoaderOptions returns the training loader options of train_config: random crop,
 // color augmentation, flip and mixup, shuffled, seeded by random_seed.
 func TrainLoaderOptions(e *spec.Experiment) loader.Options {
 	tc := e.Proto.GetTrainConfig()
-	o := EvalLoaderOptions(PreprocessingFromSpec(e), false, int(tc.GetBatchSizePerGpu()), int(tc.GetNWorkers()))
+	o := evaluate.LoaderOptions(modelfile.PreprocessingFromSpec(e), false, int(tc.GetBatchSizePerGpu()), int(tc.GetNWorkers()))
 	o.RandomCrop = tc.GetEnableRandomCrop()
 	o.ColorAugmentation = tc.GetEnableColorAugmentation()
 	o.HorizontalFlip = e.HorizontalFlip()
@@ -98,5 +64,5 @@ func TrainLoaderOptions(e *spec.Experiment) loader.Options {
 // enable_center_crop is set).
 func ValLoaderOptions(e *spec.Experiment) loader.Options {
 	tc := e.Proto.GetTrainConfig()
-	return EvalLoaderOptions(PreprocessingFromSpec(e), tc.GetEnableCenterCrop(), int(tc.GetBatchSizePerGpu()), int(tc.GetNWorkers()))
+	return evaluate.LoaderOptions(modelfile.PreprocessingFromSpec(e), tc.GetEnableCenterCrop(), int(tc.GetBatchSizePerGpu()), int(tc.GetNWorkers()))
 }

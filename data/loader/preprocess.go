@@ -194,3 +194,26 @@ func (l *Loader) Picture(images *model.Tensor, i int) (image.Image, error) {
 	}
 	return rgba, nil
 }
+
+// Normalization says what a preprocess mode does to a pixel value in [0,255]: output channel k
+// is (pixel[k] - Offsets[k]) * Scales[k], the channels taken in BGR order when BGR is set (caffe
+// with 3 channels) and in RGB (or luminance) order otherwise. Exporters write it for other
+// runtimes (ONNX metadata, DeepStream's offsets and net-scale-factor).
+type Normalization struct {
+	Offsets, Scales []float32
+	BGR             bool
+}
+
+// NormalizationOf returns the normalization of a preprocess mode, as the loader applies it
+// (imageMean and imageStd as in Options).
+func NormalizationOf(mode string, channels int, imageMean, imageStd map[string]float32) (Normalization, error) {
+	n, err := newNormalizer(mode, channels, imageMean, imageStd)
+	if err != nil {
+		return Normalization{}, err
+	}
+	out := Normalization{Offsets: append([]float32(nil), n.sub...), Scales: make([]float32, channels), BGR: n.swapRB}
+	for k := range out.Scales {
+		out.Scales[k] = n.mul[min(k, len(n.mul)-1)]
+	}
+	return out, nil
+}

@@ -28,7 +28,7 @@ type benchConfig struct {
 func runBench(env *Env, args []string) error {
 	fs := NewFlagSet(env, "bench", "[--backend X] [--arch resnet --n_layers 18] [--batch 16] [--size 64] [--steps N]")
 	var c benchConfig
-	fs.StringVar(&c.backend, "backend", "", engine.BackendHelp)
+	BackendFlag(fs, &c.backend)
 	fs.StringVar(&c.arch, "arch", "resnet", "architecture (TAO arch name)")
 	fs.IntVar(&c.nLayers, "n_layers", 18, "depth")
 	fs.IntVar(&c.batch, "batch", 16, "batch size")
@@ -37,8 +37,8 @@ func runBench(env *Env, args []string) error {
 	fs.IntVar(&c.classes, "classes", 10, "number of classes")
 	fs.IntVar(&c.steps, "steps", 10, "timed steps (after the warm-up)")
 	fs.IntVar(&c.warmup, "warmup", 1, "untimed steps after the first (compile) step")
-	fs.BoolVar(&c.skipTrain, "no-train", false, "measure inference only")
-	fs.BoolVar(&c.skipInfer, "no-infer", false, "measure training only")
+	fs.BoolVar(&c.skipTrain, "no_train", false, "measure inference only")
+	fs.BoolVar(&c.skipInfer, "no_infer", false, "measure training only")
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
 	}

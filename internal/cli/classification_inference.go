@@ -1,27 +1,19 @@
 package cli
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/evaluate"
-	"github.com/bonsai-ml/bonsai/internal/atomicfile"
-	"github.com/bonsai-ml/bonsai/internal/pyfmt"
 
 	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/data/loader"
-	"github.com/bonsai-ml/bonsai/model"
-	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/results"
 	"github.com/bonsai-ml/bonsai/spec"
-	"github.com/bonsai-ml/bonsai/train"
 )
 
 func init() {
@@ -73,7 +65,7 @@ func runClassificationInference(env *Env, args []string) error {
 	fset.BoolVar(&f.verbose, "v", false, "print the model summary")
 	alias(fset, "v", "verbose")
 	fset.IntVar(&f.topK, "top_k", 5, "classes listed per image in result.json")
-	fset.StringVar(&f.backend, "backend", "", engine.BackendHelp)
+	BackendFlag(fset, &f.backend)
 	if _, err := Parse(fset, args, false); err != nil {
 		return err
 	}
@@ -102,90 +94,49 @@ func infer(env *Env, f *inferFlags) error {
 	if err != nil {
 		return err
 	}
-	classes, err := inferenceClasses(f.classmap, mf)
+	classes, err := evaluate.Classes(f.classmap, mf)
 	if err != nil {
 		return err
 	}
-	centerCrop := mf.Preprocessing.CenterCrop
+	o := evaluate.InferOptions{Model: mf, Classes: classes, Preprocessing: evaluate.Preprocessing(e, mf),
+		CenterCrop: mf.Preprocessing.CenterCrop, Batch: f.batch, TopK: f.topK, Warn: env.Stderr}
 	if e != nil {
-		centerCrop = e.Proto.GetEvalConfig().GetEnableCenterCrop()
+		o.CenterCrop = e.Proto.GetEvalConfig().GetEnableCenterCrop()
 	}
-	p := preprocessing(e, mf)
-	if p.Mode == "" {
+	if o.Preprocessing.Mode == "" {
 		return fmt.Errorf("%s records no preprocessing: pass the training spec with -e", f.model)
 	}
+	if o.Engine, err = openEngine(env, f.backend, mf, f.verbose); err != nil {
+		return err
+	}
 	if f.image != "" {
-		return inferImage(env, f, mf, classes, p, centerCrop)
+		return inferImage(env, f.image, o)
 	}
-	return inferFolder(env, f, mf, classes, p, centerCrop)
-}
-
-// inferenceClasses returns the class names in index order, from -cm or the model file.
-func inferenceClasses(path string, mf *modelfile.File) ([]string, error) {
-	cm := data.ClassMap(mf.Classmap)
-	if path != "" {
-		var err error
-		if cm, err = data.ReadClassMap(path); err != nil {
-			return nil, err
-		}
-	}
-	units := outputUnits(mf.Graph)
-	if len(cm) == 0 {
-		names := make([]string, units)
-		for i := range names {
-			names[i] = strconv.Itoa(i)
-		}
-		return names, nil
-	}
-	classes, err := data.ClassesFromMap(cm)
-	if err != nil {
-		return nil, err
-	}
-	if len(classes) != units {
-		return nil, fmt.Errorf("the classmap names %d classes but the model predicts %d", len(classes), units)
-	}
-	return classes, nil
+	return inferFolder(env, f, o)
 }
 
 // inferImage classifies one image and prints TAO's three lines.
-func inferImage(env *Env, f *inferFlags, mf *modelfile.File, classes []string, p modelfile.Preprocessing, centerCrop bool) error {
-	if _, err := os.Stat(f.image); err != nil {
+func inferImage(env *Env, path string, o evaluate.InferOptions) error {
+	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("-i: %w", err)
 	}
-	var out *model.Tensor
-	err := runInference(env, f, mf, []string{f.image}, p, centerCrop, len(classes), func(_ loader.Batch, probs *model.Tensor) error {
-		out = probs
-		return nil
-	}, loader.BadImageFail)
+	o.Paths, o.OnBadImage = []string{path}, loader.BadImageFail
+	preds, err := evaluate.Infer(o)
 	if err != nil {
 		return err
 	}
-	if out == nil {
-		return fmt.Errorf("%s could not be read as an image", f.image)
+	if len(preds) == 0 {
+		return fmt.Errorf("%s could not be read as an image", path)
 	}
-	best := evaluate.Argmax(out.Data)
-	fmt.Fprintf(env.Stdout, "Current predictions: %s\n", numpyFloatRow(out.Data))
-	fmt.Fprintf(env.Stdout, "Class label = %d\n", best)
-	fmt.Fprintf(env.Stdout, "Class name = %s\n", classes[best])
+	p := preds[0]
+	fmt.Fprintf(env.Stdout, "Current predictions: %s\n", numpyFloatRow(p.Probs))
+	fmt.Fprintf(env.Stdout, "Class label = %d\n", evaluate.Argmax(p.Probs))
+	fmt.Fprintf(env.Stdout, "Class name = %s\n", p.Class)
 	return nil
 }
 
-// prediction is one image's entry in result.json.
-type prediction struct {
-	Path  string      `json:"path"`
-	Class string      `json:"class"`
-	Conf  float32     `json:"confidence"`
-	TopK  []classProb `json:"top_k"`
-}
-
-type classProb struct {
-	Class string  `json:"class"`
-	Index int     `json:"index"`
-	Prob  float32 `json:"probability"`
-}
-
 // inferFolder classifies every image under the folder and writes result.csv and result.json.
-func inferFolder(env *Env, f *inferFlags, mf *modelfile.File, classes []string, p modelfile.Preprocessing, centerCrop bool) error {
+func inferFolder(env *Env, f *inferFlags, o evaluate.InferOptions) error {
 	paths, err := imagesUnder(f.dir)
 	if err != nil {
 		return err
@@ -194,60 +145,21 @@ func inferFolder(env *Env, f *inferFlags, mf *modelfile.File, classes []string, 
 	if f.results != "" {
 		outDir = f.results
 	}
-	status, err := startStatus(f.results, "Starting inference.")
+	status, err := results.StartStatus(f.results, "Starting inference.")
 	if err != nil {
 		return err
 	}
-	var csv bytes.Buffer
-	var preds []prediction
-	err = runInference(env, f, mf, paths, p, centerCrop, len(classes), func(b loader.Batch, probs *model.Tensor) error {
-		k := len(classes)
-		for i, path := range b.Paths {
-			row := probs.Data[i*k : (i+1)*k]
-			best := evaluate.Argmax(row)
-			// pandas writes the float32 confidence as the repr of its float64 value, as TAO's does.
-			fmt.Fprintf(&csv, "%s,%s,%s\n", csvField(path), csvField(classes[best]), pyfmt.Float(float64(row[best])))
-			preds = append(preds, prediction{Path: path, Class: classes[best], Conf: row[best], TopK: topK(row, classes, f.topK)})
-		}
-		return nil
-	}, loader.BadImageSkip)
+	o.Paths, o.OnBadImage = paths, loader.BadImageSkip
+	preds, err := evaluate.Infer(o)
+	if err == nil {
+		err = evaluate.WriteInferenceResults(outDir, preds)
+	}
 	if err != nil {
-		status.fail(err)
+		status.Fail(err)
 		return err
 	}
-	if err := writeInferenceOutputs(outDir, csv.Bytes(), preds); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "Inference complete: %d images. Result is saved at %s\n", len(preds), filepath.Join(outDir, "result.csv"))
-	if status.log != nil {
-		return status.log.Write(train.StatusSuccess, "Inference finished successfully.")
-	}
-	return nil
-}
-
-// runInference predicts the images in order, in batches of f.batch.
-func runInference(env *Env, f *inferFlags, mf *modelfile.File, paths []string, p modelfile.Preprocessing, centerCrop bool, classes int, fn func(loader.Batch, *model.Tensor) error, onBad string) error {
-	m, err := newInferenceModel(env, f.backend, mf, f.verbose)
-	if err != nil {
-		return err
-	}
-	items := make([]loader.Item, len(paths))
-	for i, p := range paths {
-		items[i] = loader.Item{Path: p}
-	}
-	opts := train.EvalLoaderOptions(p, centerCrop, f.batch, 0)
-	opts.OnBadImage, opts.Cache = onBad, false
-	ld, err := loader.New(items, classes, opts)
-	if err != nil {
-		return err
-	}
-	if err := predictBatches(m, ld, fn); err != nil {
-		return err
-	}
-	if bad := ld.BadImageSummary(); bad != "" {
-		fmt.Fprintln(env.Stderr, "warning:", bad)
-	}
-	return nil
+	fmt.Fprintf(env.Stdout, "Inference complete: %d images. Result is saved at %s\n", len(preds), filepath.Join(outDir, evaluate.ResultCSV))
+	return status.Succeed("Inference finished successfully.", nil)
 }
 
 // imagesUnder lists the .jpg/.jpeg/.png files under dir in TAO's order (os.walk's).
@@ -260,43 +172,6 @@ func imagesUnder(dir string) ([]string, error) {
 		return nil, fmt.Errorf("-d %s contains no .jpg, .jpeg or .png files", dir)
 	}
 	return paths, nil
-}
-
-// writeInferenceOutputs writes result.csv and result.json atomically.
-func writeInferenceOutputs(dir string, csv []byte, preds []prediction) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating %s: %w", dir, err)
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "result.csv"), csv); err != nil {
-		return err
-	}
-	js, err := json.MarshalIndent(preds, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteBytes(filepath.Join(dir, "result.json"), append(js, '\n'))
-}
-
-// topK returns the k most probable classes, most probable first.
-func topK(row []float32, classes []string, k int) []classProb {
-	idx := make([]int, len(row))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
-	out := make([]classProb, 0, min(k, len(row)))
-	for _, i := range idx[:min(k, len(row))] {
-		out = append(out, classProb{Class: classes[i], Index: i, Prob: row[i]})
-	}
-	return out
-}
-
-// csvField quotes a CSV field when it needs it, as pandas does.
-func csvField(s string) string {
-	if strings.ContainsAny(s, ",\"\n\r") {
-		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-	}
-	return s
 }
 
 // numpyFloatRow formats probabilities as numpy prints a [1, K] float32 array: fixed notation

@@ -1,20 +1,13 @@
 package cli
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"strings"
-
-	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/prune"
-	"github.com/bonsai-ml/bonsai/train"
+	"github.com/bonsai-ml/bonsai/results"
 )
 
 func init() {
@@ -25,7 +18,7 @@ func init() {
 	})
 }
 
-const pruneUsage = `-m MODEL -o OUTPUT (-pth T | --target-ratio R [--target params|flops]) [-n max|L2]
+const pruneUsage = `-m MODEL -o OUTPUT (-pth T | --target_ratio R [--target params|flops]) [-n max|L2]
        [-eq union|intersection|arithmetic_mean|geometric_mean] [-pg 8] [-nf 16] [-el LAYER ...] [-k KEY]
        [--criterion kernel|bn] [--results_dir DIR] [-v]
 
@@ -44,7 +37,7 @@ few epochs are enough for -pth to find them.
 Prints a per-layer table (channels before -> after, equalization group, kept channels under
 the threshold and why: min filters / granularity / group partner) and TAO's line
 "Pruning ratio (pruned model / original model): X" (parameters kept / original).
---target-ratio R searches the smallest threshold whose model keeps at most R of the
+--target_ratio R searches the smallest threshold whose model keeps at most R of the
 parameters (or FLOPs with --target flops). The pruned model keeps the classmap,
 preprocessing and spec of the input and records the settings in its metadata ("pruning").
 Retrain it by naming it in train_config.pretrained_model_path, optionally distilling from the
@@ -68,8 +61,8 @@ func runClassificationPrune(env *Env, args []string) error {
 	addPruneOptionFlags(fs, &f.opts, &f.excluded, &f.key)
 	fs.StringVar(&f.results, "r", "", "write status.json (kpi as TAO: pruning_ratio, size in MB, param_count in millions) and prune_report.json here")
 	alias(fs, "r", "results_dir")
-	fs.Float64Var(&f.targetRatio, "target-ratio", 0, "search the threshold that keeps at most this fraction of the parameters (or FLOPs)")
-	fs.StringVar(&f.target, "target", prune.TargetParams, "what --target-ratio measures: params or flops")
+	fs.Float64Var(&f.targetRatio, "target_ratio", 0, "search the threshold that keeps at most this fraction of the parameters (or FLOPs)")
+	fs.StringVar(&f.target, "target", prune.TargetParams, "what --target_ratio measures: params or flops")
 	fs.BoolVar(&f.verbose, "v", false, "list every prunable layer and print both model summaries")
 	alias(fs, "v", "verbose")
 	if _, err := Parse(fs, args, false); err != nil {
@@ -113,10 +106,10 @@ func checkPruneFlags(fs *flag.FlagSet, f *pruneFlags) error {
 		return nil
 	}
 	if flagSet(fs, "pth", "pruning_threshold") {
-		return Usagef("--target-ratio chooses the threshold itself; drop -pth")
+		return Usagef("--target_ratio chooses the threshold itself; drop -pth")
 	}
 	if !(f.targetRatio > 0 && f.targetRatio <= 1) {
-		return Usagef("--target-ratio %g must be in (0, 1]", f.targetRatio)
+		return Usagef("--target_ratio %g must be in (0, 1]", f.targetRatio)
 	}
 	if f.target != prune.TargetParams && f.target != prune.TargetFLOPs {
 		return Usagef("--target %q: want params or flops", f.target)
@@ -138,66 +131,66 @@ func flagSet(fs *flag.FlagSet, names ...string) bool {
 }
 
 func pruneModelFile(env *Env, f *pruneFlags) error {
-	status, err := startStatus(f.results, "Starting pruning.")
+	status, err := results.StartStatus(f.results, "Starting pruning.")
 	if err != nil {
 		return err
 	}
-	out, err := pruneAndSave(env, f)
+	res, size, err := pruneAndSave(env, f)
 	if err != nil {
-		status.fail(err)
+		status.Fail(err)
 		return err
 	}
 	if f.results == "" {
 		return nil
 	}
-	if err := writeLayerReport(f.results, out.res); err != nil {
+	if err := res.WriteLayerReport(f.results); err != nil {
 		return err
 	}
-	status.log.KPI = out.res.StatusKPI(out.size)
-	if err := status.log.Write(train.StatusRunning, out.res.String()); err != nil {
+	status.KPI = res.StatusKPI(size)
+	if err := status.Write(results.StatusRunning, res.String()); err != nil {
 		return err
 	}
-	return status.log.Write(train.StatusSuccess, "Pruning finished successfully.")
+	return status.Succeed("Pruning finished successfully.", nil)
 }
 
-type pruneOutput struct {
-	res  *prune.Result
-	size int64
-}
-
-func pruneAndSave(env *Env, f *pruneFlags) (*pruneOutput, error) {
+// pruneAndSave prunes the model, writes the pruned file and prints the report; it returns the
+// result and the written file's size.
+func pruneAndSave(env *Env, f *pruneFlags) (*prune.Result, int64, error) {
 	mf, err := loadModelFile(f.model, f.key)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	res, err := runPrune(env, mf, f)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	pf := prunedFile(mf, res, f.model, f.targetRatio, f.target)
-	path := prunedPath(f.output, f.key)
+	pf, err := prune.PrunedFile(mf, res, f.model, prune.Target{Ratio: f.targetRatio, Metric: f.target})
+	if err != nil {
+		return nil, 0, err
+	}
+	path := prune.OutputPath(f.output, f.key)
 	if err := modelfile.Save(path, pf, f.key); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	before, after := modelBytes(f.model, mf), fileSize(path)
+	before, after := prune.ModelBytes(f.model, mf), prune.FileSize(path)
 	if f.verbose {
 		printSummary(env, "Model summary of the unpruned model:", mf.Graph)
 		printSummary(env, "Model summary of the pruned model:", res.Graph)
 	}
 	if err := res.WriteReport(env.Stdout, f.verbose); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	fmt.Fprintln(env.Stdout, res.String())
 	if f.opts.Criterion == prune.CriterionKernel && f.targetRatio == 0 && res.Ratio() > 0.95 && hasBatchNorm(mf.Graph) {
 		fmt.Fprintf(env.Stderr, "note: -pth %g keeps %.1f%% of the parameters. Batch norm cancels a kernel's scale, so kernel norms stay close "+
 			"unless training ran long; --criterion bn ranks channels by batch norm gamma (train with reg_config.bn_weight_decay), "+
-			"or --target-ratio picks the threshold for a size\n", f.opts.Threshold, 100*res.Ratio())
+			"or --target_ratio picks the threshold for a size\n", f.opts.Threshold, 100*res.Ratio())
 	}
 	fmt.Fprintf(env.Stdout, "Parameters %s -> %s, FLOPs %s -> %s (%.3f), model file %s -> %s bytes (%.3f; optimizer state not counted)\nPruned model written to %s\n",
 		model.Group(int64(res.Before.Params)), model.Group(int64(res.After.Params)),
 		model.Group(res.Before.FLOPs), model.Group(res.After.FLOPs), res.FLOPsRatio(),
 		model.Group(before), model.Group(after), float64(after)/float64(max(before, 1)), path)
-	return &pruneOutput{res: res, size: after}, nil
+	return res, after, nil
 }
 
 func hasBatchNorm(g *model.Graph) bool {
@@ -209,7 +202,7 @@ func hasBatchNorm(g *model.Graph) bool {
 	return false
 }
 
-// runPrune prunes at -pth, or searches the threshold for --target-ratio.
+// runPrune prunes at -pth, or searches the threshold for --target_ratio.
 func runPrune(env *Env, mf *modelfile.File, f *pruneFlags) (*prune.Result, error) {
 	var res *prune.Result
 	var err error
@@ -229,105 +222,6 @@ func runPrune(env *Env, mf *modelfile.File, f *pruneFlags) (*prune.Result, error
 		fmt.Fprintln(env.Stderr, "warning:", w)
 	}
 	return res, nil
-}
-
-// pruneRecord is the "pruning" metadata entry of a pruned model file.
-type pruneRecord struct {
-	Source         string   `json:"source"`
-	SourceEpoch    int      `json:"source_epoch"`
-	Threshold      float64  `json:"pruning_threshold"`
-	Normalizer     string   `json:"normalizer"`
-	Criterion      string   `json:"criterion"`
-	Equalization   string   `json:"equalization_criterion"`
-	Granularity    int      `json:"pruning_granularity"`
-	MinFilters     int      `json:"min_num_filters"`
-	Excluded       []string `json:"excluded_layers"`
-	TargetRatio    float64  `json:"target_ratio,omitempty"`
-	Target         string   `json:"target,omitempty"`
-	PruningRatio   float64  `json:"pruning_ratio"`
-	ParamsBefore   int      `json:"params_before"`
-	ParamsAfter    int      `json:"params_after"`
-	FLOPsBefore    int64    `json:"flops_before"`
-	FLOPsAfter     int64    `json:"flops_after"`
-	PreviousPruned string   `json:"previous,omitempty"`
-}
-
-// prunedFile is the output model file: the pruned graph and weights with the input's classmap,
-// preprocessing and spec; optimizer state is dropped (its shapes no longer match).
-func prunedFile(mf *modelfile.File, res *prune.Result, source string, targetRatio float64, target string) *modelfile.File {
-	o := res.Options
-	rec := pruneRecord{Source: source, SourceEpoch: mf.Epoch, Threshold: o.Threshold, Normalizer: o.Normalizer, Criterion: o.Criterion,
-		Equalization: o.Equalization, Granularity: o.Granularity, MinFilters: o.MinFilters,
-		Excluded: o.Excluded, PruningRatio: res.Ratio(), ParamsBefore: res.Before.Params, ParamsAfter: res.After.Params,
-		FLOPsBefore: res.Before.FLOPs, FLOPsAfter: res.After.FLOPs, PreviousPruned: mf.Extra["pruning"]}
-	if targetRatio > 0 {
-		rec.TargetRatio, rec.Target = targetRatio, target
-	}
-	if rec.Excluded == nil {
-		rec.Excluded = []string{}
-	}
-	data, _ := json.Marshal(rec) // plain values: cannot fail
-	extra := map[string]string{}
-	for k, v := range mf.Extra {
-		if k != "val_acc" && k != "val_loss" { // the source checkpoint's metrics, not the pruned model's
-			extra[k] = v
-		}
-	}
-	extra["pruning"] = string(data)
-	return &modelfile.File{Graph: res.Graph, Weights: res.Weights, Classmap: mf.Classmap,
-		Preprocessing: mf.Preprocessing, Spec: mf.Spec, Extra: extra}
-}
-
-// prunedPath adds the model file extension when the name has none of Bonsai's; TAO's .hdf5 /
-// .tlt names are given Bonsai's extension instead.
-func prunedPath(path, key string) string {
-	if strings.HasSuffix(path, modelfile.Ext) || strings.HasSuffix(path, modelfile.EncryptedExt) {
-		return path
-	}
-	for _, ext := range []string{".hdf5", ".h5", ".tlt"} {
-		path = strings.TrimSuffix(path, ext)
-	}
-	return path + modelfile.FileExt(key)
-}
-
-// writeLayerReport writes the per-layer table as DIR/prune_report.json.
-func writeLayerReport(dir string, res *prune.Result) error {
-	data, err := json.MarshalIndent(map[string]any{
-		"pruning_ratio": res.Ratio(), "flops_ratio": res.FLOPsRatio(),
-		"params_before": res.Before.Params, "params_after": res.After.Params,
-		"flops_before": res.Before.FLOPs, "flops_after": res.After.FLOPs,
-		"layers": res.Layers,
-	}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(filepath.Join(dir, "prune_report.json"), func(w io.Writer) error {
-		_, err := w.Write(append(data, '\n'))
-		return err
-	})
-}
-
-// modelBytes is the size of the input model file, or, when it is a checkpoint with optimizer
-// state, of the same file without that state (what the pruned file is compared with).
-func modelBytes(path string, mf *modelfile.File) int64 {
-	if len(mf.Optimizer) == 0 {
-		return fileSize(path)
-	}
-	plain := *mf
-	plain.Optimizer = nil
-	data, err := modelfile.Encode(&plain)
-	if err != nil {
-		return fileSize(path)
-	}
-	return int64(len(data))
-}
-
-func fileSize(path string) int64 {
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return st.Size()
 }
 
 func printSummary(env *Env, title string, g *model.Graph) {

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,13 +9,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/bonsai-ml/bonsai/internal/atomicfile"
-
-	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/prune"
+	"github.com/bonsai-ml/bonsai/report"
 	"github.com/bonsai-ml/bonsai/spec"
 )
 
@@ -30,14 +27,14 @@ func init() {
 }
 
 const pruneSweepUsage = `-m MODEL -o DIR [--thresholds 0.1,0.3,0.5,0.7] [-e SPEC | --data DIR] [-cm CLASSMAP]
-       [-n ...] [-eq ...] [-pg 8] [-nf 16] [-el LAYER ...] [-k KEY] [--save-models] [--backend B]
+       [-n ...] [-eq ...] [-pg 8] [-nf 16] [-el LAYER ...] [-k KEY] [--save_models] [--backend B]
 
 Prunes MODEL at each threshold (TAO's algorithm, as 'classification prune') and reports the
 parameters, FLOPs and model file size of each pruned model, as fractions of the unpruned one.
 With a dataset (--data, a folder per class; or -e SPEC, whose eval_config.eval_dataset_path,
 else train_config.val_dataset_path, is used) it also measures each pruned model's top-1
 accuracy before retraining. Writes DIR/sweep.csv and DIR/sweep.png (the curves against the
-threshold); --save-models also keeps DIR/pruned_pth_<T>.safetensors.`
+threshold); --save_models also keeps DIR/pruned_pth_<T>.safetensors.`
 
 type sweepFlags struct {
 	model, out, thresholds, spec, data, classmap, key, backend string
@@ -61,8 +58,8 @@ func runClassificationPruneSweep(env *Env, args []string) error {
 	fs.StringVar(&f.classmap, "cm", "", "classmap.json giving the class order (default: the model's)")
 	alias(fs, "cm", "classmap")
 	fs.IntVar(&f.batch, "b", 32, "batch size for the accuracy runs")
-	fs.BoolVar(&f.save, "save-models", false, "also write each pruned model into the output folder")
-	fs.StringVar(&f.backend, "backend", "", engine.BackendHelp)
+	fs.BoolVar(&f.save, "save_models", false, "also write each pruned model into the output folder")
+	BackendFlag(fs, &f.backend)
 	addPruneOptionFlags(fs, &f.opts, &f.excluded, &f.key)
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
@@ -96,28 +93,22 @@ func parseThresholds(s string) ([]float64, error) {
 	return out, nil
 }
 
-// accuracyProbe measures top-1 accuracy on a dataset (nil: no dataset, NaN accuracy).
+// accuracyProbe measures top-1 accuracy on a dataset.
 type accuracyProbe struct {
-	env        *Env
-	backend    string
-	ds         *data.Dataset
-	p          modelfile.Preprocessing
-	centerCrop bool
-	batch      int
+	opts evaluate.DatasetOptions
 }
 
 func (a *accuracyProbe) accuracy(mf *modelfile.File) (float64, error) {
-	if a == nil {
-		return math.NaN(), nil
-	}
-	rep, err := evaluateDataset(a.env, a.backend, mf, a.ds, a.p, a.centerCrop, a.batch, 1, false)
+	o := a.opts
+	o.Model, o.TopK = mf, 1
+	rep, err := evaluate.Dataset(o)
 	if err != nil {
 		return 0, err
 	}
 	return rep.Accuracy, nil
 }
 
-// newAccuracyProbe opens the dataset of --data or of the spec, if any.
+// newAccuracyProbe opens the dataset of --data or of the spec; nil without either.
 func newAccuracyProbe(env *Env, f *sweepFlags, mf *modelfile.File) (*accuracyProbe, error) {
 	dir := f.data
 	var e *spec.Experiment
@@ -136,7 +127,11 @@ func newAccuracyProbe(env *Env, f *sweepFlags, mf *modelfile.File) (*accuracyPro
 	if dir == "" {
 		return nil, nil
 	}
-	ds, err := openEvalDataset(dir, f.classmap, mf)
+	ds, err := evaluate.OpenDataset(dir, f.classmap, mf)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engine.Open(f.backend)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +139,8 @@ func newAccuracyProbe(env *Env, f *sweepFlags, mf *modelfile.File) (*accuracyPro
 	if e != nil {
 		centerCrop = e.Proto.GetEvalConfig().GetEnableCenterCrop()
 	}
-	return &accuracyProbe{env: env, backend: f.backend, ds: ds, p: preprocessing(e, mf), centerCrop: centerCrop, batch: f.batch}, nil
+	return &accuracyProbe{evaluate.DatasetOptions{Engine: eng, Dataset: ds, Preprocessing: evaluate.Preprocessing(e, mf),
+		CenterCrop: centerCrop, Batch: f.batch, Warn: env.Stderr}}, nil
 }
 
 func sweep(env *Env, f *sweepFlags, ths []float64) error {
@@ -152,7 +148,6 @@ func sweep(env *Env, f *sweepFlags, ths []float64) error {
 	if err != nil {
 		return err
 	}
-	mf.Optimizer = nil // sizes compare models, not checkpoints
 	probe, err := newAccuracyProbe(env, f, mf)
 	if err != nil {
 		return err
@@ -160,70 +155,32 @@ func sweep(env *Env, f *sweepFlags, ths []float64) error {
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", f.out, err)
 	}
-	orig, err := sweepPoint(mf, probe)
+	o := prune.SweepOptions{Source: f.model, Options: f.opts, Thresholds: ths}
+	if probe != nil {
+		o.Accuracy = probe.accuracy
+	}
+	if f.save {
+		o.Save = func(th float64, pf *modelfile.File) error {
+			return modelfile.Save(filepath.Join(f.out, "pruned_pth_"+strconv.FormatFloat(th, 'g', -1, 64)+modelfile.FileExt(f.key)), pf, f.key)
+		}
+	}
+	orig, points, err := prune.Sweep(mf, o)
 	if err != nil {
 		return err
 	}
-	var points []prune.SweepPoint
-	for _, th := range ths {
-		o := f.opts
-		o.Threshold = th
-		res, err := prune.Prune(mf.Graph, mf.Weights, o)
-		if err != nil {
-			return fmt.Errorf("pruning %s at %g: %w", f.model, th, err)
-		}
-		pf := prunedFile(mf, res, f.model, 0, "")
-		pt, err := sweepPoint(pf, probe)
-		if err != nil {
-			return fmt.Errorf("threshold %g: %w", th, err)
-		}
-		pt.Threshold = th
-		pt.ParamRatio = float64(pt.Params) / float64(orig.Params)
-		pt.FLOPsRatio = float64(pt.FLOPs) / float64(orig.FLOPs)
-		pt.FileRatio = float64(pt.FileBytes) / float64(orig.FileBytes)
-		points = append(points, pt)
-		if f.save {
-			path := filepath.Join(f.out, "pruned_pth_"+strconv.FormatFloat(th, 'g', -1, 64)+modelfile.FileExt(f.key))
-			if err := modelfile.Save(path, pf, f.key); err != nil {
-				return err
-			}
-		}
+	if err := prune.WriteSweepTable(f.out, orig, points); err != nil {
+		return err
 	}
-	return writeSweep(env, f.out, orig, points)
+	if err := report.WriteSweepPlot(filepath.Join(f.out, "sweep.png"), orig, points); err != nil {
+		return err
+	}
+	printSweep(env, orig, points)
+	fmt.Fprintf(env.Stdout, "Wrote %s and %s\n", filepath.Join(f.out, prune.SweepCSV), filepath.Join(f.out, "sweep.png"))
+	return nil
 }
 
-// sweepPoint measures one model: parameters, compute, encoded file size and accuracy.
-func sweepPoint(mf *modelfile.File, probe *accuracyProbe) (prune.SweepPoint, error) {
-	size, err := prune.SizeOf(mf.Graph)
-	if err != nil {
-		return prune.SweepPoint{}, err
-	}
-	enc, err := modelfile.Encode(mf)
-	if err != nil {
-		return prune.SweepPoint{}, err
-	}
-	acc, err := probe.accuracy(mf)
-	if err != nil {
-		return prune.SweepPoint{}, err
-	}
-	return prune.SweepPoint{Params: size.Params, MACs: size.MACs, FLOPs: size.FLOPs, FileBytes: int64(len(enc)),
-		ParamRatio: 1, FLOPsRatio: 1, FileRatio: 1, Accuracy: acc}, nil
-}
-
-func writeSweep(env *Env, dir string, orig prune.SweepPoint, points []prune.SweepPoint) error {
-	var csv bytes.Buffer
-	if err := prune.WriteSweepCSV(&csv, orig, points); err != nil {
-		return err
-	}
-	if err := atomicfile.Write(filepath.Join(dir, "sweep.csv"), func(w io.Writer) error {
-		_, err := w.Write(csv.Bytes())
-		return err
-	}); err != nil {
-		return err
-	}
-	if err := prune.WriteSweepPNG(filepath.Join(dir, "sweep.png"), orig, points); err != nil {
-		return err
-	}
+// printSweep prints the sweep table.
+func printSweep(env *Env, orig prune.SweepPoint, points []prune.SweepPoint) {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "pth\tparams\tkept\tFLOPs\tkept\tfile bytes\tkept\taccuracy\t")
 	row := func(th string, p prune.SweepPoint) {
@@ -238,9 +195,5 @@ func writeSweep(env *Env, dir string, orig prune.SweepPoint, points []prune.Swee
 	for _, p := range points {
 		row(strconv.FormatFloat(p.Threshold, 'g', -1, 64), p)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "Wrote %s and %s\n", filepath.Join(dir, "sweep.csv"), filepath.Join(dir, "sweep.png"))
-	return nil
+	tw.Flush()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
 	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/results"
 )
 
 // prunableModelFile saves a ResNet-10 (32x32, 2 classes) whose filters have random strengths,
@@ -59,9 +60,9 @@ func prunableModelFile(t *testing.T, dir, key string) string {
 func TestClassificationPrune(t *testing.T) {
 	dir := t.TempDir()
 	in := prunableModelFile(t, dir, "")
-	results := filepath.Join(dir, "prune_results")
+	resDir := filepath.Join(dir, "prune_results")
 	out := mustRun(t, "classification", "prune", "-m", in, "-o", filepath.Join(dir, "pruned.hdf5"), "-pth", "0.6",
-		"-eq", "union", "-el", "conv1", "block_1a_conv_1", "--results_dir", results)
+		"-eq", "union", "-el", "conv1", "block_1a_conv_1", "--results_dir", resDir)
 	for _, want := range []string{"Pruning ratio (pruned model / original model): 0.", "keeps all: excluded (-el)", "Pruned model written to " + filepath.Join(dir, "pruned.safetensors")} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -75,7 +76,7 @@ func TestClassificationPrune(t *testing.T) {
 	if pf.Classmap["red"] != 1 || pf.Preprocessing.Mode != "torch" || pf.Spec != "model_config {}" || pf.Extra["note"] != "kept" || pf.Extra["val_acc"] != "" {
 		t.Errorf("metadata not carried over: %+v %+v %q %v", pf.Classmap, pf.Preprocessing, pf.Spec, pf.Extra)
 	}
-	var rec pruneRecord
+	var rec results.PruneRecord
 	if err := json.Unmarshal([]byte(pf.Extra["pruning"]), &rec); err != nil {
 		t.Fatalf("pruning metadata %q: %v", pf.Extra["pruning"], err)
 	}
@@ -92,12 +93,12 @@ func TestClassificationPrune(t *testing.T) {
 			Reason string `json:"keeps_all"`
 		} `json:"layers"`
 	}
-	readJSON(t, filepath.Join(results, "prune_report.json"), &rep)
+	readJSON(t, filepath.Join(resDir, "prune_report.json"), &rep)
 	if len(rep.Layers) != 14 || rep.Layers[0].Layer != "conv1" || rep.Layers[0].Reason != "excluded (-el)" {
 		t.Errorf("prune_report.json layers: %+v", rep.Layers)
 	}
 	// status.json: STARTED then SUCCESS with TAO's kpi.
-	status, err := os.ReadFile(filepath.Join(results, "status.json"))
+	status, err := os.ReadFile(filepath.Join(resDir, "status.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestClassificationPruneTargetAndKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec pruneRecord
+	var rec results.PruneRecord
 	json.Unmarshal([]byte(pf.Extra["pruning"]), &rec)
 	if float64(rec.FLOPsAfter)/float64(rec.FLOPsBefore) > 0.4 || rec.TargetRatio != 0.4 {
 		t.Errorf("target 0.4 of FLOPs: record %+v", rec)
@@ -224,8 +225,8 @@ func TestPrunedModelRetrains(t *testing.T) {
 	if err := os.WriteFile(retrainSpec, []byte(retrain), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	results := filepath.Join(root, "retrain")
-	out := mustRun(t, "classification", "train", "-e", retrainSpec, "-r", results, "--backend", "go")
+	resDir := filepath.Join(root, "retrain")
+	out := mustRun(t, "classification", "train", "-e", retrainSpec, "-r", resDir, "--backend", "go")
 	if !strings.Contains(out, "pruned model") {
 		t.Errorf("train output does not say it retrains the pruned graph:\n%s", out)
 	}
@@ -233,7 +234,7 @@ func TestPrunedModelRetrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ck, err := modelfile.Load(filepath.Join(results, "weights", "last.safetensors"), "")
+	ck, err := modelfile.Load(filepath.Join(resDir, "weights", "last.safetensors"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,8 +249,8 @@ func TestPrunedModelRetrains(t *testing.T) {
 		}
 	}
 	// Resuming the retrain keeps the pruning record in the new checkpoints.
-	mustRun(t, "classification", "train", "-e", retrainSpec, "-r", results, "--backend", "go", "--init_epoch", "2")
-	resumed, err := modelfile.Load(filepath.Join(results, "weights", "last.safetensors"), "")
+	mustRun(t, "classification", "train", "-e", retrainSpec, "-r", resDir, "--backend", "go", "--init_epoch", "2")
+	resumed, err := modelfile.Load(filepath.Join(resDir, "weights", "last.safetensors"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

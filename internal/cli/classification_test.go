@@ -16,9 +16,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/internal/pyfmt"
 	"github.com/bonsai-ml/bonsai/modelfile"
-	"github.com/bonsai-ml/bonsai/train"
+	"github.com/bonsai-ml/bonsai/results"
 )
 
 // writeColorFolder writes size×size PNGs in dir/<class>/: "red" images are reddish and
@@ -111,12 +112,12 @@ func mustRun(t *testing.T, args ...string) string {
 
 func TestClassificationTrainEvaluateInfer(t *testing.T) {
 	root, specPath := tinyProject(t, 2)
-	results := filepath.Join(root, "results")
-	out := mustRun(t, "classification", "train", "-e", specPath, "-r", results, "--backend", "go")
+	resDir := filepath.Join(root, "results")
+	out := mustRun(t, "classification", "train", "-e", specPath, "-r", resDir, "--backend", "go")
 	if !strings.Contains(out, "Total Val accuracy") {
 		t.Errorf("train output lacks the final summary:\n%s", out)
 	}
-	checkTrainOutputs(t, results, 2)
+	checkTrainOutputs(t, resDir, 2)
 
 	// evaluate: model from eval_config.model_path (relative to the spec's folder).
 	evalDir := filepath.Join(root, "eval")
@@ -139,7 +140,7 @@ func TestClassificationTrainEvaluateInfer(t *testing.T) {
 	}
 	// The eval set is the validation set: evaluate's loss (cross-entropy + L2 penalty, as TAO
 	// prints it) is the val_loss training recorded for the same checkpoint.
-	best, err := modelfile.Load(filepath.Join(results, "weights", "best.safetensors"), "")
+	best, err := modelfile.Load(filepath.Join(resDir, "weights", "best.safetensors"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestClassificationTrainEvaluateInfer(t *testing.T) {
 	}
 
 	// inference on one image and on a folder.
-	model := filepath.Join(results, "weights", "last.safetensors")
+	model := filepath.Join(resDir, "weights", "last.safetensors")
 	img := filepath.Join(root, "val", "red", "red_00.png")
 	out = mustRun(t, "classification", "inference", "-e", specPath, "-m", model, "-i", img, "--backend", "go")
 	if !strings.Contains(out, "Current predictions: [[") || !strings.Contains(out, "Class label = 1\nClass name = red\n") {
@@ -164,7 +165,7 @@ func TestClassificationTrainEvaluateInfer(t *testing.T) {
 	inferDir := filepath.Join(root, "infer")
 	mustRun(t, "classification", "inference", "-m", model, "-d", filepath.Join(root, "val"), "-b", "3", "-r", inferDir, "--top_k", "2", "--backend", "go")
 	checkInferenceCSV(t, filepath.Join(inferDir, "result.csv"), 8)
-	var preds []prediction
+	var preds []evaluate.Prediction
 	readJSON(t, filepath.Join(inferDir, "result.json"), &preds)
 	if len(preds) != 8 || len(preds[0].TopK) != 2 || preds[0].TopK[0].Prob < preds[0].TopK[1].Prob {
 		t.Errorf("result.json: %+v", preds)
@@ -172,10 +173,10 @@ func TestClassificationTrainEvaluateInfer(t *testing.T) {
 }
 
 // checkTrainOutputs checks every file TAO's train writes, plus best/last and results.png.
-func checkTrainOutputs(t *testing.T, results string, epochs int) {
+func checkTrainOutputs(t *testing.T, resDir string, epochs int) {
 	t.Helper()
 	for e := 1; e <= epochs; e++ {
-		p := train.EpochCheckpointPath(results, "resnet", e, modelfile.Ext)
+		p := results.EpochCheckpointPath(resDir, "resnet", e, modelfile.Ext)
 		mf, err := modelfile.Load(p, "")
 		if err != nil {
 			t.Fatalf("checkpoint of epoch %d: %v", e, err)
@@ -186,33 +187,33 @@ func checkTrainOutputs(t *testing.T, results string, epochs int) {
 		}
 	}
 	for _, name := range []string{"best", "last"} {
-		if _, err := modelfile.Load(filepath.Join(results, "weights", name+modelfile.Ext), ""); err != nil {
+		if _, err := modelfile.Load(filepath.Join(resDir, "weights", name+modelfile.Ext), ""); err != nil {
 			t.Errorf("%s checkpoint: %v", name, err)
 		}
 	}
-	if cm, _ := os.ReadFile(filepath.Join(results, "classmap.json")); string(cm) != "{\"blue\": 0, \"red\": 1}\n" {
+	if cm, _ := os.ReadFile(filepath.Join(resDir, "classmap.json")); string(cm) != "{\"blue\": 0, \"red\": 1}\n" {
 		t.Errorf("classmap.json = %q", cm)
 	}
-	rows, err := train.ReadTrainingCSV(filepath.Join(results, "training.csv"))
+	rows, err := results.ReadTrainingCSV(filepath.Join(resDir, "training.csv"))
 	if err != nil || len(rows) != epochs {
 		t.Fatalf("training.csv: %v, %d rows", err, len(rows))
 	}
 	if last := rows[epochs-1]; last.ValAcc < 0.75 || last.LR <= 0 {
 		t.Errorf("last epoch %+v: the network did not learn red vs blue", last)
 	}
-	raw, err := os.ReadFile(filepath.Join(results, "status.json"))
+	raw, err := os.ReadFile(filepath.Join(resDir, "status.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	var first, final train.StatusEvent
+	var first, final results.StatusEvent
 	json.Unmarshal([]byte(lines[0]), &first)
 	json.Unmarshal([]byte(lines[len(lines)-1]), &final)
-	if first.Status != train.StatusStarted || final.Status != train.StatusSuccess || final.KPI["validation_accuracy"] == nil {
+	if first.Status != results.StatusStarted || final.Status != results.StatusSuccess || final.KPI["validation_accuracy"] == nil {
 		t.Errorf("status.json first %+v, last %+v", first, final)
 	}
-	checkPNG(t, filepath.Join(results, "results.png"))
-	if events, _ := filepath.Glob(filepath.Join(results, "events", "events.out.tfevents.*")); len(events) == 0 {
+	checkPNG(t, filepath.Join(resDir, "results.png"))
+	if events, _ := filepath.Glob(filepath.Join(resDir, "events", "events.out.tfevents.*")); len(events) == 0 {
 		t.Error("no TensorBoard event file in events/")
 	}
 }
@@ -353,15 +354,15 @@ func TestClassificationUsageAndFailures(t *testing.T) {
 
 func TestClassificationEncryptedCheckpoints(t *testing.T) {
 	root, specPath := tinyProject(t, 1)
-	results := filepath.Join(root, "results")
+	resDir := filepath.Join(root, "results")
 	logFile := filepath.Join(root, "train.log")
-	if out := mustRun(t, "classification", "train", "-e", specPath, "-r", results, "-k", "s3cret", "--backend", "go", "--log_file", logFile); out != "Execution status: PASS\n" {
+	if out := mustRun(t, "classification", "train", "-e", specPath, "-r", resDir, "-k", "s3cret", "--backend", "go", "--log_file", logFile); out != "Execution status: PASS\n" {
 		t.Errorf("--log_file: output still went to stdout: %q", out)
 	}
 	if log, _ := os.ReadFile(logFile); !strings.Contains(string(log), "Total Val accuracy") || !strings.Contains(string(log), "img/s") {
 		t.Errorf("--log_file %s lacks the summary or the progress lines:\n%s", logFile, log)
 	}
-	model := filepath.Join(results, "weights", "resnet_001"+modelfile.EncryptedExt)
+	model := filepath.Join(resDir, "weights", "resnet_001"+modelfile.EncryptedExt)
 	if _, err := modelfile.Load(model, "s3cret"); err != nil {
 		t.Fatalf("encrypted checkpoint: %v", err)
 	}

@@ -12,6 +12,11 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/bonsai-ml/bonsai/data"
+	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/prune"
+	"github.com/bonsai-ml/bonsai/spec"
 )
 
 // Exit codes.
@@ -77,12 +82,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return ExitOK
 	default:
+		err = explain(err)
 		fmt.Fprintf(stderr, "bonsai %s: %v\n", cmd.Path, err)
-		code = ExitFailure
-		var ue UsageError
-		if errors.As(err, &ue) {
-			code = ExitUsage
-		}
+		code = exitCode(err)
 	}
 	printExecutionStatus(stdout, cmd, code)
 	return code
@@ -100,6 +102,31 @@ func printExecutionStatus(stdout io.Writer, cmd *Command, code int) {
 		status = "FAIL"
 	}
 	fmt.Fprintf(stdout, "Execution status: %s\n", status)
+}
+
+// exitCode is ExitUsage for errors of the command line or the spec, else ExitFailure.
+func exitCode(err error) int {
+	var ue UsageError
+	var se *spec.Error
+	var ses spec.Errors
+	if errors.As(err, &ue) || errors.As(err, &se) || errors.As(err, &ses) {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// explain adds the command-line side of errors that library packages report without naming
+// flags: which flag supplies what is missing.
+func explain(err error) error {
+	switch {
+	case errors.Is(err, modelfile.ErrKeyRequired):
+		return UsageError{fmt.Errorf("%w; pass its key with -k KEY", err)}
+	case errors.Is(err, data.ErrOutputDiffers):
+		return fmt.Errorf("%w (--force replaces it)", err)
+	case errors.Is(err, prune.ErrExcludeLayer):
+		return fmt.Errorf("%w (-el LAYER ...)", err)
+	}
+	return err
 }
 
 // lookup finds the longest registered command path that prefixes args.
@@ -147,17 +174,6 @@ func printCommands(w io.Writer, prefix string) {
 	}
 }
 
-// NewFlagSet returns a flag set for a command whose --help prints the usage line and the flags.
-func NewFlagSet(env *Env, path, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet("bonsai "+path, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: bonsai %s %s\n\nFlags:\n", path, usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
 // MultiFlag is a flag that takes one or more space-separated values (`-el a b c`), as TAO's
 // argparse nargs='+' flags do. Repeating the flag appends too.
 type MultiFlag struct{ Values []string }
@@ -172,7 +188,7 @@ func (m *MultiFlag) Set(v string) error {
 // the next one that starts with '-'. Positional arguments left over are an error unless
 // allowPositional is set; they are returned.
 func Parse(fs *flag.FlagSet, args []string, allowPositional bool) ([]string, error) {
-	args = expandMulti(fs, args)
+	args = expandMulti(fs, respell(fs, args))
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -217,13 +233,4 @@ func expandMulti(fs *flag.FlagSet, args []string) []string {
 		}
 	}
 	return out
-}
-
-// alias registers names as further spellings of the already defined flag first (TAO accepts
-// short and long forms, e.g. -cm and --classmap); all share its value, default and usage.
-func alias(fs *flag.FlagSet, first string, names ...string) {
-	f := fs.Lookup(first)
-	for _, n := range names {
-		fs.Var(f.Value, n, f.Usage)
-	}
 }

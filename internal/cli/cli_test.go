@@ -80,3 +80,22 @@ func TestExecutionStatusLine(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagSpellings: hyphens and underscores are the same in a flag name, and --help lists a
+// flag once with all its names.
+func TestFlagSpellings(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	var ratio float64
+	var spec string
+	fs.Float64Var(&ratio, "target_ratio", 0, "ratio")
+	fs.StringVar(&spec, "e", "", "spec")
+	alias(fs, "e", "experiment_spec_file")
+	if _, err := Parse(fs, []string{"--target-ratio=0.5", "--experiment-spec-file", "s.cfg"}, false); err != nil || ratio != 0.5 || spec != "s.cfg" {
+		t.Fatalf("hyphenated spellings: %v, ratio %g, spec %q", err, ratio, spec)
+	}
+	var help bytes.Buffer
+	printFlags(&help, fs)
+	if got := help.String(); strings.Count(got, "experiment_spec_file") != 1 || !strings.Contains(got, "-e, --experiment_spec_file string") {
+		t.Errorf("--help:\n%s", got)
+	}
+}

@@ -45,7 +45,7 @@ func (s *splitFlags) ratios() (data.Ratios, data.LinkMode, error) {
 	return r, link, nil
 }
 
-const vocUsage = `--voc-root VOCdevkit/VOC2012 --out DIR [flags]
+const vocUsage = `--voc_root VOCdevkit/VOC2012 --out DIR [flags]
 
 Converts a PASCAL VOC year folder to DIR/{train,val,test}/<class>/. Labels come from
 ImageSets/Main/<class>_trainval.txt (flag 1) when present, else from Annotations/*.xml.
@@ -62,18 +62,18 @@ func runDatasetVOC(env *Env, args []string) error {
 	fs := NewFlagSet(env, "dataset voc", vocUsage)
 	var o data.VOCOptions
 	var s splitFlags
-	fs.StringVar(&o.Root, "voc-root", "", "VOC year folder holding JPEGImages/, Annotations/, ImageSets/ (required)")
+	fs.StringVar(&o.Root, "voc_root", "", "VOC year folder holding JPEGImages/, Annotations/, ImageSets/ (required)")
 	fs.StringVar(&o.Out, "out", "", "output folder (required)")
 	fs.StringVar(&o.Mode, "mode", data.VOCSplitFirst, "split-first or tao")
 	fs.StringVar(&o.Labels, "labels", data.LabelsAuto, "label source: auto, imagesets or xml")
-	fs.StringVar(&o.ImageSet, "image-set", "trainval", "which ImageSets/Main list to read (trainval, train, val, ...)")
-	fs.BoolVar(&o.IncludeDifficult, "include-difficult", false, "keep objects marked difficult")
+	fs.StringVar(&o.ImageSet, "image_set", "trainval", "which ImageSets/Main list to read (trainval, train, val, ...)")
+	fs.BoolVar(&o.IncludeDifficult, "include_difficult", false, "keep objects marked difficult")
 	addSplitFlags(fs, &s)
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
 	}
 	if o.Root == "" || o.Out == "" {
-		return Usagef("--voc-root and --out are required (see --help)")
+		return Usagef("--voc_root and --out are required (see --help)")
 	}
 	if o.Mode != data.VOCSplitFirst && o.Mode != data.VOCTAO {
 		return Usagef("--mode %q: want split-first or tao", o.Mode)
@@ -127,9 +127,9 @@ func runDatasetIDX(env *Env, args []string) error {
 	fs.StringVar(&o.Images, "images", "", "idx3-ubyte image file, gzip or not (required)")
 	fs.StringVar(&o.Labels, "labels", "", "idx1-ubyte label file, gzip or not (required)")
 	fs.StringVar(&o.Out, "out", "", "output folder for <class>/<index>.png (required)")
-	fs.StringVar(&names, "class-names", "fashion-mnist", "fashion-mnist, mnist, or a comma-separated list in label order")
-	fs.IntVar(&o.LimitPerClass, "limit-per-class", 0, "keep at most N images per class (a seeded random sample); 0 keeps all")
-	fs.Int64Var(&o.Seed, "seed", 42, "random seed for --limit-per-class")
+	fs.StringVar(&names, "class_names", "fashion-mnist", "fashion-mnist, mnist, or a comma-separated list in label order")
+	fs.IntVar(&o.LimitPerClass, "limit_per_class", 0, "keep at most N images per class (a seeded random sample); 0 keeps all")
+	fs.Int64Var(&o.Seed, "seed", 42, "random seed for --limit_per_class")
 	fs.BoolVar(&o.Force, "force", false, "replace an output folder made earlier with different inputs")
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
@@ -138,11 +138,11 @@ func runDatasetIDX(env *Env, args []string) error {
 		return Usagef("--images, --labels and --out are required (see --help)")
 	}
 	if o.LimitPerClass < 0 {
-		return Usagef("--limit-per-class must be >= 0")
+		return Usagef("--limit_per_class must be >= 0")
 	}
 	var err error
 	if o.ClassNames, err = data.ParseClassNames(names); err != nil {
-		return Usagef("--class-names: %v", err)
+		return Usagef("--class_names: %v", err)
 	}
 	res, err := data.ConvertIDX(o)
 	if err != nil {

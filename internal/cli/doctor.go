@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -15,14 +14,10 @@ func init() {
 	Register(&Command{Path: "doctor", Short: "show compute backends, plugins, devices and CPU features", Run: runDoctor})
 }
 
-// BackendFlag registers --backend on a command's flag set; pass its value to engine.Open.
-func BackendFlag(fs *flag.FlagSet) *string {
-	return fs.String("backend", "", engine.BackendHelp)
-}
-
 func runDoctor(env *Env, args []string) error {
 	fs := NewFlagSet(env, "doctor", "[--backend X]")
-	backend := BackendFlag(fs)
+	var backend string
+	BackendFlag(fs, &backend)
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
 	}
@@ -43,9 +38,9 @@ func runDoctor(env *Env, args []string) error {
 	printPlugins(w, found)
 
 	fmt.Fprintln(w)
-	e, err := engine.Open(*backend)
+	e, err := engine.Open(backend)
 	if err != nil {
-		fmt.Fprintf(w, "Backend:  cannot open %q: %v\n", *backend, err)
+		fmt.Fprintf(w, "Backend:  cannot open %q: %v\n", backend, err)
 	} else {
 		fmt.Fprintf(w, "Backend:  %s (%s)\n", e.Name, e.Backend.Description())
 		for i, d := range e.Devices() {

@@ -57,8 +57,8 @@ func runModelSummary(env *Env, args []string) error {
 	fs.Var(&f.freezeBlocks, "freeze_blocks", "block ids whose convolutions are frozen (space-separated)")
 	fs.Float64Var(&f.dropout, "dropout", 0, "dropout rate where the family uses one")
 	fs.StringVar(&f.activation, "activation", "", "activation_type (default: the family's)")
-	fs.Float64Var(&f.bnMomentum, "bn_momentum", 0.9, "batch-norm momentum (Keras convention)")
-	fs.Float64Var(&f.bnEpsilon, "bn_epsilon", 1e-5, "batch-norm epsilon")
+	fs.Float64Var(&f.bnMomentum, "bn_momentum", spec.DefaultBNMomentum, "batch-norm momentum (Keras convention)")
+	fs.Float64Var(&f.bnEpsilon, "bn_epsilon", spec.DefaultBNEpsilon, "batch-norm epsilon")
 	fs.Float64Var(&f.widthMultiplier, "width_multiplier", 1, "MobileNet width multiplier (alpha)")
 	jsonPath := fs.String("json", "", "write the model graph as JSON to this file (\"-\": standard output)")
 	keras := fs.Bool("keras", false, "print the summary in Keras' layout, as TAO prints it (no FLOPs)")
@@ -145,7 +145,7 @@ func countClasses(e *spec.Experiment) (int, error) {
 
 // config turns the flags into an arch.Config.
 func (f *modelFlags) config() (arch.Config, error) {
-	size, err := arch.ParseInputSize(f.inputSize)
+	size, err := spec.ParseInputSize(f.inputSize)
 	if err != nil {
 		return arch.Config{}, Usagef("--input_image_size: %v", err)
 	}

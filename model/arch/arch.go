@@ -12,11 +12,13 @@ import (
 	"strings"
 
 	"github.com/bonsai-ml/bonsai/model"
+	"github.com/bonsai-ml/bonsai/spec"
 )
 
 // Config carries TAO's model_config options (reference section 1.2). Zero values take TAO's
-// effective defaults: NLayers 0 -> the family's default depth (18 for resnet), BNMomentum 0 ->
-// 0.9, BNEpsilon 0 -> 1e-5, Activation "" -> the family's own (relu for resnet).
+// effective defaults as package spec defines them: NLayers 0 -> spec.DefaultDepth (18 for
+// resnet), BNMomentum 0 -> spec.DefaultBNMomentum, BNEpsilon 0 -> spec.DefaultBNEpsilon,
+// Activation "" -> the family's own (relu for resnet).
 type Config struct {
 	Arch       string // TAO arch name: resnet, vgg, mobilenet_v1, ...
 	NLayers    int    // depth where the family has several (resnet 10/18/34/50/101/152/200)
@@ -40,12 +42,12 @@ type Config struct {
 	WidthMultiplier float32
 }
 
-// family is one registered network family.
+// family is one registered network family. Its valid depths are spec.ArchDepths[name] (nil
+// when the family has no depth choice): spec owns TAO's list of architectures and depths,
+// and a test checks that every one of them is registered here.
 type family struct {
-	depths       []int // valid n_layers; nil when the family has no depth choice
-	defaultDepth int
-	maxBlock     int // highest freeze_blocks id
-	build        func(cfg Config) (*model.Graph, error)
+	maxBlock int // highest freeze_blocks id
+	build    func(cfg Config) (*model.Graph, error)
 }
 
 var families = map[string]family{}
@@ -55,11 +57,11 @@ func register(name string, f family) { families[name] = f }
 // Archs lists the registered arch names with their depths, e.g. "resnet (10, 18, 34, 50, 101)".
 func Archs() []string {
 	var out []string
-	for name, f := range families {
+	for name := range families {
 		s := name
-		if len(f.depths) > 0 {
-			d := make([]string, len(f.depths))
-			for i, n := range f.depths {
+		if depths := spec.ArchDepths[name]; len(depths) > 0 {
+			d := make([]string, len(depths))
+			for i, n := range depths {
 				d[i] = strconv.Itoa(n)
 			}
 			s += " (" + strings.Join(d, ", ") + ")"
@@ -71,7 +73,7 @@ func Archs() []string {
 }
 
 // Depths returns the valid n_layers of an arch (nil if the arch has no depth choice or is unknown).
-func Depths(arch string) []int { return slices.Clone(families[arch].depths) }
+func Depths(arch string) []int { return slices.Clone(spec.ArchDepths[arch]) }
 
 // Build builds the model graph for cfg and validates it.
 func Build(cfg Config) (*model.Graph, error) {
@@ -79,12 +81,12 @@ func Build(cfg Config) (*model.Graph, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown arch %q; valid: %s", cfg.Arch, strings.Join(Archs(), "; "))
 	}
-	if len(f.depths) > 0 {
+	if depths := spec.ArchDepths[cfg.Arch]; len(depths) > 0 {
 		if cfg.NLayers == 0 {
-			cfg.NLayers = f.defaultDepth
+			cfg.NLayers = spec.DefaultDepth(cfg.Arch)
 		}
-		if !slices.Contains(f.depths, cfg.NLayers) {
-			return nil, fmt.Errorf("%s has no n_layers %d; valid: %v", cfg.Arch, cfg.NLayers, f.depths)
+		if !slices.Contains(depths, cfg.NLayers) {
+			return nil, fmt.Errorf("%s has no n_layers %d; valid: %v", cfg.Arch, cfg.NLayers, depths)
 		}
 	} else {
 		cfg.NLayers = 0
@@ -131,10 +133,10 @@ func checkConfig(cfg *Config, maxBlock int) error {
 		return fmt.Errorf("dropout %g must be in [0, 1)", cfg.Dropout)
 	}
 	if cfg.BNMomentum == 0 {
-		cfg.BNMomentum = 0.9
+		cfg.BNMomentum = spec.DefaultBNMomentum
 	}
 	if cfg.BNEpsilon == 0 {
-		cfg.BNEpsilon = 1e-5
+		cfg.BNEpsilon = spec.DefaultBNEpsilon
 	}
 	if cfg.BNMomentum < 0 || cfg.BNMomentum >= 1 || cfg.BNEpsilon < 0 {
 		return fmt.Errorf("batch_norm_config momentum %g must be in [0, 1) and epsilon %g positive", cfg.BNMomentum, cfg.BNEpsilon)
@@ -170,21 +172,4 @@ func activation(cfg Config, def string) (string, float32, error) {
 		}
 	}
 	return name, alpha, nil
-}
-
-// ParseInputSize parses TAO's input_image_size "C,H,W" (spaces allowed).
-func ParseInputSize(s string) ([3]int, error) {
-	var out [3]int
-	parts := strings.Split(s, ",")
-	if len(parts) != 3 {
-		return out, fmt.Errorf("input_image_size %q: want \"C,H,W\", e.g. \"3,224,224\"", s)
-	}
-	for i, p := range parts {
-		n, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil || n < 1 {
-			return out, fmt.Errorf("input_image_size %q: %q is not a positive integer", s, strings.TrimSpace(p))
-		}
-		out[i] = n
-	}
-	return out, nil
 }

@@ -15,8 +15,8 @@ import (
 // freeze_blocks: 0 = conv1 (conv_0 for tiny), 1..5 = the stages.
 
 func init() {
-	register("darknet", family{depths: []int{19, 53}, defaultDepth: 19, maxBlock: 5, build: buildDarkNet})
-	register("cspdarknet", family{depths: []int{19, 53}, defaultDepth: 19, maxBlock: 5, build: buildCSPDarkNet})
+	register("darknet", family{maxBlock: 5, build: buildDarkNet})
+	register("cspdarknet", family{maxBlock: 5, build: buildCSPDarkNet})
 	register("cspdarknet_tiny", family{maxBlock: 5, build: buildCSPDarkNetTiny})
 }
 

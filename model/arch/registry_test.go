@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/bonsai-ml/bonsai/model"
+	"github.com/bonsai-ml/bonsai/spec"
 )
 
 // eachArch calls f for every registered arch and depth.
 func eachArch(f func(arch string, depth int)) {
-	for name, fam := range families {
-		depths := fam.depths
+	for name := range families {
+		depths := Depths(name)
 		if len(depths) == 0 {
 			depths = []int{0}
 		}
@@ -96,13 +97,16 @@ func TestArchsList(t *testing.T) {
 	}
 }
 
-func TestParseInputSize(t *testing.T) {
-	if got, err := ParseInputSize(" 3, 224,160"); err != nil || got != [3]int{3, 224, 160} {
-		t.Errorf("ParseInputSize = %v, %v", got, err)
+// TestRegistryIsSpecArchs ties the registry to spec's list: every arch the spec accepts builds,
+// and nothing else is registered.
+func TestRegistryIsSpecArchs(t *testing.T) {
+	var registered []string
+	for name := range families {
+		registered = append(registered, name)
 	}
-	for _, bad := range []string{"3,224", "3,x,224", "3,-1,4", ""} {
-		if _, err := ParseInputSize(bad); err == nil {
-			t.Errorf("ParseInputSize(%q) accepted", bad)
-		}
+	slices.Sort(registered)
+	want := slices.Sorted(slices.Values(spec.Archs))
+	if !slices.Equal(registered, want) {
+		t.Errorf("registered archs %v\nspec.Archs       %v", registered, want)
 	}
 }

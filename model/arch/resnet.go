@@ -35,7 +35,7 @@ var resnetStages = map[int]struct {
 }
 
 func init() {
-	register("resnet", family{depths: []int{10, 18, 34, 50, 101, 152, 200}, defaultDepth: 18, maxBlock: 4, build: buildResNet})
+	register("resnet", family{maxBlock: 4, build: buildResNet})
 }
 
 // convSpec is one convolution of a subblock: kernel size and filters.

@@ -49,7 +49,7 @@ func BuildFromSpec(e *spec.Experiment, numClasses int) (*model.Graph, error) {
 	}
 	g, err := Build(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", e.Path, err)
+		return nil, &spec.Error{File: e.Path, Field: "model_config", Msg: err.Error()}
 	}
 	return g, nil
 }

@@ -18,7 +18,7 @@ var vggRepeats = map[int][5]int{
 }
 
 func init() {
-	register("vgg", family{depths: []int{16, 19}, defaultDepth: 16, maxBlock: 5, build: buildVGG})
+	register("vgg", family{maxBlock: 5, build: buildVGG})
 }
 
 func buildVGG(cfg Config) (*model.Graph, error) {

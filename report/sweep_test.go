@@ -1,4 +1,4 @@
-package prune
+package report
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/bonsai-ml/bonsai/prune"
 )
 
 // TestSweepCurvesAreDistinct: every curve has its own marker shape and line style, and
@@ -33,13 +35,13 @@ func TestSweepCurvesAreDistinct(t *testing.T) {
 // shows every curve's colour.
 func TestSweepLegendBesideData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sweep.png")
-	orig := SweepPoint{ParamRatio: 1, FLOPsRatio: 1, FileRatio: 1, Accuracy: 0.8}
-	var pts []SweepPoint
+	orig := prune.SweepPoint{ParamRatio: 1, FLOPsRatio: 1, FileRatio: 1, Accuracy: 0.8}
+	var pts []prune.SweepPoint
 	for i, th := range []float64{0.1, 0.5, 0.9} {
 		r := 1 - 0.3*float64(i)
-		pts = append(pts, SweepPoint{Threshold: th, ParamRatio: r * r, FLOPsRatio: r, FileRatio: r * r, Accuracy: 0.8 - 0.1*float64(i)})
+		pts = append(pts, prune.SweepPoint{Threshold: th, ParamRatio: r * r, FLOPsRatio: r, FileRatio: r * r, Accuracy: 0.8 - 0.1*float64(i)})
 	}
-	if err := WriteSweepPNG(path, orig, pts); err != nil {
+	if err := WriteSweepPlot(path, orig, pts); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)

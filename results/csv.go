@@ -1,13 +1,55 @@
-package report
+package results
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"math"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 )
+
+// TrainingCSV is the name of the per-epoch log in a results folder.
+const TrainingCSV = "training.csv"
+
+// Epoch is one row of training.csv: the metrics Keras' CSVLogger writes after an epoch (TAO's
+// columns epoch, acc, loss, lr, val_acc, val_loss).
+type Epoch struct {
+	Epoch   int     // 1-based
+	Acc     float64 // training accuracy over the epoch
+	Loss    float64 // mean training loss over the epoch
+	LR      float64 // learning rate after the epoch's last iteration (TAO's lr column)
+	ValAcc  float64
+	ValLoss float64
+	// Seconds is the wall time of the epoch (not in the CSV; used by status.json).
+	Seconds float64
+	// ImagesPerSecond is the training throughput of the epoch (not in the CSV; TensorBoard).
+	ImagesPerSecond float64
+}
+
+// csvHeader is Keras' CSVLogger header: "epoch" then the metric names sorted.
+const csvHeader = "epoch,acc,loss,lr,val_acc,val_loss"
+
+// WriteTrainingCSV writes rows to path atomically, in TAO's training.csv format.
+func WriteTrainingCSV(path string, rows []Epoch) error {
+	return atomicfile.WriteBytes(path, EncodeTrainingCSV(rows))
+}
+
+// EncodeTrainingCSV is the text of a training.csv holding rows.
+func EncodeTrainingCSV(rows []Epoch) []byte {
+	var b bytes.Buffer
+	b.WriteString(csvHeader + "\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%d,%s,%s,%s,%s,%s\n", r.Epoch, fmtFloat(r.Acc), fmtFloat(r.Loss),
+			strconv.FormatFloat(float64(float32(r.LR)), 'g', -1, 32), fmtFloat(r.ValAcc), fmtFloat(r.ValLoss))
+	}
+	return b.Bytes()
+}
+
+func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // csvColumns maps training.csv header names to Epoch fields; Keras 2.3+ and TF2 write
 // "accuracy" where TAO's Keras writes "acc".
@@ -21,8 +63,9 @@ var csvColumns = map[string]func(*Epoch) *float64{
 	"val_loss":     func(e *Epoch) *float64 { return &e.ValLoss },
 }
 
-// ReadTrainingCSV reads a training.csv (Keras CSVLogger: header "epoch,acc,loss,lr,val_acc,
-// val_loss", columns in any order, others ignored). Missing columns and empty cells read as NaN.
+// ReadTrainingCSV reads a training.csv written by Bonsai, TAO or Keras' CSVLogger (header
+// "epoch,acc,loss,lr,val_acc,val_loss", columns in any order, others ignored). Missing columns
+// and empty cells read as NaN.
 func ReadTrainingCSV(path string) ([]Epoch, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -75,16 +118,4 @@ func parseEpochRow(header, row []string) (Epoch, error) {
 		*field(&e) = v
 	}
 	return e, nil
-}
-
-// WriteCurvesFromCSV reads a training.csv and draws its curves into pngPath (results.png).
-func WriteCurvesFromCSV(csvPath, pngPath string) error {
-	epochs, err := ReadTrainingCSV(csvPath)
-	if err != nil {
-		return err
-	}
-	if len(epochs) == 0 {
-		return fmt.Errorf("training log %s has no epochs yet", csvPath)
-	}
-	return WriteTrainingCurves(pngPath, epochs)
 }

@@ -1,8 +1,8 @@
-package train
+package results
 
 import (
-	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +12,7 @@ import (
 
 func TestTrainingCSVRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "training.csv")
-	rows := []EpochLog{
+	rows := []Epoch{
 		{Epoch: 1, Acc: 0.5, Loss: 1.25, LR: 0.05, ValAcc: 0.625, ValLoss: 1.0},
 		{Epoch: 2, Acc: 0.75, Loss: 0.5, LR: 0.0031622776, ValAcc: 0.7, ValLoss: 0.8125},
 	}
@@ -31,7 +31,7 @@ func TestTrainingCSVRoundTrip(t *testing.T) {
 	if len(back) != 2 || back[1].Epoch != 2 || back[1].ValLoss != 0.8125 {
 		t.Errorf("read back %+v", back)
 	}
-	os.WriteFile(path, []byte("epoch,loss\n1,2\n"), 0o644)
+	os.WriteFile(path, []byte("step,loss\n1,2\n"), 0o644)
 	if _, err := ReadTrainingCSV(path); err == nil || !strings.Contains(err.Error(), "header") {
 		t.Errorf("bad header: err = %v", err)
 	}
@@ -44,7 +44,7 @@ func TestStatusJSONLines(t *testing.T) {
 	if err := l.Write(StatusStarted, "Starting Training Loop."); err != nil {
 		t.Fatal(err)
 	}
-	r := EpochLog{Epoch: 2, Acc: 0.5, Loss: 1.5, LR: 0.01, ValAcc: 0.25, ValLoss: 2, Seconds: 12.5}
+	r := Epoch{Epoch: 2, Acc: 0.5, Loss: 1.5, LR: 0.01, ValAcc: 0.25, ValLoss: 2, Seconds: 12.5}
 	if err := l.WriteEpoch(r, 10); err != nil {
 		t.Fatal(err)
 	}
@@ -84,50 +84,39 @@ func TestPyTimedelta(t *testing.T) {
 	}
 }
 
-func TestProgressPlainLines(t *testing.T) {
-	var b bytes.Buffer
-	p := NewProgress(&b)
-	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p.now = func() time.Time { return clock }
-	p.StartEpoch(1, 3, 8)
-	for i := 0; i < 8; i++ {
-		clock = clock.Add(time.Second)
-		p.Step(16, 1.0, 0.5, 0.01)
+func TestReadTrainingCSVColumns(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "training.csv")
+	data := "epoch,acc,loss,lr,val_acc,val_loss\n" +
+		"1,0.5,1.25,0.1,0.4,1.5\n" +
+		"2,0.625,nan,0.05,,1.0\n"
+	os.WriteFile(path, []byte(data), 0o644)
+	got, err := ReadTrainingCSV(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	p.EndEpoch(EpochLog{Epoch: 1, Loss: 1, Acc: 0.5, ValLoss: 0.9, ValAcc: 0.6, LR: 0.01}, true)
-	out := b.String()
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 5 { // quarters at 2, 4, 6, 8 and the summary
-		t.Fatalf("want 5 lines, got %d:\n%s", len(lines), out)
+	if len(got) != 2 || got[0] != (Epoch{Epoch: 1, Acc: 0.5, Loss: 1.25, LR: 0.1, ValAcc: 0.4, ValLoss: 1.5}) {
+		t.Fatalf("read %+v", got)
 	}
-	if strings.Contains(out, "\r") {
-		t.Error("non-terminal output contains \\r")
+	if got[1].Epoch != 2 || !math.IsNaN(got[1].Loss) || !math.IsNaN(got[1].ValAcc) || got[1].ValLoss != 1 {
+		t.Errorf("row 2 = %+v, want NaN loss and val_acc", got[1])
 	}
-	if !strings.Contains(lines[0], "2/8") || !strings.Contains(lines[0], "16.0 img/s") || !strings.Contains(lines[0], "ETA 6s") {
-		t.Errorf("first line %q lacks step count, img/s or ETA", lines[0])
+	// TF2 names and another column order.
+	tf2 := filepath.Join(dir, "tf2.csv")
+	os.WriteFile(tf2, []byte("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.7,0.9,0.6,1.1\n"), 0o644)
+	if got, err := ReadTrainingCSV(tf2); err != nil || got[0].Acc != 0.7 || got[0].ValAcc != 0.6 || !math.IsNaN(got[0].LR) {
+		t.Errorf("TF2 log: %+v, %v", got, err)
 	}
-	if !strings.Contains(lines[4], "val_acc: 0.6000") || !strings.Contains(lines[4], "(best)") {
-		t.Errorf("summary line %q", lines[4])
-	}
-}
-
-func TestProgressTerminalRedrawsOneLine(t *testing.T) {
-	var b bytes.Buffer
-	p := NewProgress(&b)
-	p.tty = true
-	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p.now = func() time.Time { return clock }
-	p.StartEpoch(2, 5, 4)
-	for i := 0; i < 4; i++ {
-		clock = clock.Add(200 * time.Millisecond)
-		p.Step(8, 0.5, 0.75, 0.1)
-	}
-	p.EndEpoch(EpochLog{Epoch: 2, Loss: 0.5, Acc: 0.75, ValLoss: 0.4, ValAcc: 0.8, LR: 0.1}, false)
-	out := b.String()
-	if strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
-		t.Errorf("terminal output should end the bar with one newline: %q", out)
-	}
-	if strings.Count(out, "\r") != 5 || !strings.Contains(out, "4/4 loss 0.5000 acc 0.7500") || !strings.Contains(out, "40.0 img/s") {
-		t.Errorf("terminal output %q", out)
+	for name, bad := range map[string]string{
+		"no header": "1,0.5,1,0.1,0.4,1.5\n",
+		"short row": "epoch,acc,loss\n1,0.5\n",
+		"text":      "epoch,acc\n1,high\n",
+		"epoch":     "epoch,acc\none,0.5\n",
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".csv")
+		os.WriteFile(p, []byte(bad), 0o644)
+		if _, err := ReadTrainingCSV(p); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: error %v should name %s", name, err, p)
+		}
 	}
 }

@@ -1,88 +1,13 @@
-package train
+package results
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 )
-
-// EpochLog is one row of training.csv: the metrics Keras' CSVLogger writes after an epoch.
-type EpochLog struct {
-	Epoch   int     // 1-based
-	Acc     float64 // training accuracy over the epoch
-	Loss    float64 // mean training loss over the epoch
-	LR      float64 // learning rate after the epoch's last iteration (TAO's lr column)
-	ValAcc  float64
-	ValLoss float64
-	// Seconds is the wall time of the epoch (not in the CSV; used by status.json).
-	Seconds float64
-	// ImagesPerSecond is the training throughput of the epoch (not in the CSV; TensorBoard).
-	ImagesPerSecond float64
-}
-
-// csvHeader is Keras' CSVLogger header: "epoch" then the metric names sorted.
-const csvHeader = "epoch,acc,loss,lr,val_acc,val_loss"
-
-// WriteTrainingCSV writes rows to path atomically, in TAO's training.csv format.
-func WriteTrainingCSV(path string, rows []EpochLog) error {
-	var b bytes.Buffer
-	b.WriteString(csvHeader + "\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "%d,%s,%s,%s,%s,%s\n", r.Epoch, fmtFloat(r.Acc), fmtFloat(r.Loss),
-			strconv.FormatFloat(float64(float32(r.LR)), 'g', -1, 32), fmtFloat(r.ValAcc), fmtFloat(r.ValLoss))
-	}
-	return atomicfile.WriteBytes(path, b.Bytes())
-}
-
-// ReadTrainingCSV reads a training.csv written by WriteTrainingCSV (or by TAO).
-func ReadTrainingCSV(path string) ([]EpochLog, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) == 0 || strings.TrimSpace(lines[0]) != csvHeader {
-		return nil, fmt.Errorf("%s: header is not %q", path, csvHeader)
-	}
-	var rows []EpochLog
-	for i, line := range lines[1:] {
-		r, err := parseCSVRow(line)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, i+2, err)
-		}
-		rows = append(rows, r)
-	}
-	return rows, nil
-}
-
-func parseCSVRow(line string) (EpochLog, error) {
-	f := strings.Split(strings.TrimSpace(line), ",")
-	if len(f) != 6 {
-		return EpochLog{}, fmt.Errorf("want 6 fields, got %d", len(f))
-	}
-	var r EpochLog
-	var err error
-	if r.Epoch, err = strconv.Atoi(f[0]); err != nil {
-		return r, fmt.Errorf("epoch: %w", err)
-	}
-	vals := make([]float64, 5)
-	for i := range vals {
-		if vals[i], err = strconv.ParseFloat(f[i+1], 64); err != nil {
-			return r, fmt.Errorf("field %d: %w", i+2, err)
-		}
-	}
-	r.Acc, r.Loss, r.LR, r.ValAcc, r.ValLoss = vals[0], vals[1], vals[2], vals[3], vals[4]
-	return r, nil
-}
-
-func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // Status levels of status.json, as TAO names them.
 const (
@@ -118,18 +43,56 @@ type StatusLog struct {
 	now       func() time.Time
 }
 
+// StatusFile is the name of the event log in a results folder.
+const StatusFile = "status.json"
+
 // NewStatusLog returns a logger appending to dir/status.json.
 func NewStatusLog(dir string) *StatusLog {
-	return &StatusLog{Path: filepath.Join(dir, "status.json"), now: time.Now}
+	return &StatusLog{Path: filepath.Join(dir, StatusFile), now: time.Now}
+}
+
+// StartStatus creates dir and writes the STARTED event with message. An empty dir gives a nil
+// log, on which every method does nothing (commands whose -r is optional).
+func StartStatus(dir, message string) (*StatusLog, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating results folder: %w", err)
+	}
+	l := NewStatusLog(dir)
+	return l, l.Write(StatusStarted, message)
 }
 
 // Write appends one event with the given status and message.
 func (l *StatusLog) Write(status, message string) error {
+	if l == nil {
+		return nil
+	}
 	return l.write(StatusEvent{Status: status, Message: message})
 }
 
+// Succeed writes the SUCCESS event with message and kpi (kpi may be nil).
+func (l *StatusLog) Succeed(message string, kpi map[string]any) error {
+	if l == nil {
+		return nil
+	}
+	if kpi != nil {
+		l.KPI = kpi
+	}
+	return l.Write(StatusSuccess, message)
+}
+
+// Fail records err as the FAILURE event; the error of writing it is dropped, since err is
+// what the caller reports.
+func (l *StatusLog) Fail(err error) {
+	if l != nil {
+		l.Write(StatusFailure, err.Error())
+	}
+}
+
 // WriteEpoch appends the event TAO writes after each epoch.
-func (l *StatusLog) WriteEpoch(r EpochLog, maxEpoch int) error {
+func (l *StatusLog) WriteEpoch(r Epoch, maxEpoch int) error {
 	l.Graphical = map[string]string{
 		"loss":                fmtFloat(r.Loss),
 		"training_accuracy":   fmtFloat(r.Acc),

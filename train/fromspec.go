@@ -1,0 +1,347 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/bonsai-ml/bonsai/data"
+	"github.com/bonsai-ml/bonsai/data/loader"
+	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/model"
+	"github.com/bonsai-ml/bonsai/model/arch"
+	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/report"
+	"github.com/bonsai-ml/bonsai/results"
+	"github.com/bonsai-ml/bonsai/spec"
+)
+
+// SpecOptions is a training run as the spec and the command line describe it.
+type SpecOptions struct {
+	Spec       *spec.Experiment // loaded and validated for spec.Train
+	ResultsDir string
+	Key        string // encrypts checkpoints and decrypts the models the run reads
+	Classmap   string // classmap.json fixing the class order ("": folders sorted)
+	// InitEpoch is TAO's --init_epoch (0 or 1: from the start); Resume continues from last.
+	InitEpoch int
+	Resume    bool
+	// Teacher overrides train_config.distillation's teacher; DistillAlpha and
+	// DistillTemperature (0: the spec's) its weights.
+	Teacher                          string
+	DistillAlpha, DistillTemperature float64
+	Devices                          int // data-parallel devices (TAO's --gpus); 0 means 1
+	Engine                           *engine.Engine
+	Verbose                          bool      // print Bonsai's model summary too (FLOPs, blocks)
+	Progress                         io.Writer // the progress bar (nil: none)
+	Log                              io.Writer // what the run does and its result (nil: nothing)
+	Warn                             io.Writer // warnings (nil: none)
+}
+
+// FromSpec builds the model the spec describes, opens its datasets, loads what it starts from
+// (pretrained weights, a checkpoint to resume, a distillation teacher) and runs the training
+// loop.
+func FromSpec(ctx context.Context, o SpecOptions) (*Result, error) {
+	e := o.Spec
+	trainDS, valDS, err := openTrainDatasets(e, o.Classmap)
+	if err != nil {
+		return nil, err
+	}
+	st, err := startingPoint(&o, len(trainDS.Classes))
+	if err != nil {
+		return nil, err
+	}
+	tl, err := loader.New(loader.Items(trainDS), len(trainDS.Classes), TrainLoaderOptions(e))
+	if err != nil {
+		return nil, fmt.Errorf("training data: %w", err)
+	}
+	vl, err := loader.New(loader.Items(valDS), len(valDS.Classes), ValLoaderOptions(e))
+	if err != nil {
+		return nil, fmt.Errorf("validation data: %w", err)
+	}
+	specText, err := os.ReadFile(e.Path)
+	if err != nil {
+		return nil, fmt.Errorf("reading spec file: %w", err)
+	}
+	meta := modelfile.File{Classmap: data.MapFromClasses(trainDS.Classes), Preprocessing: modelfile.PreprocessingFromSpec(e),
+		Spec: string(specText), Extra: st.extra}
+	tcfg := TrainConfigFromSpec(e)
+	teacher, err := loadTeacher(&o, &tcfg, &meta)
+	if err != nil {
+		return nil, err
+	}
+	devices := max(o.Devices, 1)
+	printHeader(&o, st, trainDS, valDS)
+	if teacher != nil {
+		logf(o.Log, "Distillation: teacher %s, alpha %g, temperature %g\n", teacher.path, tcfg.DistillAlpha, tcfg.DistillTemperature)
+	}
+	res, err := Run(ctx, Options{
+		ResultsDir: o.ResultsDir, Engine: o.Engine,
+		Graph: st.graph, Weights: st.weights, Optimizer: st.optimizer, InitEpoch: st.initEpoch,
+		Train: tcfg, Teacher: teacher.model(), Schedule: ScheduleFromSpec(e, devices),
+		Epochs: int(e.Proto.GetTrainConfig().GetNEpochs()), StepsDivisor: devices,
+		TrainData: tl, ValData: vl, Classes: trainDS.Classes,
+		Save: checkpointSaver(meta, o.Key), Ext: modelfile.FileExt(o.Key), Plot: report.WriteTrainingCurves,
+		TensorBoard: TensorBoardFromSpec(e),
+		Progress:    o.Progress, Log: o.Log, Warnings: o.Warn,
+	})
+	if bad := tl.BadImageSummary(); bad != "" && o.Warn != nil {
+		fmt.Fprintln(o.Warn, "warning:", bad)
+	}
+	return res, err
+}
+
+func logf(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format, args...)
+	}
+}
+
+// openTrainDatasets lists the training and validation folders (in the class order of the
+// classmap file at classmapPath, when given) and checks that they hold the same classes.
+func openTrainDatasets(e *spec.Experiment, classmapPath string) (*data.Dataset, *data.Dataset, error) {
+	var cm data.ClassMap
+	if classmapPath != "" {
+		var err error
+		if cm, err = data.ReadClassMap(classmapPath); err != nil {
+			return nil, nil, err
+		}
+	}
+	trainDS, err := data.Open(e.TrainDatasetPath(), cm)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train_dataset_path: %w", err)
+	}
+	valDS, err := data.Open(e.ValDatasetPath(), cm)
+	if err != nil {
+		return nil, nil, fmt.Errorf("val_dataset_path: %w", err)
+	}
+	if err := data.CheckSameClasses(trainDS, valDS, nil); err != nil {
+		return nil, nil, fmt.Errorf("%w; give train_dataset_path and val_dataset_path the same class folders", err)
+	}
+	return trainDS, valDS, nil
+}
+
+// start is where training begins: the graph, its initial weights and, when resuming, the
+// optimizer state.
+type start struct {
+	graph     *model.Graph
+	weights   model.Weights
+	optimizer map[string]*model.Tensor
+	initEpoch int
+	from      string            // what the weights come from, for the header
+	extra     map[string]string // metadata the checkpoints carry on (a pruned model's "pruning")
+}
+
+// startingPoint builds the model and loads the checkpoint to resume from or the pretrained
+// weights to start from.
+func startingPoint(o *SpecOptions, classes int) (*start, error) {
+	e := o.Spec
+	g, err := arch.BuildFromSpec(e, classes)
+	if err != nil {
+		return nil, err
+	}
+	ext := modelfile.FileExt(o.Key)
+	if o.Resume {
+		return resumeFrom(results.LastPath(o.ResultsDir, ext), 0, o.Key, classes)
+	}
+	if o.InitEpoch > 1 {
+		return resumeFrom(resumeCheckpoint(o, g.Arch, ext), o.InitEpoch, o.Key, classes)
+	}
+	st := &start{graph: g, initEpoch: 1, from: "random initialisation (seed " + strconv.Itoa(int(e.Proto.GetTrainConfig().GetRandomSeed())) + ")"}
+	if p := e.PretrainedModelPath(); p != "" {
+		if err := st.loadPretrained(o, p, classes); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// resumeCheckpoint picks the checkpoint of epoch InitEpoch-1: the spec's
+// pretrained_model_path when it is one (TAO's way), else the results folder's.
+func resumeCheckpoint(o *SpecOptions, arch, ext string) string {
+	if p := o.Spec.PretrainedModelPath(); p != "" {
+		if mf, err := modelfile.Load(p, o.Key); err == nil && len(mf.Optimizer) > 0 && mf.Epoch == o.InitEpoch-1 {
+			return p
+		}
+	}
+	return results.EpochCheckpointPath(o.ResultsDir, arch, o.InitEpoch-1, ext)
+}
+
+// resumeFrom loads a checkpoint with its optimizer state; initEpoch 0 means the epoch after
+// the checkpoint's.
+func resumeFrom(path string, initEpoch int, key string, classes int) (*start, error) {
+	mf, err := modelfile.Load(path, key)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("resuming: no checkpoint %s (resuming at epoch N needs the checkpoint of epoch N-1: train_config.pretrained_model_path, or the results folder's)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resuming: %w", err)
+	}
+	if mf.Graph == nil || len(mf.Optimizer) == 0 {
+		return nil, fmt.Errorf("resuming: %s is not a training checkpoint (it has no model graph or optimizer state)", path)
+	}
+	if initEpoch == 0 {
+		initEpoch = mf.Epoch + 1
+	} else if mf.Epoch != initEpoch-1 {
+		return nil, fmt.Errorf("resuming at epoch %d needs the checkpoint of epoch %d, but %s is from epoch %d", initEpoch, initEpoch-1, path, mf.Epoch)
+	}
+	if units := mf.Graph.OutputUnits(); units != classes {
+		return nil, fmt.Errorf("resuming: %s predicts %d classes but the dataset has %d", path, units, classes)
+	}
+	st := &start{graph: mf.Graph, weights: mf.Weights, optimizer: mf.Optimizer, initEpoch: initEpoch,
+		from: fmt.Sprintf("checkpoint %s (epoch %d)", path, mf.Epoch)}
+	if rec, ok := mf.Extra[results.MetaPruning]; ok {
+		st.extra = map[string]string{results.MetaPruning: rec}
+	}
+	return st, nil
+}
+
+// loadPretrained applies pretrained_model_path: weights by layer name, or the pretrained graph
+// itself when it is a pruned model.
+func (st *start) loadPretrained(o *SpecOptions, path string, classes int) error {
+	mf, err := modelfile.Load(path, o.Key)
+	if err != nil {
+		return fmt.Errorf("pretrained_model_path: %w", err)
+	}
+	w, rep, err := Transfer(st.graph, mf.Graph, mf.Weights)
+	if err != nil {
+		return fmt.Errorf("pretrained_model_path %s: %w", path, err)
+	}
+	if !rep.Pruned {
+		if len(rep.Copied) == 0 {
+			return fmt.Errorf("pretrained_model_path %s: no layer matches the model by name and shape; check model_config (arch, n_layers) against the pretrained model", path)
+		}
+		st.weights, st.from = w, fmt.Sprintf("%s (%d layers copied, %d skipped)", path, len(rep.Copied), len(rep.Skipped))
+		logf(o.Log, "%s", rep.String())
+		return nil
+	}
+	if units := mf.Graph.OutputUnits(); units != classes {
+		return fmt.Errorf("pretrained_model_path %s is a pruned model with %d classes but the dataset has %d", path, units, classes)
+	}
+	e := o.Spec
+	g := mf.Graph
+	ApplyModelConfig(g, e.FreezeBlocks(), e.Proto.GetModelConfig().GetFreezeBn(), float32(e.BNMomentum()), float32(e.BNEpsilon()))
+	st.graph, st.weights = g, mf.Weights
+	st.from = path + " (pruned model: retraining its own graph)"
+	if rec, ok := mf.Extra[results.MetaPruning]; ok {
+		st.extra = map[string]string{results.MetaPruning: rec}
+	}
+	return nil
+}
+
+// checkpointSaver writes checkpoints as model files carrying the run's metadata.
+func checkpointSaver(meta modelfile.File, key string) func(string, *Checkpoint) error {
+	return func(path string, c *Checkpoint) error {
+		f := meta
+		f.Graph, f.Weights, f.Optimizer, f.Epoch = c.Graph, c.Weights, c.Optimizer, c.Epoch
+		f.Extra = maps.Clone(meta.Extra)
+		if f.Extra == nil {
+			f.Extra = map[string]string{}
+		}
+		maps.Copy(f.Extra, results.MetricsMeta(c.Metrics))
+		return modelfile.Save(path, &f, key)
+	}
+}
+
+// distillTeacher is the loaded distillation teacher.
+type distillTeacher struct {
+	path string
+	file *modelfile.File
+}
+
+func (t *distillTeacher) model() *Teacher {
+	if t == nil {
+		return nil
+	}
+	return &Teacher{Graph: t.file.Graph, Weights: t.file.Weights}
+}
+
+// ErrNoTeacher is returned when distillation weights are given without a teacher.
+var ErrNoTeacher = errors.New("distillation alpha and temperature need a teacher model (train_config.distillation.teacher_model_path)")
+
+// loadTeacher applies the teacher options and train_config.distillation: it sets cfg's alpha
+// and temperature, loads the teacher, checks that it sees images as the run does (classes,
+// preprocessing) and records it in meta. It returns nil without distillation.
+func loadTeacher(o *SpecOptions, cfg *engine.TrainConfig, meta *modelfile.File) (*distillTeacher, error) {
+	d := o.Spec.Distillation()
+	path := d.TeacherPath
+	if o.Teacher != "" {
+		path = o.Teacher
+	}
+	if path == "" {
+		if o.DistillAlpha != 0 || o.DistillTemperature != 0 {
+			return nil, ErrNoTeacher
+		}
+		return nil, nil
+	}
+	cfg.DistillAlpha, cfg.DistillTemperature = d.Alpha, d.Temperature
+	if o.DistillAlpha != 0 {
+		cfg.DistillAlpha = o.DistillAlpha
+	}
+	if o.DistillTemperature != 0 {
+		cfg.DistillTemperature = o.DistillTemperature
+	}
+	mf, err := modelfile.Load(path, o.Key)
+	if err != nil {
+		return nil, fmt.Errorf("distillation teacher: %w", err)
+	}
+	if err := checkTeacher(path, mf, meta); err != nil {
+		return nil, err
+	}
+	rec, err := results.DistillRecord{Teacher: path, Alpha: cfg.DistillAlpha, Temperature: cfg.DistillTemperature}.Encode()
+	if err != nil {
+		return nil, err
+	}
+	meta.Extra = maps.Clone(meta.Extra)
+	if meta.Extra == nil {
+		meta.Extra = map[string]string{}
+	}
+	meta.Extra[results.MetaDistillation] = rec
+	return &distillTeacher{path: path, file: mf}, nil
+}
+
+// checkTeacher checks that the teacher model sees images as the run's model does.
+func checkTeacher(path string, mf *modelfile.File, meta *modelfile.File) error {
+	if mf.Graph == nil {
+		return fmt.Errorf("distillation teacher %s has no model graph; give a model file written by bonsai", path)
+	}
+	if err := mf.CheckWeights(); err != nil {
+		return fmt.Errorf("distillation teacher %s: %w", path, err)
+	}
+	if !maps.Equal(mf.Classmap, meta.Classmap) {
+		return fmt.Errorf("distillation teacher %s predicts classes %v but the dataset has %v: give a teacher trained on the same classes", path, mf.Classmap, meta.Classmap)
+	}
+	if mf.Preprocessing.InputSize != meta.Preprocessing.InputSize || mf.Preprocessing.Mode != meta.Preprocessing.Mode {
+		return fmt.Errorf("distillation teacher %s takes %v images in %q mode but this run feeds %v in %q mode: give a teacher with the same input_image_size and preprocess_mode",
+			path, mf.Preprocessing.InputSize, mf.Preprocessing.Mode, meta.Preprocessing.InputSize, meta.Preprocessing.Mode)
+	}
+	return nil
+}
+
+// printHeader says what is about to run.
+func printHeader(o *SpecOptions, st *start, trainDS, valDS *data.Dataset) {
+	w := o.Log
+	if w == nil {
+		return
+	}
+	if s, err := st.graph.Summarize(); err == nil {
+		s.PrintKeras(w) // as TAO's train prints final_model.summary()
+		if o.Verbose {
+			s.Print(w)
+		}
+	}
+	e := o.Spec
+	total, trainable, _ := st.graph.ParamCount()
+	tc := e.Proto.GetTrainConfig()
+	fmt.Fprintf(w, "Model: %s%d, %s parameters (%s trainable), weights from %s\n",
+		st.graph.Arch, st.graph.NLayers, model.Group(int64(total)), model.Group(int64(trainable)), st.from)
+	fmt.Fprintf(w, "Data: %d training images in %s, %d validation images in %s, %d classes\n",
+		len(trainDS.Samples), e.TrainDatasetPath(), len(valDS.Samples), e.ValDatasetPath(), len(trainDS.Classes))
+	fmt.Fprintf(w, "Training: epochs %d..%d, batch %d, %s optimizer, %s, on %s\n",
+		st.initEpoch, tc.GetNEpochs(), tc.GetBatchSizePerGpu(), e.Optimizer().Kind, e.LRSchedule(), o.Engine.Name)
+	fmt.Fprintf(w, "Results: %s\n", filepath.Clean(o.ResultsDir))
+}
