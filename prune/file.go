@@ -29,6 +29,10 @@ func PrunedFile(mf *modelfile.File, res *Result, source string, target Target) (
 	if target.Ratio > 0 {
 		rec.TargetRatio, rec.Target = target.Ratio, target.Metric
 	}
+	for _, l := range res.Layers {
+		rec.Layers = append(rec.Layers, results.PrunedLayer{Name: l.Name, Op: string(l.Op), Before: l.Before,
+			After: l.After, Group: l.Group, Pinned: l.Pinned})
+	}
 	encoded, err := rec.Encode()
 	if err != nil {
 		return nil, err

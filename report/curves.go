@@ -7,6 +7,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
 	"io"
@@ -266,10 +267,24 @@ func (epochTicks) Ticks(min, max float64) []plot.Tick {
 // over the data area, and writes it as PNG, atomically (for pictures drawn outside this
 // package, such as the pruning sweep).
 func WritePlot(path string, p *plot.Plot, width, height int) error {
+	return writePNG(path, drawPlot(p, width, height))
+}
+
+// drawPlot draws p as WritePlot does, on a new canvas.
+func drawPlot(p *plot.Plot, width, height int) *vgimg.Canvas {
 	img := vgimg.NewWith(vgimg.UseWH(pixels(width), pixels(height)), vgimg.UseDPI(dpi))
 	m := 2 * vg.Millimeter
 	drawTitledOverData(p, draw.Crop(draw.New(img), m, -m, m, -m))
-	return writePNG(path, img)
+	return img
+}
+
+// encodePNG is the canvas as PNG bytes.
+func encodePNG(img *vgimg.Canvas) ([]byte, error) {
+	var b bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("encoding PNG: %w", err)
+	}
+	return b.Bytes(), nil
 }
 
 // WritePlotLegendRight is WritePlot with legend drawn in a strip right of the plot (legendWidth

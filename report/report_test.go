@@ -197,7 +197,7 @@ func TestWriteHTML(t *testing.T) {
 	}
 	path := filepath.Join(dir, "report.html")
 	page := Page{Title: "resnet18 on pets", Facts: [][2]string{{"epochs", "3"}},
-		Figures: []Figure{{"Training curves", png}}, Evaluation: ev}
+		Figures: []Figure{{Caption: "Training curves", Path: png}}, Evaluation: ev}
 	if err := WriteHTML(path, page); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestWriteHTML(t *testing.T) {
 	if strings.Contains(html, "<dog>") {
 		t.Error("class name not escaped")
 	}
-	page.Figures = []Figure{{"missing", filepath.Join(dir, "nope.png")}}
+	page.Figures = []Figure{{Caption: "missing", Path: filepath.Join(dir, "nope.png")}}
 	if err := WriteHTML(filepath.Join(dir, "bad.html"), page); err == nil || !strings.Contains(err.Error(), "nope.png") {
 		t.Errorf("missing figure: %v", err)
 	}

@@ -87,7 +87,9 @@ func FromSpec(ctx context.Context, o SpecOptions) (*Result, error) {
 		TrainData: tl, ValData: vl, Classes: trainDS.Classes,
 		Save: checkpointSaver(meta, o.Key), Ext: modelfile.FileExt(o.Key), Plot: report.WriteTrainingCurves,
 		TensorBoard: TensorBoardFromSpec(e),
-		Progress:    o.Progress, Log: o.Log, Warnings: o.Warn,
+		HTMLReport:  true, Pruning: pruningRecord(st.extra),
+		Facts:    [][2]string{{"spec", e.Path}, {"weights from", st.from}},
+		Progress: o.Progress, Log: o.Log, Warnings: o.Warn,
 	})
 	if bad := tl.BadImageSummary(); bad != "" && o.Warn != nil {
 		fmt.Fprintln(o.Warn, "warning:", bad)

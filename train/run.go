@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/bonsai-ml/bonsai/evaluate"
@@ -57,6 +58,11 @@ type Options struct {
 	Plot func(path string, rows []results.Epoch) error
 	// TensorBoard adds images and histograms to the event files under ResultsDir/events.
 	TensorBoard TensorBoard
+	// HTMLReport writes ResultsDir/report.html at the end (ReportFile), with Facts added to the
+	// run's own and, for a pruned model, Pruning's settings and per-layer table.
+	HTMLReport bool
+	Facts      [][2]string
+	Pruning    *results.PruneRecord
 
 	Progress io.Writer // progress bar (stderr); nil: none
 	Log      io.Writer // messages (stdout); nil: none
@@ -122,12 +128,13 @@ type run struct {
 	best     results.Epoch
 	hasBest  bool
 	events   *events
+	lastEval *evaluate.Report // the latest epoch's validation
 }
 
 // Run trains o.Graph for epochs o.InitEpoch..o.Epochs and writes TAO's outputs in
 // o.ResultsDir: weights/<arch>_NNN<ext> every epoch plus weights/best<ext> and
 // weights/last<ext>, classmap.json, training.csv, status.json, TensorBoard event files in
-// events/ (see TensorBoard) and results.png.
+// events/ (see TensorBoard), results.png and (HTMLReport) report.html.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
@@ -237,9 +244,10 @@ func (r *run) epoch(ctx context.Context, epoch int) error {
 		return err
 	}
 	r.bar.Validating()
-	if row.ValLoss, row.ValAcc, err = Validate(r.tr, r.o.ValData); err != nil {
+	if r.lastEval, err = Validate(r.tr, r.o.ValData, r.o.Classes); err != nil {
 		return fmt.Errorf("epoch %d: validation: %w", epoch, err)
 	}
+	row.ValLoss, row.ValAcc = r.lastEval.Loss, r.lastEval.Accuracy
 	row.LR = r.o.Schedule.LR(epoch*r.steps, r.maxSteps)
 	row.Seconds = time.Since(start).Seconds()
 	isBest := r.noteBest(row)
@@ -317,11 +325,12 @@ func (r *run) nonFinite(epoch, iter int, loss, lr float64) error {
 		"Lower the learning rate or check the data: %w", epoch, iter, loss, lr, kept, engine.ErrNonFinite)
 }
 
-// Validate runs the model over every batch of val and returns the mean loss and accuracy. The
-// loss is computed as evaluate computes it (Keras' clipped cross-entropy on the probabilities,
-// plus the regularization penalty of the current weights), so that training.csv's val_loss and
-// evaluate's "Evaluation Loss" agree on the same model and images.
-func Validate(tr *engine.Trainer, val *loader.Loader) (loss, acc float64, err error) {
+// Validate runs the model over every batch of val and returns the evaluation report of the
+// classes (names in label order; nil: numbered). Its loss is computed as evaluate computes
+// it (Keras' clipped cross-entropy on the probabilities, plus the regularization penalty of the
+// current weights), so that training.csv's val_loss and evaluate's "Evaluation Loss" agree on
+// the same model and images.
+func Validate(tr *engine.Trainer, val *loader.Loader, classes []string) (*evaluate.Report, error) {
 	it := val.Epoch(0)
 	defer it.Close()
 	var ev *evaluate.Evaluator
@@ -329,32 +338,40 @@ func Validate(tr *engine.Trainer, val *loader.Loader) (loss, acc float64, err er
 		b := it.Batch()
 		_, probs, err := tr.Evaluate(b.Images, b.Labels)
 		if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
 		if ev == nil {
-			if ev, err = evaluate.NewEvaluator(make([]string, probs.Shape[1]), 1); err != nil {
-				return 0, 0, err
+			names := classes
+			if len(names) != probs.Shape[1] {
+				names = make([]string, probs.Shape[1])
+				for i := range names {
+					names[i] = strconv.Itoa(i)
+				}
+			}
+			if ev, err = evaluate.NewEvaluator(names, 1); err != nil {
+				return nil, err
 			}
 		}
 		if err := ev.AddBatch(b.Targets, probs.Data); err != nil {
-			return 0, 0, err
+			return nil, err
 		}
 	}
 	if err := it.Err(); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	if ev == nil {
-		return 0, 0, errors.New("no validation images could be read")
+		return nil, errors.New("no validation images could be read")
 	}
 	rep, err := ev.Report()
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	penalty, err := tr.Penalty()
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	return rep.CrossEntropy + penalty, rep.Accuracy, nil
+	rep.AddPenalty(penalty)
+	return rep, nil
 }
 
 // writeEpoch saves the epoch's checkpoints and logs.
@@ -408,6 +425,11 @@ func (r *run) finish() (*Result, error) {
 	r.status.KPI = map[string]any{"validation_loss": last.ValLoss, "validation_accuracy": last.ValAcc}
 	if err := r.status.Write(results.StatusRunning, "Model evaluation is complete."); err != nil {
 		return nil, err
+	}
+	if o.HTMLReport {
+		if err := r.writeHTMLReport(); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", ReportFile, err)
+		}
 	}
 	if err := r.status.Write(results.StatusSuccess, "Training finished successfully."); err != nil {
 		return nil, err

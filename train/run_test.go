@@ -40,6 +40,8 @@ func TestRunWritesTAOOutputs(t *testing.T) {
 	var progress, log bytes.Buffer
 	o := baseOptions(t, outDir, dataDir, store)
 	o.Progress, o.Log = &progress, &log
+	o.HTMLReport, o.Facts = true, [][2]string{{"spec", "spec.cfg"}}
+	o.Pruning = &results.PruneRecord{Source: "big.safetensors", Layers: []results.PrunedLayer{{Name: "conv1", Op: "conv2d", Before: 8, After: 4}}}
 	var plotted int
 	o.Plot = func(path string, rows []results.Epoch) error {
 		plotted = len(rows)
@@ -81,6 +83,17 @@ func TestRunWritesTAOOutputs(t *testing.T) {
 		t.Errorf("training.csv val_loss %v differs from evaluate's loss %v on the same model and images", rows[2].ValLoss, want)
 	}
 	checkStatus(t, outDir, []string{results.StatusStarted, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusSuccess})
+	html, err := os.ReadFile(filepath.Join(outDir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<th class=\"name\">spec</th><td class=\"name\">spec.cfg</td>", "Validation after the last epoch (3)",
+		`<table id="confusion">`, `<table id="per-class">`, "<td class=\"name\">conv1</td><td class=\"name\">conv2d</td><td>8</td><td>4</td><td>50%</td>",
+		"Training curves (results.png)", "Confusion matrix of the validation images after epoch 3"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
 	if plotted != 3 {
 		t.Errorf("results.png drawn with %d rows, want 3", plotted)
 	}

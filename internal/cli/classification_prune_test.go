@@ -83,6 +83,10 @@ func TestClassificationPrune(t *testing.T) {
 	if rec.Threshold != 0.6 || rec.ParamsAfter != total || rec.SourceEpoch != 3 || len(rec.Excluded) != 2 {
 		t.Errorf("pruning record %+v (params %d)", rec, total)
 	}
+	// The per-layer table travels with the model, for the retrain's report.html.
+	if len(rec.Layers) == 0 || rec.Layers[0].Name != "conv1" || rec.Layers[0].Before != 64 || rec.Layers[0].After != 64 || rec.Layers[0].Pinned == "" {
+		t.Errorf("pruning record's layers: %+v", rec.Layers)
+	}
 	if idx := pf.Graph.Index(); idx["conv1"].Filters != 64 || idx["block_1a_conv_1"].Filters != 64 {
 		t.Errorf("excluded layers were pruned: conv1 %d, block_1a_conv_1 %d", idx["conv1"].Filters, idx["block_1a_conv_1"].Filters)
 	}

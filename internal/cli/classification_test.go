@@ -18,6 +18,7 @@ import (
 
 	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/internal/pyfmt"
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/results"
 )
@@ -118,6 +119,13 @@ func TestClassificationTrainEvaluateInfer(t *testing.T) {
 		t.Errorf("train output lacks the final summary:\n%s", out)
 	}
 	checkTrainOutputs(t, resDir, 2)
+	// report.html as a browser shows it: results.png and the confusion matrix, every table.
+	if testutil.ChromiumPath() != "" {
+		testutil.RenderInChromium(t, filepath.Join(resDir, "report.html"), false).Check(t, 2,
+			[]string{"facts", "metrics", "per-class", "confusion"})
+	} else {
+		t.Log(testutil.NoChromium)
+	}
 
 	// evaluate: model from eval_config.model_path (relative to the spec's folder).
 	evalDir := filepath.Join(root, "eval")
