@@ -3,8 +3,6 @@ package report
 import (
 	"fmt"
 	"image"
-	"image/png"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -44,18 +42,7 @@ func TestSweepLegendBesideData(t *testing.T) {
 	if err := WriteSweepPlot(path, orig, pts); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b := img.Bounds(); b.Dx() != sweepWidth || b.Dy() != sweepHeight {
-		t.Fatalf("sweep.png is %v", b)
-	}
+	img := decodePNG(t, path, sweepWidth, sweepHeight)
 	strip := image.Rect(sweepWidth-sweepLegendWidth, 0, sweepWidth, sweepHeight/2)
 	for _, c := range sweepCurves {
 		if colourPixels(img, strip, c.color) == 0 {

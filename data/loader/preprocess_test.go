@@ -7,17 +7,21 @@ import (
 	"testing"
 )
 
-// Two pixels, (10,20,30) and (200,100,50), in a 2x1 PNG. The output size equals the input size,
-// so no resampling happens and the values below are the preprocess modes alone.
-func TestPreprocessModes(t *testing.T) {
-	dir := t.TempDir()
+// twoPixelPNG writes two pixels, (10,20,30) and (200,100,50), as a 2x1 PNG.
+func twoPixelPNG(t *testing.T) string {
 	img := rgbImage(2, 1, func(x, _ int) color.NRGBA {
 		if x == 0 {
 			return color.NRGBA{10, 20, 30, 255}
 		}
 		return color.NRGBA{200, 100, 50, 255}
 	})
-	path := writePNG(t, dir, "two.png", img)
+	return writePNG(t, t.TempDir(), "two.png", img)
+}
+
+// The two pixels of twoPixelPNG. The output size equals the input size, so no resampling
+// happens and the values below are the preprocess modes alone.
+func TestPreprocessModes(t *testing.T) {
+	path := twoPixelPNG(t)
 	// Luminance (PIL convert("L") weights): 0.299*10+0.587*20+0.114*30 = 18.15 -> 18;
 	// 0.299*200+0.587*100+0.114*50 = 124.2 -> 124.
 	cases := []struct {
@@ -108,14 +112,7 @@ func TestCenterCropLeavesTargetSizeUntouched(t *testing.T) {
 // TestPictureInvertsPreprocessing: every mode's output turns back into the pixels it came
 // from, in RGB order (caffe's BGR swapped back), and luminance for one channel.
 func TestPictureInvertsPreprocessing(t *testing.T) {
-	dir := t.TempDir()
-	img := rgbImage(2, 1, func(x, _ int) color.NRGBA {
-		if x == 0 {
-			return color.NRGBA{10, 20, 30, 255}
-		}
-		return color.NRGBA{200, 100, 50, 255}
-	})
-	path := writePNG(t, dir, "two.png", img)
+	path := twoPixelPNG(t)
 	for _, c := range []struct {
 		mode     string
 		channels int
