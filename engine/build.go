@@ -30,6 +30,12 @@ type forwardBuilder struct {
 	bnUpdates map[string]*Node
 	// fusedBN uses the backend's batch-norm training op instead of composing it.
 	fusedBN bool
+	// tapSumDepthwise builds depthwise convolutions as tap sums even where the backend has the
+	// grouped form (for tests).
+	tapSumDepthwise bool
+	// padded records the zero-padding layers' inputs: a convolution reading one pads its input
+	// itself, and the padded copy is left unused (and not computed).
+	padded map[string]padding
 	// keepAll keeps every layer's output in outs (for tests and inspection).
 	keepAll bool
 	outs    map[string]*Node
@@ -115,11 +121,41 @@ func (b *forwardBuilder) layer(l *model.Layer, ins []*Node) (*Node, error) {
 		}
 		return Concatenate(ins, -1), nil
 	case model.OpZeroPad:
+		if b.padded == nil {
+			b.padded = map[string]padding{}
+		}
+		b.padded[l.Name] = padding{x: ins[0], pad: l.Pad}
 		return zeroPad(ins[0], l.Pad), nil
 	case model.OpChannelSlice:
 		return SliceAxis(ins[0], 3, AxisRange(l.ChannelStart, l.ChannelEnd)), nil
 	}
 	return nil, fmt.Errorf("unsupported op")
+}
+
+// padding is a zero-padding layer's input and its padding (top, bottom, left, right).
+type padding struct {
+	x   *Node
+	pad [4]int
+}
+
+// convInput returns the input a convolution layer l reads and its (before, after) padding of
+// both spatial axes: when x comes from a zero-padding layer, that layer's input, with its
+// padding added to l's own, as long as no window then starts or ends in the padding only
+// (GoMLX's convolution gradient cannot take that).
+func (b *forwardBuilder) convInput(l *model.Layer, x *Node) (*Node, [][2]int) {
+	pads := spatialPadding(l, b.inShape(l))
+	p, ok := b.padded[l.Inputs[0]]
+	if !ok {
+		return x, pads
+	}
+	folded := [][2]int{{pads[0][0] + p.pad[0], pads[0][1] + p.pad[1]}, {pads[1][0] + p.pad[2], pads[1][1] + p.pad[3]}}
+	d := layerDilation(l)
+	for i, f := range folded {
+		if ext := (l.Kernel[i]-1)*d[i] + 1; max(f[0], f[1]) > ext-1 {
+			return x, pads
+		}
+	}
+	return p.x, folded
 }
 
 // spatialPadding is the (before, after) padding of both spatial axes of a conv or pool layer.
@@ -145,8 +181,9 @@ func layerDilation(l *model.Layer) [2]int {
 
 func (b *forwardBuilder) conv(l *model.Layer, x *Node, groups int, kernel *Node) *Node {
 	s, d := layerStrides(l), layerDilation(l)
+	x, pads := b.convInput(l, x)
 	// Strides and dilations are always explicit: SimpleGo reads missing ones as 0.
-	c := Convolve(x, kernel).PaddingPerDim(spatialPadding(l, b.inShape(l))).
+	c := Convolve(x, kernel).PaddingPerDim(pads).
 		StridePerAxis(s[0], s[1]).DilationPerAxis(d[0], d[1])
 	if groups > 1 {
 		c = c.ChannelGroupCount(groups)
@@ -164,11 +201,14 @@ func (b *forwardBuilder) conv(l *model.Layer, x *Node, groups int, kernel *Node)
 // channel, hundreds of tiny ones per MobileNet layer; slices, products and sums differentiate
 // into a few ops of the output's size, on every backend.
 func (b *forwardBuilder) depthwiseConv(l *model.Layer, x *Node) *Node {
+	if hasGroupedDepthwise(x.Graph().Backend()) && !b.tapSumDepthwise {
+		return b.groupedDepthwiseConv(l, x)
+	}
 	k := b.param(l, "kernel")
 	kd := k.Shape().Dimensions
 	kh, kw, c, m := kd[0], kd[1], kd[2], kd[3]
 	s, d := layerStrides(l), layerDilation(l)
-	pads := spatialPadding(l, b.inShape(l))
+	x, pads := b.convInput(l, x)
 	batch := x.Shape().Dimensions[0]
 	out := b.shapes[l.Name]
 	ho, wo := out[0], out[1]

@@ -11,8 +11,9 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
-// TestDepthwiseConvMatchesGroupedConvolution: the tap-sum depthwise convolution gives the same
-// output and the same gradients (input, kernel, bias) as GoMLX's grouped convolution.
+// TestDepthwiseConvMatchesGroupedConvolution: the tap-sum depthwise convolution and the grouped
+// one with its recorded gradient give the same output and the same gradients (input, kernel,
+// bias) as GoMLX's grouped convolution and gradient.
 func TestDepthwiseConvMatchesGroupedConvolution(t *testing.T) {
 	e := openTest(t)
 	cases := []struct {
@@ -26,6 +27,9 @@ func TestDepthwiseConvMatchesGroupedConvolution(t *testing.T) {
 		{8, 8, 3, 2, 3, 1, 1, model.PadSame, true}, // depth multiplier 2
 		{10, 9, 2, 1, 3, 1, 2, model.PadSame, false},
 		{7, 9, 3, 1, 3, 2, 1, model.PadValid, false},
+		{8, 8, 16, 1, 3, 2, 1, model.PadValid, true}, // VALID stride 2 on an even size
+		{12, 12, 24, 1, 3, 2, 1, model.PadSame, false},
+		{9, 9, 8, 2, 5, 2, 1, model.PadSame, true},
 	}
 	for i, cc := range cases {
 		name := fmt.Sprintf("%dx%dx%d m%d k%d s%d d%d %s", cc.h, cc.w, cc.c, cc.m, cc.k, cc.stride, cc.dilation, cc.padding)
@@ -53,12 +57,16 @@ func TestDepthwiseConvMatchesGroupedConvolution(t *testing.T) {
 			}
 			x, k, bias := random(2, cc.h, cc.w, cc.c), random(cc.k, cc.k, cc.c, cc.m), random(cc.c*cc.m)
 			r := random(2, out[0], out[1], cc.c*cc.m)
-			graphFn := func(tapSum bool) func(in []*Node) []*Node {
+			// Variants: the tap sum, the grouped convolution with the recorded gradient (purego's
+			// default), and the reference, GoMLX's grouped convolution and gradient.
+			variants := []string{"tap sum", "grouped depthwise", "reference"}
+			graphFn := func(variant int) func(in []*Node) []*Node {
 				return func(in []*Node) []*Node {
 					x, k, bias, r := in[0], in[1], in[2], in[3]
-					b := &forwardBuilder{ir: g, shapes: shp, params: map[string]*Node{"dw/kernel": k, "dw/bias": bias}}
+					b := &forwardBuilder{ir: g, shapes: shp, params: map[string]*Node{"dw/kernel": k, "dw/bias": bias},
+						tapSumDepthwise: variant == 0}
 					var y *Node
-					if tapSum {
+					if variant < 2 {
 						y = b.depthwiseConv(l, x)
 					} else {
 						y = b.conv(l, x, cc.c, Reshape(k, cc.k, cc.k, 1, cc.c*cc.m))
@@ -67,9 +75,9 @@ func TestDepthwiseConvMatchesGroupedConvolution(t *testing.T) {
 					return append([]*Node{y}, grads...)
 				}
 			}
-			var results [2][]*tensors.Tensor
-			for j, tapSum := range []bool{true, false} {
-				exec, err := NewExec(e.Backend, graphFn(tapSum))
+			results := make([][]*tensors.Tensor, len(variants))
+			for j := range variants {
+				exec, err := NewExec(e.Backend, graphFn(j))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -77,18 +85,20 @@ func TestDepthwiseConvMatchesGroupedConvolution(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for j, what := range []string{"output", "input gradient", "kernel gradient", "bias gradient"} {
-				if !cc.bias && what == "bias gradient" {
-					continue
-				}
-				got, err1 := tensors.CopyFlatData[float32](results[0][j])
-				want, err2 := tensors.CopyFlatData[float32](results[1][j])
-				if err1 != nil || err2 != nil || results[0][j].Shape().DType != dtypes.Float32 || len(got) != len(want) {
-					t.Fatalf("%s: shape %s vs %s", what, results[0][j].Shape(), results[1][j].Shape())
-				}
-				for n := range want {
-					if !near(float64(got[n]), float64(want[n]), 1e-4) {
-						t.Fatalf("%s[%d] = %v, grouped convolution gives %v", what, n, got[n], want[n])
+			for v, variant := range variants[:2] {
+				for j, what := range []string{"output", "input gradient", "kernel gradient", "bias gradient"} {
+					if !cc.bias && what == "bias gradient" {
+						continue
+					}
+					got, err1 := tensors.CopyFlatData[float32](results[v][j])
+					want, err2 := tensors.CopyFlatData[float32](results[2][j])
+					if err1 != nil || err2 != nil || results[v][j].Shape().DType != dtypes.Float32 || len(got) != len(want) {
+						t.Fatalf("%s %s: shape %s vs %s", variant, what, results[v][j].Shape(), results[2][j].Shape())
+					}
+					for n := range want {
+						if !near(float64(got[n]), float64(want[n]), 1e-4) {
+							t.Fatalf("%s %s[%d] = %v, grouped convolution gives %v", variant, what, n, got[n], want[n])
+						}
 					}
 				}
 			}

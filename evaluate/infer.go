@@ -52,6 +52,9 @@ type InferOptions struct {
 
 // Infer classifies the images in path order.
 func Infer(o InferOptions) ([]Prediction, error) {
+	if err := o.Engine.CheckBatch(o.Model.Graph, min(max(o.Batch, 1), len(o.Paths)), false); err != nil {
+		return nil, err
+	}
 	m, err := NewModel(o.Engine, o.Model)
 	if err != nil {
 		return nil, err

@@ -84,6 +84,9 @@ type DatasetOptions struct {
 
 // Dataset runs the model over every image of the dataset and computes the metrics.
 func Dataset(o DatasetOptions) (*Report, error) {
+	if err := o.Engine.CheckBatch(o.Model.Graph, min(max(o.Batch, 1), len(o.Dataset.Samples)), false); err != nil {
+		return nil, err
+	}
 	m, err := NewModel(o.Engine, o.Model)
 	if err != nil {
 		return nil, err

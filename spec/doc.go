@@ -107,6 +107,10 @@
 //   - train_config.distillation { teacher_model_path temperature alpha }:
 //     knowledge distillation from a teacher model; temperature defaults to 4
 //     and alpha to 0.5, in [0, 1]; the teacher path is required.
+//   - train_config.checkpoint_interval: write weights/<arch>_NNN every this
+//     many epochs and at the last (best and last every epoch); unset, every
+//     epoch up to 20 epochs, else n_epochs/20 rounded up, so that an 80-epoch
+//     ResNet-18 run keeps 20 epoch files (weights only) and stays under 2 GB.
 //   - train_config.image_std { key: "r" value: 0.229 } ... (keys r, g, b or
 //     l, values > 0, torch mode only): torch mode's std per channel, e.g.
 //     torchvision's 0.229, 0.224, 0.225; unset, TAO's 0.224 for every channel.

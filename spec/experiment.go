@@ -207,6 +207,21 @@ func (e *Experiment) Distillation() Distillation {
 	}
 }
 
+// MaxEpochCheckpoints is how many weights/<arch>_NNN files a run keeps at most when
+// train_config.checkpoint_interval is unset.
+const MaxEpochCheckpoints = 20
+
+// CheckpointInterval is train_config.checkpoint_interval (Bonsai): every how many epochs a
+// run writes weights/<arch>_NNN. Unset, it is 1 for up to MaxEpochCheckpoints epochs, else
+// n_epochs/MaxEpochCheckpoints rounded up.
+func (e *Experiment) CheckpointInterval() int {
+	tc := e.Proto.GetTrainConfig()
+	if n := tc.GetCheckpointInterval(); n > 0 {
+		return int(n)
+	}
+	return max(1, (int(tc.GetNEpochs())+MaxEpochCheckpoints-1)/MaxEpochCheckpoints)
+}
+
 // BYOMModelPath is model_config.byom_model, resolved.
 func (e *Experiment) BYOMModelPath() string {
 	return e.ResolvePath(e.Proto.GetModelConfig().GetByomModel())

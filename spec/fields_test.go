@@ -132,6 +132,7 @@ var fieldCases = []fieldCase{
 		get: func(e *Experiment) any { return e.Distillation().Temperature }, want: 2.0, unset: 4.0},
 	{path: "train_config.distillation.alpha", value: `0.9 teacher_model_path: "t"`, yaml: "0.9\n    teacher_model_path: t",
 		get: func(e *Experiment) any { return e.Distillation().Alpha }, want: 0.9, unset: 0.5},
+	{path: "train_config.checkpoint_interval", value: "5", get: func(e *Experiment) any { return e.CheckpointInterval() }, want: 5, unset: 1},
 	{path: "train_config.visualizer", value: "{}", get: func(e *Experiment) any { return viz(e) != nil }, want: true, unset: false},
 	{path: "train_config.visualizer.enabled", value: "true", get: func(e *Experiment) any { return viz(e).GetEnabled() }, want: true, unset: false},
 	{path: "train_config.visualizer.num_images", value: "5", get: func(e *Experiment) any { return viz(e).GetNumImages() }, want: uint32(5), unset: uint32(0)},

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"strings"
@@ -417,5 +418,42 @@ func TestDefaultDepth(t *testing.T) {
 		if got := DefaultDepth(arch); got != want {
 			t.Errorf("DefaultDepth(%s) = %d, want %d", arch, got, want)
 		}
+	}
+}
+
+// TestCheckpointIntervalDefault: unset, an 80-epoch run writes every 4th epoch (20 files).
+func TestCheckpointIntervalDefault(t *testing.T) {
+	for epochs, want := range map[int]int{1: 1, 20: 1, 21: 2, 80: 4, 120: 6} {
+		e, err := Parse("x.cfg", []byte(fmt.Sprintf("train_config { n_epochs: %d }", epochs)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.CheckpointInterval(); got != want {
+			t.Errorf("n_epochs %d: interval %d, want %d", epochs, got, want)
+		}
+	}
+}
+
+func TestModelDiff(t *testing.T) {
+	parse := func(text string) *Experiment {
+		e, err := Parse("x.cfg", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	base := `model_config { arch: "resnet" input_image_size: "3,32,32" } train_config { n_epochs: 3 optimizer { sgd { lr: 0.1 } } }`
+	old := parse(base)
+	if d := ModelDiff(old, parse(strings.NewReplacer("n_epochs: 3", "n_epochs: 9", `arch: "resnet"`, `arch: "resnet" n_layers: 18`).Replace(base))); len(d) != 0 {
+		t.Errorf("n_epochs and the default depth made explicit are the same model: %v", d)
+	}
+	d := ModelDiff(old, parse(strings.Replace(base, `input_image_size: "3,32,32"`, `input_image_size: "3,64,64" n_layers: 34`, 1)))
+	want := []string{`model_config.input_image_size: "3,32,32" -> "3,64,64"`, `model_config.n_layers: 18 -> 34`}
+	if strings.Join(d, "\n") != strings.Join(want, "\n") {
+		t.Errorf("diff = %q, want %q", d, want)
+	}
+	recorded, err := ParseRecorded("model_config:\n  arch: vgg\n")
+	if err != nil || recorded.Arch() != "vgg" {
+		t.Errorf("YAML spec recorded in a model file: %v %v", recorded, err)
 	}
 }

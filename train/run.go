@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"github.com/bonsai-ml/bonsai/results"
 	"io"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -52,8 +55,16 @@ type Options struct {
 	Classes            []string // class names in label order (classmap.json)
 
 	// Save writes a checkpoint file (atomically); Ext is its extension, e.g. ".safetensors".
+	// Load reads one back (for repairing an interrupted run's folder; nil: no repair).
 	Save func(path string, c *Checkpoint) error
+	Load func(path string) (*Checkpoint, error)
 	Ext  string
+	// Results is the results folder, opened (and locked) by the caller; nil: Run opens
+	// ResultsDir itself, fresh or, with InitEpoch > 1, continued.
+	Results *results.Run
+	// CheckpointInterval writes weights/<arch>_NNN every this many epochs and at the last
+	// epoch (0 or 1: every epoch); best and last are written whenever they change.
+	CheckpointInterval int
 	// Plot draws results.png from the history (optional).
 	Plot func(path string, rows []results.Epoch) error
 	// TensorBoard adds images and histograms to the event files under ResultsDir/events.
@@ -101,7 +112,7 @@ func (o *Options) check() error {
 	case o.Save == nil:
 		return errors.New("no checkpoint writer")
 	case o.InitEpoch > o.Epochs:
-		return fmt.Errorf("--init_epoch %d is past n_epochs %d: nothing to train", o.InitEpoch, o.Epochs)
+		return fmt.Errorf("the run would start at epoch %d, past n_epochs %d: nothing to train", o.InitEpoch, o.Epochs)
 	}
 	if o.InitEpoch < 1 {
 		o.InitEpoch = 1
@@ -109,8 +120,8 @@ func (o *Options) check() error {
 	if o.StepsDivisor < 1 {
 		o.StepsDivisor = 1
 	}
-	if o.InitEpoch > 1 && o.Optimizer == nil {
-		return fmt.Errorf("--init_epoch %d needs the checkpoint of epoch %d (weights and optimizer state)", o.InitEpoch, o.InitEpoch-1)
+	if o.InitEpoch > 1 && o.Weights == nil {
+		return fmt.Errorf("starting at epoch %d needs the weights of epoch %d", o.InitEpoch, o.InitEpoch-1)
 	}
 	return o.Schedule.Validate()
 }
@@ -129,6 +140,7 @@ type run struct {
 	hasBest  bool
 	events   *events
 	lastEval *evaluate.Report // the latest epoch's validation
+	folder   *results.Run
 }
 
 // Run trains o.Graph for epochs o.InitEpoch..o.Epochs and writes TAO's outputs in
@@ -139,7 +151,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	r := &run{o: &o, status: results.NewStatusLog(o.ResultsDir), bar: NewProgress(o.Progress)}
+	if o.Results == nil {
+		f, err := results.Open(o.ResultsDir, results.OpenOptions{Command: "train", Ext: o.Ext,
+			Continue: o.InitEpoch > 1, Checkpoints: checkpointStore{&o}})
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		o.Results = f
+	}
+	r := &run{o: &o, status: results.NewStatusLog(o.ResultsDir), bar: NewProgress(o.Progress), folder: o.Results}
 	if err := r.prepare(); err != nil {
 		r.events.close()
 		r.fail(err)
@@ -165,7 +186,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // reloads the history of a resumed run.
 func (r *run) prepare() error {
 	o := r.o
-	if err := os.MkdirAll(filepath.Join(o.ResultsDir, "weights"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(o.ResultsDir, results.WeightsDir), 0o755); err != nil {
 		return fmt.Errorf("creating results folder: %w", err)
 	}
 	if len(o.Classes) > 0 {
@@ -205,19 +226,9 @@ func (r *run) prepare() error {
 	return r.loadHistory()
 }
 
-// loadHistory keeps the training.csv rows of the epochs before InitEpoch.
+// loadHistory keeps the committed rows of the epochs before InitEpoch.
 func (r *run) loadHistory() error {
-	if r.o.InitEpoch <= 1 {
-		return nil
-	}
-	rows, err := results.ReadTrainingCSV(filepath.Join(r.o.ResultsDir, "training.csv"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("resuming: %w", err)
-	}
-	for _, row := range rows {
+	for _, row := range r.folder.History {
 		if row.Epoch < r.o.InitEpoch {
 			r.history = append(r.history, row)
 			r.noteBest(row)
@@ -228,8 +239,7 @@ func (r *run) loadHistory() error {
 
 // noteBest records row as the best epoch if it is; it reports whether it is.
 func (r *run) noteBest(row results.Epoch) bool {
-	better := !r.hasBest || row.ValAcc > r.best.ValAcc ||
-		(row.ValAcc == r.best.ValAcc && row.ValLoss < r.best.ValLoss)
+	better := !r.hasBest || results.Better(row, r.best)
 	if better {
 		r.best, r.hasBest = row, true
 	}
@@ -278,7 +288,7 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 	var seen int
 	for i := 0; i < r.steps && it.Next(); i++ {
 		if err := ctx.Err(); err != nil {
-			return row, fmt.Errorf("epoch %d, iteration %d: %w", epoch, i+1, ErrInterrupted)
+			return row, fmt.Errorf("epoch %d, iteration %d: %w (%s)", epoch, i+1, ErrInterrupted, r.keptCheckpoint())
 		}
 		b := it.Batch()
 		if i == 0 {
@@ -316,13 +326,17 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 
 // nonFinite builds the error for a NaN or infinite loss.
 func (r *run) nonFinite(epoch, iter int, loss, lr float64) error {
-	kept := "no checkpoint was written yet"
-	if len(r.history) > 0 {
-		kept = "the last good checkpoint is " + results.LastPath(r.o.ResultsDir, r.o.Ext) +
-			fmt.Sprintf(" (epoch %d)", r.history[len(r.history)-1].Epoch)
-	}
 	return fmt.Errorf("epoch %d, iteration %d: the loss is %v at learning rate %.3g; training stopped (%s). "+
-		"Lower the learning rate or check the data: %w", epoch, iter, loss, lr, kept, engine.ErrNonFinite)
+		"Lower the learning rate or check the data: %w", epoch, iter, loss, lr, r.keptCheckpoint(), engine.ErrNonFinite)
+}
+
+// keptCheckpoint says which checkpoint a stopped run leaves to continue from.
+func (r *run) keptCheckpoint() string {
+	if len(r.history) == 0 {
+		return "no epoch finished, so there is no checkpoint"
+	}
+	return "the last good checkpoint is " + results.LastPath(r.o.ResultsDir, r.o.Ext) +
+		fmt.Sprintf(" (epoch %d)", r.history[len(r.history)-1].Epoch)
 }
 
 // Validate runs the model over every batch of val and returns the evaluation report of the
@@ -374,29 +388,35 @@ func Validate(tr *engine.Trainer, val *loader.Loader, classes []string) (*evalua
 	return rep, nil
 }
 
-// writeEpoch saves the epoch's checkpoints and logs.
+// writeEpoch commits the epoch's checkpoints and training.csv row (see package results),
+// then logs it in status.json and redraws results.png.
 func (r *run) writeEpoch(row results.Epoch, isBest bool) error {
 	o := r.o
 	w, err := r.m.Weights()
 	if err != nil {
 		return fmt.Errorf("epoch %d: reading weights: %w", row.Epoch, err)
 	}
+	if err := r.checkFinite(row, w); err != nil {
+		return err
+	}
 	opt, err := r.tr.OptimizerState()
 	if err != nil {
 		return fmt.Errorf("epoch %d: reading optimizer state: %w", row.Epoch, err)
 	}
 	ck := &Checkpoint{Graph: o.Graph, Weights: w, Optimizer: opt, Epoch: row.Epoch, Metrics: row}
-	paths := []string{results.EpochCheckpointPath(o.ResultsDir, o.Graph.Arch, row.Epoch, o.Ext), results.LastPath(o.ResultsDir, o.Ext)}
-	if isBest {
-		paths = append(paths, results.BestPath(o.ResultsDir, o.Ext))
-	}
-	for _, p := range paths {
-		if err := o.Save(p, ck); err != nil {
-			return fmt.Errorf("epoch %d: saving checkpoint: %w", row.Epoch, err)
-		}
-	}
-	if err := results.WriteTrainingCSV(filepath.Join(o.ResultsDir, "training.csv"), r.history); err != nil {
-		return err
+	err = r.folder.Commit(results.Commit{
+		Row: row, History: r.history[:len(r.history)-1], IsBest: isBest, Arch: o.Graph.Arch,
+		EpochFile: isCheckpointEpoch(row.Epoch, o.Epochs, o.CheckpointInterval),
+		Save: func(path string, withOptimizer bool) error {
+			c := *ck
+			if !withOptimizer {
+				c.Optimizer = nil
+			}
+			return o.Save(path, &c)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("epoch %d: saving checkpoint: %w", row.Epoch, err)
 	}
 	if err := r.status.WriteEpoch(row, o.Epochs); err != nil {
 		return err
@@ -407,6 +427,52 @@ func (r *run) writeEpoch(row results.Epoch, isBest bool) error {
 		}
 	}
 	return nil
+}
+
+// isCheckpointEpoch reports whether epoch gets its own weights/<arch>_NNN file.
+func isCheckpointEpoch(epoch, epochs, interval int) bool {
+	return interval <= 1 || epoch%interval == 0 || epoch == epochs
+}
+
+// checkFinite stops the run, as a non-finite loss does, when the weights hold NaN or
+// infinity: such a checkpoint would predict garbage.
+func (r *run) checkFinite(row results.Epoch, w model.Weights) error {
+	for _, k := range slices.Sorted(maps.Keys(w)) {
+		for _, v := range w[k].Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				r.history = r.history[:len(r.history)-1]
+				return fmt.Errorf("epoch %d: weight %s is %v after the epoch although the loss stayed finite; training stopped (%s). "+
+					"Lower the learning rate: %w", row.Epoch, k, v, r.keptCheckpoint(), engine.ErrNonFinite)
+			}
+		}
+	}
+	return nil
+}
+
+// checkpointStore reads and rewrites checkpoints for results.Open through Options.Load and
+// Options.Save.
+type checkpointStore struct{ o *Options }
+
+func (s checkpointStore) Row(path string) (results.Epoch, error) {
+	if s.o.Load == nil {
+		return results.Epoch{}, os.ErrNotExist
+	}
+	c, err := s.o.Load(path)
+	if err != nil {
+		return results.Epoch{}, err
+	}
+	row := c.Metrics
+	row.Epoch = c.Epoch
+	return row, nil
+}
+
+func (s checkpointStore) CopyWeights(from, to string) error {
+	c, err := s.o.Load(from)
+	if err != nil {
+		return err
+	}
+	c.Optimizer = nil
+	return s.o.Save(to, c)
 }
 
 // finish writes TAO's closing status events and returns the result.

@@ -148,6 +148,9 @@ func checkOptions(items []Item, numClasses int, o *Options) error {
 	if o.Workers == 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
+	if !o.DropLast && o.BatchSize > len(items) {
+		o.BatchSize = len(items) // buffers sized by what is used: one batch of every item
+	}
 	for _, it := range items {
 		if it.Label < 0 || it.Label >= numClasses {
 			return fmt.Errorf("loader: %s has label %d outside [0, %d)", it.Path, it.Label, numClasses)

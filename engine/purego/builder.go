@@ -45,6 +45,10 @@ type node struct {
 	replay func(sb backends.Builder, in []backends.Op) ([]backends.Op, error)
 	// run computes a custom node: ins are the inputs' flat slices, out the output's.
 	run func(ins []any, out any)
+	// runMulti computes a custom node with several outputs (a fused cluster).
+	runMulti func(ins []any, outs []any)
+	// ew tags an element-wise SimpleGo operation that fused kernels can compute.
+	ew ewCode
 	// view is set on permute nodes: the output as a strided view of the input.
 	view *stridedView
 }

@@ -93,6 +93,9 @@ func (b *Builder) lowerConv(input, kernel backends.Op, axes backends.ConvolveAxe
 	if out, ok := c.weightGradientConv(input, kernel, inShape, kShape, p); ok {
 		return out, c.err
 	}
+	if out, ok := c.depthwiseKernelGradOp(input, kernel, inShape, kShape, p); ok {
+		return out, c.err
+	}
 	// Canonical layouts: input [B, spatial..., C], kernel [spatial..., Ci, Co].
 	x := c.transpose(input, append(append([]int{axes.InputBatch}, axes.InputSpatial...), axes.InputChannels)...)
 	wPerm := append(append([]int{}, axes.KernelSpatial...), axes.KernelInputChannels, axes.KernelOutputChannels)
@@ -121,9 +124,12 @@ func (b *Builder) lowerConv(input, kernel backends.Op, axes backends.ConvolveAxe
 		outSpatial[i] = (padded-extent)/p.strides[i] + 1
 	}
 	var out backends.Op
-	if p.featureGroups == 1 && p.batchGroups == 1 && c.b.useKernels(xShape.DType) {
+	switch {
+	case p.featureGroups == 1 && p.batchGroups == 1 && c.b.useKernels(xShape.DType):
 		out = c.kernelConv(x, kernel, wPerm, inSpatial, kSpatial, outSpatial, p)
-	} else {
+	case isDepthwiseLike(p, kIn, kOut) && c.b.useKernels(xShape.DType):
+		out = c.groupedConvOp(x, kernel, wPerm, inSpatial, kSpatial, outSpatial, p)
+	default:
 		w := c.transpose(kernel, wPerm...)
 		x = c.padSpatial(x, p)
 		patches := c.im2col(x, kSpatial, outSpatial, p)

@@ -36,6 +36,9 @@ var convCases = []convCase{
 	{name: "feature groups", batch: 2, channels: 4, outCh: 6, spatial: []int{5, 5}, kernel: []int{3, 3}, featureGroups: 2, paddings: [][2]int{{1, 1}, {1, 1}}},
 	{name: "depthwise", batch: 2, channels: 3, outCh: 3, spatial: []int{6, 5}, kernel: []int{3, 3}, featureGroups: 3, paddings: [][2]int{{1, 1}, {1, 1}}},
 	{name: "depthwise x2 stride2", batch: 2, channels: 3, outCh: 6, spatial: []int{7, 7}, kernel: []int{3, 3}, featureGroups: 3, strides: []int{2, 2}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "depthwise dilated input", batch: 2, channels: 4, outCh: 4, spatial: []int{4, 5}, kernel: []int{3, 3}, featureGroups: 4, inDil: []int{2, 2}, paddings: [][2]int{{2, 3}, {2, 2}}, noGrad: true},
+	{name: "groups of 2 inputs, 1 output", batch: 2, channels: 6, outCh: 3, spatial: []int{5, 6}, kernel: []int{3, 3}, featureGroups: 3, inDil: []int{2, 1}, paddings: [][2]int{{2, 2}, {1, 1}}, noGrad: true},
+	{name: "depthwise 5x5 dilation 2", batch: 2, channels: 16, outCh: 16, spatial: []int{9, 8}, kernel: []int{5, 5}, featureGroups: 16, kerDil: []int{2, 2}, paddings: [][2]int{{4, 4}, {4, 4}}},
 	{name: "input dilation", batch: 2, channels: 2, outCh: 3, spatial: []int{4, 5}, kernel: []int{3, 3}, inDil: []int{2, 3}, paddings: [][2]int{{1, 2}, {2, 1}}, noGrad: true},
 	{name: "batch groups", batch: 4, channels: 3, outCh: 4, spatial: []int{5, 5}, kernel: []int{3, 3}, batchGrps: 2, noGrad: true},
 	{name: "NCHW stride2", layout: "NCHW", batch: 2, channels: 3, outCh: 4, spatial: []int{7, 6}, kernel: []int{3, 3}, strides: []int{2, 2}, paddings: [][2]int{{1, 1}, {1, 1}}},
@@ -148,4 +151,67 @@ func outputDims(t *testing.T, backend backends.Backend, cc convCase, axes backen
 		t.Fatal(err)
 	}
 	return outs[0].Shape().Dimensions
+}
+
+// TestDepthwiseKernelGradForm checks the kernel gradient of a depthwise convolution written in
+// XLA's form (batch groups, one per channel, the input's batch and channel axes exchanged; the
+// form the engine's depthwise gradient uses) against GoMLX's gradient of the grouped convolution
+// (one ordinary convolution per channel), on the direct kernel and on the composed lowering.
+// SimpleGo's direct convolution is no reference here: it assigns output channel o to batch group
+// o/groups instead of XLA's o/(outputs per group).
+func TestDepthwiseKernelGradForm(t *testing.T) {
+	lowered, composed := newBackend(t, ""), newBackend(t, "kernels=off")
+	cases := []struct {
+		name                      string
+		batch, h, w, c, m, kh, kw int
+		stride, dil               int
+		pads                      [2]int // SAME-style padding before and after, both axes
+		float32                   bool
+	}{
+		{name: "3x3 stride 1", batch: 2, h: 6, w: 5, c: 3, m: 1, kh: 3, kw: 3, stride: 1, dil: 1, pads: [2]int{1, 1}},
+		{name: "3x3 stride 2", batch: 3, h: 8, w: 8, c: 16, m: 1, kh: 3, kw: 3, stride: 2, dil: 1, pads: [2]int{0, 1}, float32: true},
+		{name: "5x5 stride 2 multiplier 2", batch: 2, h: 9, w: 9, c: 3, m: 2, kh: 5, kw: 5, stride: 2, dil: 1, pads: [2]int{2, 2}},
+		{name: "valid stride 2 (negative high padding)", batch: 2, h: 8, w: 8, c: 8, m: 1, kh: 3, kw: 3, stride: 2, dil: 1, float32: true},
+		{name: "dilation 2", batch: 2, h: 8, w: 7, c: 4, m: 1, kh: 3, kw: 3, stride: 1, dil: 2, pads: [2]int{2, 2}},
+	}
+	for i, cc := range cases {
+		t.Run(cc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(i), 11))
+			ext := (cc.kh-1)*cc.dil + 1
+			ho := (cc.h+cc.pads[0]+cc.pads[1]-ext)/cc.stride + 1
+			wo := (cc.w+cc.pads[0]+cc.pads[1]-((cc.kw-1)*cc.dil+1))/cc.stride + 1
+			x, k := randomTensor(rng, cc.batch, cc.h, cc.w, cc.c), randomTensor(rng, cc.kh, cc.kw, 1, cc.c*cc.m)
+			r := randomTensor(rng, cc.batch, ho, wo, cc.c*cc.m)
+			pads := [][2]int{{cc.pads[0], cc.pads[1]}, {cc.pads[0], cc.pads[1]}}
+			// JAX's padding for the kernel gradient: low as the forward's, high so the output has the kernel's size.
+			rhsPads := [][2]int{
+				{cc.pads[0], (ho-1)*cc.stride + 1 - cc.h + ext - cc.pads[0] - 1},
+				{cc.pads[0], (wo-1)*cc.stride + 1 - cc.w + (cc.kw-1)*cc.dil + 1 - cc.pads[0] - 1}}
+			nhwc := backends.ConvolveAxesConfig{InputBatch: 0, InputChannels: 3, InputSpatial: []int{1, 2},
+				KernelInputChannels: 2, KernelOutputChannels: 3, KernelSpatial: []int{0, 1},
+				OutputBatch: 0, OutputChannels: 3, OutputSpatial: []int{1, 2}}
+			swapped := backends.ConvolveAxesConfig{InputBatch: 3, InputChannels: 0, InputSpatial: []int{1, 2},
+				KernelInputChannels: 0, KernelOutputChannels: 3, KernelSpatial: []int{1, 2},
+				OutputBatch: 2, OutputChannels: 3, OutputSpatial: []int{0, 1}}
+			fn := func(in []*Node) []*Node {
+				x, k, r := in[0], in[1], in[2]
+				if cc.float32 {
+					x, k, r = ConvertDType(x, dtypes.Float32), ConvertDType(k, dtypes.Float32), ConvertDType(r, dtypes.Float32)
+				}
+				strides, dil := []int{cc.stride, cc.stride}, []int{cc.dil, cc.dil}
+				y := ConvGeneral(x, k, nhwc, strides, pads, nil, dil, cc.c, 1)
+				want := Gradient(ReduceAllSum(Mul(y, r)), k)[0]
+				got := ConvGeneral(x, r, swapped, dil, rhsPads, nil, strides, 1, cc.c)
+				return []*Node{ConvertDType(want, dtypes.Float64), ConvertDType(got, dtypes.Float64)}
+			}
+			tol := 1e-9
+			if cc.float32 {
+				tol = 1e-4
+			}
+			for _, backend := range []backends.Backend{lowered, composed} {
+				outs := run(t, backend, fn, x, k, r)
+				assertClose(t, fmt.Sprintf("%s (%s)", cc.name, backend.(*Backend).config()), outs[1], outs[0], tol)
+			}
+		})
+	}
 }

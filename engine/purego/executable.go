@@ -35,12 +35,18 @@ func newExecutable(b *Builder, outputs []*value) (*Executable, error) {
 	e := &Executable{backend: b.backend, params: b.params, outputs: outputs, numVals: b.numVals,
 		uses: make([]int, b.numVals), isOutput: make([]bool, b.numVals)}
 	needed := neededNodes(b, outputs)
+	var order []*node
+	for _, n := range b.nodes {
+		if needed[n] && n.kind != kindParam {
+			order = append(order, n)
+		}
+	}
+	if !b.backend.noKernels {
+		order = fuseElementwise(order, outputs)
+	}
 	stepOf := make(map[*node]int)
 	var groups [][]*node
-	for _, n := range b.nodes {
-		if !needed[n] || n.kind == kindParam {
-			continue
-		}
+	for _, n := range order {
 		if n.kind == kindCustom || len(groups) == 0 || groups[len(groups)-1][0].kind == kindCustom {
 			groups = append(groups, nil)
 		}
@@ -271,13 +277,22 @@ func (r *execution) runCustom(st *step) ([]backends.Buffer, error) {
 		}
 		ins[i] = flat
 	}
-	out := be.Backend.NewBuffer(st.outputs[0].shape)
-	flat, err := be.BufferData(out)
-	if err != nil {
-		return nil, fmt.Errorf("purego %s: %w", st.custom.name, err)
+	outs := make([]backends.Buffer, len(st.outputs))
+	flats := make([]any, len(st.outputs))
+	for i, v := range st.outputs {
+		outs[i] = be.Backend.NewBuffer(v.shape)
+		flat, err := be.BufferData(outs[i])
+		if err != nil {
+			return nil, fmt.Errorf("purego %s: %w", st.custom.name, err)
+		}
+		flats[i] = flat
 	}
-	st.custom.run(ins, flat)
-	return []backends.Buffer{out}, nil
+	if st.custom.runMulti != nil {
+		st.custom.runMulti(ins, flats)
+	} else {
+		st.custom.run(ins, flats[0])
+	}
+	return outs, nil
 }
 
 func (r *execution) maybeFree(v *value) {

@@ -11,21 +11,6 @@ import (
 var _ dtypes.DType
 var _ shapes.Shape
 
-// Abs records SimpleGo's Abs.
-func (b *Builder) Abs(p0 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Abs", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Abs(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // ArgMinMax records SimpleGo's ArgMinMax.
 func (b *Builder) ArgMinMax(p0 backends.Op, p1 int, p2 dtypes.DType, p3 bool) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)
@@ -233,21 +218,6 @@ func (b *Builder) Conj(p0 backends.Op) (backends.Op, error) {
 	return outs[0], nil
 }
 
-// ConvertDType records SimpleGo's ConvertDType.
-func (b *Builder) ConvertDType(p0 backends.Op, p1 dtypes.DType) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("ConvertDType", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.ConvertDType(in[pos0], p1)
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // Cos records SimpleGo's Cos.
 func (b *Builder) Cos(p0 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)
@@ -255,23 +225,6 @@ func (b *Builder) Cos(p0 backends.Op) (backends.Op, error) {
 	in = append(in, p0)
 	outs, err := b.record("Cos", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		o0, err := sb.Cos(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Div records SimpleGo's Div.
-func (b *Builder) Div(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("Div", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Div(in[pos0], in[pos1])
 		return []backends.Op{o0}, err
 	})
 	if err != nil {
@@ -350,23 +303,6 @@ func (b *Builder) DynamicUpdateSlice(p0 backends.Op, p1 backends.Op, p2 []backen
 	return outs[0], nil
 }
 
-// Equal records SimpleGo's Equal.
-func (b *Builder) Equal(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("Equal", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Equal(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // EqualTotalOrder records SimpleGo's EqualTotalOrder.
 func (b *Builder) EqualTotalOrder(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)
@@ -391,21 +327,6 @@ func (b *Builder) Erf(p0 backends.Op) (backends.Op, error) {
 	in = append(in, p0)
 	outs, err := b.record("Erf", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		o0, err := sb.Erf(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Exp records SimpleGo's Exp.
-func (b *Builder) Exp(p0 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Exp", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Exp(in[pos0])
 		return []backends.Op{o0}, err
 	})
 	if err != nil {
@@ -476,23 +397,6 @@ func (b *Builder) Gather(p0 backends.Op, p1 backends.Op, p2 int, p3 []int, p4 []
 	return outs[0], nil
 }
 
-// GreaterOrEqual records SimpleGo's GreaterOrEqual.
-func (b *Builder) GreaterOrEqual(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("GreaterOrEqual", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.GreaterOrEqual(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // GreaterOrEqualTotalOrder records SimpleGo's GreaterOrEqualTotalOrder.
 func (b *Builder) GreaterOrEqualTotalOrder(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)
@@ -510,23 +414,6 @@ func (b *Builder) GreaterOrEqualTotalOrder(p0 backends.Op, p1 backends.Op) (back
 	return outs[0], nil
 }
 
-// GreaterThan records SimpleGo's GreaterThan.
-func (b *Builder) GreaterThan(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("GreaterThan", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.GreaterThan(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // GreaterThanTotalOrder records SimpleGo's GreaterThanTotalOrder.
 func (b *Builder) GreaterThanTotalOrder(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)
@@ -536,21 +423,6 @@ func (b *Builder) GreaterThanTotalOrder(p0 backends.Op, p1 backends.Op) (backend
 	in = append(in, p1)
 	outs, err := b.record("GreaterThanTotalOrder", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		o0, err := sb.GreaterThanTotalOrder(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Identity records SimpleGo's Identity.
-func (b *Builder) Identity(p0 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Identity", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Identity(in[pos0])
 		return []backends.Op{o0}, err
 	})
 	if err != nil {
@@ -617,23 +489,6 @@ func (b *Builder) IsNaN(p0 backends.Op) (backends.Op, error) {
 	return outs[0], nil
 }
 
-// LessOrEqual records SimpleGo's LessOrEqual.
-func (b *Builder) LessOrEqual(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("LessOrEqual", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.LessOrEqual(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // LessOrEqualTotalOrder records SimpleGo's LessOrEqualTotalOrder.
 func (b *Builder) LessOrEqualTotalOrder(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)
@@ -643,23 +498,6 @@ func (b *Builder) LessOrEqualTotalOrder(p0 backends.Op, p1 backends.Op) (backend
 	in = append(in, p1)
 	outs, err := b.record("LessOrEqualTotalOrder", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		o0, err := sb.LessOrEqualTotalOrder(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// LessThan records SimpleGo's LessThan.
-func (b *Builder) LessThan(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("LessThan", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.LessThan(in[pos0], in[pos1])
 		return []backends.Op{o0}, err
 	})
 	if err != nil {
@@ -685,85 +523,6 @@ func (b *Builder) LessThanTotalOrder(p0 backends.Op, p1 backends.Op) (backends.O
 	return outs[0], nil
 }
 
-// Log records SimpleGo's Log.
-func (b *Builder) Log(p0 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Log", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Log(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Log1p records SimpleGo's Log1p.
-func (b *Builder) Log1p(p0 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Log1p", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Log1p(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// LogicalAnd records SimpleGo's LogicalAnd.
-func (b *Builder) LogicalAnd(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("LogicalAnd", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.LogicalAnd(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// LogicalNot records SimpleGo's LogicalNot.
-func (b *Builder) LogicalNot(p0 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("LogicalNot", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.LogicalNot(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// LogicalOr records SimpleGo's LogicalOr.
-func (b *Builder) LogicalOr(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("LogicalOr", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.LogicalOr(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // LogicalXor records SimpleGo's LogicalXor.
 func (b *Builder) LogicalXor(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)
@@ -781,53 +540,6 @@ func (b *Builder) LogicalXor(p0 backends.Op, p1 backends.Op) (backends.Op, error
 	return outs[0], nil
 }
 
-// Logistic records SimpleGo's Logistic.
-func (b *Builder) Logistic(p0 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Logistic", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Logistic(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Neg records SimpleGo's Neg.
-func (b *Builder) Neg(p0 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Neg", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Neg(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// NotEqual records SimpleGo's NotEqual.
-func (b *Builder) NotEqual(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("NotEqual", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.NotEqual(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // NotEqualTotalOrder records SimpleGo's NotEqualTotalOrder.
 func (b *Builder) NotEqualTotalOrder(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)
@@ -837,23 +549,6 @@ func (b *Builder) NotEqualTotalOrder(p0 backends.Op, p1 backends.Op) (backends.O
 	in = append(in, p1)
 	outs, err := b.record("NotEqualTotalOrder", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		o0, err := sb.NotEqualTotalOrder(in[pos0], in[pos1])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Pow records SimpleGo's Pow.
-func (b *Builder) Pow(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	outs, err := b.record("Pow", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Pow(in[pos0], in[pos1])
 		return []backends.Op{o0}, err
 	})
 	if err != nil {
@@ -1074,21 +769,6 @@ func (b *Builder) Round(p0 backends.Op) (backends.Op, error) {
 	return outs[0], nil
 }
 
-// Rsqrt records SimpleGo's Rsqrt.
-func (b *Builder) Rsqrt(p0 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Rsqrt", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Rsqrt(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
 // ScatterMax records SimpleGo's ScatterMax.
 func (b *Builder) ScatterMax(p0 backends.Op, p1 backends.Op, p2 backends.Op, p3 int, p4 []int, p5 []int, p6 []int, p7 bool, p8 bool) (backends.Op, error) {
 	in := make([]backends.Op, 0, 4)
@@ -1204,55 +884,6 @@ func (b *Builder) Sin(p0 backends.Op) (backends.Op, error) {
 	in = append(in, p0)
 	outs, err := b.record("Sin", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		o0, err := sb.Sin(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Sqrt records SimpleGo's Sqrt.
-func (b *Builder) Sqrt(p0 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Sqrt", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Sqrt(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Tanh records SimpleGo's Tanh.
-func (b *Builder) Tanh(p0 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	outs, err := b.record("Tanh", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Tanh(in[pos0])
-		return []backends.Op{o0}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Where records SimpleGo's Where.
-func (b *Builder) Where(p0 backends.Op, p1 backends.Op, p2 backends.Op) (backends.Op, error) {
-	in := make([]backends.Op, 0, 4)
-	pos0 := len(in)
-	in = append(in, p0)
-	pos1 := len(in)
-	in = append(in, p1)
-	pos2 := len(in)
-	in = append(in, p2)
-	outs, err := b.record("Where", in, func(sb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		o0, err := sb.Where(in[pos0], in[pos1], in[pos2])
 		return []backends.Op{o0}, err
 	})
 	if err != nil {

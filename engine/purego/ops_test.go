@@ -375,6 +375,12 @@ func TestBroadcastInDimMatchesSimpleGo(t *testing.T) {
 // assertMatchesSimpleGo runs fn on SimpleGo and on this backend and requires equal outputs.
 func assertMatchesSimpleGo(t *testing.T, what string, fn func(in []*Node) []*Node, inputs ...*tensors.Tensor) {
 	t.Helper()
+	assertNearSimpleGo(t, what, 0, fn, inputs...)
+}
+
+// assertNearSimpleGo is assertMatchesSimpleGo within tol (see assertClose).
+func assertNearSimpleGo(t *testing.T, what string, tol float64, fn func(in []*Node) []*Node, inputs ...*tensors.Tensor) {
+	t.Helper()
 	reference, err := simplego.New("")
 	if err != nil {
 		t.Fatal(err)
@@ -382,7 +388,7 @@ func assertMatchesSimpleGo(t *testing.T, what string, fn func(in []*Node) []*Nod
 	want := run(t, reference, fn, inputs...)
 	got := run(t, newBackend(t, ""), fn, inputs...)
 	for i := range want {
-		assertClose(t, what+" "+strconv.Itoa(i), got[i], want[i], 0)
+		assertClose(t, what+" "+strconv.Itoa(i), got[i], want[i], tol)
 	}
 }
 

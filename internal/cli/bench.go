@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/bonsai-ml/bonsai/engine"
@@ -23,6 +26,7 @@ type benchConfig struct {
 	channels, classes    int
 	steps, warmup        int
 	skipTrain, skipInfer bool
+	cpuProfile           string
 }
 
 func runBench(env *Env, args []string) error {
@@ -39,6 +43,7 @@ func runBench(env *Env, args []string) error {
 	fs.IntVar(&c.warmup, "warmup", 1, "untimed steps after the first (compile) step")
 	fs.BoolVar(&c.skipTrain, "no_train", false, "measure inference only")
 	fs.BoolVar(&c.skipInfer, "no_infer", false, "measure training only")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed steps (pprof format) to this file; with both training and inference, FILE.train and FILE.infer")
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
 	}
@@ -63,8 +68,16 @@ func bench(w io.Writer, c benchConfig) error {
 		return err
 	}
 	total, _, _ := g.ParamCount()
-	fmt.Fprintf(w, "bonsai bench: %s%d, %dx%dx%d, batch %d, %d classes, %.2fM params, backend %s (%s)\n",
-		c.arch, c.nLayers, c.size, c.size, c.channels, c.batch, c.classes, float64(total)/1e6, e.Name, e.Backend.Description())
+	_, cost, err := g.Costs()
+	if err != nil {
+		return err
+	}
+	name := g.Arch
+	if g.NLayers > 0 {
+		name += strconv.Itoa(g.NLayers)
+	}
+	fmt.Fprintf(w, "bonsai bench: %s, %dx%dx%d, batch %d, %d classes, %.2fM params, %d MACs per image, backend %s (%s)\n",
+		name, c.size, c.size, c.channels, c.batch, c.classes, float64(total)/1e6, cost.MACs, e.Name, e.Backend.Description())
 	images, labels := syntheticBatch(c)
 	if !c.skipTrain {
 		if err := benchTrain(w, m, images, labels, c); err != nil {
@@ -123,15 +136,45 @@ func timeIt(w io.Writer, what string, c benchConfig, fn func() error) error {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
+	stop, err := startProfile(c, what)
+	if err != nil {
+		return err
+	}
 	start, cpu0 := time.Now(), cputime.Used().Seconds()
 	for range c.steps {
 		if err := fn(); err != nil {
+			stop()
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	d, cpu := time.Since(start), cputime.Used().Seconds()-cpu0
+	stop()
 	imgs := float64(c.steps * c.batch)
 	fmt.Fprintf(w, "%s: first step %.2f s (compile + run); %d steps in %.2f s: %.1f img/s (%.1f ms/step); %.1f img per CPU-second\n",
 		what, first.Seconds(), c.steps, d.Seconds(), imgs/d.Seconds(), d.Seconds()*1000/float64(c.steps), imgs/cpu)
 	return nil
+}
+
+// startProfile starts the CPU profile of --cpuprofile for the timed steps of what ("train" or
+// "infer"); the returned function stops it. The file is FILE, or FILE.what when both are measured.
+func startProfile(c benchConfig, what string) (stop func(), err error) {
+	if c.cpuProfile == "" {
+		return func() {}, nil
+	}
+	path := c.cpuProfile
+	if !c.skipTrain && !c.skipInfer {
+		path += "." + what
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

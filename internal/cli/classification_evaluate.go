@@ -104,6 +104,11 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 	if batch == 0 {
 		batch = int(ec.GetBatchSize())
 	}
+	unlock, err := lockResults(f.results, "classification evaluate")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	status, err := results.StartStatus(f.results, "Starting evaluation.")
 	if err != nil {
 		return err
@@ -155,7 +160,23 @@ func loadModelFile(path, key string) (*modelfile.File, error) {
 	if path == "" {
 		return nil, Usagef("no model: pass -m MODEL")
 	}
+	if err := foreignModel(path); err != nil {
+		return nil, err
+	}
 	return modelfile.LoadModel(path, key)
+}
+
+// lockResults takes the lock of a results folder for the command (nothing for dir ""); the
+// returned function releases it.
+func lockResults(dir, command string) (func(), error) {
+	if dir == "" {
+		return func() {}, nil
+	}
+	l, err := results.LockDir(dir, command)
+	if err != nil {
+		return nil, err
+	}
+	return func() { l.Unlock() }, nil
 }
 
 // openEngine opens the backend, printing the model summary first as TAO does (Keras' layout),

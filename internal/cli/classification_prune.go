@@ -3,6 +3,8 @@ package cli
 import (
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
@@ -48,7 +50,7 @@ type pruneFlags struct {
 	opts                                prune.Options
 	excluded                            MultiFlag
 	targetRatio                         float64
-	verbose                             bool
+	verbose, force                      bool
 }
 
 func runClassificationPrune(env *Env, args []string) error {
@@ -63,6 +65,7 @@ func runClassificationPrune(env *Env, args []string) error {
 	alias(fs, "r", "results_dir")
 	fs.Float64Var(&f.targetRatio, "target_ratio", 0, "search the threshold that keeps at most this fraction of the parameters (or FLOPs)")
 	fs.StringVar(&f.target, "target", prune.TargetParams, "what --target_ratio measures: params or flops")
+	fs.BoolVar(&f.force, "force", false, "write OUTPUT even when it is the input model file itself")
 	fs.BoolVar(&f.verbose, "v", false, "list every prunable layer and print both model summaries")
 	alias(fs, "v", "verbose")
 	if _, err := Parse(fs, args, false); err != nil {
@@ -99,8 +102,14 @@ func checkPruneFlags(fs *flag.FlagSet, f *pruneFlags) error {
 	if f.model == "" || f.output == "" {
 		return Usagef("-m MODEL and -o OUTPUT are required")
 	}
-	if err := f.opts.Check(); err != nil {
-		return UsageError{err}
+	if err := checkPruneOptions(fs, &f.opts); err != nil {
+		return err
+	}
+	if out := prune.OutputPath(f.output, f.key); sameFile(out, f.model) && !f.force {
+		return Usagef("-o %s would overwrite the model being pruned (-m %s); choose another output file (or add --force)", out, f.model)
+	}
+	if flagSet(fs, "target_ratio") && f.targetRatio == 0 {
+		return Usagef("--target_ratio 0 would keep nothing; give a fraction in (0, 1]")
 	}
 	if f.targetRatio == 0 {
 		return nil
@@ -117,6 +126,28 @@ func checkPruneFlags(fs *flag.FlagSet, f *pruneFlags) error {
 	return nil
 }
 
+// checkPruneOptions checks TAO's pruning knobs; a granularity of 0 given on the command line
+// is refused rather than read as the default.
+func checkPruneOptions(fs *flag.FlagSet, o *prune.Options) error {
+	if flagSet(fs, "pg", "pruning_granularity") && o.Granularity < 1 {
+		return Usagef("-pg %d: the pruning granularity must be at least 1", o.Granularity)
+	}
+	if err := o.Check(); err != nil {
+		return UsageError{err}
+	}
+	return nil
+}
+
+// sameFile reports whether the paths name one file (the same path, or the same file on disk).
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
 // flagSet reports whether any of the named flags was given on the command line.
 func flagSet(fs *flag.FlagSet, names ...string) bool {
 	set := false
@@ -131,6 +162,11 @@ func flagSet(fs *flag.FlagSet, names ...string) bool {
 }
 
 func pruneModelFile(env *Env, f *pruneFlags) error {
+	unlock, err := lockResults(f.results, "classification prune")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	status, err := results.StartStatus(f.results, "Starting pruning.")
 	if err != nil {
 		return err
@@ -171,6 +207,9 @@ func pruneAndSave(env *Env, f *pruneFlags) (*prune.Result, int64, error) {
 	path := prune.OutputPath(f.output, f.key)
 	if err := modelfile.Save(path, pf, f.key); err != nil {
 		return nil, 0, err
+	}
+	if path != f.output {
+		fmt.Fprintf(env.Stderr, "note: -o %s: Bonsai writes model files as %s; the pruned model is %s\n", f.output, modelfile.FileExt(f.key), path)
 	}
 	before, after := prune.ModelBytes(f.model, mf), prune.FileSize(path)
 	if f.verbose {

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -71,8 +70,8 @@ func runClassificationPruneSweep(env *Env, args []string) error {
 	if f.spec != "" && f.data != "" {
 		return Usagef("give either -e SPEC or --data DIR, not both")
 	}
-	if err := f.opts.Check(); err != nil {
-		return UsageError{err}
+	if err := checkPruneOptions(fs, &f.opts); err != nil {
+		return err
 	}
 	ths, err := parseThresholds(f.thresholds)
 	if err != nil {
@@ -152,9 +151,11 @@ func sweep(env *Env, f *sweepFlags, ths []float64) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(f.out, 0o755); err != nil {
-		return fmt.Errorf("creating %s: %w", f.out, err)
+	unlock, err := lockResults(f.out, "classification prune-sweep")
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	o := prune.SweepOptions{Source: f.model, Options: f.opts, Thresholds: ths}
 	if probe != nil {
 		o.Accuracy = probe.accuracy

@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/results"
 	"github.com/bonsai-ml/bonsai/spec"
 	"github.com/bonsai-ml/bonsai/train"
 )
@@ -24,7 +26,7 @@ func init() {
 	})
 }
 
-const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [-v]
+const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [--strict] [-v]
 
 Trains model_config's network on train_config.train_dataset_path (one folder per class) and
 validates it on val_dataset_path after every epoch, as TAO's "classification train" does.
@@ -39,7 +41,11 @@ RESULTS_DIR receives TAO's outputs:
                                    weight_histograms per-layer weight histograms
 
 Transfer learning: train_config.pretrained_model_path's weights are copied by layer name
-where shapes match; a pruned model (its layers differ) is retrained as its own graph.
+where shapes match (Keras names in another case match too: bn_Conv1 is bn_conv1), with a
+table of the layers loaded, re-initialised (the head, for another class count), new, skipped
+and unused; --strict fails unless every layer loads. The path may be a Bonsai model file, a
+Keras/TAO .h5/.hdf5 file, a TensorFlow.js model.json (or its folder) or an ONNX file. A pruned
+Bonsai model (its layers differ) is retrained as its own graph.
 Resume: --init_epoch N restarts at epoch N from the checkpoint of epoch N-1 (the spec's
 pretrained_model_path, as in TAO, or RESULTS_DIR/weights/<arch>_<N-1>.*); --resume picks
 RESULTS_DIR/weights/last.*. Weights, optimizer state and schedule position are restored, so
@@ -58,8 +64,8 @@ type trainFlags struct {
 	spec, results, key, classmap, backend, logFile string
 	teacher                                        string
 	distillAlpha, distillTemperature               float64
-	initEpoch, gpus                                int
-	resume, verbose, amp                           bool
+	initEpoch, gpus, interval                      int
+	resume, force, verbose, amp, strict            bool
 	gpuIndex                                       MultiFlag
 }
 
@@ -77,8 +83,11 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.distillTemperature, "distill_temperature", 0, "distillation temperature (default: the spec's, else 4)")
 	fs.BoolVar(&f.verbose, "v", false, "print the model summary and more detail")
 	alias(fs, "v", "verbose")
+	fs.BoolVar(&f.strict, "strict", false, "with pretrained_model_path: fail unless every layer loads (a re-initialised head is allowed)")
 	fs.IntVar(&f.initEpoch, "init_epoch", 1, "epoch to start at (1-based); >1 resumes from the checkpoint of the epoch before")
 	fs.BoolVar(&f.resume, "resume", false, "resume from RESULTS_DIR/weights/last.* (sets --init_epoch)")
+	fs.BoolVar(&f.force, "force", false, "start a fresh run in a RESULTS_DIR that holds another run's results, deleting them")
+	fs.IntVar(&f.interval, "checkpoint_interval", 0, "write weights/<arch>_NNN every N epochs (default: train_config.checkpoint_interval, else every epoch up to 20 epochs and n_epochs/20 beyond)")
 	BackendFlag(fs, &f.backend)
 	fs.IntVar(&f.gpus, "gpus", 1, "number of devices (TAO: GPUs) to train on")
 	fs.Var(&f.gpuIndex, "gpu_index", "device ids to use (space-separated, one per --gpus)")
@@ -122,6 +131,10 @@ func (f *trainFlags) check() error {
 		return Usagef("--init_epoch %d: epochs count from 1", f.initEpoch)
 	case f.resume && f.initEpoch > 1:
 		return Usagef("--resume and --init_epoch exclude each other")
+	case f.force && (f.resume || f.initEpoch > 1):
+		return Usagef("--force starts a fresh run; it cannot go with --resume or --init_epoch")
+	case f.interval < 0:
+		return Usagef("--checkpoint_interval %d: must be at least 1", f.interval)
 	case f.gpus < 1:
 		return Usagef("--gpus %d: need at least 1", f.gpus)
 	case f.distillAlpha < 0 || f.distillAlpha > 1:
@@ -192,16 +205,23 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 	}
 	_, err = train.FromSpec(ctx, train.SpecOptions{
 		Spec: e, ResultsDir: f.results, Key: f.key, Classmap: f.classmap,
-		InitEpoch: f.initEpoch, Resume: f.resume,
+		InitEpoch: f.initEpoch, Resume: f.resume, Force: f.force, CheckpointInterval: f.interval,
 		Teacher: f.teacher, DistillAlpha: f.distillAlpha, DistillTemperature: f.distillTemperature,
-		Devices: f.gpus, Engine: eng, Verbose: f.verbose,
+		Devices: f.gpus, Engine: eng, Verbose: f.verbose, StrictPretrained: f.strict,
 		Progress: env.Stderr, Log: env.Stdout, Warn: env.Stderr,
 	})
 	switch {
 	case errors.Is(err, train.ErrNoTeacher):
 		return Usagef("--distill_alpha and --distill_temperature need a teacher: --teacher MODEL or train_config.distillation")
+	case errors.Is(err, results.ErrHasResults):
+		return UsageError{fmt.Errorf("%w; continue that run with --resume, or add --force to delete its results and start over", err)}
 	case errors.Is(err, train.ErrInterrupted) || errors.Is(err, engine.ErrNonFinite):
-		fmt.Fprintf(env.Stderr, "checkpoints of finished epochs are in %s; continue with the same command plus --resume\n", filepath.Join(f.results, "weights"))
+		if _, serr := os.Stat(results.LastPath(f.results, modelfile.FileExt(f.key))); serr == nil {
+			fmt.Fprintf(env.Stderr, "checkpoints of finished epochs are in %s; continue with the same command plus --resume\n", filepath.Join(f.results, results.WeightsDir))
+		}
+		if errors.Is(err, train.ErrInterrupted) {
+			return interrupted(err)
+		}
 	}
 	return err
 }

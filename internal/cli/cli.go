@@ -24,7 +24,21 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1 // the command ran and failed (bad data, I/O error, training diverged, ...)
 	ExitUsage   = 2 // bad command line or spec
+	// ExitInterrupted is the shell's code for a command stopped by SIGINT (128 + 2).
+	ExitInterrupted = 130
 )
+
+// ErrInterrupted marks errors of commands stopped by a signal; Main exits with
+// ExitInterrupted.
+var ErrInterrupted = errors.New("interrupted")
+
+// interrupted marks err as the error of an interrupted command (see ErrInterrupted).
+func interrupted(err error) error { return interruptedError{err} }
+
+type interruptedError struct{ error }
+
+func (e interruptedError) Unwrap() error        { return e.error }
+func (e interruptedError) Is(target error) bool { return target == ErrInterrupted }
 
 // UsageError marks an error caused by the command line; it makes Main exit with ExitUsage.
 type UsageError struct{ Err error }
@@ -111,6 +125,9 @@ func exitCode(err error) int {
 	var ses spec.Errors
 	if errors.As(err, &ue) || errors.As(err, &se) || errors.As(err, &ses) {
 		return ExitUsage
+	}
+	if errors.Is(err, ErrInterrupted) {
+		return ExitInterrupted
 	}
 	return ExitFailure
 }

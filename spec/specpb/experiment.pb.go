@@ -12,8 +12,9 @@
 // not here; see spec/doc.go.
 //
 // Bonsai extensions take field numbers above 1000 so that they can never
-// collide with a field TAO adds later: train_config.distillation (1001) and
-// image_std (1002), reg_config.bn_type (1001) and bn_weight_decay (1002).
+// collide with a field TAO adds later: train_config.distillation (1001),
+// checkpoint_interval (1002) and image_std (1003), reg_config.bn_type (1001) and
+// bn_weight_decay (1002).
 //
 // Regenerate the Go code with `go generate ./spec` (needs protoc and
 // protoc-gen-go v1.36.12); the generated code is checked in.
@@ -1444,10 +1445,15 @@ type TrainConfig struct {
 	DisableHorizontalFlip   bool                   `protobuf:"varint,19,opt,name=disable_horizontal_flip,json=disableHorizontalFlip,proto3" json:"disable_horizontal_flip,omitempty"`
 	Visualizer              *VisualizerConfig      `protobuf:"bytes,20,opt,name=visualizer,proto3" json:"visualizer,omitempty"`
 	Distillation            *DistillationConfig    `protobuf:"bytes,1001,opt,name=distillation,proto3" json:"distillation,omitempty"` // Bonsai: knowledge distillation
+	// Bonsai: write weights/<arch>_NNN every this many epochs and at the last one
+	// (best and last are kept up to date every epoch); 0 means every epoch for runs of
+	// up to 20 epochs, else every n_epochs/20 (rounded up), so that a run keeps at most
+	// about 20 epoch checkpoints.
+	CheckpointInterval uint32 `protobuf:"varint,1002,opt,name=checkpoint_interval,json=checkpointInterval,proto3" json:"checkpoint_interval,omitempty"`
 	// Bonsai: torch mode's std per channel, keys r,g,b or l. Unset: 0.224 for
 	// every channel, as TAO divides; torchvision's per-channel std is
 	// r 0.229, g 0.224, b 0.225.
-	ImageStd      map[string]float32 `protobuf:"bytes,1002,rep,name=image_std,json=imageStd,proto3" json:"image_std,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed32,2,opt,name=value"`
+	ImageStd      map[string]float32 `protobuf:"bytes,1003,rep,name=image_std,json=imageStd,proto3" json:"image_std,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed32,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1627,6 +1633,13 @@ func (x *TrainConfig) GetDistillation() *DistillationConfig {
 		return x.Distillation
 	}
 	return nil
+}
+
+func (x *TrainConfig) GetCheckpointInterval() uint32 {
+	if x != nil {
+		return x.CheckpointInterval
+	}
+	return 0
 }
 
 func (x *TrainConfig) GetImageStd() map[string]float32 {
@@ -1907,7 +1920,7 @@ const file_experiment_proto_rawDesc = "" +
 	"num_images\x18\x02 \x01(\rR\tnumImages\x12+\n" +
 	"\x11weight_histograms\x18\x03 \x01(\bR\x10weightHistograms\x12;\n" +
 	"\fwandb_config\x18\x04 \x01(\v2\x18.bonsai.spec.WandBConfigR\vwandbConfig\x12A\n" +
-	"\x0eclearml_config\x18\x05 \x01(\v2\x1a.bonsai.spec.ClearMLConfigR\rclearmlConfig\"\xc4\t\n" +
+	"\x0eclearml_config\x18\x05 \x01(\v2\x1a.bonsai.spec.ClearMLConfigR\rclearmlConfig\"\xf6\t\n" +
 	"\vTrainConfig\x12,\n" +
 	"\x12train_dataset_path\x18\x01 \x01(\tR\x10trainDatasetPath\x12(\n" +
 	"\x10val_dataset_path\x18\x02 \x01(\tR\x0evalDatasetPath\x122\n" +
@@ -1936,8 +1949,9 @@ const file_experiment_proto_rawDesc = "" +
 	"\n" +
 	"visualizer\x18\x14 \x01(\v2\x1d.bonsai.spec.VisualizerConfigR\n" +
 	"visualizer\x12D\n" +
-	"\fdistillation\x18\xe9\a \x01(\v2\x1f.bonsai.spec.DistillationConfigR\fdistillation\x12D\n" +
-	"\timage_std\x18\xea\a \x03(\v2&.bonsai.spec.TrainConfig.ImageStdEntryR\bimageStd\x1a<\n" +
+	"\fdistillation\x18\xe9\a \x01(\v2\x1f.bonsai.spec.DistillationConfigR\fdistillation\x120\n" +
+	"\x13checkpoint_interval\x18\xea\a \x01(\rR\x12checkpointInterval\x12D\n" +
+	"\timage_std\x18\xeb\a \x03(\v2&.bonsai.spec.TrainConfig.ImageStdEntryR\bimageStd\x1a<\n" +
 	"\x0eImageMeanEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\x1a;\n" +

@@ -21,7 +21,12 @@ var handWritten = map[string]bool{
 	"Pad": true, "Reverse": true, "SelectAndScatterMax": true, "SelectAndScatterMin": true,
 	"BatchNormForInference": true, "BatchNormForTraining": true, "BatchNormGradient": true,
 	"ConvGeneral": true, "ReduceWindow": true, "Transpose": true, "Slice": true, "BroadcastInDim": true, "ReduceSum": true,
-	"Add": true, "Sub": true, "Mul": true, "Max": true, "Min": true, "Sign": true,
+	// element-wise operations (ewops.go)
+	"Add": true, "Sub": true, "Mul": true, "Div": true, "Max": true, "Min": true, "Pow": true, "Sign": true,
+	"Neg": true, "Abs": true, "Exp": true, "Log": true, "Log1p": true, "Logistic": true, "Tanh": true,
+	"Sqrt": true, "Rsqrt": true, "Identity": true, "ConvertDType": true, "GreaterThan": true,
+	"GreaterOrEqual": true, "LessThan": true, "LessOrEqual": true, "Equal": true, "NotEqual": true,
+	"LogicalAnd": true, "LogicalOr": true, "LogicalNot": true, "Where": true,
 }
 
 var opType = reflect.TypeOf((*backends.Op)(nil)).Elem()

@@ -1,0 +1,34 @@
+//go:build unix
+
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/results"
+)
+
+// TestInterruptBeforeFirstEpoch: Ctrl-C during epoch 1 exits 130 and does not suggest
+// --resume, since no checkpoint exists.
+func TestInterruptBeforeFirstEpoch(t *testing.T) {
+	_, specPath := tinyProject(t, 1)
+	dir := filepath.Join(t.TempDir(), "results")
+	atomicfile.SetTestHook(func(stage, path string) {
+		if stage == atomicfile.StageAppended && strings.HasSuffix(path, results.StatusFile) {
+			atomicfile.SetTestHook(nil)
+			syscall.Kill(os.Getpid(), syscall.SIGINT)
+			time.Sleep(300 * time.Millisecond) // the signal cancels the run's context
+		}
+	})
+	defer atomicfile.SetTestHook(nil)
+	code, _, errs := bonsai("classification", "train", "-e", specPath, "-r", dir, "--backend", "go")
+	if code != ExitInterrupted || strings.Contains(errs, "--resume") || !strings.Contains(errs, "no checkpoint") {
+		t.Errorf("Ctrl-C in epoch 1: exit %d, %s", code, errs)
+	}
+}
