@@ -127,7 +127,7 @@ func TestClassificationPrune(t *testing.T) {
 func TestClassificationPruneCriterion(t *testing.T) {
 	dir := t.TempDir()
 	in := prunableModelFile(t, dir, "")
-	code, out, errs := bonsai("classification", "prune", "-m", in, "-o", filepath.Join(dir, "bn"), "-pth", "0.6", "--criterion", "bn")
+	code, out, errs := bonsai("classification", "prune", "-m", in, "-o", filepath.Join(dir, "bn.safetensors"), "-pth", "0.6", "--criterion", "bn")
 	if code != 0 || !strings.Contains(out, "Pruning ratio (pruned model / original model): 1.0\n") || errs != "" {
 		t.Errorf("--criterion bn with equal gammas: exit %d\n%s\nstderr %q", code, out, errs)
 	}
