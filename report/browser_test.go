@@ -31,7 +31,8 @@ func fullPage(t *testing.T, dir string) Page {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &results.PruneRecord{Source: "w/resnet_010.safetensors", Threshold: 0.6, Normalizer: "max", Criterion: "kernel",
+	pth := 0.6
+	rec := &results.PruneRecord{Source: "w/resnet_010.safetensors", Allocation: "threshold", Threshold: &pth, Normalizer: "max", Criterion: "kernel",
 		Equalization: "union", Granularity: 8, MinFilters: 16, PruningRatio: 0.5, ParamsBefore: 1000, ParamsAfter: 500,
 		Layers: []results.PrunedLayer{{Name: "conv1", Op: "conv2d", Before: 64, After: 32, Group: 1},
 			{Name: "predictions", Op: "dense", Before: 3, After: 3, Pinned: "output layer"}}}
@@ -51,7 +52,7 @@ func TestHTMLReportSections(t *testing.T) {
 	html := string(b)
 	for _, want := range []string{`<table id="facts">`, `<table id="metrics">`, `<table id="per-class">`, `<table id="confusion">`,
 		`<table id="pruning">`, `<table id="pruning-layers">`, "&lt;bird&gt;", "<td>32</td><td>50%</td><td>1</td>",
-		"keeps all: output layer", "cross-entropy (loss without the regularization penalty)"} {
+		"keeps all: output layer", "cross-entropy (loss without the regularization penalty)", "threshold, 0.6</td>"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -68,9 +68,10 @@ func WriteHTML(path string, page Page) error {
 }
 
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"pct": func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) },
-	"f2":  func(v float64) string { return fmt.Sprintf("%.2f", v) },
-	"f4":  func(v float64) string { return fmt.Sprintf("%.4f", v) },
+	"pct":   func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) },
+	"f2":    func(v float64) string { return fmt.Sprintf("%.2f", v) },
+	"f4":    func(v float64) string { return fmt.Sprintf("%.4f", v) },
+	"deref": func(v *float64) float64 { return *v },
 	"kept": func(after, before int) string {
 		if before == 0 {
 			return "-"
@@ -117,7 +118,8 @@ img{max-width:100%;border:1px solid #eee}
 {{with .Pruning}}<h2>Pruning</h2>
 <table id="pruning">
 <tr><th class="name">pruned from</th><td class="name">{{.Source}}</td></tr>
-<tr><th class="name">threshold (-pth), normalizer, criterion</th><td class="name">{{.Threshold}}, {{.Normalizer}}, {{.Criterion}}</td></tr>
+<tr><th class="name">allocation, threshold (-pth)</th><td class="name">{{.Allocation}}, {{with .Threshold}}{{deref .}}{{else}}none (the allocation chose the channels){{end}}</td></tr>
+<tr><th class="name">normalizer, criterion</th><td class="name">{{.Normalizer}}, {{.Criterion}}</td></tr>
 <tr><th class="name">equalization, granularity, min filters</th><td class="name">{{.Equalization}}, {{.Granularity}}, {{.MinFilters}}</td></tr>
 <tr><th class="name">parameters</th><td class="name">{{.ParamsBefore}} &rarr; {{.ParamsAfter}} (ratio {{f4 .PruningRatio}})</td></tr>
 <tr><th class="name">FLOPs</th><td class="name">{{.FLOPsBefore}} &rarr; {{.FLOPsAfter}}</td></tr>

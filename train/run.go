@@ -77,7 +77,7 @@ type Options struct {
 
 	Progress io.Writer // progress bar (stderr); nil: none
 	Log      io.Writer // messages (stdout); nil: none
-	Warnings io.Writer // one-line warnings (stderr); nil: none
+	Warn     io.Writer // warnings such as unreadable images (stderr); nil: none
 
 	lrHook func(step int, lr float64) float64 // tests: replaces the schedule's learning rate
 }
@@ -194,6 +194,9 @@ func (r *run) prepare() error {
 			return err
 		}
 	}
+	if err := r.choosePrecision(); err != nil {
+		return err
+	}
 	var err error
 	if r.m, err = o.Engine.NewModel(o.Graph, o.Weights, o.Train.Seed); err != nil {
 		return fmt.Errorf("building the model: %w", err)
@@ -220,10 +223,31 @@ func (r *run) prepare() error {
 	}
 	r.steps = max(1, o.TrainData.BatchesPerEpoch()/o.StepsDivisor)
 	r.maxSteps = r.steps * o.Epochs
-	if w := o.Schedule.EarlyDecayWarning(r.maxSteps, r.steps); w != "" && o.Warnings != nil {
-		fmt.Fprintln(o.Warnings, "warning:", w)
+	if w := o.Schedule.EarlyDecayWarning(r.maxSteps, r.steps); w != "" && o.Warn != nil {
+		fmt.Fprintln(o.Warn, "warning:", w)
 	}
 	return r.loadHistory()
+}
+
+// choosePrecision settles o.Train.Precision for the engine (bf16 only where it is fast) and says
+// what runs.
+func (r *run) choosePrecision() error {
+	o := r.o
+	p, note, err := o.Engine.TrainingPrecision(o.Train.Precision)
+	if err != nil {
+		return err
+	}
+	o.Train.Precision = p
+	if o.Log == nil {
+		return nil
+	}
+	if note != "" {
+		fmt.Fprintln(o.Log, "Note: "+note)
+	}
+	if p == engine.PrecisionBF16 {
+		fmt.Fprintln(o.Log, "Mixed precision: bfloat16 compute; float32 master weights, batch norm statistics and optimizer state")
+	}
+	return nil
 }
 
 // loadHistory keeps the committed rows of the epochs before InitEpoch.
@@ -253,11 +277,19 @@ func (r *run) epoch(ctx context.Context, epoch int) error {
 	if err != nil {
 		return err
 	}
+	if epoch == r.o.InitEpoch {
+		if err := r.checkClassesReadable(); err != nil {
+			return err
+		}
+	}
 	r.bar.Validating()
 	if r.lastEval, err = Validate(r.tr, r.o.ValData, r.o.Classes); err != nil {
 		return fmt.Errorf("epoch %d: validation: %w", epoch, err)
 	}
 	row.ValLoss, row.ValAcc = r.lastEval.Loss, r.lastEval.Accuracy
+	if epoch == r.o.InitEpoch {
+		r.reportValidationSkips()
+	}
 	row.LR = r.o.Schedule.LR(epoch*r.steps, r.maxSteps)
 	row.Seconds = time.Since(start).Seconds()
 	isBest := r.noteBest(row)
@@ -322,6 +354,48 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 	row.Loss, row.Acc = lossSum/float64(seen), accSum/float64(seen)
 	row.ImagesPerSecond = float64(seen) / max(time.Since(start).Seconds(), 1e-9)
 	return row, nil
+}
+
+// checkClassesReadable refuses a class none of whose training images could be read in the
+// first epoch: the model would learn it as a class that never occurs.
+func (r *run) checkClassesReadable() error {
+	readable := r.o.TrainData.Readable()
+	for label, n := range readable {
+		if n > 0 {
+			continue
+		}
+		name := strconv.Itoa(label)
+		if label < len(r.o.Classes) {
+			name = r.o.Classes[label]
+		}
+		return fmt.Errorf("class %q has no readable training image (%s); fix or remove its images, or remove the class folder", name, firstBad(r.o.TrainData, label))
+	}
+	return nil
+}
+
+// firstBad is the error of one unreadable image of label.
+func firstBad(l *loader.Loader, label int) string {
+	for _, b := range l.BadImages() {
+		if b.Label == label {
+			return b.Err.Error()
+		}
+	}
+	return "none could be decoded"
+}
+
+// reportValidationSkips says, once, which validation images could not be read and so are not
+// in val_acc and val_loss.
+func (r *run) reportValidationSkips() {
+	bad := r.o.ValData.BadImages()
+	if len(bad) == 0 || r.o.Warn == nil {
+		return
+	}
+	fmt.Fprintf(r.o.Warn, "warning: validation scores %d of %d images: %s", r.o.ValData.Len()-len(bad), r.o.ValData.Len(), r.o.ValData.BadImageSummary())
+	for label, n := range r.o.ValData.Readable() {
+		if n == 0 && label < len(r.o.Classes) {
+			fmt.Fprintf(r.o.Warn, "warning: class %q has no readable validation image: val_acc does not measure it\n", r.o.Classes[label])
+		}
+	}
 }
 
 // nonFinite builds the error for a NaN or infinite loss.

@@ -67,8 +67,9 @@ type Batch struct {
 
 // BadImage is a file that could not be used.
 type BadImage struct {
-	Path string
-	Err  error
+	Path  string
+	Label int
+	Err   error
 }
 
 // Loader produces epochs of batches from a list of items.
@@ -201,7 +202,7 @@ func (l *Loader) BadImages() []BadImage {
 	defer l.badMu.Unlock()
 	out := make([]BadImage, 0, len(l.bad))
 	for i, err := range l.bad {
-		out = append(out, BadImage{Path: l.items[i].Path, Err: err})
+		out = append(out, BadImage{Path: l.items[i].Path, Label: l.items[i].Label, Err: err})
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Path < out[b].Path })
 	return out

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/bonsai-ml/bonsai/engine"
@@ -79,11 +82,15 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
+	ec := e.Proto.GetEvalConfig()
 	modelPath := f.model
 	if modelPath == "" {
 		modelPath = e.ModelPath()
 	}
 	mf, err := loadModelFile(modelPath, f.key)
+	if f.model == "" && errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w; train first, or evaluate another model with -m MODEL", e.ExplainMissing("eval_config.model_path", ec.GetModelPath(), err))
+	}
 	if err != nil {
 		return err
 	}
@@ -92,6 +99,9 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 		dir = e.EvalDatasetPath()
 	}
 	ds, err := evaluate.OpenDataset(dir, f.classmap, mf)
+	if f.imageDir == "" {
+		err = e.ExplainMissing("eval_config.eval_dataset_path", ec.GetEvalDatasetPath(), err)
+	}
 	if err != nil {
 		return err
 	}
@@ -99,7 +109,6 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
-	ec := e.Proto.GetEvalConfig()
 	batch := f.batch
 	if batch == 0 {
 		batch = int(ec.GetBatchSize())

@@ -115,9 +115,13 @@ func mustRun(t *testing.T, args ...string) string {
 func TestClassificationTrainEvaluateInfer(t *testing.T) {
 	root, specPath := tinyProject(t, 2)
 	resDir := filepath.Join(root, "results")
-	out := mustRun(t, "classification", "train", "-e", specPath, "-r", resDir, "--backend", "go")
+	// --use_amp on the pure-Go backend: a note, and float32 training.
+	out := mustRun(t, "classification", "train", "-e", specPath, "-r", resDir, "--backend", "go", "--use_amp")
 	if !strings.Contains(out, "Total Val accuracy") {
 		t.Errorf("train output lacks the final summary:\n%s", out)
+	}
+	if !strings.Contains(out, "Note: bf16 mixed precision (--use_amp / train_config.precision) is for GPUs") {
+		t.Errorf("--use_amp on the pure-Go backend gave no note:\n%s", out)
 	}
 	checkTrainOutputs(t, resDir, 2)
 	// report.html as a browser shows it: results.png and the confusion matrix, every table.
