@@ -35,6 +35,10 @@ RESULTS_DIR receives TAO's outputs:
   weights/<arch>_NNN.safetensors   a checkpoint every epoch (.safetensors.enc with -k)
   weights/best.*, weights/last.*   the best epoch (validation accuracy) and the latest one
   classmap.json, training.csv, status.json (JSON lines), results.png (training curves)
+  events/                          TensorBoard event files: loss, acc, lr per iteration; val_loss,
+                                   val_acc, throughput per epoch; with train_config.visualizer
+                                   { enabled: true } num_images augmented images per epoch, with
+                                   weight_histograms per-layer weight histograms
 
 Transfer learning: train_config.pretrained_model_path's weights are copied by layer name
 where shapes match (Keras names in another case match too: bn_Conv1 is bn_conv1), with a
