@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,5 +83,26 @@ func TestOpenErrors(t *testing.T) {
 	e, err := Open("")
 	if err != nil || e.Name != PureGoBackend {
 		t.Fatalf("Open(\"\") with %s=go: %v, %v", EnvBackend, e, err)
+	}
+}
+
+// TestCheckBatchRefusesWhatDoesNotFit: a batch over the memory is refused with the estimate and
+// the largest batch that fits, which does fit.
+func TestCheckBatchRefusesWhatDoesNotFit(t *testing.T) {
+	g := cnnGraph()
+	m, err := EstimateMemory(g, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	avail := m.Batch(100)
+	if err := checkBatch(g, 100, true, avail); err != nil {
+		t.Errorf("batch 100 in its own estimate: %v", err)
+	}
+	err = checkBatch(g, 100000000, true, avail)
+	if !errors.Is(err, ErrMemory) || !strings.Contains(err.Error(), "largest batch that fits is about 100") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("batch 1e8: %v", err)
+	}
+	if mi, _ := EstimateMemory(g, false); mi.PerSample >= m.PerSample {
+		t.Errorf("prediction estimate %d per sample is not below training's %d", mi.PerSample, m.PerSample)
 	}
 }

@@ -51,6 +51,9 @@ type InferOptions struct {
 
 // Infer classifies the images in path order.
 func Infer(o InferOptions) ([]Prediction, error) {
+	if err := o.Engine.CheckBatch(o.Model.Graph, min(max(o.Batch, 1), len(o.Paths)), false); err != nil {
+		return nil, err
+	}
 	m, err := NewModel(o.Engine, o.Model)
 	if err != nil {
 		return nil, err
@@ -88,12 +91,9 @@ func Infer(o InferOptions) ([]Prediction, error) {
 // Classes returns the class names in index order, from the classmap file at path (empty:
 // the model file's); a model without a classmap gets "0", "1", ...
 func Classes(path string, mf *modelfile.File) ([]string, error) {
-	cm := data.ClassMap(mf.Classmap)
-	if path != "" {
-		var err error
-		if cm, err = data.ReadClassMap(path); err != nil {
-			return nil, err
-		}
+	cm, err := ClassMap(path, mf)
+	if err != nil {
+		return nil, err
 	}
 	units := mf.Graph.OutputUnits()
 	if len(cm) == 0 {

@@ -3,7 +3,9 @@ package evaluate
 import (
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
+	"slices"
 
 	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/data/loader"
@@ -81,6 +83,9 @@ type DatasetOptions struct {
 
 // Dataset runs the model over every image of the dataset and computes the metrics.
 func Dataset(o DatasetOptions) (*Report, error) {
+	if err := o.Engine.CheckBatch(o.Model.Graph, min(max(o.Batch, 1), len(o.Dataset.Samples)), false); err != nil {
+		return nil, err
+	}
 	m, err := NewModel(o.Engine, o.Model)
 	if err != nil {
 		return nil, err
@@ -99,21 +104,63 @@ func Dataset(o DatasetOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if bad := ld.BadImageSummary(); bad != "" && o.Warn != nil {
-		fmt.Fprintln(o.Warn, "warning:", bad)
+	if bad := ld.BadImages(); len(bad) > 0 && o.Warn != nil {
+		fmt.Fprintf(o.Warn, "warning: evaluation scores %d of %d images: %s", ld.Len()-len(bad), ld.Len(), ld.BadImageSummary())
+		for label, n := range ld.Readable() {
+			if n == 0 {
+				fmt.Fprintf(o.Warn, "warning: class %q has no readable image: its precision and recall say nothing\n", o.Dataset.Classes[label])
+			}
+		}
 	}
 	return ev.Report()
+}
+
+// ClassMap is the class -> output index map to read a model's predictions with: the model's
+// own, or the classmap file at path (empty: none) when the model records none. A file that
+// names other classes than the model's is refused; one that lists the model's classes in
+// another order changes nothing, since the model's outputs keep its own order.
+func ClassMap(path string, mf *modelfile.File) (data.ClassMap, error) {
+	own := data.ClassMap(mf.Classmap)
+	if path == "" {
+		return own, nil
+	}
+	cm, err := data.ReadClassMap(path)
+	if err != nil || len(own) == 0 {
+		return cm, err
+	}
+	if !sameNames(cm, own) {
+		return nil, fmt.Errorf("classmap %s names classes %v but the model predicts %v: give the classmap it was trained with", path, names(cm), names(own))
+	}
+	return own, nil
+}
+
+func sameNames(a, b data.ClassMap) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name := range a {
+		if _, ok := b[name]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// names lists a classmap's classes in index order.
+func names(cm data.ClassMap) []string {
+	n, err := data.ClassesFromMap(cm)
+	if err != nil {
+		return slices.Sorted(maps.Keys(cm))
+	}
+	return n
 }
 
 // OpenDataset lists a folder-per-class dataset in the class order of the classmap file at
 // classmapPath (empty: the model's) and checks it against the model's class count.
 func OpenDataset(dir, classmapPath string, mf *modelfile.File) (*data.Dataset, error) {
-	cm := data.ClassMap(mf.Classmap)
-	if classmapPath != "" {
-		var err error
-		if cm, err = data.ReadClassMap(classmapPath); err != nil {
-			return nil, err
-		}
+	cm, err := ClassMap(classmapPath, mf)
+	if err != nil {
+		return nil, err
 	}
 	if len(cm) == 0 {
 		cm = nil

@@ -3,6 +3,7 @@ package results
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -123,18 +124,7 @@ func (l *StatusLog) write(e StatusEvent) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(l.Path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", l.Path, err)
-	}
-	_, err = f.Write(append(line, '\n'))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", l.Path, err)
-	}
-	return nil
+	return atomicfile.Append(l.Path, append(line, '\n'))
 }
 
 // PyTimedelta formats d as Python's str(timedelta): "H:MM:SS" or "H:MM:SS.ffffff", with

@@ -101,8 +101,23 @@
 //   - train_config.distillation { teacher_model_path temperature alpha }:
 //     knowledge distillation from a teacher model; temperature defaults to 4
 //     and alpha to 0.5, in [0, 1]; the teacher path is required.
+//   - train_config.checkpoint_interval: write weights/<arch>_NNN every this
+//     many epochs and at the last (best and last every epoch); unset, every
+//     epoch up to 20 epochs, else n_epochs/20 rounded up, so that an 80-epoch
+//     ResNet-18 run keeps 20 epoch files (weights only) and stays under 2 GB.
+//   - train_config.precision: "fp32" (default) or "bf16", mixed precision
+//     (bfloat16 compute; float32 master weights, batch norm statistics and
+//     optimizer state), what TAO's --use_amp flag asks for. XLA backends (GPUs)
+//     use it; the pure-Go CPU backend trains in float32 and says so.
+//   - train_config.sync_bn: with several GPUs (--gpus N), batch norm uses the
+//     statistics of the whole batch instead of each GPU's share (TAO: per GPU).
 //   - reg_config.bn_type ("L1"/"L2"; empty: as type) and bn_weight_decay in
 //     [0, 1): a penalty on batch norm gammas (network slimming), so that
 //     channels the model does not need fade and prune --criterion bn (which
 //     ranks channels by |gamma|) finds them.
+//   - model_config.width_multiplier: MobileNet's alpha (0 means 1), so that
+//     Keras Applications' MobileNetV2-0.35 weights fit mobilenet_v2.
+//   - model_config.padding_mode: "tf" (default, TensorFlow's SAME) or "tao"
+//     (TAO's symmetric SAME padding; average pools count the padding), to
+//     train and evaluate with TAO's numerics.
 package spec

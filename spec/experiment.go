@@ -1,8 +1,11 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -26,6 +29,12 @@ const (
 	// Bonsai's distillation defaults (train_config.distillation).
 	DefaultDistillTemperature = 4
 	DefaultDistillAlpha       = 0.5
+)
+
+// model_config.padding_mode values (Bonsai): the model graph's padding modes.
+const (
+	PaddingTF  = "tf"  // TensorFlow's SAME (the default)
+	PaddingTAO = "tao" // TAO's symmetric SAME; average pools count the padding
 )
 
 // CaffeMeanBGR is the default caffe-mode mean for 3-channel input, in the
@@ -202,6 +211,29 @@ func (e *Experiment) Distillation() Distillation {
 		Temperature: orDefault(d.GetTemperature(), DefaultDistillTemperature),
 		Alpha:       orDefault(d.GetAlpha(), DefaultDistillAlpha),
 	}
+}
+
+// MaxEpochCheckpoints is how many weights/<arch>_NNN files a run keeps at most when
+// train_config.checkpoint_interval is unset.
+const MaxEpochCheckpoints = 20
+
+// CheckpointInterval is train_config.checkpoint_interval (Bonsai): every how many epochs a
+// run writes weights/<arch>_NNN. Unset, it is 1 for up to MaxEpochCheckpoints epochs, else
+// n_epochs/MaxEpochCheckpoints rounded up.
+func (e *Experiment) CheckpointInterval() int {
+	tc := e.Proto.GetTrainConfig()
+	if n := tc.GetCheckpointInterval(); n > 0 {
+		return int(n)
+	}
+	return max(1, (int(tc.GetNEpochs())+MaxEpochCheckpoints-1)/MaxEpochCheckpoints)
+}
+
+// Precision is train_config.precision: "fp32" (also when unset) or "bf16".
+func (e *Experiment) Precision() string {
+	if p := e.Proto.GetTrainConfig().GetPrecision(); p != "" {
+		return p
+	}
+	return "fp32"
 }
 
 // BYOMModelPath is model_config.byom_model, resolved.
@@ -392,4 +424,23 @@ func orDefault(x float32, def float64) float64 {
 // sortedKeys returns a map's keys in order, for stable messages.
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// ExplainMissing adds to err, when it says that the path a spec field gives does not exist
+// and the spec wrote it relative, where the path was looked for and where it would have been
+// from the current folder. field is the dotted field name, raw its value as written.
+func (e *Experiment) ExplainMissing(field, raw string, err error) error {
+	if err == nil || !errors.Is(err, fs.ErrNotExist) || raw == "" || filepath.IsAbs(raw) {
+		return err
+	}
+	fromCwd, aerr := filepath.Abs(raw)
+	if aerr != nil || fromCwd == e.ResolvePath(raw) {
+		return err
+	}
+	exists := "does not exist either"
+	if _, serr := os.Stat(fromCwd); serr == nil {
+		exists = "exists: write that path in the spec, or a path relative to the spec's folder"
+	}
+	return fmt.Errorf("%s %q: %w (relative paths in a spec are resolved against the spec's folder, %s; from the current folder it would be %s, which %s)",
+		field, raw, err, e.Dir(), fromCwd, exists)
 }

@@ -60,6 +60,8 @@ var fieldCases = []fieldCase{
 	{path: "model_config.activation.activation_parameters", value: `{ key: "alpha" value: 0.1 } activation_type: "leaky_relu"`,
 		yaml: "{alpha: 0.1}\n    activation_type: leaky_relu",
 		get:  func(e *Experiment) any { _, p := e.Activation(); return p }, want: map[string]float64{"alpha": 0.1}, unset: map[string]float64{}},
+	{path: "model_config.width_multiplier", value: "0.35", get: func(e *Experiment) any { return mc(e).GetWidthMultiplier() }, want: float32(0.35), unset: float32(0)},
+	{path: "model_config.padding_mode", value: `"tao"`, get: func(e *Experiment) any { return mc(e).GetPaddingMode() }, want: "tao", unset: ""},
 	{path: "model_config.byom_model", value: `"m/x.tltb"`, get: func(e *Experiment) any { return e.BYOMModelPath() }, want: "/specs/m/x.tltb", unset: ""},
 
 	// train_config
@@ -129,6 +131,9 @@ var fieldCases = []fieldCase{
 		get: func(e *Experiment) any { return e.Distillation().Temperature }, want: 2.0, unset: 4.0},
 	{path: "train_config.distillation.alpha", value: `0.9 teacher_model_path: "t"`, yaml: "0.9\n    teacher_model_path: t",
 		get: func(e *Experiment) any { return e.Distillation().Alpha }, want: 0.9, unset: 0.5},
+	{path: "train_config.checkpoint_interval", value: "5", get: func(e *Experiment) any { return e.CheckpointInterval() }, want: 5, unset: 1},
+	{path: "train_config.precision", value: `"bf16"`, get: func(e *Experiment) any { return e.Precision() }, want: "bf16", unset: "fp32"},
+	{path: "train_config.sync_bn", value: "true", get: func(e *Experiment) any { return tc(e).GetSyncBn() }, want: true, unset: false},
 	{path: "train_config.visualizer", value: "{}", get: func(e *Experiment) any { return viz(e) != nil }, want: true, unset: false},
 	{path: "train_config.visualizer.enabled", value: "true", get: func(e *Experiment) any { return viz(e).GetEnabled() }, want: true, unset: false},
 	{path: "train_config.visualizer.num_images", value: "5", get: func(e *Experiment) any { return viz(e).GetNumImages() }, want: uint32(5), unset: uint32(0)},

@@ -110,6 +110,13 @@ func (c *checker) modelValues(mc *specpb.ModelConfig) {
 	if mc.GetByomModel() != "" {
 		c.warnf(p+"byom_model", "TAO bring-your-own-model files (.tltb) are not read by Bonsai; this field is ignored")
 	}
+	c.inRange(p+"width_multiplier", mc.GetWidthMultiplier(), 0, math.Inf(1), false, false)
+	if w := mc.GetWidthMultiplier(); w != 0 && w != 1 && !strings.HasPrefix(mc.GetArch(), "mobilenet") {
+		c.warnf(p+"width_multiplier", "applies to mobilenet_v1 and mobilenet_v2 only; ignored for %s", mc.GetArch())
+	}
+	if m := mc.GetPaddingMode(); m != "" && m != PaddingTF && m != PaddingTAO {
+		c.errorf(p+"padding_mode", "unknown padding mode %q; allowed: %s (TensorFlow's SAME), %s (TAO's symmetric SAME)%s", m, PaddingTF, PaddingTAO, didYouMean(m, []string{PaddingTF, PaddingTAO}))
+	}
 }
 
 func (c *checker) inputSizeValue(s string) {
@@ -165,6 +172,9 @@ func (c *checker) trainValues(tc *specpb.TrainConfig) {
 	c.inRange(p+"label_smoothing", tc.GetLabelSmoothing(), 0, 1, false, true)
 	if tc.GetLabelSmoothing() > 0 {
 		c.warnf(p+"label_smoothing", "TAO 5 ignores a nonzero label_smoothing (a bug in its loss); Bonsai applies it")
+	}
+	if v := tc.GetPrecision(); v != "" && !slices.Contains(Precisions, v) {
+		c.errorf(p+"precision", "unknown precision %q; allowed: fp32, bf16 (mixed precision)%s", v, didYouMean(v, Precisions))
 	}
 	c.nonNegative(p+"mixup_alpha", tc.GetMixupAlpha())
 	if len(tc.GetModelParallelism()) > 0 {

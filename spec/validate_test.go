@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -68,6 +69,8 @@ func TestValueRules(t *testing.T) {
 		{"bn momentum", []edit{in("model_config", "batch_norm_config { momentum: 1.5 }")}, `model_config.batch_norm_config.momentum: must be in [0, 1], got 1.5`},
 		{"bn epsilon", []edit{in("model_config", "batch_norm_config { epsilon: -0.001 }")}, `model_config.batch_norm_config.epsilon: must be >= 0, got -0.001`},
 		{"activation type", []edit{in("model_config", `activation { activation_parameters { key: "alpha" value: 0.1 } }`)}, `model_config.activation.activation_type: must be set when activation is given`},
+		{"padding mode", []edit{in("model_config", `padding_mode: "TAO"`)}, `model_config.padding_mode: unknown padding mode "TAO"; allowed: tf (TensorFlow's SAME), tao (TAO's symmetric SAME); did you mean "tao"?`},
+		{"width multiplier", []edit{in("model_config", `width_multiplier: -0.5`)}, `model_config.width_multiplier: must be >= 0, got -0.5`},
 		{"nan", []edit{in("model_config", "dropout: nan")}, `model_config.dropout: must be a finite number, got NaN`},
 		{"inf", []edit{{"mixup_alpha: 0.1", "mixup_alpha: inf"}}, `train_config.mixup_alpha: must be a finite number, got +Inf`},
 		{"preprocess mode", []edit{{`preprocess_mode: "caffe"`, `preprocess_mode: "cafe"`}}, `spec.cfg:26:3: train_config.preprocess_mode: unknown mode "cafe"; allowed: tf, caffe, torch; did you mean "caffe"?`},
@@ -77,6 +80,7 @@ func TestValueRules(t *testing.T) {
 		{"label smoothing negative", []edit{{"label_smoothing: 0.0", "label_smoothing: -0.1"}}, `train_config.label_smoothing: must be in [0, 1), got -0.1`},
 		{"label smoothing one", []edit{{"label_smoothing: 0.0", "label_smoothing: 1"}}, `train_config.label_smoothing: must be in [0, 1), got 1`},
 		{"mixup", []edit{{"mixup_alpha: 0.1", "mixup_alpha: -0.1"}}, `train_config.mixup_alpha: must be >= 0, got -0.1`},
+		{"precision", []edit{{"mixup_alpha: 0.1", `mixup_alpha: 0.1 precision: "bf61"`}}, `train_config.precision: unknown precision "bf61"; allowed: fp32, bf16 (mixed precision); did you mean "bf16"?`},
 		{"sgd lr", []edit{{"lr: 0.01", "lr: -0.01"}}, `train_config.optimizer.sgd.lr: must be >= 0, got -0.01`},
 		{"sgd decay", []edit{{"decay: 0.0", "decay: -1"}}, `train_config.optimizer.sgd.decay: must be >= 0`},
 		{"sgd momentum", []edit{{"momentum: 0.9", "momentum: -0.9"}}, `train_config.optimizer.sgd.momentum: must be >= 0`},
@@ -253,6 +257,7 @@ func TestWarnings(t *testing.T) {
 		{"label smoothing", []edit{{"label_smoothing: 0.0", "label_smoothing: 0.1"}}, "spec.cfg:29:3: train_config.label_smoothing: TAO 5 ignores a nonzero label_smoothing"},
 		{"model parallelism", []edit{in("train_config", "model_parallelism: [50, 50]")}, "train_config.model_parallelism: model parallelism is not supported"},
 		{"byom", []edit{in("model_config", `byom_model: "x.tltb"`)}, "model_config.byom_model: TAO bring-your-own-model files"},
+		{"width multiplier", []edit{in("model_config", `width_multiplier: 0.5`)}, "model_config.width_multiplier: applies to mobilenet_v1 and mobilenet_v2 only; ignored for resnet"},
 		{"scope entry", []edit{{`scope: "Conv2D,Dense"`, `scope: "Conv2D,Dence"`}}, `train_config.reg_config.scope: "Dence" is not Conv2D or Dense and is ignored (as in TAO); did you mean "Dense"?`},
 		{"vgg default depth", []edit{{`arch: "resnet",`, `arch: "vgg",`}, noNLayers}, "spec.cfg:1:1: model_config.n_layers: not set; using vgg's depth 16 (TAO would use 18, which vgg does not have)"},
 		{"fixed depth arch", []edit{{`arch: "resnet",`, `arch: "mobilenet_v2",`}}, "model_config.n_layers: mobilenet_v2 has a fixed depth; n_layers is ignored"},
@@ -358,5 +363,42 @@ func TestDefaultDepth(t *testing.T) {
 		if got := DefaultDepth(arch); got != want {
 			t.Errorf("DefaultDepth(%s) = %d, want %d", arch, got, want)
 		}
+	}
+}
+
+// TestCheckpointIntervalDefault: unset, an 80-epoch run writes every 4th epoch (20 files).
+func TestCheckpointIntervalDefault(t *testing.T) {
+	for epochs, want := range map[int]int{1: 1, 20: 1, 21: 2, 80: 4, 120: 6} {
+		e, err := Parse("x.cfg", []byte(fmt.Sprintf("train_config { n_epochs: %d }", epochs)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.CheckpointInterval(); got != want {
+			t.Errorf("n_epochs %d: interval %d, want %d", epochs, got, want)
+		}
+	}
+}
+
+func TestModelDiff(t *testing.T) {
+	parse := func(text string) *Experiment {
+		e, err := Parse("x.cfg", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	base := `model_config { arch: "resnet" input_image_size: "3,32,32" } train_config { n_epochs: 3 optimizer { sgd { lr: 0.1 } } }`
+	old := parse(base)
+	if d := ModelDiff(old, parse(strings.NewReplacer("n_epochs: 3", "n_epochs: 9", `arch: "resnet"`, `arch: "resnet" n_layers: 18`).Replace(base))); len(d) != 0 {
+		t.Errorf("n_epochs and the default depth made explicit are the same model: %v", d)
+	}
+	d := ModelDiff(old, parse(strings.Replace(base, `input_image_size: "3,32,32"`, `input_image_size: "3,64,64" n_layers: 34`, 1)))
+	want := []string{`model_config.input_image_size: "3,32,32" -> "3,64,64"`, `model_config.n_layers: 18 -> 34`}
+	if strings.Join(d, "\n") != strings.Join(want, "\n") {
+		t.Errorf("diff = %q, want %q", d, want)
+	}
+	recorded, err := ParseRecorded("model_config:\n  arch: vgg\n")
+	if err != nil || recorded.Arch() != "vgg" {
+		t.Errorf("YAML spec recorded in a model file: %v %v", recorded, err)
 	}
 }

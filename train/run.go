@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"github.com/bonsai-ml/bonsai/results"
 	"io"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/bonsai-ml/bonsai/evaluate"
@@ -51,13 +55,22 @@ type Options struct {
 	Classes            []string // class names in label order (classmap.json)
 
 	// Save writes a checkpoint file (atomically); Ext is its extension, e.g. ".safetensors".
+	// Load reads one back (for repairing an interrupted run's folder; nil: no repair).
 	Save func(path string, c *Checkpoint) error
+	Load func(path string) (*Checkpoint, error)
 	Ext  string
+	// Results is the results folder, opened (and locked) by the caller; nil: Run opens
+	// ResultsDir itself, fresh or, with InitEpoch > 1, continued.
+	Results *results.Run
+	// CheckpointInterval writes weights/<arch>_NNN every this many epochs and at the last
+	// epoch (0 or 1: every epoch); best and last are written whenever they change.
+	CheckpointInterval int
 	// Plot draws results.png from the history (optional).
 	Plot func(path string, rows []results.Epoch) error
 
 	Progress io.Writer // progress bar (stderr); nil: none
 	Log      io.Writer // messages (stdout); nil: none
+	Warn     io.Writer // warnings such as unreadable images (stderr); nil: none
 
 	lrHook func(step int, lr float64) float64 // tests: replaces the schedule's learning rate
 }
@@ -92,7 +105,7 @@ func (o *Options) check() error {
 	case o.Save == nil:
 		return errors.New("no checkpoint writer")
 	case o.InitEpoch > o.Epochs:
-		return fmt.Errorf("--init_epoch %d is past n_epochs %d: nothing to train", o.InitEpoch, o.Epochs)
+		return fmt.Errorf("the run would start at epoch %d, past n_epochs %d: nothing to train", o.InitEpoch, o.Epochs)
 	}
 	if o.InitEpoch < 1 {
 		o.InitEpoch = 1
@@ -100,8 +113,8 @@ func (o *Options) check() error {
 	if o.StepsDivisor < 1 {
 		o.StepsDivisor = 1
 	}
-	if o.InitEpoch > 1 && o.Optimizer == nil {
-		return fmt.Errorf("--init_epoch %d needs the checkpoint of epoch %d (weights and optimizer state)", o.InitEpoch, o.InitEpoch-1)
+	if o.InitEpoch > 1 && o.Weights == nil {
+		return fmt.Errorf("starting at epoch %d needs the weights of epoch %d", o.InitEpoch, o.InitEpoch-1)
 	}
 	return o.Schedule.Validate()
 }
@@ -118,6 +131,7 @@ type run struct {
 	history  []results.Epoch
 	best     results.Epoch
 	hasBest  bool
+	folder   *results.Run
 }
 
 // Run trains o.Graph for epochs o.InitEpoch..o.Epochs and writes TAO's outputs in
@@ -127,7 +141,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	r := &run{o: &o, status: results.NewStatusLog(o.ResultsDir), bar: NewProgress(o.Progress)}
+	if o.Results == nil {
+		f, err := results.Open(o.ResultsDir, results.OpenOptions{Command: "train", Ext: o.Ext,
+			Continue: o.InitEpoch > 1, Checkpoints: checkpointStore{&o}})
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		o.Results = f
+	}
+	r := &run{o: &o, status: results.NewStatusLog(o.ResultsDir), bar: NewProgress(o.Progress), folder: o.Results}
 	if err := r.prepare(); err != nil {
 		r.fail(err)
 		return nil, err
@@ -148,13 +171,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // reloads the history of a resumed run.
 func (r *run) prepare() error {
 	o := r.o
-	if err := os.MkdirAll(filepath.Join(o.ResultsDir, "weights"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(o.ResultsDir, results.WeightsDir), 0o755); err != nil {
 		return fmt.Errorf("creating results folder: %w", err)
 	}
 	if len(o.Classes) > 0 {
 		if err := data.WriteClassMap(filepath.Join(o.ResultsDir, data.ClassMapFile), o.Classes); err != nil {
 			return err
 		}
+	}
+	if err := r.choosePrecision(); err != nil {
+		return err
 	}
 	var err error
 	if r.m, err = o.Engine.NewModel(o.Graph, o.Weights, o.Train.Seed); err != nil {
@@ -182,19 +208,30 @@ func (r *run) prepare() error {
 	return r.loadHistory()
 }
 
-// loadHistory keeps the training.csv rows of the epochs before InitEpoch.
-func (r *run) loadHistory() error {
-	if r.o.InitEpoch <= 1 {
-		return nil
-	}
-	rows, err := results.ReadTrainingCSV(filepath.Join(r.o.ResultsDir, "training.csv"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+// choosePrecision settles o.Train.Precision for the engine (bf16 only where it is fast) and says
+// what runs.
+func (r *run) choosePrecision() error {
+	o := r.o
+	p, note, err := o.Engine.TrainingPrecision(o.Train.Precision)
 	if err != nil {
-		return fmt.Errorf("resuming: %w", err)
+		return err
 	}
-	for _, row := range rows {
+	o.Train.Precision = p
+	if o.Log == nil {
+		return nil
+	}
+	if note != "" {
+		fmt.Fprintln(o.Log, "Note: "+note)
+	}
+	if p == engine.PrecisionBF16 {
+		fmt.Fprintln(o.Log, "Mixed precision: bfloat16 compute; float32 master weights, batch norm statistics and optimizer state")
+	}
+	return nil
+}
+
+// loadHistory keeps the committed rows of the epochs before InitEpoch.
+func (r *run) loadHistory() error {
+	for _, row := range r.folder.History {
 		if row.Epoch < r.o.InitEpoch {
 			r.history = append(r.history, row)
 			r.noteBest(row)
@@ -205,8 +242,7 @@ func (r *run) loadHistory() error {
 
 // noteBest records row as the best epoch if it is; it reports whether it is.
 func (r *run) noteBest(row results.Epoch) bool {
-	better := !r.hasBest || row.ValAcc > r.best.ValAcc ||
-		(row.ValAcc == r.best.ValAcc && row.ValLoss < r.best.ValLoss)
+	better := !r.hasBest || results.Better(row, r.best)
 	if better {
 		r.best, r.hasBest = row, true
 	}
@@ -220,9 +256,17 @@ func (r *run) epoch(ctx context.Context, epoch int) error {
 	if err != nil {
 		return err
 	}
+	if epoch == r.o.InitEpoch {
+		if err := r.checkClassesReadable(); err != nil {
+			return err
+		}
+	}
 	r.bar.Validating()
 	if row.ValLoss, row.ValAcc, err = Validate(r.tr, r.o.ValData); err != nil {
 		return fmt.Errorf("epoch %d: validation: %w", epoch, err)
+	}
+	if epoch == r.o.InitEpoch {
+		r.reportValidationSkips()
 	}
 	row.LR = r.o.Schedule.LR(epoch*r.steps, r.maxSteps)
 	row.Seconds = time.Since(start).Seconds()
@@ -243,7 +287,7 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 	var seen int
 	for i := 0; i < r.steps && it.Next(); i++ {
 		if err := ctx.Err(); err != nil {
-			return row, fmt.Errorf("epoch %d, iteration %d: %w", epoch, i+1, ErrInterrupted)
+			return row, fmt.Errorf("epoch %d, iteration %d: %w (%s)", epoch, i+1, ErrInterrupted, r.keptCheckpoint())
 		}
 		b := it.Batch()
 		global := (epoch-1)*r.steps + i
@@ -274,15 +318,61 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 	return row, nil
 }
 
+// checkClassesReadable refuses a class none of whose training images could be read in the
+// first epoch: the model would learn it as a class that never occurs.
+func (r *run) checkClassesReadable() error {
+	readable := r.o.TrainData.Readable()
+	for label, n := range readable {
+		if n > 0 {
+			continue
+		}
+		name := strconv.Itoa(label)
+		if label < len(r.o.Classes) {
+			name = r.o.Classes[label]
+		}
+		return fmt.Errorf("class %q has no readable training image (%s); fix or remove its images, or remove the class folder", name, firstBad(r.o.TrainData, label))
+	}
+	return nil
+}
+
+// firstBad is the error of one unreadable image of label.
+func firstBad(l *loader.Loader, label int) string {
+	for _, b := range l.BadImages() {
+		if b.Label == label {
+			return b.Err.Error()
+		}
+	}
+	return "none could be decoded"
+}
+
+// reportValidationSkips says, once, which validation images could not be read and so are not
+// in val_acc and val_loss.
+func (r *run) reportValidationSkips() {
+	bad := r.o.ValData.BadImages()
+	if len(bad) == 0 || r.o.Warn == nil {
+		return
+	}
+	fmt.Fprintf(r.o.Warn, "warning: validation scores %d of %d images: %s", r.o.ValData.Len()-len(bad), r.o.ValData.Len(), r.o.ValData.BadImageSummary())
+	for label, n := range r.o.ValData.Readable() {
+		if n == 0 && label < len(r.o.Classes) {
+			fmt.Fprintf(r.o.Warn, "warning: class %q has no readable validation image: val_acc does not measure it\n", r.o.Classes[label])
+		}
+	}
+}
+
 // nonFinite builds the error for a NaN or infinite loss.
 func (r *run) nonFinite(epoch, iter int, loss, lr float64) error {
-	kept := "no checkpoint was written yet"
-	if len(r.history) > 0 {
-		kept = "the last good checkpoint is " + results.LastPath(r.o.ResultsDir, r.o.Ext) +
-			fmt.Sprintf(" (epoch %d)", r.history[len(r.history)-1].Epoch)
-	}
 	return fmt.Errorf("epoch %d, iteration %d: the loss is %v at learning rate %.3g; training stopped (%s). "+
-		"Lower the learning rate or check the data: %w", epoch, iter, loss, lr, kept, engine.ErrNonFinite)
+		"Lower the learning rate or check the data: %w", epoch, iter, loss, lr, r.keptCheckpoint(), engine.ErrNonFinite)
+}
+
+// keptCheckpoint says which checkpoint a stopped run leaves to continue from.
+func (r *run) keptCheckpoint() string {
+	if len(r.history) == 0 {
+		return "no epoch finished, so there is no checkpoint"
+	}
+	return "the last good checkpoint is " + results.LastPath(r.o.ResultsDir, r.o.Ext) +
+		fmt.Sprintf(" (epoch %d)", r.history[len(r.history)-1].Epoch)
 }
 
 // Validate runs the model over every batch of val and returns the mean loss and accuracy.
@@ -316,29 +406,35 @@ func Validate(tr *engine.Trainer, val *loader.Loader) (loss, acc float64, err er
 	return lossSum / float64(seen), float64(hits) / float64(seen), nil
 }
 
-// writeEpoch saves the epoch's checkpoints and logs.
+// writeEpoch commits the epoch's checkpoints and training.csv row (see package results),
+// then logs it in status.json and redraws results.png.
 func (r *run) writeEpoch(row results.Epoch, isBest bool) error {
 	o := r.o
 	w, err := r.m.Weights()
 	if err != nil {
 		return fmt.Errorf("epoch %d: reading weights: %w", row.Epoch, err)
 	}
+	if err := r.checkFinite(row, w); err != nil {
+		return err
+	}
 	opt, err := r.tr.OptimizerState()
 	if err != nil {
 		return fmt.Errorf("epoch %d: reading optimizer state: %w", row.Epoch, err)
 	}
 	ck := &Checkpoint{Graph: o.Graph, Weights: w, Optimizer: opt, Epoch: row.Epoch, Metrics: row}
-	paths := []string{results.EpochCheckpointPath(o.ResultsDir, o.Graph.Arch, row.Epoch, o.Ext), results.LastPath(o.ResultsDir, o.Ext)}
-	if isBest {
-		paths = append(paths, results.BestPath(o.ResultsDir, o.Ext))
-	}
-	for _, p := range paths {
-		if err := o.Save(p, ck); err != nil {
-			return fmt.Errorf("epoch %d: saving checkpoint: %w", row.Epoch, err)
-		}
-	}
-	if err := results.WriteTrainingCSV(filepath.Join(o.ResultsDir, "training.csv"), r.history); err != nil {
-		return err
+	err = r.folder.Commit(results.Commit{
+		Row: row, History: r.history[:len(r.history)-1], IsBest: isBest, Arch: o.Graph.Arch,
+		EpochFile: isCheckpointEpoch(row.Epoch, o.Epochs, o.CheckpointInterval),
+		Save: func(path string, withOptimizer bool) error {
+			c := *ck
+			if !withOptimizer {
+				c.Optimizer = nil
+			}
+			return o.Save(path, &c)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("epoch %d: saving checkpoint: %w", row.Epoch, err)
 	}
 	if err := r.status.WriteEpoch(row, o.Epochs); err != nil {
 		return err
@@ -349,6 +445,52 @@ func (r *run) writeEpoch(row results.Epoch, isBest bool) error {
 		}
 	}
 	return nil
+}
+
+// isCheckpointEpoch reports whether epoch gets its own weights/<arch>_NNN file.
+func isCheckpointEpoch(epoch, epochs, interval int) bool {
+	return interval <= 1 || epoch%interval == 0 || epoch == epochs
+}
+
+// checkFinite stops the run, as a non-finite loss does, when the weights hold NaN or
+// infinity: such a checkpoint would predict garbage.
+func (r *run) checkFinite(row results.Epoch, w model.Weights) error {
+	for _, k := range slices.Sorted(maps.Keys(w)) {
+		for _, v := range w[k].Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				r.history = r.history[:len(r.history)-1]
+				return fmt.Errorf("epoch %d: weight %s is %v after the epoch although the loss stayed finite; training stopped (%s). "+
+					"Lower the learning rate: %w", row.Epoch, k, v, r.keptCheckpoint(), engine.ErrNonFinite)
+			}
+		}
+	}
+	return nil
+}
+
+// checkpointStore reads and rewrites checkpoints for results.Open through Options.Load and
+// Options.Save.
+type checkpointStore struct{ o *Options }
+
+func (s checkpointStore) Row(path string) (results.Epoch, error) {
+	if s.o.Load == nil {
+		return results.Epoch{}, os.ErrNotExist
+	}
+	c, err := s.o.Load(path)
+	if err != nil {
+		return results.Epoch{}, err
+	}
+	row := c.Metrics
+	row.Epoch = c.Epoch
+	return row, nil
+}
+
+func (s checkpointStore) CopyWeights(from, to string) error {
+	c, err := s.o.Load(from)
+	if err != nil {
+		return err
+	}
+	c.Optimizer = nil
+	return s.o.Save(to, c)
 }
 
 // finish writes TAO's closing status events and returns the result.

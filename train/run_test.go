@@ -145,9 +145,12 @@ func TestResumeIsBitwiseIdentical(t *testing.T) {
 	if _, err := Run(ctx, o); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("interrupted run returned %v", err)
 	}
-	ck := store.saved[results.EpochCheckpointPath(dir, "tiny", 1, ".ckpt")]
-	if ck == nil || store.saved[results.EpochCheckpointPath(dir, "tiny", 2, ".ckpt")] != nil {
+	ck := store.saved[results.LastPath(dir, ".ckpt")]
+	if ck == nil || ck.Epoch != 1 || store.saved[results.EpochCheckpointPath(dir, "tiny", 2, ".ckpt")] != nil {
 		t.Fatal("the interrupted run should have saved epoch 1 only")
+	}
+	if len(store.saved[results.EpochCheckpointPath(dir, "tiny", 1, ".ckpt")].Optimizer) != 0 {
+		t.Error("an epoch checkpoint carries optimizer state; only last needs it")
 	}
 	o = baseOptions(t, dir, dataDir, store)
 	o.InitEpoch, o.Weights, o.Optimizer, o.Graph = 2, ck.Weights, ck.Optimizer, ck.Graph
@@ -202,5 +205,89 @@ func TestNonFiniteLossStopsAndKeepsLastCheckpoint(t *testing.T) {
 	events := checkStatus(t, outDir, nil)
 	if lastEv := events[len(events)-1]; lastEv.Status != results.StatusFailure || !strings.Contains(lastEv.Message, "NaN") {
 		t.Errorf("last status event %+v", lastEv)
+	}
+}
+
+// TestNonFiniteWeightsStopTheRun: an update that blows the weights up on an epoch's last
+// iteration leaves the loss finite; the run must still stop before writing that checkpoint.
+func TestNonFiniteWeightsStopTheRun(t *testing.T) {
+	dataDir, outDir := t.TempDir(), t.TempDir()
+	writeImageFolder(t, dataDir, 8, 16, 3)
+	store := &memStore{}
+	o := baseOptions(t, outDir, dataDir, store)
+	steps := o.TrainData.BatchesPerEpoch()
+	o.lrHook = func(step int, lr float64) float64 {
+		if step == steps-1 {
+			return math.Inf(1)
+		}
+		return lr
+	}
+	_, err := Run(context.Background(), o)
+	if !errors.Is(err, engine.ErrNonFinite) || !strings.Contains(err.Error(), "weight") || !strings.Contains(err.Error(), "no epoch finished") {
+		t.Fatalf("want ErrNonFinite naming a weight and no checkpoint, got %v", err)
+	}
+	if len(store.saved) != 0 {
+		t.Errorf("checkpoints with non-finite weights were written: %d", len(store.saved))
+	}
+}
+
+// TestUnreadableImages: validation images that cannot be read are reported (they are not in
+// val_acc), and a class without one readable training image is refused.
+func TestUnreadableImages(t *testing.T) {
+	dataDir := t.TempDir()
+	writeImageFolder(t, dataDir, 8, 16, 3)
+	left, _ := filepath.Glob(filepath.Join(dataDir, "left", "*.png"))
+	for _, p := range left[:2] {
+		os.WriteFile(p, []byte("not a png"), 0o644)
+	}
+	var warn bytes.Buffer
+	o := baseOptions(t, t.TempDir(), dataDir, &memStore{})
+	o.Warn, o.Epochs = &warn, 1
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(warn.String(), "validation scores 14 of 16 images") || !strings.Contains(warn.String(), left[0]) {
+		t.Errorf("warnings do not report the skipped validation images:\n%s", warn.String())
+	}
+
+	right, _ := filepath.Glob(filepath.Join(dataDir, "right", "*.png"))
+	for _, p := range right {
+		os.WriteFile(p, []byte("not a png"), 0o644)
+	}
+	o = baseOptions(t, t.TempDir(), dataDir, &memStore{})
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), `class "right" has no readable training image`) {
+		t.Errorf("a class with no readable image: %v", err)
+	}
+}
+
+// TestRunMixedPrecision: bf16 asked for on the pure-Go backend trains in float32 with a note;
+// forced (BONSAI_PUREGO_BF16=1) it trains in bf16 and still learns the tiny task.
+func TestRunMixedPrecision(t *testing.T) {
+	dataDir := t.TempDir()
+	writeImageFolder(t, dataDir, 12, 16, 1)
+	for _, force := range []bool{false, true} {
+		if force {
+			t.Setenv(engine.EnvPureGoBF16, "1")
+		}
+		var log bytes.Buffer
+		o := baseOptions(t, t.TempDir(), dataDir, &memStore{})
+		o.Train.Precision, o.Log = "bf16", &log
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		noted := strings.Contains(log.String(), "this run trains in float32")
+		mixed := strings.Contains(log.String(), "Mixed precision: bfloat16")
+		if noted == force || mixed != force {
+			t.Errorf("forced %v: log says float32 %v, bf16 %v:\n%s", force, noted, mixed, log.String())
+		}
+		if acc := res.History[len(res.History)-1].ValAcc; acc < 0.9 {
+			t.Errorf("forced %v: val_acc %.3f after 3 epochs", force, acc)
+		}
+	}
+	o := baseOptions(t, t.TempDir(), dataDir, &memStore{})
+	o.Train.Precision = "fp8"
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), `precision "fp8"`) {
+		t.Errorf("precision fp8: err %v", err)
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // TrainConfigFromSpec maps train_config's optimizer, reg_config, label_smoothing,
-// batch_size_per_gpu and random_seed to the engine's training configuration.
+// batch_size_per_gpu, random_seed and precision to the engine's training configuration.
 func TrainConfigFromSpec(e *spec.Experiment) engine.TrainConfig {
 	o := e.Optimizer()
 	r := e.Regularizer()
@@ -21,6 +21,7 @@ func TrainConfigFromSpec(e *spec.Experiment) engine.TrainConfig {
 		LabelSmoothing: float64(tc.GetLabelSmoothing()),
 		BatchSize:      int(tc.GetBatchSizePerGpu()),
 		Seed:           int64(tc.GetRandomSeed()),
+		Precision:      e.Precision(),
 	}
 	if cfg.BNRegType == "" {
 		cfg.BNRegType = r.Type

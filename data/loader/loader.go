@@ -66,8 +66,9 @@ type Batch struct {
 
 // BadImage is a file that could not be used.
 type BadImage struct {
-	Path string
-	Err  error
+	Path  string
+	Label int
+	Err   error
 }
 
 // Loader produces epochs of batches from a list of items.
@@ -147,6 +148,9 @@ func checkOptions(items []Item, numClasses int, o *Options) error {
 	if o.Workers == 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
+	if !o.DropLast && o.BatchSize > len(items) {
+		o.BatchSize = len(items) // buffers sized by what is used: one batch of every item
+	}
 	for _, it := range items {
 		if it.Label < 0 || it.Label >= numClasses {
 			return fmt.Errorf("loader: %s has label %d outside [0, %d)", it.Path, it.Label, numClasses)
@@ -197,7 +201,7 @@ func (l *Loader) BadImages() []BadImage {
 	defer l.badMu.Unlock()
 	out := make([]BadImage, 0, len(l.bad))
 	for i, err := range l.bad {
-		out = append(out, BadImage{Path: l.items[i].Path, Err: err})
+		out = append(out, BadImage{Path: l.items[i].Path, Label: l.items[i].Label, Err: err})
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Path < out[b].Path })
 	return out

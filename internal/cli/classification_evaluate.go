@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/bonsai-ml/bonsai/engine"
@@ -76,11 +79,15 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
+	ec := e.Proto.GetEvalConfig()
 	modelPath := f.model
 	if modelPath == "" {
 		modelPath = e.ModelPath()
 	}
 	mf, err := loadModelFile(modelPath, f.key)
+	if f.model == "" && errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w; train first, or evaluate another model with -m MODEL", e.ExplainMissing("eval_config.model_path", ec.GetModelPath(), err))
+	}
 	if err != nil {
 		return err
 	}
@@ -89,6 +96,9 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 		dir = e.EvalDatasetPath()
 	}
 	ds, err := evaluate.OpenDataset(dir, f.classmap, mf)
+	if f.imageDir == "" {
+		err = e.ExplainMissing("eval_config.eval_dataset_path", ec.GetEvalDatasetPath(), err)
+	}
 	if err != nil {
 		return err
 	}
@@ -96,11 +106,15 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
-	ec := e.Proto.GetEvalConfig()
 	batch := f.batch
 	if batch == 0 {
 		batch = int(ec.GetBatchSize())
 	}
+	unlock, err := lockResults(f.results, "classification evaluate")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	status, err := results.StartStatus(f.results, "Starting evaluation.")
 	if err != nil {
 		return err
@@ -152,7 +166,23 @@ func loadModelFile(path, key string) (*modelfile.File, error) {
 	if path == "" {
 		return nil, Usagef("no model: pass -m MODEL")
 	}
+	if err := foreignModel(path); err != nil {
+		return nil, err
+	}
 	return modelfile.LoadModel(path, key)
+}
+
+// lockResults takes the lock of a results folder for the command (nothing for dir ""); the
+// returned function releases it.
+func lockResults(dir, command string) (func(), error) {
+	if dir == "" {
+		return func() {}, nil
+	}
+	l, err := results.LockDir(dir, command)
+	if err != nil {
+		return nil, err
+	}
+	return func() { l.Unlock() }, nil
 }
 
 // openEngine opens the backend, printing the model summary first with -v.

@@ -147,6 +147,11 @@ func inferFolder(env *Env, f *inferFlags, o evaluate.InferOptions) error {
 	if f.results != "" {
 		outDir = f.results
 	}
+	unlock, err := lockResults(outDir, "classification inference")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	status, err := results.StartStatus(f.results, "Starting inference.")
 	if err != nil {
 		return err

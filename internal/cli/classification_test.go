@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/bonsai-ml/bonsai/evaluate"
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/results"
 )
@@ -110,9 +111,13 @@ func mustRun(t *testing.T, args ...string) string {
 func TestClassificationTrainEvaluateInfer(t *testing.T) {
 	root, specPath := tinyProject(t, 2)
 	resDir := filepath.Join(root, "results")
-	out := mustRun(t, "classification", "train", "-e", specPath, "-r", resDir, "--backend", "go")
+	// --use_amp on the pure-Go backend: a note, and float32 training.
+	out := mustRun(t, "classification", "train", "-e", specPath, "-r", resDir, "--backend", "go", "--use_amp")
 	if !strings.Contains(out, "Total Val accuracy") {
 		t.Errorf("train output lacks the final summary:\n%s", out)
+	}
+	if !strings.Contains(out, "Note: bf16 mixed precision (--use_amp / train_config.precision) is for GPUs") {
+		t.Errorf("--use_amp on the pure-Go backend gave no note:\n%s", out)
 	}
 	checkTrainOutputs(t, resDir, 2)
 
@@ -164,7 +169,7 @@ func checkTrainOutputs(t *testing.T, resDir string, epochs int) {
 		if err != nil {
 			t.Fatalf("checkpoint of epoch %d: %v", e, err)
 		}
-		if mf.Epoch != e || mf.Graph == nil || len(mf.Optimizer) == 0 || mf.Classmap["red"] != 1 || mf.Preprocessing.Mode != "torch" || !strings.Contains(mf.Spec, "model_config") {
+		if mf.Epoch != e || mf.Graph == nil || len(mf.Optimizer) != 0 || mf.Classmap["red"] != 1 || mf.Preprocessing.Mode != "torch" || !strings.Contains(mf.Spec, "model_config") {
 			t.Errorf("checkpoint %s: epoch %d, graph %v, %d optimizer tensors, classmap %v, preprocessing %+v",
 				p, mf.Epoch, mf.Graph != nil, len(mf.Optimizer), mf.Classmap, mf.Preprocessing)
 		}
@@ -252,22 +257,52 @@ func TestClassificationResumeMatchesStraightRun(t *testing.T) {
 	_, specPath := tinyProject(t, 2)
 	straight, resumed := t.TempDir(), t.TempDir()
 	mustRun(t, "classification", "train", "-e", specPath, "-r", straight, "--backend", "go")
-	mustRun(t, "classification", "train", "-e", specPath, "-r", resumed, "--backend", "go")
-	// Forget epoch 2, as if the run had been killed during it, and resume from epoch 1's file.
-	for _, name := range []string{"resnet_002", "last", "best"} {
-		os.Remove(filepath.Join(resumed, "weights", name+modelfile.Ext))
-	}
-	out := mustRun(t, "classification", "train", "-e", specPath, "-r", resumed, "--init_epoch", "2", "--backend", "go")
-	if !strings.Contains(out, "resnet_001") {
+	// Kill the run as it writes epoch 2's first file, then resume from weights/last (epoch 1).
+	crashAtWrite(t, "resnet_002", func() {
+		bonsai("classification", "train", "-e", specPath, "-r", resumed, "--backend", "go")
+	})
+	out := mustRun(t, "classification", "train", "-e", specPath, "-r", resumed, "--resume", "--backend", "go")
+	if !strings.Contains(out, "last.safetensors (epoch 1)") {
 		t.Errorf("resume did not say which checkpoint it used:\n%s", out)
 	}
 	assertSameLast(t, straight, resumed)
 
 	// TAO's way: pretrained_model_path names the checkpoint of the epoch before --init_epoch.
+	// Only last keeps the optimizer state, so an epoch file restarts the optimizer (and says so).
 	taoWay := t.TempDir()
-	tao := withPretrained(t, specPath, filepath.Join(resumed, "weights", "resnet_001"+modelfile.Ext), "")
+	crashAtWrite(t, "resnet_002", func() {
+		bonsai("classification", "train", "-e", specPath, "-r", taoWay, "--backend", "go")
+	})
+	tao := withPretrained(t, specPath, filepath.Join(taoWay, "weights", "last"+modelfile.Ext), "")
 	mustRun(t, "classification", "train", "-e", tao, "-r", taoWay, "--init_epoch", "2", "--backend", "go")
 	assertSameLast(t, straight, taoWay)
+	fromEpochFile := withPretrained(t, specPath, filepath.Join(straight, "weights", "resnet_001"+modelfile.Ext), "")
+	if out := mustRun(t, "classification", "train", "-e", fromEpochFile, "-r", t.TempDir(), "--init_epoch", "2", "--backend", "go"); !strings.Contains(out, "without optimizer state") {
+		t.Errorf("--init_epoch from an epoch file without optimizer state did not say so:\n%s", out)
+	}
+}
+
+// crashAtWrite runs fn and stops it, as a kill would, when a file whose path contains match
+// is about to be renamed into place (its temporary file complete).
+func crashAtWrite(t *testing.T, match string, fn func()) {
+	t.Helper()
+	type crash struct{}
+	atomicfile.SetTestHook(func(stage, path string) {
+		if stage == atomicfile.StageTempWritten && strings.Contains(path, match) {
+			panic(crash{})
+		}
+	})
+	defer atomicfile.SetTestHook(nil)
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(crash); !ok {
+				panic(r)
+			}
+			return
+		}
+		t.Fatalf("no write to %s happened", match)
+	}()
+	fn()
 }
 
 // assertSameLast checks that two results folders end with identical weights and optimizer state.
@@ -381,7 +416,7 @@ func TestClassificationTransferFreezeAndPrunedRetrain(t *testing.T) {
 	frozenSpec := withPretrained(t, specPath, pretrained, "  freeze_blocks: 0\n  freeze_blocks: 1\n")
 	ft := filepath.Join(root, "finetune")
 	out := mustRun(t, "classification", "train", "-e", frozenSpec, "-r", ft, "--backend", "go")
-	if !strings.Contains(out, "pretrained weights: copied") {
+	if !strings.Contains(out, "Pretrained weights from") || !strings.Contains(out, "layers loaded, 0 re-initialised head") {
 		t.Errorf("no transfer report:\n%s", out)
 	}
 	after, err := modelfile.Load(filepath.Join(ft, "weights", "last"+modelfile.Ext), "")

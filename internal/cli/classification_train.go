@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/results"
 	"github.com/bonsai-ml/bonsai/spec"
 	"github.com/bonsai-ml/bonsai/train"
 )
@@ -24,7 +26,7 @@ func init() {
 	})
 }
 
-const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [-v]
+const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [--strict] [-v]
 
 Trains model_config's network on train_config.train_dataset_path (one folder per class) and
 validates it on val_dataset_path after every epoch, as TAO's "classification train" does.
@@ -35,7 +37,11 @@ RESULTS_DIR receives TAO's outputs:
   classmap.json, training.csv, status.json (JSON lines), results.png (training curves)
 
 Transfer learning: train_config.pretrained_model_path's weights are copied by layer name
-where shapes match; a pruned model (its layers differ) is retrained as its own graph.
+where shapes match (Keras names in another case match too: bn_Conv1 is bn_conv1), with a
+table of the layers loaded, re-initialised (the head, for another class count), new, skipped
+and unused; --strict fails unless every layer loads. The path may be a Bonsai model file, a
+Keras/TAO .h5/.hdf5 file, a TensorFlow.js model.json (or its folder) or an ONNX file. A pruned
+Bonsai model (its layers differ) is retrained as its own graph.
 Resume: --init_epoch N restarts at epoch N from the checkpoint of epoch N-1 (the spec's
 pretrained_model_path, as in TAO, or RESULTS_DIR/weights/<arch>_<N-1>.*); --resume picks
 RESULTS_DIR/weights/last.*. Weights, optimizer state and schedule position are restored, so
@@ -54,8 +60,8 @@ type trainFlags struct {
 	spec, results, key, classmap, backend, logFile string
 	teacher                                        string
 	distillAlpha, distillTemperature               float64
-	initEpoch, gpus                                int
-	resume, verbose, amp                           bool
+	initEpoch, gpus, interval                      int
+	resume, force, verbose, amp, strict            bool
 	gpuIndex                                       MultiFlag
 }
 
@@ -73,13 +79,16 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.distillTemperature, "distill_temperature", 0, "distillation temperature (default: the spec's, else 4)")
 	fs.BoolVar(&f.verbose, "v", false, "print the model summary and more detail")
 	alias(fs, "v", "verbose")
+	fs.BoolVar(&f.strict, "strict", false, "with pretrained_model_path: fail unless every layer loads (a re-initialised head is allowed)")
 	fs.IntVar(&f.initEpoch, "init_epoch", 1, "epoch to start at (1-based); >1 resumes from the checkpoint of the epoch before")
 	fs.BoolVar(&f.resume, "resume", false, "resume from RESULTS_DIR/weights/last.* (sets --init_epoch)")
+	fs.BoolVar(&f.force, "force", false, "start a fresh run in a RESULTS_DIR that holds another run's results, deleting them")
+	fs.IntVar(&f.interval, "checkpoint_interval", 0, "write weights/<arch>_NNN every N epochs (default: train_config.checkpoint_interval, else every epoch up to 20 epochs and n_epochs/20 beyond)")
 	BackendFlag(fs, &f.backend)
 	fs.IntVar(&f.gpus, "gpus", 1, "number of devices (TAO: GPUs) to train on")
 	fs.Var(&f.gpuIndex, "gpu_index", "device ids to use (space-separated, one per --gpus)")
 	fs.StringVar(&f.logFile, "log_file", "", "append standard output and error to this file")
-	fs.BoolVar(&f.amp, "use_amp", false, "TAO's mixed precision (not supported: training runs in float32)")
+	fs.BoolVar(&f.amp, "use_amp", false, "mixed precision: bfloat16 compute, float32 master weights (as train_config.precision: \"bf16\"; GPUs; the pure-Go backend trains in float32)")
 	var np int
 	fs.IntVar(&np, "np", -1, "TAO's horovod process count (accepted and ignored)")
 	alias(fs, "np", "num_processes")
@@ -118,6 +127,10 @@ func (f *trainFlags) check() error {
 		return Usagef("--init_epoch %d: epochs count from 1", f.initEpoch)
 	case f.resume && f.initEpoch > 1:
 		return Usagef("--resume and --init_epoch exclude each other")
+	case f.force && (f.resume || f.initEpoch > 1):
+		return Usagef("--force starts a fresh run; it cannot go with --resume or --init_epoch")
+	case f.interval < 0:
+		return Usagef("--checkpoint_interval %d: must be at least 1", f.interval)
 	case f.gpus < 1:
 		return Usagef("--gpus %d: need at least 1", f.gpus)
 	case f.distillAlpha < 0 || f.distillAlpha > 1:
@@ -142,32 +155,24 @@ func redirectToLog(env *Env, path string) (func(), error) {
 		return nil, fmt.Errorf("opening --log_file: %w", err)
 	}
 	env.Stdout, env.Stderr = f, f
-	return func() { f.Close() }, nil
+	notes := engine.Notes
+	engine.Notes = f
+	return func() { engine.Notes = notes; f.Close() }, nil
 }
 
-// openDevices opens the backend and checks that it has the devices --gpus asks for.
-func openDevices(backend string, gpus int, gpuIndex []string) (*engine.Engine, error) {
+// openDevices opens the backend and chooses the devices --gpus and --gpu_index ask for.
+func openDevices(backend string, gpus int, gpuIndex []string) (*engine.Engine, []int, error) {
 	eng, err := engine.Open(backend)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	devices := eng.Devices()
+	var index []int
 	for _, v := range gpuIndex {
-		if i, _ := strconv.Atoi(v); i >= len(devices) {
-			return nil, fmt.Errorf("--gpu_index %d: the %s backend has %d device(s) (ids 0..%d)", i, eng.Name, len(devices), len(devices)-1)
-		}
+		i, _ := strconv.Atoi(v) // checked by trainFlags.check
+		index = append(index, i)
 	}
-	if gpus > len(devices) {
-		return nil, fmt.Errorf("--gpus %d: the %s backend has only %d device(s) (%v); use --gpus %d or a machine with %d GPUs",
-			gpus, eng.Name, len(devices), devices, len(devices), gpus)
-	}
-	if gpus > 1 {
-		return nil, fmt.Errorf("--gpus %d: data-parallel training on several devices is not implemented yet; train with --gpus 1", gpus)
-	}
-	if len(gpuIndex) == 1 && gpuIndex[0] != "0" {
-		return nil, fmt.Errorf("--gpu_index %s: choosing a device other than 0 is not supported yet; set CUDA_VISIBLE_DEVICES=%s instead", gpuIndex[0], gpuIndex[0])
-	}
-	return eng, nil
+	ids, err := train.ChooseDevices(eng, gpus, index)
+	return eng, ids, err
 }
 
 // trainFromSpec loads the spec and opens the devices, then runs the training.
@@ -179,25 +184,29 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 	for _, w := range e.Warnings() {
 		fmt.Fprintln(env.Stderr, "warning:", w)
 	}
-	if f.amp {
-		fmt.Fprintln(env.Stderr, "warning: --use_amp is not supported; training runs in float32")
-	}
-	eng, err := openDevices(f.backend, f.gpus, f.gpuIndex.Values)
+	eng, ids, err := openDevices(f.backend, f.gpus, f.gpuIndex.Values)
 	if err != nil {
 		return err
 	}
 	_, err = train.FromSpec(ctx, train.SpecOptions{
 		Spec: e, ResultsDir: f.results, Key: f.key, Classmap: f.classmap,
-		InitEpoch: f.initEpoch, Resume: f.resume,
+		InitEpoch: f.initEpoch, Resume: f.resume, Force: f.force, CheckpointInterval: f.interval,
 		Teacher: f.teacher, DistillAlpha: f.distillAlpha, DistillTemperature: f.distillTemperature,
-		Devices: f.gpus, Engine: eng, Verbose: f.verbose,
+		DeviceIDs: ids, UseAMP: f.amp, Engine: eng, Verbose: f.verbose, StrictPretrained: f.strict,
 		Progress: env.Stderr, Log: env.Stdout, Warn: env.Stderr,
 	})
 	switch {
 	case errors.Is(err, train.ErrNoTeacher):
 		return Usagef("--distill_alpha and --distill_temperature need a teacher: --teacher MODEL or train_config.distillation")
+	case errors.Is(err, results.ErrHasResults):
+		return UsageError{fmt.Errorf("%w; continue that run with --resume, or add --force to delete its results and start over", err)}
 	case errors.Is(err, train.ErrInterrupted) || errors.Is(err, engine.ErrNonFinite):
-		fmt.Fprintf(env.Stderr, "checkpoints of finished epochs are in %s; continue with the same command plus --resume\n", filepath.Join(f.results, "weights"))
+		if _, serr := os.Stat(results.LastPath(f.results, modelfile.FileExt(f.key))); serr == nil {
+			fmt.Fprintf(env.Stderr, "checkpoints of finished epochs are in %s; continue with the same command plus --resume\n", filepath.Join(f.results, results.WeightsDir))
+		}
+		if errors.Is(err, train.ErrInterrupted) {
+			return interrupted(err)
+		}
 	}
 	return err
 }

@@ -10,10 +10,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/bonsai-ml/bonsai/data"
+	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/prune"
 	"github.com/bonsai-ml/bonsai/spec"
@@ -24,7 +27,21 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1 // the command ran and failed (bad data, I/O error, training diverged, ...)
 	ExitUsage   = 2 // bad command line or spec
+	// ExitInterrupted is the shell's code for a command stopped by SIGINT (128 + 2).
+	ExitInterrupted = 130
 )
+
+// ErrInterrupted marks errors of commands stopped by a signal; Main exits with
+// ExitInterrupted.
+var ErrInterrupted = errors.New("interrupted")
+
+// interrupted marks err as the error of an interrupted command (see ErrInterrupted).
+func interrupted(err error) error { return interruptedError{err} }
+
+type interruptedError struct{ error }
+
+func (e interruptedError) Unwrap() error        { return e.error }
+func (e interruptedError) Is(target error) bool { return target == ErrInterrupted }
 
 // UsageError marks an error caused by the command line; it makes Main exit with ExitUsage.
 type UsageError struct{ Err error }
@@ -61,19 +78,10 @@ func Register(c *Command) {
 // Main runs bonsai with the given arguments and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	env := &Env{Stdout: stdout, Stderr: stderr}
+	engine.Notes = stderr
 	cmd, rest := lookup(args)
 	if cmd == nil {
-		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-			printCommands(stdout, "")
-			return ExitOK
-		}
-		prefix := strings.Join(leadingWords(args), " ")
-		if hasPrefix(prefix) {
-			printCommands(stderr, prefix)
-		} else {
-			fmt.Fprintf(stderr, "bonsai: unknown command %q; run 'bonsai --help' for the list\n", prefix)
-		}
-		return ExitUsage
+		return noCommand(args, stdout, stderr)
 	}
 	err := cmd.Run(env, rest)
 	switch {
@@ -88,6 +96,52 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// noCommand handles a command line that names no command: help, the version, a group of
+// commands (e.g. "classification") or a mistake.
+func noCommand(args []string, stdout, stderr io.Writer) int {
+	prefix := strings.Join(leadingWords(args), " ")
+	help := slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "--help" || a == "-help" || a == "help" })
+	switch {
+	case len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version"):
+		fmt.Fprintln(stdout, "bonsai", Version())
+		return ExitOK
+	case help && (prefix == "" || prefix == "help" || hasPrefix(prefix)):
+		printCommands(stdout, strings.TrimPrefix(prefix, "help"))
+		return ExitOK
+	case len(args) == 0:
+		printCommands(stderr, "")
+	case hasPrefix(prefix):
+		printCommands(stderr, prefix)
+	default:
+		fmt.Fprintf(stderr, "bonsai: unknown command %q; run 'bonsai --help' for the list\n", strings.Join(args, " "))
+	}
+	return ExitUsage
+}
+
+// Version is the module version bonsai was built as, or its VCS revision.
+func Version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown version)"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", ""
+	for _, s := range info.Settings {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12:
+			rev = s.Value[:12]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "+modified"
+		}
+	}
+	if rev == "" {
+		return "(devel)"
+	}
+	return "(devel " + rev + dirty + ")"
+}
+
 // exitCode is ExitUsage for errors of the command line or the spec, else ExitFailure.
 func exitCode(err error) int {
 	var ue UsageError
@@ -95,6 +149,9 @@ func exitCode(err error) int {
 	var ses spec.Errors
 	if errors.As(err, &ue) || errors.As(err, &se) || errors.As(err, &ses) {
 		return ExitUsage
+	}
+	if errors.Is(err, ErrInterrupted) {
+		return ExitInterrupted
 	}
 	return ExitFailure
 }

@@ -69,3 +69,25 @@ func TestFlagSpellings(t *testing.T) {
 		t.Errorf("--help:\n%s", got)
 	}
 }
+
+// TestMainExitCodes: no command is a usage error (exit 2, the list on stderr); asking for
+// help, for a group's list or for the version is not (exit 0, stdout).
+func TestMainExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		code   int
+		stdout string
+	}{
+		{nil, ExitUsage, ""},
+		{[]string{"classification"}, ExitUsage, ""},
+		{[]string{"--help"}, ExitOK, "Commands:"},
+		{[]string{"classification", "--help"}, ExitOK, "classification train"},
+		{[]string{"--version"}, ExitOK, "bonsai "},
+	} {
+		var out, errb bytes.Buffer
+		code := Main(c.args, &out, &errb)
+		if code != c.code || !strings.Contains(out.String(), c.stdout) || (c.code != ExitOK && errb.Len() == 0) {
+			t.Errorf("bonsai %v: exit %d, stdout %q, stderr %q", c.args, code, out.String(), errb.String())
+		}
+	}
+}

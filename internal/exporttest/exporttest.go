@@ -4,6 +4,10 @@
 package exporttest
 
 import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -18,6 +22,7 @@ import (
 	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
+	"github.com/bonsai-ml/bonsai/modelfile"
 )
 
 var (
@@ -72,7 +77,13 @@ func RandomWeights(t testing.TB, eng *engine.Engine, g *model.Graph, seed int64)
 		t.Fatal(err)
 	}
 	rnd := testutil.Rand(uint64(seed))
-	for k, x := range w {
+	keys := make([]string, 0, len(w))
+	for k := range w {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		x := w[k]
 		lo, hi := 0.0, 0.0
 		switch {
 		case strings.HasSuffix(k, "/bias"), strings.HasSuffix(k, "/beta"), strings.HasSuffix(k, "/moving_mean"):
@@ -171,4 +182,64 @@ func MaxAbsDiff(a, b []float32) float64 {
 		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
 	}
 	return d
+}
+
+// PictureFiles returns n real photos: the first of each flowers5 class folder in turn when
+// ../shared/data is installed, else Fashion-MNIST composites (three different garments as R, G
+// and B) written as PNG files into dir.
+func PictureFiles(t testing.TB, dir string, n int) []string {
+	t.Helper()
+	flowers := filepath.Join(testutil.RepoRoot(t), "..", "shared", "data", "flowers5")
+	if classes, err := os.ReadDir(flowers); err == nil && len(classes) > 0 {
+		var paths []string
+		for i := 0; len(paths) < n && i < 50; i++ {
+			for _, c := range classes {
+				files, err := os.ReadDir(filepath.Join(flowers, c.Name()))
+				if err == nil && i < len(files) && len(paths) < n {
+					paths = append(paths, filepath.Join(flowers, c.Name(), files[i].Name()))
+				}
+			}
+		}
+		if len(paths) == n {
+			return paths
+		}
+	}
+	x := FashionImages(t, n, 3, 28, 28)
+	paths := make([]string, n)
+	for i := range paths {
+		img := image.NewRGBA(image.Rect(0, 0, 28, 28))
+		for p := range 28 * 28 {
+			for k := range 3 {
+				img.Pix[4*p+k] = uint8(math.Round(float64(x.Data[(i*28*28+p)*3+k]+1) * 127.5))
+			}
+			img.Pix[4*p+3] = 255
+		}
+		paths[i] = filepath.Join(dir, fmt.Sprintf("picture_%d.png", i))
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(paths[i], buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return paths
+}
+
+// SaveModel writes a model file with the given preprocessing mode and class names c0, c1, ...
+func SaveModel(t testing.TB, path string, g *model.Graph, w model.Weights, mode string) {
+	t.Helper()
+	shapes, err := g.Shapes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := map[string]int{}
+	for i := range shapes[g.Output][0] {
+		cm[fmt.Sprintf("c%d", i)] = i
+	}
+	mf := &modelfile.File{Graph: g, Weights: w, Classmap: cm,
+		Preprocessing: modelfile.Preprocessing{Mode: mode, InputSize: g.Input, Interpolation: "bilinear"}}
+	if err := modelfile.Save(path, mf, ""); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -13,7 +13,9 @@
 //
 // Bonsai extensions take field numbers above 1000 so that they can never
 // collide with a field TAO adds later: train_config.distillation (1001),
-// reg_config.bn_type (1001) and bn_weight_decay (1002).
+// checkpoint_interval (1002), precision (1003) and sync_bn (1004),
+// reg_config.bn_type (1001) and bn_weight_decay (1002),
+// model_config.width_multiplier (1001) and padding_mode (1002).
 //
 // Regenerate the Go code with `go generate ./spec` (needs protoc and
 // protoc-gen-go v1.36.12); the generated code is checked in.
@@ -322,8 +324,15 @@ type ModelConfig struct {
 	BatchNormConfig           *BatchNormConfig       `protobuf:"bytes,13,opt,name=batch_norm_config,json=batchNormConfig,proto3" json:"batch_norm_config,omitempty"`
 	Activation                *Activation            `protobuf:"bytes,14,opt,name=activation,proto3" json:"activation,omitempty"`
 	ByomModel                 string                 `protobuf:"bytes,15,opt,name=byom_model,json=byomModel,proto3" json:"byom_model,omitempty"` // TAO bring-your-own-model file (.tltb)
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	// Bonsai: MobileNet's width multiplier (Keras' alpha); 0 means 1, as TAO
+	// builds them. Matches Keras Applications' MobileNetV2 alpha (e.g. 0.35).
+	WidthMultiplier float32 `protobuf:"fixed32,1001,opt,name=width_multiplier,json=widthMultiplier,proto3" json:"width_multiplier,omitempty"`
+	// Bonsai: "tf" (default: TensorFlow's SAME, extra padding bottom/right,
+	// average pools count real elements only) or "tao" (TAO's symmetric SAME,
+	// average pools count the padding: TAO's training numerics).
+	PaddingMode   string `protobuf:"bytes,1002,opt,name=padding_mode,json=paddingMode,proto3" json:"padding_mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ModelConfig) Reset() {
@@ -457,6 +466,20 @@ func (x *ModelConfig) GetActivation() *Activation {
 func (x *ModelConfig) GetByomModel() string {
 	if x != nil {
 		return x.ByomModel
+	}
+	return ""
+}
+
+func (x *ModelConfig) GetWidthMultiplier() float32 {
+	if x != nil {
+		return x.WidthMultiplier
+	}
+	return 0
+}
+
+func (x *ModelConfig) GetPaddingMode() string {
+	if x != nil {
+		return x.PaddingMode
 	}
 	return ""
 }
@@ -1444,8 +1467,21 @@ type TrainConfig struct {
 	DisableHorizontalFlip   bool                   `protobuf:"varint,19,opt,name=disable_horizontal_flip,json=disableHorizontalFlip,proto3" json:"disable_horizontal_flip,omitempty"`
 	Visualizer              *VisualizerConfig      `protobuf:"bytes,20,opt,name=visualizer,proto3" json:"visualizer,omitempty"`
 	Distillation            *DistillationConfig    `protobuf:"bytes,1001,opt,name=distillation,proto3" json:"distillation,omitempty"` // Bonsai: knowledge distillation
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// Bonsai: write weights/<arch>_NNN every this many epochs and at the last one
+	// (best and last are kept up to date every epoch); 0 means every epoch for runs of
+	// up to 20 epochs, else every n_epochs/20 (rounded up), so that a run keeps at most
+	// about 20 epoch checkpoints.
+	CheckpointInterval uint32 `protobuf:"varint,1002,opt,name=checkpoint_interval,json=checkpointInterval,proto3" json:"checkpoint_interval,omitempty"`
+	// Bonsai: "fp32" (default) or "bf16": mixed precision, as TAO's --use_amp asks
+	// for (bfloat16 compute, float32 master weights, batch norm statistics and
+	// optimizer state). Used on XLA backends (GPUs); the pure-Go backend trains in
+	// float32 and says so.
+	Precision string `protobuf:"bytes,1003,opt,name=precision,proto3" json:"precision,omitempty"`
+	// Bonsai: with several GPUs (--gpus N), normalise with the batch norm statistics
+	// of the whole batch (all GPUs) instead of each GPU's share.
+	SyncBn        bool `protobuf:"varint,1004,opt,name=sync_bn,json=syncBn,proto3" json:"sync_bn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TrainConfig) Reset() {
@@ -1625,6 +1661,27 @@ func (x *TrainConfig) GetDistillation() *DistillationConfig {
 	return nil
 }
 
+func (x *TrainConfig) GetCheckpointInterval() uint32 {
+	if x != nil {
+		return x.CheckpointInterval
+	}
+	return 0
+}
+
+func (x *TrainConfig) GetPrecision() string {
+	if x != nil {
+		return x.Precision
+	}
+	return ""
+}
+
+func (x *TrainConfig) GetSyncBn() bool {
+	if x != nil {
+		return x.SyncBn
+	}
+	return false
+}
+
 // DistillationConfig (Bonsai; TAO has none) trains the model to match a teacher's
 // softened predictions as well as the labels: loss = (1-alpha)*CE(labels) +
 // alpha*T^2*KL(softmax(teacher/T) || softmax(student/T)). A typical use is
@@ -1794,7 +1851,7 @@ const file_experiment_proto_rawDesc = "" +
 	"\x15activation_parameters\x18\x02 \x03(\v21.bonsai.spec.Activation.ActivationParametersEntryR\x14activationParameters\x1aG\n" +
 	"\x19ActivationParametersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\"\xf2\x04\n" +
+	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\"\xc2\x05\n" +
 	"\vModelConfig\x12\x12\n" +
 	"\x04arch\x18\x01 \x01(\tR\x04arch\x12(\n" +
 	"\x10input_image_size\x18\x02 \x01(\tR\x0einputImageSize\x12`\n" +
@@ -1816,7 +1873,9 @@ const file_experiment_proto_rawDesc = "" +
 	"activation\x18\x0e \x01(\v2\x17.bonsai.spec.ActivationR\n" +
 	"activation\x12\x1d\n" +
 	"\n" +
-	"byom_model\x18\x0f \x01(\tR\tbyomModel\"r\n" +
+	"byom_model\x18\x0f \x01(\tR\tbyomModel\x12*\n" +
+	"\x10width_multiplier\x18\xe9\a \x01(\x02R\x0fwidthMultiplier\x12\"\n" +
+	"\fpadding_mode\x18\xea\a \x01(\tR\vpaddingMode\"r\n" +
 	"\x12SgdOptimizerConfig\x12\x0e\n" +
 	"\x02lr\x18\x01 \x01(\x02R\x02lr\x12\x14\n" +
 	"\x05decay\x18\x02 \x01(\x02R\x05decay\x12\x1a\n" +
@@ -1896,7 +1955,7 @@ const file_experiment_proto_rawDesc = "" +
 	"num_images\x18\x02 \x01(\rR\tnumImages\x12+\n" +
 	"\x11weight_histograms\x18\x03 \x01(\bR\x10weightHistograms\x12;\n" +
 	"\fwandb_config\x18\x04 \x01(\v2\x18.bonsai.spec.WandBConfigR\vwandbConfig\x12A\n" +
-	"\x0eclearml_config\x18\x05 \x01(\v2\x1a.bonsai.spec.ClearMLConfigR\rclearmlConfig\"\xc1\b\n" +
+	"\x0eclearml_config\x18\x05 \x01(\v2\x1a.bonsai.spec.ClearMLConfigR\rclearmlConfig\"\xac\t\n" +
 	"\vTrainConfig\x12,\n" +
 	"\x12train_dataset_path\x18\x01 \x01(\tR\x10trainDatasetPath\x12(\n" +
 	"\x10val_dataset_path\x18\x02 \x01(\tR\x0evalDatasetPath\x122\n" +
@@ -1925,7 +1984,10 @@ const file_experiment_proto_rawDesc = "" +
 	"\n" +
 	"visualizer\x18\x14 \x01(\v2\x1d.bonsai.spec.VisualizerConfigR\n" +
 	"visualizer\x12D\n" +
-	"\fdistillation\x18\xe9\a \x01(\v2\x1f.bonsai.spec.DistillationConfigR\fdistillation\x1a<\n" +
+	"\fdistillation\x18\xe9\a \x01(\v2\x1f.bonsai.spec.DistillationConfigR\fdistillation\x120\n" +
+	"\x13checkpoint_interval\x18\xea\a \x01(\rR\x12checkpointInterval\x12\x1d\n" +
+	"\tprecision\x18\xeb\a \x01(\tR\tprecision\x12\x18\n" +
+	"\async_bn\x18\xec\a \x01(\bR\x06syncBn\x1a<\n" +
 	"\x0eImageMeanEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\"z\n" +
