@@ -182,8 +182,11 @@ func TestTAOResNet18(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if src.Graph.PaddingMode() != model.PaddingTAO {
+		t.Errorf("a channels_first (TAO) file imports with padding mode %q", src.Graph.PaddingMode())
+	}
 	cfg := arch.Config{Arch: "resnet", NLayers: 18, InputSize: [3]int{3, 224, 224}, NumClasses: 10,
-		UseBatchNorm: true, BNMomentum: 0.9, BNEpsilon: 1e-3}
+		UseBatchNorm: true, BNMomentum: 0.9, BNEpsilon: 1e-3, Padding: model.PaddingTAO}
 	dst, err := arch.Build(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -32,9 +32,12 @@ type Result struct {
 	Graph   *model.Graph
 	Weights model.Weights
 	Options Options
-	Before  Size
-	After   Size
-	Layers  []LayerReport // one per conv2d, dense and depthwise_conv2d, in graph order
+	// Allocation is how the channel counts were chosen: AllocThreshold (TAO: Options.Threshold
+	// decides), AllocUniform or AllocSensitivity (a plan; the threshold plays no part).
+	Allocation string
+	Before     Size
+	After      Size
+	Layers     []LayerReport // one per conv2d, dense and depthwise_conv2d, in graph order
 	// Warnings are notes about the options (e.g. an -el name that is not prunable).
 	Warnings []string
 }
@@ -70,6 +73,16 @@ func (a *analysis) prune(opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	r, err := a.build(d)
+	if err != nil {
+		return nil, err
+	}
+	r.Options = opts
+	return r, nil
+}
+
+// build rewrites the graph and slices the weights to a decision.
+func (a *analysis) build(d *decision) (*Result, error) {
 	kept, err := a.propagate(d)
 	if err != nil {
 		return nil, err
@@ -82,7 +95,7 @@ func (a *analysis) prune(opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{Graph: pg, Weights: pw, Options: opts, Layers: d.reports, Warnings: a.warnings}
+	r := &Result{Graph: pg, Weights: pw, Options: a.opts, Allocation: AllocThreshold, Layers: d.reports, Warnings: a.warnings}
 	if r.Before, err = SizeOf(a.g); err != nil {
 		return nil, err
 	}
@@ -98,6 +111,11 @@ func (a *analysis) sizeAt(opts Options) (Size, error) {
 	if err != nil {
 		return Size{}, err
 	}
+	return a.sizeOf(d)
+}
+
+// sizeOf measures the graph a decision gives, without slicing weights.
+func (a *analysis) sizeOf(d *decision) (Size, error) {
 	kept, err := a.propagate(d)
 	if err != nil {
 		return Size{}, err

@@ -63,11 +63,13 @@ $B classification inference -e "$OUT/spec.cfg" -m "$OUT/train/weights/last.safet
 head -3 "$OUT/train/inference/result.csv"
 
 # A short run leaves filter norms too even for TAO's usual -pth 0.6 to remove much, so the demo
-# asks for a size instead: the smallest threshold that keeps at most half of the parameters.
-# The pruned model retrains with the unpruned one as its distillation teacher.
+# asks for a size instead: at most half of the parameters. Given the spec, --target_ratio
+# measures each layer's sensitivity on the validation split and cuts where accuracy suffers
+# least (TAO's single threshold, --allocation threshold, starves the early layers).
+# The pruned model retrains with the original schedule and the unpruned one as its teacher.
 echo "== 5. prune to half the parameters, retrain with distillation, evaluate again"
 $B classification prune -m "$OUT/train/weights/last.safetensors" -o "$OUT/pruned/resnet10_pruned.safetensors" \
-  --target-ratio 0.5 -eq union
+  --target_ratio 0.5 -e "$OUT/spec.cfg"
 spec "$OUT/retrain_spec.cfg" "$OUT/pruned/resnet10_pruned.safetensors" "$OUT/retrain" "$RETRAIN_EPOCHS"
 $B classification train -e "$OUT/retrain_spec.cfg" -r "$OUT/retrain" --teacher "$OUT/train/weights/last.safetensors"
 $B classification evaluate -e "$OUT/retrain_spec.cfg" -r "$OUT/retrain/eval"

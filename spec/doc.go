@@ -109,4 +109,9 @@
 //     [0, 1): a penalty on batch norm gammas (network slimming), so that
 //     channels the model does not need fade and prune --criterion bn (which
 //     ranks channels by |gamma|) finds them.
+//   - model_config.width_multiplier: MobileNet's alpha (0 means 1), so that
+//     Keras Applications' MobileNetV2-0.35 weights fit mobilenet_v2.
+//   - model_config.padding_mode: "tf" (default, TensorFlow's SAME) or "tao"
+//     (TAO's symmetric SAME padding; average pools count the padding), to
+//     train and evaluate with TAO's numerics.
 package spec

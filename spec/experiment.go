@@ -31,6 +31,12 @@ const (
 	DefaultDistillAlpha       = 0.5
 )
 
+// model_config.padding_mode values (Bonsai): the model graph's padding modes.
+const (
+	PaddingTF  = "tf"  // TensorFlow's SAME (the default)
+	PaddingTAO = "tao" // TAO's symmetric SAME; average pools count the padding
+)
+
 // CaffeMeanBGR is the default caffe-mode mean for 3-channel input, in the
 // B, G, R order the network sees.
 var CaffeMeanBGR = []float64{103.939, 116.779, 123.68}

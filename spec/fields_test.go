@@ -60,6 +60,8 @@ var fieldCases = []fieldCase{
 	{path: "model_config.activation.activation_parameters", value: `{ key: "alpha" value: 0.1 } activation_type: "leaky_relu"`,
 		yaml: "{alpha: 0.1}\n    activation_type: leaky_relu",
 		get:  func(e *Experiment) any { _, p := e.Activation(); return p }, want: map[string]float64{"alpha": 0.1}, unset: map[string]float64{}},
+	{path: "model_config.width_multiplier", value: "0.35", get: func(e *Experiment) any { return mc(e).GetWidthMultiplier() }, want: float32(0.35), unset: float32(0)},
+	{path: "model_config.padding_mode", value: `"tao"`, get: func(e *Experiment) any { return mc(e).GetPaddingMode() }, want: "tao", unset: ""},
 	{path: "model_config.byom_model", value: `"m/x.tltb"`, get: func(e *Experiment) any { return e.BYOMModelPath() }, want: "/specs/m/x.tltb", unset: ""},
 
 	// train_config

@@ -110,6 +110,13 @@ func (c *checker) modelValues(mc *specpb.ModelConfig) {
 	if mc.GetByomModel() != "" {
 		c.warnf(p+"byom_model", "TAO bring-your-own-model files (.tltb) are not read by Bonsai; this field is ignored")
 	}
+	c.inRange(p+"width_multiplier", mc.GetWidthMultiplier(), 0, math.Inf(1), false, false)
+	if w := mc.GetWidthMultiplier(); w != 0 && w != 1 && !strings.HasPrefix(mc.GetArch(), "mobilenet") {
+		c.warnf(p+"width_multiplier", "applies to mobilenet_v1 and mobilenet_v2 only; ignored for %s", mc.GetArch())
+	}
+	if m := mc.GetPaddingMode(); m != "" && m != PaddingTF && m != PaddingTAO {
+		c.errorf(p+"padding_mode", "unknown padding mode %q; allowed: %s (TensorFlow's SAME), %s (TAO's symmetric SAME)%s", m, PaddingTF, PaddingTAO, didYouMean(m, []string{PaddingTF, PaddingTAO}))
+	}
 }
 
 func (c *checker) inputSizeValue(s string) {

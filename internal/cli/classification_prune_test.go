@@ -11,6 +11,7 @@ import (
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
 	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/prune"
 	"github.com/bonsai-ml/bonsai/results"
 )
 
@@ -80,7 +81,7 @@ func TestClassificationPrune(t *testing.T) {
 	if err := json.Unmarshal([]byte(pf.Extra["pruning"]), &rec); err != nil {
 		t.Fatalf("pruning metadata %q: %v", pf.Extra["pruning"], err)
 	}
-	if rec.Threshold != 0.6 || rec.ParamsAfter != total || rec.SourceEpoch != 3 || len(rec.Excluded) != 2 {
+	if rec.Threshold == nil || *rec.Threshold != 0.6 || rec.Allocation != prune.AllocThreshold || rec.ParamsAfter != total || rec.SourceEpoch != 3 || len(rec.Excluded) != 2 {
 		t.Errorf("pruning record %+v (params %d)", rec, total)
 	}
 	if idx := pf.Graph.Index(); idx["conv1"].Filters != 64 || idx["block_1a_conv_1"].Filters != 64 {
@@ -142,7 +143,7 @@ func TestClassificationPruneCriterion(t *testing.T) {
 func TestClassificationPruneTargetAndKey(t *testing.T) {
 	dir := t.TempDir()
 	in := prunableModelFile(t, dir, "s3cret")
-	out := mustRun(t, "classification", "prune", "-m", in, "-k", "s3cret", "-o", filepath.Join(dir, "small"), "--target-ratio", "0.4", "--target", "flops")
+	out := mustRun(t, "classification", "prune", "-m", in, "-k", "s3cret", "-o", filepath.Join(dir, "small"), "--target-ratio", "0.4", "--target", "flops", "--allocation", "threshold")
 	if !strings.Contains(out, "target flops ratio <= 0.4: threshold ") {
 		t.Errorf("output lacks the search line:\n%s", out)
 	}
@@ -154,6 +155,40 @@ func TestClassificationPruneTargetAndKey(t *testing.T) {
 	json.Unmarshal([]byte(pf.Extra["pruning"]), &rec)
 	if float64(rec.FLOPsAfter)/float64(rec.FLOPsBefore) > 0.4 || rec.TargetRatio != 0.4 {
 		t.Errorf("target 0.4 of FLOPs: record %+v", rec)
+	}
+}
+
+// TestClassificationPruneAllocation: --target_ratio without -pth shares the cut out uniformly,
+// or by measured sensitivity when given data; the record names the allocation and the counts.
+func TestClassificationPruneAllocation(t *testing.T) {
+	root, specPath := tinyProject(t, 1)
+	in := prunableModelFile(t, root, "")
+	for _, c := range []struct {
+		args       []string
+		allocation string
+		line       string
+	}{
+		{nil, prune.AllocUniform, "uniform allocation keeps"},
+		{[]string{"-e", specPath, "--backend", "go"}, prune.AllocSensitivity, "sensitivity allocation (28 accuracy measurements)"},
+	} {
+		out := filepath.Join(root, c.allocation+".safetensors")
+		stdout := mustRun(t, append([]string{"classification", "prune", "-m", in, "-o", out, "--target_ratio", "0.5"}, c.args...)...)
+		if !strings.Contains(stdout, c.line) || !strings.Contains(stdout, c.allocation+" allocation: the strongest channels") {
+			t.Errorf("%s: output:\n%s", c.allocation, stdout)
+		}
+		pf, err := modelfile.Load(out, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec results.PruneRecord
+		if err := json.Unmarshal([]byte(pf.Extra["pruning"]), &rec); err != nil {
+			t.Fatal(err)
+		}
+		params, _, _ := pf.Graph.ParamCount()
+		if rec.Allocation != c.allocation || rec.Threshold != nil || rec.KeptChannels["conv1"] != pf.Graph.Index()["conv1"].Filters ||
+			rec.PruningRatio > 0.5 || rec.ParamsAfter != params {
+			t.Errorf("%s: record %+v", c.allocation, rec)
+		}
 	}
 }
 
@@ -169,6 +204,9 @@ func TestClassificationPruneUsage(t *testing.T) {
 		{[]string{"-m", in, "-o", "x", "-eq", "mean"}, ExitUsage, "equalization criterion"},
 		{[]string{"-m", in, "-o", "x", "--criterion", "gamma"}, ExitUsage, `criterion "gamma": want kernel or bn`},
 		{[]string{"-m", in, "-o", "x", "-pth", "0.5", "--target-ratio", "0.5"}, ExitUsage, "drop -pth"},
+		{[]string{"-m", in, "-o", "x", "-pth", "0.5", "--allocation", "uniform"}, ExitUsage, "--allocation uniform shares out a --target_ratio"},
+		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "--target_ratio", "0.5", "--allocation", "global"}, ExitFailure, `allocation "global": want threshold, uniform or sensitivity`},
+		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "--target_ratio", "0.5", "--allocation", "sensitivity"}, ExitUsage, "give -e SPEC (its val_dataset_path) or --data DIR"},
 		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "-el", "conv_99"}, ExitFailure, `excluded layer "conv_99" is not in the model`},
 		{[]string{"-m", filepath.Join(dir, "missing.safetensors"), "-o", "x"}, ExitFailure, "missing.safetensors"},
 	} {
@@ -205,6 +243,18 @@ func TestClassificationPruneSweep(t *testing.T) {
 	checkPNG(t, filepath.Join(out, "sweep.png"))
 	if _, err := os.Stat(filepath.Join(out, "pruned_pth_0.5.safetensors")); err != nil {
 		t.Error(err)
+	}
+	// --per_layer: one row per prunable unit and fraction.
+	stdout = mustRun(t, "classification", "prune-sweep", "-m", in, "-o", out, "--per_layer", "--fractions", "0.5,0.25", "-e", specPath, "--backend", "go")
+	if !strings.Contains(stdout, "block_4a_conv_2") || !strings.Contains(stdout, "params removed at 0.25") {
+		t.Errorf("per-layer output:\n%s", stdout)
+	}
+	csv, err = os.ReadFile(filepath.Join(out, prune.SensitivityCSV))
+	if rows := strings.Split(strings.TrimSpace(string(csv)), "\n"); err != nil || len(rows) != 1+9*2 || !strings.HasPrefix(rows[1], "conv1,conv1,64,0.5,32,") {
+		t.Errorf("per_layer.csv (%v):\n%s", err, csv)
+	}
+	if code, _, errs := bonsai("classification", "prune-sweep", "-m", in, "-o", out, "--per_layer"); code != ExitUsage || !strings.Contains(errs, "give -e SPEC or --data DIR") {
+		t.Errorf("--per_layer without data: exit %d, %q", code, errs)
 	}
 }
 

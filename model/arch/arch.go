@@ -40,6 +40,9 @@ type Config struct {
 	BNEpsilon        float32
 	// WidthMultiplier is MobileNet's alpha (0 -> 1).
 	WidthMultiplier float32
+	// Padding is the graph's padding mode: model.PaddingTF ("" too: TensorFlow's SAME) or
+	// model.PaddingTAO (TAO's symmetric SAME, average pools counting the padding).
+	Padding string
 }
 
 // family is one registered network family. Its valid depths are spec.ArchDepths[name] (nil
@@ -140,6 +143,9 @@ func checkConfig(cfg *Config, maxBlock int) error {
 	}
 	if cfg.BNMomentum < 0 || cfg.BNMomentum >= 1 || cfg.BNEpsilon < 0 {
 		return fmt.Errorf("batch_norm_config momentum %g must be in [0, 1) and epsilon %g positive", cfg.BNMomentum, cfg.BNEpsilon)
+	}
+	if cfg.Padding != "" && cfg.Padding != model.PaddingTF && cfg.Padding != model.PaddingTAO {
+		return fmt.Errorf("padding mode %q: want %q or %q", cfg.Padding, model.PaddingTF, model.PaddingTAO)
 	}
 	if cfg.WidthMultiplier == 0 {
 		cfg.WidthMultiplier = 1

@@ -8,8 +8,9 @@ import (
 )
 
 // builder appends layers to a graph, applying the options every family shares: the current
-// freeze_blocks id (Frozen on convolutions only, as TAO), freeze_bn, batch-norm settings and
-// Keras-style automatic names (activation_1, add_1, ...).
+// freeze_blocks id (Frozen on convolutions only, as TAO), freeze_bn, batch-norm settings, the
+// padding mode ('same' layers become TAO's symmetric ones in PaddingTAO) and Keras-style
+// automatic names (activation_1, add_1, ...).
 type builder struct {
 	g      *model.Graph
 	cfg    Config
@@ -30,6 +31,9 @@ func newBuilder(cfg Config) *builder {
 // layer's output shape when it can be inferred (Build validates the whole graph afterwards).
 func (b *builder) add(l *model.Layer) string {
 	l.Block = b.block
+	if l.Padding == model.PadSame && b.cfg.Padding == model.PaddingTAO {
+		l.Padding = model.PadSameSymmetric
+	}
 	b.g.Layers = append(b.g.Layers, l)
 	if l.Op == model.OpInput {
 		b.shapes[l.Name] = model.Shape{b.cfg.InputSize[1], b.cfg.InputSize[2], b.cfg.InputSize[0]}

@@ -29,6 +29,10 @@ type Options struct {
 	// InputSize [C, H, W] replaces a model input whose height or width is unspecified (None);
 	// zero means 224x224.
 	InputSize [3]int
+	// PaddingMode is the graph's padding mode: model.PaddingTF, model.PaddingTAO, or "" to
+	// guess: TAO for channels_first models (TAO trains NCHW with its symmetric padding),
+	// TensorFlow's otherwise.
+	PaddingMode string
 }
 
 // LayerInfo says what became of one Keras layer.
@@ -90,7 +94,11 @@ func convertConfig(top layerJSON, opts Options) (*Conversion, error) {
 	c.g.Output = c.output(outs[0])
 	conv := &Conversion{Graph: c.g, Layers: c.layers, ChannelsFirst: c.channelsFirst, Name: fl.name, plans: c.plans}
 	conv.dropFinalSoftmax()
-	if err := conv.Graph.Validate(); err != nil {
+	mode := opts.PaddingMode
+	if mode == "" && c.channelsFirst {
+		mode = model.PaddingTAO
+	}
+	if err := conv.Graph.SetPaddingMode(mode); err != nil {
 		return nil, fmt.Errorf("converted graph: %w", err)
 	}
 	return conv, nil

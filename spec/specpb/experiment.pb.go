@@ -13,7 +13,8 @@
 //
 // Bonsai extensions take field numbers above 1000 so that they can never
 // collide with a field TAO adds later: train_config.distillation (1001) and
-// checkpoint_interval (1002), reg_config.bn_type (1001) and bn_weight_decay (1002).
+// checkpoint_interval (1002), reg_config.bn_type (1001) and bn_weight_decay (1002),
+// model_config.width_multiplier (1001) and padding_mode (1002).
 //
 // Regenerate the Go code with `go generate ./spec` (needs protoc and
 // protoc-gen-go v1.36.12); the generated code is checked in.
@@ -322,8 +323,15 @@ type ModelConfig struct {
 	BatchNormConfig           *BatchNormConfig       `protobuf:"bytes,13,opt,name=batch_norm_config,json=batchNormConfig,proto3" json:"batch_norm_config,omitempty"`
 	Activation                *Activation            `protobuf:"bytes,14,opt,name=activation,proto3" json:"activation,omitempty"`
 	ByomModel                 string                 `protobuf:"bytes,15,opt,name=byom_model,json=byomModel,proto3" json:"byom_model,omitempty"` // TAO bring-your-own-model file (.tltb)
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	// Bonsai: MobileNet's width multiplier (Keras' alpha); 0 means 1, as TAO
+	// builds them. Matches Keras Applications' MobileNetV2 alpha (e.g. 0.35).
+	WidthMultiplier float32 `protobuf:"fixed32,1001,opt,name=width_multiplier,json=widthMultiplier,proto3" json:"width_multiplier,omitempty"`
+	// Bonsai: "tf" (default: TensorFlow's SAME, extra padding bottom/right,
+	// average pools count real elements only) or "tao" (TAO's symmetric SAME,
+	// average pools count the padding: TAO's training numerics).
+	PaddingMode   string `protobuf:"bytes,1002,opt,name=padding_mode,json=paddingMode,proto3" json:"padding_mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ModelConfig) Reset() {
@@ -457,6 +465,20 @@ func (x *ModelConfig) GetActivation() *Activation {
 func (x *ModelConfig) GetByomModel() string {
 	if x != nil {
 		return x.ByomModel
+	}
+	return ""
+}
+
+func (x *ModelConfig) GetWidthMultiplier() float32 {
+	if x != nil {
+		return x.WidthMultiplier
+	}
+	return 0
+}
+
+func (x *ModelConfig) GetPaddingMode() string {
+	if x != nil {
+		return x.PaddingMode
 	}
 	return ""
 }
@@ -1806,7 +1828,7 @@ const file_experiment_proto_rawDesc = "" +
 	"\x15activation_parameters\x18\x02 \x03(\v21.bonsai.spec.Activation.ActivationParametersEntryR\x14activationParameters\x1aG\n" +
 	"\x19ActivationParametersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\"\xf2\x04\n" +
+	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\"\xc2\x05\n" +
 	"\vModelConfig\x12\x12\n" +
 	"\x04arch\x18\x01 \x01(\tR\x04arch\x12(\n" +
 	"\x10input_image_size\x18\x02 \x01(\tR\x0einputImageSize\x12`\n" +
@@ -1828,7 +1850,9 @@ const file_experiment_proto_rawDesc = "" +
 	"activation\x18\x0e \x01(\v2\x17.bonsai.spec.ActivationR\n" +
 	"activation\x12\x1d\n" +
 	"\n" +
-	"byom_model\x18\x0f \x01(\tR\tbyomModel\"r\n" +
+	"byom_model\x18\x0f \x01(\tR\tbyomModel\x12*\n" +
+	"\x10width_multiplier\x18\xe9\a \x01(\x02R\x0fwidthMultiplier\x12\"\n" +
+	"\fpadding_mode\x18\xea\a \x01(\tR\vpaddingMode\"r\n" +
 	"\x12SgdOptimizerConfig\x12\x0e\n" +
 	"\x02lr\x18\x01 \x01(\x02R\x02lr\x12\x14\n" +
 	"\x05decay\x18\x02 \x01(\x02R\x05decay\x12\x1a\n" +
