@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/internal/readfile"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/pretrained/keras"
@@ -115,6 +116,9 @@ func Detect(path string) (format, file string, err error) {
 			return "", "", fmt.Errorf("pretrained model %s is a folder without model.json (a TensorFlow.js model): %w", path, ErrUnsupported)
 		}
 		return FormatTFJS, p, nil
+	}
+	if _, err := readfile.Check(path, "model file", 0); err != nil {
+		return "", "", err
 	}
 	head := make([]byte, 8)
 	if fh, err := os.Open(path); err == nil {

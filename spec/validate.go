@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/spec/specpb"
 )
 
@@ -41,8 +42,12 @@ var ArchDepths = map[string][]int{
 // PreprocessModes are the allowed train_config.preprocess_mode values.
 var PreprocessModes = []string{"tf", "caffe", "torch"}
 
-// MaxImageSide bounds input height and width (a Bonsai limit; TAO has none).
-const MaxImageSide = 8192
+// Precisions are the allowed train_config.precision values (Bonsai).
+var Precisions = []string{"fp32", "bf16"}
+
+// MaxImageSide bounds input height and width (a Bonsai limit; TAO has none): the largest
+// input a model may take.
+const MaxImageSide = model.MaxInputSide
 
 // Validate checks that the spec has every field task needs (TAO's required
 // fields, see doc.go). Range rules were already checked by Load.

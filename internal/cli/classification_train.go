@@ -26,15 +26,26 @@ func init() {
 	})
 }
 
-const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [--strict] [-v]
+const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume | --force] [--checkpoint_interval N] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [--strict] [-v]
 
 Trains model_config's network on train_config.train_dataset_path (one folder per class) and
 validates it on val_dataset_path after every epoch, as TAO's "classification train" does.
 
 RESULTS_DIR receives TAO's outputs:
-  weights/<arch>_NNN.safetensors   a checkpoint every epoch (.safetensors.enc with -k)
-  weights/best.*, weights/last.*   the best epoch (validation accuracy) and the latest one
+  weights/<arch>_NNN.safetensors   weights every --checkpoint_interval epochs and at the last
+                                   (default: every epoch up to 20 epochs, else at most 20 files;
+                                   .safetensors.enc with -k)
+  weights/best.*, weights/last.*   the best epoch (validation accuracy) and the latest one; only
+                                   last keeps the optimizer state
   classmap.json, training.csv, status.json (JSON lines), results.png (training curves)
+  events/                          TensorBoard event files: loss, acc, lr per iteration; val_loss,
+                                   val_acc, throughput per epoch; with train_config.visualizer
+                                   { enabled: true } num_images augmented images per epoch, with
+                                   weight_histograms per-layer weight histograms
+
+The run holds RESULTS_DIR's lock; a fresh run into a folder holding another run's epochs is
+refused (--resume continues it, --force deletes its results first). A run killed at any moment
+continues with --resume as if uninterrupted.
 
 Transfer learning: train_config.pretrained_model_path's weights are copied by layer name
 where shapes match (Keras names in another case match too: bn_Conv1 is bn_conv1), with a
@@ -42,10 +53,12 @@ table of the layers loaded, re-initialised (the head, for another class count), 
 and unused; --strict fails unless every layer loads. The path may be a Bonsai model file, a
 Keras/TAO .h5/.hdf5 file, a TensorFlow.js model.json (or its folder) or an ONNX file. A pruned
 Bonsai model (its layers differ) is retrained as its own graph.
-Resume: --init_epoch N restarts at epoch N from the checkpoint of epoch N-1 (the spec's
-pretrained_model_path, as in TAO, or RESULTS_DIR/weights/<arch>_<N-1>.*); --resume picks
-RESULTS_DIR/weights/last.*. Weights, optimizer state and schedule position are restored, so
-the result is the same as an uninterrupted run.
+Resume: --resume continues from RESULTS_DIR/weights/last.*: weights, optimizer state and
+schedule position are restored, so the result is the same as an uninterrupted run.
+--init_epoch N restarts at epoch N from the checkpoint of epoch N-1 (the spec's
+pretrained_model_path, as in TAO, or RESULTS_DIR's last or weights/<arch>_<N-1>.*); from an
+epoch file, which holds no optimizer state, the optimizer starts afresh. Either refuses a spec
+whose model (model_config, preprocess_mode, optimizer) or classes differ from the checkpoint's.
 
 Distillation (Bonsai; TAO has none): --teacher MODEL, or train_config.distillation { teacher_model_path
 alpha temperature }, trains against (1-alpha)*cross-entropy + alpha*T^2*KL(teacher || student) at
@@ -88,7 +101,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.gpus, "gpus", 1, "number of devices (TAO: GPUs) to train on")
 	fs.Var(&f.gpuIndex, "gpu_index", "device ids to use (space-separated, one per --gpus)")
 	fs.StringVar(&f.logFile, "log_file", "", "append standard output and error to this file")
-	fs.BoolVar(&f.amp, "use_amp", false, "TAO's mixed precision (not supported: training runs in float32)")
+	fs.BoolVar(&f.amp, "use_amp", false, "mixed precision: bfloat16 compute, float32 master weights (as train_config.precision: \"bf16\"; GPUs; the pure-Go backend trains in float32)")
 	var np int
 	fs.IntVar(&np, "np", -1, "TAO's horovod process count (accepted and ignored)")
 	alias(fs, "np", "num_processes")
@@ -155,32 +168,24 @@ func redirectToLog(env *Env, path string) (func(), error) {
 		return nil, fmt.Errorf("opening --log_file: %w", err)
 	}
 	env.Stdout, env.Stderr = f, f
-	return func() { f.Close() }, nil
+	notes := engine.Notes
+	engine.Notes = f
+	return func() { engine.Notes = notes; f.Close() }, nil
 }
 
-// openDevices opens the backend and checks that it has the devices --gpus asks for.
-func openDevices(backend string, gpus int, gpuIndex []string) (*engine.Engine, error) {
+// openDevices opens the backend and chooses the devices --gpus and --gpu_index ask for.
+func openDevices(backend string, gpus int, gpuIndex []string) (*engine.Engine, []int, error) {
 	eng, err := engine.Open(backend)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	devices := eng.Devices()
+	var index []int
 	for _, v := range gpuIndex {
-		if i, _ := strconv.Atoi(v); i >= len(devices) {
-			return nil, fmt.Errorf("--gpu_index %d: the %s backend has %d device(s) (ids 0..%d)", i, eng.Name, len(devices), len(devices)-1)
-		}
+		i, _ := strconv.Atoi(v) // checked by trainFlags.check
+		index = append(index, i)
 	}
-	if gpus > len(devices) {
-		return nil, fmt.Errorf("--gpus %d: the %s backend has only %d device(s) (%v); use --gpus %d or a machine with %d GPUs",
-			gpus, eng.Name, len(devices), devices, len(devices), gpus)
-	}
-	if gpus > 1 {
-		return nil, fmt.Errorf("--gpus %d: data-parallel training on several devices is not implemented yet; train with --gpus 1", gpus)
-	}
-	if len(gpuIndex) == 1 && gpuIndex[0] != "0" {
-		return nil, fmt.Errorf("--gpu_index %s: choosing a device other than 0 is not supported yet; set CUDA_VISIBLE_DEVICES=%s instead", gpuIndex[0], gpuIndex[0])
-	}
-	return eng, nil
+	ids, err := train.ChooseDevices(eng, gpus, index)
+	return eng, ids, err
 }
 
 // trainFromSpec loads the spec and opens the devices, then runs the training.
@@ -192,10 +197,7 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 	for _, w := range e.Warnings() {
 		fmt.Fprintln(env.Stderr, "warning:", w)
 	}
-	if f.amp {
-		fmt.Fprintln(env.Stderr, "warning: --use_amp is not supported; training runs in float32")
-	}
-	eng, err := openDevices(f.backend, f.gpus, f.gpuIndex.Values)
+	eng, ids, err := openDevices(f.backend, f.gpus, f.gpuIndex.Values)
 	if err != nil {
 		return err
 	}
@@ -203,7 +205,7 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 		Spec: e, ResultsDir: f.results, Key: f.key, Classmap: f.classmap,
 		InitEpoch: f.initEpoch, Resume: f.resume, Force: f.force, CheckpointInterval: f.interval,
 		Teacher: f.teacher, DistillAlpha: f.distillAlpha, DistillTemperature: f.distillTemperature,
-		Devices: f.gpus, Engine: eng, Verbose: f.verbose, StrictPretrained: f.strict,
+		DeviceIDs: ids, UseAMP: f.amp, Engine: eng, Verbose: f.verbose, StrictPretrained: f.strict,
 		Progress: env.Stderr, Log: env.Stdout, Warn: env.Stderr,
 	})
 	switch {

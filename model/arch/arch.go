@@ -31,7 +31,7 @@ type Config struct {
 	AllProjections bool // 1x1 conv on every shortcut
 	FreezeBN       bool // batch norm runs in inference mode while training
 	FreezeBlocks   []int
-	Dropout        float32 // rate of the dropout in vgg's (and mobilenet_v1's) retain_head head; unused elsewhere, as in TAO
+	Dropout        float32 // rate of the dropout in vgg's retain_head head; unused elsewhere, as in TAO (mobilenet_v1's head dropout is 0)
 	RetainHead     bool    // keep the template's own head instead of avg_pool/flatten/predictions
 
 	Activation       string             // activation_config.activation_type

@@ -67,7 +67,8 @@ func buildMobileNetV1(cfg Config) (*model.Graph, error) {
 		b.block = -1
 		x = b.pool(model.OpAvgPool, b.autoName("average_pooling2d"), x, 7, 7, model.PadValid)
 		x = b.add(&model.Layer{Name: "flatten_1", Op: model.OpFlatten, Inputs: []string{x}})
-		x = b.add(&model.Layer{Name: "dropout", Op: model.OpDropout, Inputs: []string{x}, Rate: cfg.Dropout})
+		// TAO hard-codes the head's dropout to 0 (model_config.dropout is not passed on).
+		x = b.add(&model.Layer{Name: "dropout", Op: model.OpDropout, Inputs: []string{x}, Rate: 0})
 		b.g.Output = b.add(&model.Layer{Name: "predictions", Op: model.OpDense, Inputs: []string{x},
 			Units: cfg.NumClasses, UseBias: true})
 		return b.g, nil
