@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/internal/readfile"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/pretrained/keras"
@@ -114,6 +115,9 @@ func Detect(path string) (format, file string, err error) {
 			return "", "", fmt.Errorf("pretrained model %s is a folder without model.json (a TensorFlow.js model): %w", path, ErrUnsupported)
 		}
 		return FormatTFJS, p, nil
+	}
+	if _, err := readfile.Check(path, "pretrained model", 0); err != nil {
+		return "", "", err // a FIFO would block the open below
 	}
 	head := make([]byte, 8)
 	if fh, err := os.Open(path); err == nil {
