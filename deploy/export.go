@@ -176,12 +176,9 @@ func DefaultOutput(model string) string {
 
 // load reads the model file, the spec, the preprocessing and the class names.
 func (j *job) load() error {
-	mf, err := modelfile.Load(j.cfg.Model, j.cfg.Key)
+	mf, err := modelfile.LoadModel(j.cfg.Model, j.cfg.Key)
 	if err != nil {
 		return err
-	}
-	if mf.Graph == nil {
-		return fmt.Errorf("%s has no model graph: it is not a Bonsai model file", j.cfg.Model)
 	}
 	j.mf = mf
 	if j.cfg.Spec != "" {
@@ -189,11 +186,7 @@ func (j *job) load() error {
 			return err
 		}
 	}
-	j.prep = mf.Preprocessing
-	if j.exp != nil && j.exp.PreprocessMode() != "" {
-		j.prep = modelfile.PreprocessingFromSpec(j.exp)
-	}
-	j.prep.InputSize = mf.Graph.Input
+	j.prep = evaluate.Preprocessing(j.exp, mf)
 	if j.prep.Mode == "" {
 		return fmt.Errorf("%s records no preprocessing: pass the training spec with -e", j.cfg.Model)
 	}

@@ -37,7 +37,7 @@ func (m *Model) Activations(images *model.Tensor, layers []string) (map[string]*
 	}
 	x := tensors.FromFlatDataAndDimensions(append([]float32(nil), images.Data...), images.Shape...)
 	defer release(x)
-	res, err := exec.Exec(append([]any{x}, tensorArgs(m.values)...)...)
+	res, err := exec.ExecOnDevice(m.device, append([]any{x}, tensorArgs(m.values)...)...)
 	if err != nil {
 		return nil, fmt.Errorf("running the activations graph: %w", err)
 	}

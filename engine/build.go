@@ -30,6 +30,11 @@ type forwardBuilder struct {
 	bnUpdates map[string]*Node
 	// fusedBN uses the backend's batch-norm training op instead of composing it.
 	fusedBN bool
+	// sync, when set, makes batch norm use the statistics of the whole data-parallel batch.
+	sync *collective
+	// compute is the dtype of activations and of the weights as the layers use them: Float32,
+	// or BFloat16 for mixed precision (see TrainConfig.Precision). The zero value is Float32.
+	compute dtypes.DType
 	// tapSumDepthwise builds depthwise convolutions as tap sums even where the backend has the
 	// grouped form (for tests).
 	tapSumDepthwise bool
@@ -41,9 +46,10 @@ type forwardBuilder struct {
 	outs    map[string]*Node
 }
 
-// forward returns the logits (the output layer's activations) for images x [N,H,W,C].
+// forward returns the logits (the output layer's activations, float32) for images x [N,H,W,C].
 func (b *forwardBuilder) forward(x *Node) (*Node, error) {
 	outs := make(map[string]*Node, len(b.ir.Layers))
+	x = ConvertDType(x, b.dtype())
 	for _, l := range b.ir.Layers {
 		if l.Op == model.OpInput {
 			outs[l.Name] = x
@@ -62,11 +68,26 @@ func (b *forwardBuilder) forward(x *Node) (*Node, error) {
 	if b.keepAll {
 		b.outs = outs
 	}
-	return outs[b.ir.Output], nil
+	return ConvertDType(outs[b.ir.Output], dtypes.Float32), nil
 }
 
+// dtype is the compute dtype.
+func (b *forwardBuilder) dtype() dtypes.DType {
+	if b.compute == dtypes.InvalidDType {
+		return dtypes.Float32
+	}
+	return b.compute
+}
+
+// param is a parameter as stored: float32 (the master copy under mixed precision).
 func (b *forwardBuilder) param(l *model.Layer, name string) *Node {
 	return b.params[model.ParamKey(l.Name, name)]
+}
+
+// weight is a kernel or bias in the compute dtype; under mixed precision its gradient flows
+// back through the conversion to the float32 master copy.
+func (b *forwardBuilder) weight(l *model.Layer, name string) *Node {
+	return ConvertDType(b.param(l, name), b.dtype())
 }
 
 func (b *forwardBuilder) inShape(l *model.Layer) model.Shape { return b.shapes[l.Inputs[0]] }
@@ -75,13 +96,13 @@ func (b *forwardBuilder) inShape(l *model.Layer) model.Shape { return b.shapes[l
 func (b *forwardBuilder) layer(l *model.Layer, ins []*Node) (*Node, error) {
 	switch l.Op {
 	case model.OpConv:
-		return b.conv(l, ins[0], max(l.Groups, 1), b.param(l, "kernel")), nil
+		return b.conv(l, ins[0], max(l.Groups, 1), b.weight(l, "kernel")), nil
 	case model.OpDepthwiseConv:
 		return b.depthwiseConv(l, ins[0]), nil
 	case model.OpDense:
-		y := Dot(ins[0], b.param(l, "kernel"))
+		y := Dot(ins[0], b.weight(l, "kernel"))
 		if l.UseBias {
-			y = Add(y, broadcastChannels(b.param(l, "bias"), y))
+			y = Add(y, broadcastChannels(b.weight(l, "bias"), y))
 		}
 		return y, nil
 	case model.OpBatchNorm:
@@ -96,7 +117,7 @@ func (b *forwardBuilder) layer(l *model.Layer, ins []*Node) (*Node, error) {
 	case model.OpMaxPool, model.OpAvgPool:
 		return b.pool(l, ins[0]), nil
 	case model.OpGlobalAvgPool:
-		y := ReduceMean(ins[0], 1, 2)
+		y := ConvertDType(ReduceMean(ConvertDType(ins[0], dtypes.Float32), 1, 2), ins[0].DType())
 		if l.KeepDims {
 			y = InsertAxes(y, 1, 1)
 		}
@@ -184,7 +205,7 @@ func (b *forwardBuilder) conv(l *model.Layer, x *Node, groups int, kernel *Node)
 	}
 	y := c.Done()
 	if l.UseBias {
-		y = Add(y, broadcastChannels(b.param(l, "bias"), y))
+		y = Add(y, broadcastChannels(b.weight(l, "bias"), y))
 	}
 	return y
 }
@@ -198,7 +219,7 @@ func (b *forwardBuilder) depthwiseConv(l *model.Layer, x *Node) *Node {
 	if hasGroupedDepthwise(x.Graph().Backend()) && !b.tapSumDepthwise {
 		return b.groupedDepthwiseConv(l, x)
 	}
-	k := b.param(l, "kernel")
+	k := b.weight(l, "kernel")
 	kd := k.Shape().Dimensions
 	kh, kw, c, m := kd[0], kd[1], kd[2], kd[3]
 	s, d := layerStrides(l), layerDilation(l)
@@ -228,7 +249,7 @@ func (b *forwardBuilder) depthwiseConv(l *model.Layer, x *Node) *Node {
 		}
 	}
 	if l.UseBias {
-		y = Add(y, broadcastChannels(b.param(l, "bias"), y))
+		y = Add(y, broadcastChannels(b.weight(l, "bias"), y))
 	}
 	return y
 }
@@ -270,7 +291,9 @@ func broadcastChannels(v, x *Node) *Node {
 }
 
 // batchNorm follows Keras: training mode normalises with the batch statistics and updates the
-// moving ones (unless FrozenBN); inference mode uses the moving statistics.
+// moving ones (unless FrozenBN); inference mode uses the moving statistics. Statistics, gamma and
+// beta stay float32 under mixed precision: only the per-channel scale and shift are converted to
+// the compute dtype to be applied.
 func (b *forwardBuilder) batchNorm(l *model.Layer, x *Node) *Node {
 	eps := float64(l.Epsilon)
 	if eps == 0 {
@@ -279,13 +302,14 @@ func (b *forwardBuilder) batchNorm(l *model.Layer, x *Node) *Node {
 	gamma, beta := b.param(l, "gamma"), b.param(l, "beta")
 	mean, variance := b.param(l, "moving_mean"), b.param(l, "moving_variance")
 	if b.training && !l.FrozenBN {
-		if b.fusedBN {
+		if b.fusedBN && x.DType() == dtypes.Float32 {
 			return b.fusedBatchNorm(l, x, eps)
 		}
 		mean, variance = b.batchStats(l, x)
 	}
 	scale := Div(gamma, Sqrt(AddScalar(variance, eps))) // (Rsqrt has no gradient in GoMLX)
 	shift := Sub(beta, Mul(mean, scale))
+	scale, shift = ConvertDType(scale, x.DType()), ConvertDType(shift, x.DType())
 	return Add(Mul(x, broadcastChannels(scale, x)), broadcastChannels(shift, x))
 }
 
@@ -304,17 +328,24 @@ func (b *forwardBuilder) fusedBatchNorm(l *model.Layer, x *Node, eps float64) *N
 	return y
 }
 
-// batchStats computes the batch mean and (biased) variance over all axes but the channels, and
-// records the moving-statistics update. The moving variance uses the unbiased batch variance, as
+// batchStats computes the batch mean and (biased) variance over all axes but the channels, in
+// float32, and records the moving-statistics update. The moving variance uses the unbiased batch variance, as
 // TensorFlow's fused batch norm (and PyTorch) do.
 func (b *forwardBuilder) batchStats(l *model.Layer, x *Node) (mean, variance *Node) {
+	x = ConvertDType(x, dtypes.Float32)
 	axes := make([]int, x.Rank()-1)
 	for i := range axes {
 		axes[i] = i
 	}
 	mean = ReduceMean(x, axes...)
+	if b.sync != nil {
+		mean = b.sync.meanDiff(mean)
+	}
 	centered := Sub(x, broadcastChannels(mean, x))
 	variance = ReduceMean(Square(centered), axes...)
+	if b.sync != nil {
+		variance = b.sync.meanDiff(variance)
+	}
 	b.recordMovingStats(l, x, mean, variance)
 	return mean, variance
 }
@@ -323,6 +354,9 @@ func (b *forwardBuilder) batchStats(l *model.Layer, x *Node) (mean, variance *No
 // from the batch mean and biased variance.
 func (b *forwardBuilder) recordMovingStats(l *model.Layer, x, mean, variance *Node) {
 	count := x.Shape().Size() / x.Shape().Dimensions[x.Rank()-1]
+	if b.sync != nil {
+		count *= b.sync.replicas
+	}
 	momentum := float64(l.Momentum)
 	if momentum == 0 {
 		momentum = defaultBNMomentum
@@ -359,7 +393,7 @@ func (b *forwardBuilder) pool(l *model.Layer, x *Node) *Node {
 	in := b.inShape(l)
 	counts := windowCounts(in[0], in[1], l.Kernel, s, pads)
 	oh, ow := sum.Shape().Dimensions[1], sum.Shape().Dimensions[2]
-	inv := Const(x.Graph(), invert(counts))
+	inv := ConvertDType(Const(x.Graph(), invert(counts)), x.DType())
 	return Mul(sum, Reshape(inv, 1, oh, ow, 1))
 }
 
@@ -415,7 +449,7 @@ func (b *forwardBuilder) dropout(x *Node, rate float32, perSample bool) *Node {
 	var u *Node
 	b.rng, u = RandomUniform(b.rng, shapes.Make(dtypes.Float32, maskDims...))
 	keep := ConvertDType(GreaterOrEqual(u, Scalar(x.Graph(), dtypes.Float32, rate)), dtypes.Float32)
-	keep = MulScalar(keep, 1/(1-float64(rate)))
+	keep = ConvertDType(MulScalar(keep, 1/(1-float64(rate))), x.DType())
 	return Mul(x, keep) // [N,1,...] broadcasts for drop_path
 }
 

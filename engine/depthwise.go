@@ -59,7 +59,7 @@ func hasGroupedDepthwise(be backends.Backend) bool {
 
 // groupedDepthwiseConv is depthwiseConv as one grouped convolution (see the top of this file).
 func (b *forwardBuilder) groupedDepthwiseConv(l *model.Layer, x *Node) *Node {
-	k := b.param(l, "kernel")
+	k := b.weight(l, "kernel")
 	kd := k.Shape().Dimensions
 	kh, kw, c, m := kd[0], kd[1], kd[2], kd[3]
 	s, d := layerStrides(l), layerDilation(l)
@@ -70,7 +70,7 @@ func (b *forwardBuilder) groupedDepthwiseConv(l *model.Layer, x *Node) *Node {
 	depthwiseNodes.Store(key, dw)
 	runtime.AddCleanup(y, func(key weak.Pointer[Node]) { depthwiseNodes.Delete(key) }, key)
 	if l.UseBias {
-		y = Add(y, broadcastChannels(b.param(l, "bias"), y))
+		y = Add(y, broadcastChannels(b.weight(l, "bias"), y))
 	}
 	return y
 }

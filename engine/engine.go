@@ -53,7 +53,8 @@ var (
 // Open returns the engine for a backend config: "" ($BONSAI_BACKEND, else auto), "auto", "go"
 // (pure Go), "xla:cpu", "xla:cuda" or "xla:/path/to/plugin.so"; "xla:install" downloads GoMLX's
 // XLA CPU plugin (and CUDA's where a GPU is present) into ~/.local/lib/go-xla first. Nothing is
-// downloaded otherwise. Engines are cached per config.
+// downloaded otherwise. Engines are cached per config. The backend is wrapped so that mixed
+// precision (bfloat16) graphs compile on XLA and accumulate in float32 everywhere (bf16.go).
 func Open(config string) (*Engine, error) {
 	if config == "" {
 		config = os.Getenv(EnvBackend)
@@ -70,6 +71,7 @@ func Open(config string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.Backend = wrapBF16Safe(e.Backend)
 	if e.Note != "" && Notes != nil {
 		fmt.Fprintln(Notes, "bonsai: "+e.Note)
 	}

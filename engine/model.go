@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/bonsai-ml/bonsai/model"
+	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
@@ -26,6 +27,8 @@ type Model struct {
 
 	mu     sync.Mutex
 	values []*tensors.Tensor // current parameter values, by keys index
+	gen    int               // counts SetWeights calls (data-parallel replicas recopy after one)
+	device backends.DeviceNum
 
 	predictExec  *Exec
 	logitsExec   *Exec
@@ -77,6 +80,14 @@ func (m *Model) SetPredictBatch(n int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.predictBatch = max(n, 1)
+}
+
+// SetDevice makes inference and evaluation run on device d of the engine (default 0); a
+// data-parallel Trainer sets it to its first device.
+func (m *Model) SetDevice(d int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.device = backends.DeviceNum(d)
 }
 
 // Classes is the number of model outputs.
@@ -137,6 +148,7 @@ func (m *Model) SetWeights(w model.Weights) error {
 		}
 	}
 	m.values = next
+	m.gen++
 	return nil
 }
 
@@ -262,7 +274,7 @@ func (m *Model) infer(images *model.Tensor, probs bool) (*model.Tensor, error) {
 	out := model.NewTensor(images.Shape[0], classes)
 	err := forChunks(images, nil, m.predictBatch, func(x, _ *tensors.Tensor, start, n int) error {
 		args := append([]any{x}, tensorArgs(m.values)...)
-		res, err := (*exec).Exec(args...)
+		res, err := (*exec).ExecOnDevice(m.device, args...)
 		if err != nil {
 			return fmt.Errorf("running inference: %w", err)
 		}

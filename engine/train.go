@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -25,8 +26,10 @@ var ErrNonFinite = errors.New("loss is NaN or infinite")
 //   - "rmsprop": a = Rho*a + (1-Rho)*g^2; w -= lr*g/(sqrt(a)+Epsilon); defaults Rho 0.9, Epsilon 1e-7.
 //   - Decay: Keras' per-iteration decay, lr/(1 + Decay*iterations), applied to the lr given to Step.
 //   - RegType "L1" / "L2" (or "None"): WeightDecay*sum|w| or WeightDecay*sum(w^2) over the kernels
-//     of the layer types in RegScope ("Conv2D", "DepthwiseConv2D", "Dense"); biases and BN are
-//     never regularised. The loss Step and Evaluate report includes it, as Keras reports it.
+//     of the layer types in RegScope ("Conv2D", "DepthwiseConv2D", "Dense"; exact types, as TAO
+//     matches them: "Conv2D" does not take in depthwise kernels), frozen layers included;
+//     biases and BN are never regularised. The loss Step and Evaluate report includes it, as
+//     Keras reports it (Penalty computes the same value from weights).
 //   - BNRegType "L1" / "L2" with BNWeightDecay > 0 penalises every trainable batch norm gamma the
 //     same way (network slimming), so that channels the model does not need fade towards zero.
 //   - LabelSmoothing s: labels become y*(1-s) + s/classes before the cross-entropy.
@@ -34,6 +37,13 @@ var ErrNonFinite = errors.New("loss is NaN or infinite")
 //   - Distillation (with a teacher, see Trainer.SetTeacher): the cross-entropy term becomes
 //     (1-DistillAlpha)*CE + DistillAlpha*T^2*KL(softmax(teacher/T) || softmax(student/T)), with
 //     T = DistillTemperature (Hinton et al. 2015); defaults 0.5 and 4.
+//   - Precision "fp32" (default) or "bf16" (mixed precision: see PrecisionBF16). It applies to
+//     the training step and to Evaluate.
+//   - Devices, when set, trains data-parallel on these device ids (one replica each; parallel.go):
+//     a batch splits evenly over them and the update is the whole batch's. SyncBN normalises with
+//     the whole batch's batch-norm statistics instead of each replica's. Without Devices the
+//     trainer runs on device 0 as a plain (non-SPMD) program; Devices {0} runs the SPMD program
+//     with one replica.
 type TrainConfig struct {
 	Optimizer                  string
 	Momentum                   float64
@@ -50,6 +60,9 @@ type TrainConfig struct {
 	DistillTemperature         float64
 	BatchSize                  int
 	Seed                       int64
+	Precision                  string
+	Devices                    []int
+	SyncBN                     bool
 }
 
 // Trainer runs training steps on a Model; it shares the model's parameters.
@@ -66,6 +79,8 @@ type Trainer struct {
 	bnGamma   []int        // batch norm gammas under the BN penalty
 	iter      int64
 	teacher   *Model // distillation teacher (nil: none)
+	par       *parallel
+	gen       int // the model's weights generation the replicas were copied from
 
 	stepExec, evalExec *Exec
 }
@@ -76,12 +91,16 @@ func (m *Model) NewTrainer(cfg TrainConfig) (*Trainer, error) {
 		return nil, err
 	}
 	t := &Trainer{m: m, cfg: cfg, regular: map[int]bool{}}
+	if len(cfg.Devices) > 0 {
+		var err error
+		if t.par, err = newParallel(m.eng.Backend, cfg.Devices, cfg.SyncBN); err != nil {
+			return nil, err
+		}
+		m.SetDevice(int(t.par.devices[0]))
+	}
 	t.slotNames = map[string][]string{"sgd": {"momentum"}, "adam": {"m", "v"}, "rmsprop": {"rms"}}[cfg.Optimizer]
 	layers := m.ir.Index()
-	scope := map[model.Op]bool{}
-	for _, s := range cfg.RegScope {
-		scope[scopeOp(s)] = true
-	}
+	scope := cfg.scope()
 	for i, k := range m.keys {
 		name, param, _ := strings.Cut(k, "/")
 		l := layers[name]
@@ -96,15 +115,82 @@ func (m *Model) NewTrainer(cfg TrainConfig) (*Trainer, error) {
 				t.slotKeys = append(t.slotKeys, k+"/"+s)
 				t.slots = append(t.slots, zerosLike(m.params[k].Shape))
 			}
-			if param == "kernel" && scope[l.Op] && cfg.RegType != "none" {
-				t.regular[i] = true
-			}
-			if param == "gamma" && cfg.BNWeightDecay > 0 {
-				t.bnGamma = append(t.bnGamma, i)
-			}
+		}
+		switch cfg.penalised(l, param, scope) {
+		case kernelPenalty:
+			t.regular[i] = true
+		case gammaPenalty:
+			t.bnGamma = append(t.bnGamma, i)
 		}
 	}
 	return t, nil
+}
+
+// Which penalty a parameter takes.
+const (
+	noPenalty = iota
+	kernelPenalty
+	gammaPenalty
+)
+
+// scope is the set of ops whose kernels RegScope regularises.
+func (c *TrainConfig) scope() map[model.Op]bool {
+	scope := map[model.Op]bool{}
+	for _, s := range c.RegScope {
+		scope[scopeOp(s)] = true
+	}
+	return scope
+}
+
+// penalised says which penalty parameter param of layer l takes. Keras adds a frozen layer's
+// kernel penalty to the loss too (a constant: it has no gradient); the batch norm gamma penalty
+// (Bonsai's) covers trainable gammas.
+func (c *TrainConfig) penalised(l *model.Layer, param string, scope map[model.Op]bool) int {
+	switch {
+	case param == "kernel" && scope[l.Op] && c.RegType != "none":
+		return kernelPenalty
+	case param == "gamma" && c.BNWeightDecay > 0 && !l.Frozen:
+		return gammaPenalty
+	}
+	return noPenalty
+}
+
+// Penalty is the regularisation term the training loss adds for weights w of graph g, computed
+// on the host in float64: what Keras adds to the loss it prints (TAO's evaluate rebuilds the
+// model with the spec's regularizer, so its "Evaluation Loss" includes it).
+func Penalty(g *model.Graph, w model.Weights, cfg TrainConfig) (float64, error) {
+	if err := cfg.normalise(); err != nil {
+		return 0, err
+	}
+	layers, scope := g.Index(), cfg.scope()
+	var total float64
+	for _, k := range slices.Sorted(maps.Keys(w)) {
+		name, param, _ := strings.Cut(k, "/")
+		l := layers[name]
+		if l == nil {
+			continue
+		}
+		switch cfg.penalised(l, param, scope) {
+		case kernelPenalty:
+			total += cfg.WeightDecay * norm(w[k].Data, cfg.RegType)
+		case gammaPenalty:
+			total += cfg.BNWeightDecay * norm(w[k].Data, cfg.BNRegType)
+		}
+	}
+	return total, nil
+}
+
+// norm is sum|x| ("l1") or sum x^2 ("l2").
+func norm(xs []float32, kind string) float64 {
+	var s float64
+	for _, x := range xs {
+		if kind == "l1" {
+			s += math.Abs(float64(x))
+		} else {
+			s += float64(x) * float64(x)
+		}
+	}
+	return s
 }
 
 func scopeOp(s string) model.Op {
@@ -165,6 +251,10 @@ func (c *TrainConfig) normalise() error {
 	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 {
 		return fmt.Errorf("label smoothing %g must be in [0, 1)", c.LabelSmoothing)
 	}
+	var err error
+	if c.Precision, err = normalisePrecision(c.Precision); err != nil {
+		return err
+	}
 	c.DistillAlpha = orDefault(c.DistillAlpha, 0.5)
 	c.DistillTemperature = orDefault(c.DistillTemperature, 4)
 	if c.DistillAlpha < 0 || c.DistillAlpha > 1 || c.DistillTemperature <= 0 {
@@ -185,6 +275,9 @@ func (t *Trainer) SetTeacher(teacher *Model) error {
 	if c, tc := t.m.Classes(), teacher.Classes(); c != tc {
 		return fmt.Errorf("teacher predicts %d classes, the model %d", tc, c)
 	}
+	if t.par != nil {
+		teacher.SetDevice(int(t.par.devices[0]))
+	}
 	t.teacher = teacher
 	return nil
 }
@@ -199,6 +292,15 @@ func orDefault(v, d float64) float64 {
 // Model is the model the trainer updates.
 func (t *Trainer) Model() *Model { return t.m }
 
+// Penalty is the regularization term of the model's current weights (see Penalty).
+func (t *Trainer) Penalty() (float64, error) {
+	w, err := t.m.Weights()
+	if err != nil {
+		return 0, err
+	}
+	return Penalty(t.m.ir, w, t.cfg)
+}
+
 // Iterations is the number of updates applied so far.
 func (t *Trainer) Iterations() int64 { return t.iter }
 
@@ -212,10 +314,11 @@ func (t *Trainer) effectiveLR(lr float32) float32 {
 	return float32(l)
 }
 
-// rngState derives the dropout random state of an iteration from the seed (so resume is exact).
-func (t *Trainer) rngState() *tensors.Tensor {
+// rngState derives the dropout random state of an iteration and replica from the seed (so resume
+// is exact).
+func (t *Trainer) rngState(replica int) *tensors.Tensor {
 	a := splitmix(uint64(t.cfg.Seed) ^ 0x5bd1e995)
-	b := splitmix(a ^ uint64(t.iter))
+	b := splitmix(a ^ uint64(t.iter) ^ uint64(replica)<<48)
 	c := splitmix(b)
 	return tensors.FromFlatDataAndDimensions([]uint64{a, b, c}, 3)
 }
@@ -249,89 +352,156 @@ func (t *Trainer) checkLabels(images, labels *model.Tensor) error {
 // Step runs one training step on a batch: images [N,H,W,C], labels [N,classes] (one-hot or soft).
 // It returns the loss (cross-entropy plus regularisation) and the argmax accuracy of the batch,
 // both measured before the update. A non-finite loss returns ErrNonFinite and changes nothing.
+// Step is Stage followed by StepStaged.
 func (t *Trainer) Step(images, labels *model.Tensor, lr float32) (loss, acc float32, err error) {
-	if err := t.checkLabels(images, labels); err != nil {
+	b, err := t.Stage(images, labels)
+	if err != nil {
 		return 0, 0, err
 	}
-	var soft *tensors.Tensor
+	defer b.Release()
+	return t.StepStaged(b, lr)
+}
+
+// StagedBatch is a training batch already on the training device(s): split into one shard per
+// replica, with the teacher's logits when distilling. Trainer.Stage makes one.
+type StagedBatch struct {
+	n      int                 // images in the whole batch
+	shards [][]*tensors.Tensor // per replica: images, labels and (distilling) teacher logits
+}
+
+// Release frees the batch's device memory; safe to call twice.
+func (b *StagedBatch) Release() {
+	for _, s := range b.shards {
+		release(s...)
+	}
+	b.shards = nil
+}
+
+// Stage checks a batch, runs the distillation teacher on it, and copies it to the training
+// device(s), one shard per replica. It does not touch the trainer's state, so a loader can stage
+// the next batch while StepStaged runs the current one (the host-to-device copy then overlaps
+// the step).
+func (t *Trainer) Stage(images, labels *model.Tensor) (*StagedBatch, error) {
+	if err := t.checkLabels(images, labels); err != nil {
+		return nil, err
+	}
+	parts := []*model.Tensor{images, labels}
 	if t.teacher != nil {
 		logits, err := t.teacher.Logits(images)
 		if err != nil {
-			return 0, 0, fmt.Errorf("teacher: %w", err)
+			return nil, fmt.Errorf("teacher: %w", err)
 		}
-		soft = tensors.FromFlatDataAndDimensions(logits.Data, logits.Shape...)
+		parts = append(parts, logits)
+	}
+	devices := t.devices()
+	n := images.Shape[0]
+	if n%len(devices) != 0 {
+		return nil, fmt.Errorf("a batch of %d images does not split evenly over %d devices", n, len(devices))
+	}
+	b := &StagedBatch{n: n}
+	for r, dev := range devices {
+		shard := make([]*tensors.Tensor, len(parts))
+		for i, p := range parts {
+			shard[i] = rowsTensor(p, r*n/len(devices), n/len(devices))
+			if err := shard[i].MaterializeOnDevice(t.m.eng.Backend, false, dev); err != nil {
+				b.Release()
+				release(shard[:i+1]...)
+				return nil, fmt.Errorf("copying the batch to device %d: %w", dev, err)
+			}
+		}
+		b.shards = append(b.shards, shard)
+	}
+	return b, nil
+}
+
+// rowsTensor is rows [start, start+n) of t as a host tensor (t itself when that is all of it).
+func rowsTensor(t *model.Tensor, start, n int) *tensors.Tensor {
+	if start == 0 && n == t.Shape[0] {
+		return tensors.FromFlatDataAndDimensions(t.Data, t.Shape...)
+	}
+	row := t.Size() / t.Shape[0]
+	dims := append([]int{n}, t.Shape[1:]...)
+	return tensors.FromFlatDataAndDimensions(t.Data[start*row:(start+n)*row], dims...)
+}
+
+// StepStaged runs one training step on a staged batch (see Step). The batch stays valid (release
+// it when done).
+func (t *Trainer) StepStaged(b *StagedBatch, lr float32) (loss, acc float32, err error) {
+	if b == nil || len(b.shards) != len(t.devices()) {
+		return 0, 0, errors.New("training step: the batch was not staged for this trainer's devices")
 	}
 	t.m.mu.Lock()
 	defer t.m.mu.Unlock()
+	if t.gen != t.m.gen {
+		t.dropReplicas()
+		t.gen = t.m.gen
+	}
 	if t.stepExec == nil {
-		if t.stepExec, err = NewExec(t.m.eng.Backend, t.stepGraph); err != nil {
+		if t.stepExec, err = t.newStepExec(); err != nil {
 			return 0, 0, fmt.Errorf("building the training graph: %w", err)
 		}
 	}
-	n := images.Shape[0]
-	x := tensors.FromFlatDataAndDimensions(images.Data, images.Shape...)
-	y := tensors.FromFlatDataAndDimensions(labels.Data, labels.Shape...)
-	args := []any{x, y, t.effectiveLR(lr), t.rngState()}
-	if soft != nil {
-		args = append(args, soft)
+	var args []any
+	for r, shard := range b.shards {
+		args = append(args, tensorArgs(shard[:2])...)
+		args = append(args, t.effectiveLR(lr), t.rngState(r))
+		args = append(args, tensorArgs(shard[2:])...)
+		params, slots := t.replicaState(r)
+		args = append(args, tensorArgs(params)...)
+		args = append(args, tensorArgs(slots)...)
 	}
-	args = append(args, tensorArgs(t.m.values)...)
-	args = append(args, tensorArgs(t.slots)...)
-	out, err := t.stepExec.Exec(args...)
+	out, err := t.stepExec.ExecOnDevice(t.devices()[0], args...)
 	if err != nil {
 		return 0, 0, fmt.Errorf("training step: %w", err)
 	}
 	loss = tensors.ToScalar[float32](out[0])
 	hits := tensors.ToScalar[float32](out[1])
-	np := len(t.m.values)
-	release(x, y, out[0], out[1])
-	if soft != nil {
-		release(soft)
-	}
-	release(t.m.values...)
-	release(t.slots...)
-	t.m.values = out[2 : 2+np]
-	t.slots = out[2+np:]
+	t.keepOutputs(out)
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
 		return loss, 0, fmt.Errorf("step %d: %w", t.iter+1, ErrNonFinite)
 	}
 	t.iter++
-	return loss, hits / float32(n), nil
+	return loss, hits / float32(b.n), nil
+}
+
+// keepOutputs takes a step's outputs (per replica: loss, hits, params..., slots...) as the new
+// state, releasing the old.
+func (t *Trainer) keepOutputs(out []*tensors.Tensor) {
+	np, per := len(t.m.values), len(out)/len(t.devices())
+	for r := range t.devices() {
+		o := out[r*per : (r+1)*per]
+		release(o[0], o[1])
+		if r == 0 {
+			release(t.m.values...)
+			release(t.slots...)
+			t.m.values, t.slots = o[2:2+np], o[2+np:]
+			continue
+		}
+		release(t.par.params[r-1]...) // nil before the first step: replicas start from replica 0's
+		release(t.par.slots[r-1]...)
+		t.par.params[r-1], t.par.slots[r-1] = o[2:2+np], o[2+np:]
+	}
 }
 
 // stepGraph: inputs [images, labels, lr, rng, teacher logits (with a teacher), params...,
 // slots...]; outputs [loss, hits, params..., slots...].
 func (t *Trainer) stepGraph(in []*Node) []*Node {
-	m := t.m
-	np := len(m.keys)
+	np := len(t.m.keys)
 	x, labels, lr, rng := in[0], in[1], in[2], in[3]
 	first := 4
 	if t.teacher != nil {
 		first = 5
 	}
 	params, slots := in[first:first+np], in[first+np:]
-	b := &forwardBuilder{ir: m.ir, shapes: m.shapes, params: m.paramMap(params), training: true,
-		rng: rng, bnUpdates: map[string]*Node{}, fusedBN: hasFusedBN(m.eng.Backend)}
-	logits, err := b.forward(x)
-	if err != nil {
-		panic(err)
-	}
-	ce := ReduceAllMean(softmaxCrossEntropy(logits, labels, t.cfg.LabelSmoothing))
+	var teacherLogits *Node
 	if t.teacher != nil {
-		a := t.cfg.DistillAlpha
-		kd := ReduceAllMean(distillationKL(in[4], logits, t.cfg.DistillTemperature))
-		ce = Add(MulScalar(ce, 1-a), MulScalar(kd, a))
+		teacherLogits = in[4]
 	}
-	loss := Add(ce, t.regLoss(params))
-	hits := accuracyCount(logits, labels)
-
-	wrt := make([]*Node, len(t.trainable))
-	for i, idx := range t.trainable {
-		wrt[i] = params[idx]
-	}
-	var grads []*Node
-	if len(wrt) > 0 {
-		grads = Gradient(loss, wrt...)
+	coll := t.collectiveFor(x.Graph())
+	b := t.trainingBuilder(params, rng, coll)
+	loss, hits, grads := t.lossAndGradients(b, x, labels, teacherLogits, params)
+	if coll != nil {
+		grads, loss, hits = t.reduceReplicas(coll, b, grads, loss, hits)
 	}
 	newParams := slices.Clone(params)
 	newSlots := make([]*Node, len(slots))
@@ -342,7 +512,7 @@ func (t *Trainer) stepGraph(in []*Node) []*Node {
 		copy(newSlots[i*ns:], s)
 	}
 	for _, idx := range t.bnKeys {
-		if u := b.bnUpdates[m.keys[idx]]; u != nil {
+		if u := b.bnUpdates[t.m.keys[idx]]; u != nil {
 			newParams[idx] = u
 		}
 	}
@@ -355,6 +525,64 @@ func (t *Trainer) stepGraph(in []*Node) []*Node {
 		outs = append(outs, Where(finite, s, slots[i]))
 	}
 	return outs
+}
+
+// trainingBuilder is the forward builder of a training step (with coll: of one replica).
+func (t *Trainer) trainingBuilder(params []*Node, rng *Node, coll *collective) *forwardBuilder {
+	m := t.m
+	b := &forwardBuilder{ir: m.ir, shapes: m.shapes, params: m.paramMap(params), training: true,
+		rng: rng, bnUpdates: map[string]*Node{}, fusedBN: hasFusedBN(m.eng.Backend), compute: computeDType(t.cfg.Precision)}
+	if coll != nil && t.par.syncBN {
+		b.sync, b.fusedBN = coll, false
+	}
+	return b
+}
+
+// lossAndGradients builds the forward pass of a batch x, its loss (cross-entropy or the
+// distillation mix, plus regularisation), its hit count, and the loss's gradients with respect
+// to the trainable parameters (in t.trainable order).
+func (t *Trainer) lossAndGradients(b *forwardBuilder, x, labels, teacherLogits *Node, params []*Node) (loss, hits *Node, grads []*Node) {
+	logits, err := b.forward(x)
+	if err != nil {
+		panic(err)
+	}
+	ce := ReduceAllMean(softmaxCrossEntropy(logits, labels, t.cfg.LabelSmoothing))
+	if teacherLogits != nil {
+		a := t.cfg.DistillAlpha
+		kd := ReduceAllMean(distillationKL(teacherLogits, logits, t.cfg.DistillTemperature))
+		ce = Add(MulScalar(ce, 1-a), MulScalar(kd, a))
+	}
+	loss = Add(ce, t.regLoss(params))
+	hits = accuracyCount(logits, labels)
+	wrt := make([]*Node, len(t.trainable))
+	for i, idx := range t.trainable {
+		wrt[i] = params[idx]
+	}
+	if len(wrt) > 0 {
+		grads = Gradient(loss, wrt...)
+	}
+	return loss, hits, grads
+}
+
+// reduceReplicas averages the gradients, the loss and (without SyncBN) the moving statistics'
+// updates across replicas, and adds up the hits.
+func (t *Trainer) reduceReplicas(c *collective, b *forwardBuilder, grads []*Node, loss, hits *Node) ([]*Node, *Node, *Node) {
+	grads = c.mean(grads...)
+	loss = c.mean(loss)[0]
+	hits = c.sum(hits)[0]
+	if !t.par.syncBN {
+		var keys []string
+		var updates []*Node
+		for k, u := range b.bnUpdates {
+			keys, updates = append(keys, k), append(updates, u)
+		}
+		if len(updates) > 0 {
+			for i, u := range c.mean(updates...) {
+				b.bnUpdates[keys[i]] = u
+			}
+		}
+	}
+	return grads, loss, hits
 }
 
 // distillationKL is T^2 * KL(softmax(teacher/T) || softmax(student/T)) per example: zero when the
@@ -426,7 +654,7 @@ func (t *Trainer) Evaluate(images, labels *model.Tensor) (loss float32, probs *m
 	var sum, reg float64
 	err = forChunks(images, labels, m.predictBatch, func(x, y *tensors.Tensor, start, n int) error {
 		args := append([]any{x, y}, tensorArgs(m.values)...)
-		out, err := t.evalExec.Exec(args...)
+		out, err := t.evalExec.ExecOnDevice(m.device, args...)
 		if err != nil {
 			return fmt.Errorf("evaluating: %w", err)
 		}
@@ -456,7 +684,7 @@ func (t *Trainer) Evaluate(images, labels *model.Tensor) (loss float32, probs *m
 // evalGraph: inputs [images, labels, params...]; outputs [per-example CE, reg, probs].
 func (t *Trainer) evalGraph(in []*Node) []*Node {
 	m := t.m
-	b := &forwardBuilder{ir: m.ir, shapes: m.shapes, params: m.paramMap(in[2:])}
+	b := &forwardBuilder{ir: m.ir, shapes: m.shapes, params: m.paramMap(in[2:]), compute: computeDType(t.cfg.Precision)}
 	logits, err := b.forward(in[0])
 	if err != nil {
 		panic(err)
@@ -516,5 +744,6 @@ func (t *Trainer) SetOptimizerState(st map[string]*model.Tensor) error {
 	release(t.slots...)
 	t.slots = next
 	t.iter = int64(it.Data[0])
+	t.dropReplicas()
 	return nil
 }

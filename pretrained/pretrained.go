@@ -40,7 +40,8 @@ const (
 type Options struct {
 	// Key decrypts an encrypted Bonsai model file.
 	Key string
-	// InputSize [C, H, W] fixes an input size the source leaves open (zero: 224x224).
+	// InputSize [C, H, W], when set, replaces the source's input height and width (fully
+	// convolutional models run at any size); one the source leaves open is otherwise 224x224.
 	InputSize [3]int
 	// PaddingMode sets an imported graph's padding mode (model.PaddingTF or PaddingTAO); ""
 	// keeps the source's, guessing TAO's for channels_first Keras models.
@@ -116,8 +117,8 @@ func Detect(path string) (format, file string, err error) {
 		}
 		return FormatTFJS, p, nil
 	}
-	if _, err := readfile.Check(path, "pretrained model", 0); err != nil {
-		return "", "", err // a FIFO would block the open below
+	if _, err := readfile.Check(path, "model file", 0); err != nil {
+		return "", "", err
 	}
 	head := make([]byte, 8)
 	if fh, err := os.Open(path); err == nil {

@@ -21,6 +21,9 @@ const (
 	DefaultBNEpsilon  = 1e-5 // helper.setup_config, batch_norm_config unset
 	SoftAnnealStartLR = 3e-4 // cv/common/utils.py: the warm-up starts here
 	CaffeMeanGray     = 117.3786
+	// TorchStd is the std torch mode divides every channel by: TAO's numpy
+	// preprocessing (the one its Keras generators and tao_deploy use).
+	TorchStd = 0.224
 	// Keras defaults used when an adam / rmsprop field is 0 (see doc.go).
 	DefaultAdamBeta1 = 0.9
 	DefaultAdamBeta2 = 0.999
@@ -35,6 +38,9 @@ const (
 const (
 	PaddingTF  = "tf"  // TensorFlow's SAME (the default)
 	PaddingTAO = "tao" // TAO's symmetric SAME; average pools count the padding
+	// PaddingKeras is TensorFlow's SAME, with MobileNets padding strided layers as Keras
+	// Applications does (for its ImageNet weights).
+	PaddingKeras = "keras"
 )
 
 // CaffeMeanBGR is the default caffe-mode mean for 3-channel input, in the
@@ -228,6 +234,14 @@ func (e *Experiment) CheckpointInterval() int {
 	return max(1, (int(tc.GetNEpochs())+MaxEpochCheckpoints-1)/MaxEpochCheckpoints)
 }
 
+// Precision is train_config.precision: "fp32" (also when unset) or "bf16".
+func (e *Experiment) Precision() string {
+	if p := e.Proto.GetTrainConfig().GetPrecision(); p != "" {
+		return p
+	}
+	return "fp32"
+}
+
 // BYOMModelPath is model_config.byom_model, resolved.
 func (e *Experiment) BYOMModelPath() string {
 	return e.ResolvePath(e.Proto.GetModelConfig().GetByomModel())
@@ -257,6 +271,22 @@ func (e *Experiment) ImageMean() []float64 {
 		return []float64{f64(m["b"]), f64(m["g"]), f64(m["r"])}
 	}
 	return slices.Clone(CaffeMeanBGR)
+}
+
+// ImageStd is the std torch mode divides by, keyed r, g, b (or l for
+// grayscale): image_std when given (a Bonsai field), else TorchStd for every
+// channel, as TAO does. Other modes divide by no std: the result is nil.
+func (e *Experiment) ImageStd() map[string]float32 {
+	if e.PreprocessMode() != "torch" {
+		return nil
+	}
+	if m := e.Proto.GetTrainConfig().GetImageStd(); len(m) > 0 {
+		return maps.Clone(m)
+	}
+	if e.Grayscale() {
+		return map[string]float32{"l": TorchStd}
+	}
+	return map[string]float32{"r": TorchStd, "g": TorchStd, "b": TorchStd}
 }
 
 // HorizontalFlip reports whether training flips images at random (on unless
@@ -303,7 +333,7 @@ func (e *Experiment) Optimizer() Optimizer {
 // Regularizer is the resolved train_config.reg_config.
 type Regularizer struct {
 	Type        string  // "l1", "l2" or "none" (lower-cased); "" when unset
-	Conv2D      bool    // applies to convolution kernels (incl. depthwise, as Keras' Conv2D subclasses)
+	Conv2D      bool    // applies to Conv2D kernels (not depthwise ones: TAO matches the exact type)
 	Dense       bool    // applies to dense kernels
 	WeightDecay float64 // the L1/L2 factor
 	// BNType and BNWeightDecay penalise batch norm gammas (Bonsai); an empty BNType means Type.
@@ -312,7 +342,9 @@ type Regularizer struct {
 }
 
 // Regularizer returns reg_config with the scope list parsed the way TAO does
-// (case-insensitive, unknown entries ignored).
+// (case-insensitive, unknown entries ignored), except that entries are
+// trimmed: TAO splits "Conv2D, Dense" into "Conv2D" and " Dense" and silently
+// drops Dense, a bug Bonsai does not copy.
 func (e *Experiment) Regularizer() Regularizer {
 	rc := e.Proto.GetTrainConfig().GetRegConfig()
 	r := Regularizer{Type: strings.ToLower(rc.GetType()), WeightDecay: f64(rc.GetWeightDecay()),

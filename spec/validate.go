@@ -42,6 +42,9 @@ var ArchDepths = map[string][]int{
 // PreprocessModes are the allowed train_config.preprocess_mode values.
 var PreprocessModes = []string{"tf", "caffe", "torch"}
 
+// Precisions are the allowed train_config.precision values (Bonsai).
+var Precisions = []string{"fp32", "bf16"}
+
 // MaxImageSide bounds input height and width (a Bonsai limit; TAO has none): the largest
 // input a model may take.
 const MaxImageSide = model.MaxInputSide

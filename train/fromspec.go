@@ -40,9 +40,13 @@ type SpecOptions struct {
 	// DistillTemperature (0: the spec's) its weights.
 	Teacher                          string
 	DistillAlpha, DistillTemperature float64
-	Devices                          int // data-parallel devices (TAO's --gpus); 0 means 1
-	Engine                           *engine.Engine
-	Verbose                          bool // print the model summary
+	// DeviceIDs are the devices to train on data parallel (ChooseDevices: TAO's --gpus and
+	// --gpu_index); nil trains on device 0 alone.
+	DeviceIDs []int
+	// UseAMP is TAO's --use_amp: bf16 mixed precision whatever train_config.precision says.
+	UseAMP  bool
+	Engine  *engine.Engine
+	Verbose bool // print Bonsai's model summary too (FLOPs, blocks)
 	// StrictPretrained fails unless every layer of pretrained_model_path loads (a
 	// re-initialised head is allowed).
 	StrictPretrained bool
@@ -87,7 +91,13 @@ func FromSpec(ctx context.Context, o SpecOptions) (*Result, error) {
 	if err := o.Engine.CheckBatch(st.graph, min(batch, len(trainDS.Samples)), true); err != nil {
 		return nil, fmt.Errorf("train_config.batch_size_per_gpu %d: %w", batch, err)
 	}
-	tl, err := loader.New(loader.Items(trainDS), len(trainDS.Classes), TrainLoaderOptions(e))
+	tcfg := TrainConfigFromSpec(e)
+	if o.UseAMP {
+		tcfg.Precision = engine.PrecisionBF16
+	}
+	tlOpts := TrainLoaderOptions(e)
+	devices := dataParallel(e, o.DeviceIDs, &tcfg, &tlOpts)
+	tl, err := loader.New(loader.Items(trainDS), len(trainDS.Classes), tlOpts)
 	if err != nil {
 		return nil, fmt.Errorf("training data: %w", err)
 	}
@@ -95,13 +105,19 @@ func FromSpec(ctx context.Context, o SpecOptions) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validation data: %w", err)
 	}
-	tcfg := TrainConfigFromSpec(e)
 	teacher, err := loadTeacher(&o, &tcfg, &meta)
 	if err != nil {
 		return nil, err
 	}
-	devices := max(o.Devices, 1)
 	printHeader(&o, st, trainDS, valDS)
+	if devices > 1 {
+		bn := "each device's own batch norm statistics (averaged moving statistics)"
+		if tcfg.SyncBN {
+			bn = "batch norm statistics of the whole batch (sync_bn)"
+		}
+		logf(o.Log, "Data parallel: %d devices %v, %d images per device and step (%d in all), learning rate x%d, %s\n",
+			devices, o.DeviceIDs, tlOpts.BatchSize/devices, tlOpts.BatchSize, devices, bn)
+	}
 	if teacher != nil {
 		logf(o.Log, "Distillation: teacher %s, alpha %g, temperature %g\n", teacher.path, tcfg.DistillAlpha, tcfg.DistillTemperature)
 	}
@@ -114,10 +130,13 @@ func FromSpec(ctx context.Context, o SpecOptions) (*Result, error) {
 		ResultsDir: o.ResultsDir, Engine: o.Engine, Results: folder,
 		Graph: st.graph, Weights: st.weights, Optimizer: st.optimizer, InitEpoch: st.initEpoch,
 		Train: tcfg, Teacher: teacher.model(), Schedule: ScheduleFromSpec(e, devices),
-		Epochs: int(e.Proto.GetTrainConfig().GetNEpochs()), StepsDivisor: devices,
+		Epochs:    int(e.Proto.GetTrainConfig().GetNEpochs()),
 		TrainData: tl, ValData: vl, Classes: trainDS.Classes,
 		Save: store.save, Load: store.load, Ext: ext, CheckpointInterval: interval,
-		Plot: report.WriteTrainingCurves, Progress: o.Progress, Log: o.Log, Warn: o.Warn,
+		Plot: report.WriteTrainingCurves, TensorBoard: TensorBoardFromSpec(e),
+		HTMLReport: true, Pruning: pruningRecord(st.extra),
+		Facts:    [][2]string{{"spec", e.Path}, {"weights from", st.from}},
+		Progress: o.Progress, Log: o.Log, Warn: o.Warn,
 	})
 	if bad := tl.BadImageSummary(); bad != "" && o.Warn != nil {
 		fmt.Fprintln(o.Warn, "warning:", bad)
@@ -321,7 +340,7 @@ func resumeFrom(path string, initEpoch int, key string, classes int) (*start, er
 // Keras/TAO HDF5, TF.js, ONNX): weights by layer name with a per-layer table, or the pretrained
 // graph itself when it is a pruned Bonsai model.
 func (st *start) loadPretrained(o *SpecOptions, path string, classes int) error {
-	src, err := pretrained.Load(path, pretrained.Options{Key: o.Key, InputSize: st.graph.Input})
+	src, err := pretrained.Load(path, pretrained.Options{Key: o.Key})
 	if err != nil {
 		return o.Spec.ExplainMissing("train_config.pretrained_model_path", o.Spec.Proto.GetTrainConfig().GetPretrainedModelPath(), err)
 	}
@@ -499,8 +518,9 @@ func printHeader(o *SpecOptions, st *start, trainDS, valDS *data.Dataset) {
 	if w == nil {
 		return
 	}
-	if o.Verbose {
-		if s, err := st.graph.Summarize(); err == nil {
+	if s, err := st.graph.Summarize(); err == nil {
+		s.PrintKeras(w) // as TAO's train prints final_model.summary()
+		if o.Verbose {
 			s.Print(w)
 		}
 	}

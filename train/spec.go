@@ -9,7 +9,7 @@ import (
 )
 
 // TrainConfigFromSpec maps train_config's optimizer, reg_config, label_smoothing,
-// batch_size_per_gpu and random_seed to the engine's training configuration.
+// batch_size_per_gpu, random_seed and precision to the engine's training configuration.
 func TrainConfigFromSpec(e *spec.Experiment) engine.TrainConfig {
 	o := e.Optimizer()
 	r := e.Regularizer()
@@ -21,12 +21,13 @@ func TrainConfigFromSpec(e *spec.Experiment) engine.TrainConfig {
 		LabelSmoothing: float64(tc.GetLabelSmoothing()),
 		BatchSize:      int(tc.GetBatchSizePerGpu()),
 		Seed:           int64(tc.GetRandomSeed()),
+		Precision:      e.Precision(),
 	}
 	if cfg.BNRegType == "" {
 		cfg.BNRegType = r.Type
 	}
-	if r.Conv2D {
-		cfg.RegScope = append(cfg.RegScope, "Conv2D", "DepthwiseConv2D")
+	if r.Conv2D { // TAO matches the exact Keras type: depthwise kernels are not penalised
+		cfg.RegScope = append(cfg.RegScope, "Conv2D")
 	}
 	if r.Dense {
 		cfg.RegScope = append(cfg.RegScope, "Dense")

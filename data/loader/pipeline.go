@@ -29,7 +29,8 @@ func (p *pipeline) stable(m *Image) *Image {
 		return resizeRegion(m, region{rw, rh, 0, 0, rw, rh}, p.interp)
 	}
 	r := plainRegion(p.width, p.height)
-	if p.centerCrop {
+	if p.centerCrop && (m.Width != p.width || m.Height != p.height) {
+		// TAO (load_and_crop_img) crops only an image whose size differs from the target.
 		r = centerCropRegion(m.Width, m.Height, p.width, p.height)
 	}
 	if r.ResizedW == m.Width && r.ResizedH == m.Height && r.W == m.Width && r.H == m.Height {

@@ -191,8 +191,14 @@ func (b *Builder) Constant(flat any, dims ...int) (backends.Op, error) {
 
 var errDistributed = errors.New("purego: distributed execution is not supported (single CPU device)")
 
-// DistributedSPMD is not supported.
-func (b *Builder) DistributedSPMD(int) error { return errDistributed }
+// DistributedSPMD accepts one replica (the CPU is one device), so that data-parallel graphs
+// run here with a single replica; more is not supported.
+func (b *Builder) DistributedSPMD(numDevices int) error {
+	if numDevices != 1 {
+		return fmt.Errorf("%w: SPMD over %d devices", errDistributed, numDevices)
+	}
+	return nil
+}
 
 // DistributedAutoSharding is not supported.
 func (b *Builder) DistributedAutoSharding(...backends.Mesh) error { return errDistributed }
@@ -207,9 +213,25 @@ func (b *Builder) DeviceAssignment(devices ...backends.DeviceNum) error {
 	return nil
 }
 
-// AllReduce is not supported.
-func (b *Builder) AllReduce([]backends.Op, backends.ReduceOpType, [][]int) ([]backends.Op, error) {
-	return nil, errDistributed
+// AllReduce over replica groups of one device each (the only SPMD this backend runs) returns
+// its operands unchanged.
+func (b *Builder) AllReduce(ops []backends.Op, _ backends.ReduceOpType, groups [][]int) ([]backends.Op, error) {
+	for _, g := range groups {
+		if len(g) != 1 {
+			return nil, fmt.Errorf("%w: AllReduce over replica group %v", errDistributed, g)
+		}
+	}
+	out := make([]backends.Op, len(ops))
+	for i, op := range ops {
+		v, err := b.value("AllReduce", op)
+		if err != nil {
+			return nil, err
+		}
+		if out[i], err = b.Reshape(op, v.shape.Dimensions...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Compile turns the recorded graph into an executable.

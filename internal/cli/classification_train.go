@@ -38,6 +38,11 @@ RESULTS_DIR receives TAO's outputs:
   weights/best.*, weights/last.*   the best epoch (validation accuracy) and the latest one; only
                                    last keeps the optimizer state
   classmap.json, training.csv, status.json (JSON lines), results.png (training curves)
+  events/                          TensorBoard event files: loss, acc, lr per iteration; val_loss,
+                                   val_acc, throughput per epoch; with train_config.visualizer
+                                   { enabled: true } num_images augmented images per epoch, with
+                                   weight_histograms per-layer weight histograms
+
 The run holds RESULTS_DIR's lock; a fresh run into a folder holding another run's epochs is
 refused (--resume continues it, --force deletes its results first). A run killed at any moment
 continues with --resume as if uninterrupted.
@@ -96,7 +101,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.gpus, "gpus", 1, "number of devices (TAO: GPUs) to train on")
 	fs.Var(&f.gpuIndex, "gpu_index", "device ids to use (space-separated, one per --gpus)")
 	fs.StringVar(&f.logFile, "log_file", "", "append standard output and error to this file")
-	fs.BoolVar(&f.amp, "use_amp", false, "TAO's mixed precision (not supported: training runs in float32)")
+	fs.BoolVar(&f.amp, "use_amp", false, "mixed precision: bfloat16 compute, float32 master weights (as train_config.precision: \"bf16\"; GPUs; the pure-Go backend trains in float32)")
 	var np int
 	fs.IntVar(&np, "np", -1, "TAO's horovod process count (accepted and ignored)")
 	alias(fs, "np", "num_processes")
@@ -168,29 +173,19 @@ func redirectToLog(env *Env, path string) (func(), error) {
 	return func() { engine.Notes = notes; f.Close() }, nil
 }
 
-// openDevices opens the backend and checks that it has the devices --gpus asks for.
-func openDevices(backend string, gpus int, gpuIndex []string) (*engine.Engine, error) {
+// openDevices opens the backend and chooses the devices --gpus and --gpu_index ask for.
+func openDevices(backend string, gpus int, gpuIndex []string) (*engine.Engine, []int, error) {
 	eng, err := engine.Open(backend)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	devices := eng.Devices()
+	var index []int
 	for _, v := range gpuIndex {
-		if i, _ := strconv.Atoi(v); i >= len(devices) {
-			return nil, fmt.Errorf("--gpu_index %d: the %s backend has %d device(s) (ids 0..%d)", i, eng.Name, len(devices), len(devices)-1)
-		}
+		i, _ := strconv.Atoi(v) // checked by trainFlags.check
+		index = append(index, i)
 	}
-	if gpus > len(devices) {
-		return nil, fmt.Errorf("--gpus %d: the %s backend has only %d device(s) (%v); use --gpus %d or a machine with %d GPUs",
-			gpus, eng.Name, len(devices), devices, len(devices), gpus)
-	}
-	if gpus > 1 {
-		return nil, fmt.Errorf("--gpus %d: data-parallel training on several devices is not implemented yet; train with --gpus 1", gpus)
-	}
-	if len(gpuIndex) == 1 && gpuIndex[0] != "0" {
-		return nil, fmt.Errorf("--gpu_index %s: choosing a device other than 0 is not supported yet; set CUDA_VISIBLE_DEVICES=%s instead", gpuIndex[0], gpuIndex[0])
-	}
-	return eng, nil
+	ids, err := train.ChooseDevices(eng, gpus, index)
+	return eng, ids, err
 }
 
 // trainFromSpec loads the spec and opens the devices, then runs the training.
@@ -202,10 +197,7 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 	for _, w := range e.Warnings() {
 		fmt.Fprintln(env.Stderr, "warning:", w)
 	}
-	if f.amp {
-		fmt.Fprintln(env.Stderr, "warning: --use_amp is not supported; training runs in float32")
-	}
-	eng, err := openDevices(f.backend, f.gpus, f.gpuIndex.Values)
+	eng, ids, err := openDevices(f.backend, f.gpus, f.gpuIndex.Values)
 	if err != nil {
 		return err
 	}
@@ -213,7 +205,7 @@ func trainFromSpec(ctx context.Context, env *Env, f *trainFlags) error {
 		Spec: e, ResultsDir: f.results, Key: f.key, Classmap: f.classmap,
 		InitEpoch: f.initEpoch, Resume: f.resume, Force: f.force, CheckpointInterval: f.interval,
 		Teacher: f.teacher, DistillAlpha: f.distillAlpha, DistillTemperature: f.distillTemperature,
-		Devices: f.gpus, Engine: eng, Verbose: f.verbose, StrictPretrained: f.strict,
+		DeviceIDs: ids, UseAMP: f.amp, Engine: eng, Verbose: f.verbose, StrictPretrained: f.strict,
 		Progress: env.Stderr, Log: env.Stdout, Warn: env.Stderr,
 	})
 	switch {

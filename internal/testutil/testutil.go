@@ -5,7 +5,9 @@ package testutil
 import (
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -84,4 +86,23 @@ func Rand(seed uint64) func() float64 {
 		s++
 		return float64(SplitMix64(s)>>11) / (1 << 53)
 	}
+}
+
+// DebianPython is the interpreter that has Debian's python3-* modules (python3-protobuf,
+// python3-crc32c, python3-torch, ...), whatever python3 is first on the PATH.
+const DebianPython = "/usr/bin/python3"
+
+// Python returns DebianPython after checking that it imports every module, or skips the test
+// with a message naming what is missing and the script that installs it.
+func Python(t testing.TB, installer string, modules ...string) string {
+	t.Helper()
+	if _, err := os.Stat(DebianPython); err != nil {
+		t.Skipf("%s is absent; skipping (CI installs it with %s)", DebianPython, installer)
+	}
+	for _, m := range modules {
+		if out, err := exec.Command(DebianPython, "-c", "import "+m).CombinedOutput(); err != nil {
+			t.Skipf("%s cannot import %s (%v: %s); skipping (CI installs it with %s)", DebianPython, m, err, strings.TrimSpace(string(out)), installer)
+		}
+	}
+	return DebianPython
 }
