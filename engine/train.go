@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/internal/splitmix"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
@@ -317,17 +318,10 @@ func (t *Trainer) effectiveLR(lr float32) float32 {
 // rngState derives the dropout random state of an iteration and replica from the seed (so resume
 // is exact).
 func (t *Trainer) rngState(replica int) *tensors.Tensor {
-	a := splitmix(uint64(t.cfg.Seed) ^ 0x5bd1e995)
-	b := splitmix(a ^ uint64(t.iter) ^ uint64(replica)<<48)
-	c := splitmix(b)
+	a := splitmix.Mix(uint64(t.cfg.Seed) ^ 0x5bd1e995)
+	b := splitmix.Mix(a ^ uint64(t.iter) ^ uint64(replica)<<48)
+	c := splitmix.Mix(b)
 	return tensors.FromFlatDataAndDimensions([]uint64{a, b, c}, 3)
-}
-
-func splitmix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 // checkLabels verifies labels [N, classes] against images.
