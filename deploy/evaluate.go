@@ -79,7 +79,7 @@ func inputFromMetadata(meta map[string]string) (modelfile.Preprocessing, []float
 	if err := json.Unmarshal([]byte(meta[onnx.MetaPreprocessing]), &p); err != nil {
 		return p, nil, fmt.Errorf("no readable %s metadata (was it written by bonsai classification export?): %w", onnx.MetaPreprocessing, err)
 	}
-	norm, err := loader.NormalizationOf(p.Mode, p.InputSize[0], p.ImageMean)
+	norm, err := loader.NormalizationOf(p.Mode, p.InputSize[0], p.ImageMean, p.ImageStd)
 	if err != nil {
 		return p, nil, err
 	}

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/data/loader"
 	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/modelfile"
@@ -195,36 +194,11 @@ func (j *job) load() error {
 	return err
 }
 
-// classNames are the class names in output order: --classmap_json, else the model file's
-// classmap, else the class indices.
+// classNames are the class names in output order (evaluate.Classes): the model file's
+// classmap, checked against --classmap_json; the file's when the model has none; else the
+// class indices.
 func (j *job) classNames() ([]string, error) {
-	cm := data.ClassMap(j.mf.Classmap)
-	if j.cfg.ClassmapJSON != "" {
-		var err error
-		if cm, err = data.ReadClassMap(j.cfg.ClassmapJSON); err != nil {
-			return nil, err
-		}
-	}
-	shapes, err := j.mf.Graph.Shapes()
-	if err != nil {
-		return nil, err
-	}
-	units := shapes[j.mf.Graph.Output][0]
-	if len(cm) == 0 {
-		names := make([]string, units)
-		for i := range names {
-			names[i] = fmt.Sprint(i)
-		}
-		return names, nil
-	}
-	classes, err := data.ClassesFromMap(cm)
-	if err != nil {
-		return nil, err
-	}
-	if len(classes) != units {
-		return nil, fmt.Errorf("the classmap names %d classes but the model predicts %d", len(classes), units)
-	}
-	return classes, nil
+	return evaluate.Classes(j.cfg.ClassmapJSON, j.mf)
 }
 
 // outputs lists every file the export will write.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -93,7 +94,7 @@ func TestShardGradientsAverageToFullBatch(t *testing.T) {
 			}
 		}
 		for i, g := range full {
-			assertClose(t, tr.m.keys[tr.trainable[i]]+" gradient", g, avg[i], 1e-4)
+			testutil.AssertClose(t, tr.m.keys[tr.trainable[i]]+" gradient", g, avg[i], 1e-4)
 		}
 	}
 }
@@ -135,9 +136,9 @@ func TestSPMDOneReplicaMatchesPlain(t *testing.T) {
 		cfg := base
 		cfg.Devices, cfg.SyncBN = []int{0}, sync
 		loss, w := run(cfg)
-		assertClose(t, "losses", loss, f64(wantLoss), 1e-5)
+		testutil.AssertClose(t, "losses", loss, f64(wantLoss), 1e-5)
 		for k, v := range wantW {
-			assertClose(t, k, w[k].Data, f64(v.Data), 1e-5)
+			testutil.AssertClose(t, k, w[k].Data, f64(v.Data), 1e-5)
 		}
 	}
 }

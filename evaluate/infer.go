@@ -15,6 +15,7 @@ import (
 	"github.com/bonsai-ml/bonsai/data/loader"
 	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/internal/pyfmt"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
 )
@@ -141,7 +142,8 @@ func WriteInferenceResults(dir string, preds []Prediction) error {
 	}
 	var csv bytes.Buffer
 	for _, p := range preds {
-		fmt.Fprintf(&csv, "%s,%s,%s\n", csvField(p.Path), csvField(p.Class), strconv.FormatFloat(float64(p.Conf), 'g', -1, 32))
+		// pandas writes the float32 confidence as the repr of its float64 value, as TAO's does.
+		fmt.Fprintf(&csv, "%s,%s,%s\n", csvField(p.Path), csvField(p.Class), pyfmt.Float(float64(p.Conf)))
 	}
 	if err := atomicfile.WriteBytes(filepath.Join(dir, ResultCSV), csv.Bytes()); err != nil {
 		return err

@@ -26,7 +26,7 @@ func LoaderOptions(p modelfile.Preprocessing, centerCrop bool, batch, workers in
 	}
 	return loader.Options{
 		Height: p.InputSize[1], Width: p.InputSize[2], Channels: p.InputSize[0],
-		Interpolation: p.Interpolation, PreprocessMode: p.Mode, ImageMean: p.ImageMean,
+		Interpolation: p.Interpolation, PreprocessMode: p.Mode, ImageMean: p.ImageMean, ImageStd: p.ImageStd,
 		CenterCrop: centerCrop, BatchSize: max(batch, 1), Workers: workers,
 		Cache: true, CacheMaxBytes: CacheBytes,
 	}
@@ -79,6 +79,9 @@ type DatasetOptions struct {
 	CenterCrop    bool
 	Batch, TopK   int
 	Warn          io.Writer // unreadable images are reported here (nil: not reported)
+	// Regularization is the regularizer whose penalty on the model's weights the loss includes,
+	// as TAO's evaluate rebuilds the model with the spec's reg_config (zero value: none).
+	Regularization engine.TrainConfig
 }
 
 // Dataset runs the model over every image of the dataset and computes the metrics.
@@ -112,7 +115,16 @@ func Dataset(o DatasetOptions) (*Report, error) {
 			}
 		}
 	}
-	return ev.Report()
+	rep, err := ev.Report()
+	if err != nil {
+		return nil, err
+	}
+	penalty, err := engine.Penalty(o.Model.Graph, o.Model.Weights, o.Regularization)
+	if err != nil {
+		return nil, fmt.Errorf("the regularization penalty: %w", err)
+	}
+	rep.AddPenalty(penalty)
+	return rep, nil
 }
 
 // ClassMap is the class -> output index map to read a model's predictions with: the model's

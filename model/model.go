@@ -61,6 +61,11 @@ const (
 const (
 	PaddingTF  = "tf"  // TensorFlow's SAME (PadSame), Bonsai's default
 	PaddingTAO = "tao" // TAO's symmetric SAME (PadSameSymmetric), to reproduce TAO's numerics
+	// PaddingKeras is PaddingTF for 'same' layers; architecture builders that pad explicitly
+	// before strided layers (MobileNet v1/v2) pad bottom/right as Keras Applications does,
+	// instead of TAO's one pixel on every side, so that Keras Applications' weights see
+	// exactly the inputs they were trained on.
+	PaddingKeras = "keras"
 )
 
 // Layer is one node of the graph. Only the fields its Op uses are set.

@@ -126,16 +126,16 @@ func CountsPadding(l *Layer) bool {
 }
 
 // SetPaddingMode makes every 'same' layer use mode's padding: PaddingTAO (PadSameSymmetric) or
-// PaddingTF / "" (PadSame). Shapes can change (TAO's 2x2/2 pools floor odd sizes), so the graph
+// PaddingTF, PaddingKeras or "" (PadSame). Shapes can change (TAO's 2x2/2 pools floor odd sizes), so the graph
 // is validated again.
 func (g *Graph) SetPaddingMode(mode string) error {
 	from, to := PadSameSymmetric, PadSame
 	switch mode {
 	case PaddingTAO:
 		from, to = PadSame, PadSameSymmetric
-	case PaddingTF, "":
+	case PaddingTF, PaddingKeras, "":
 	default:
-		return fmt.Errorf("padding mode %q: want %q or %q", mode, PaddingTF, PaddingTAO)
+		return fmt.Errorf("padding mode %q: want %q, %q or %q", mode, PaddingTF, PaddingTAO, PaddingKeras)
 	}
 	for _, l := range g.Layers {
 		if l.Padding == from {
@@ -405,4 +405,24 @@ func (g *Graph) OutputUnits() int {
 		return -1
 	}
 	return shapes[g.Output].Channels()
+}
+
+// PermuteFlattenRows reorders a dense kernel [C*H*W, units] whose rows follow a channels-first
+// flatten (c, h, w), as ONNX and Keras' channels_first write them, into the graph's flatten
+// order (h, w, c).
+func PermuteFlattenRows(k *Tensor, c, h, w int) (*Tensor, error) {
+	if len(k.Shape) != 2 || k.Shape[0] != c*h*w {
+		return nil, fmt.Errorf("kernel shape %v does not follow a flatten of %dx%dx%d", k.Shape, c, h, w)
+	}
+	units := k.Shape[1]
+	out := NewTensor(k.Shape...)
+	for ch := range c {
+		for y := range h {
+			for x := range w {
+				from, to := ((ch*h+y)*w+x)*units, ((y*w+x)*c+ch)*units
+				copy(out.Data[to:to+units], k.Data[from:from+units])
+			}
+		}
+	}
+	return out, nil
 }

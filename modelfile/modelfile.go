@@ -84,7 +84,8 @@ type Preprocessing struct {
 	// Mode is TAO's prepress mode: "caffe", "torch" or "tf".
 	Mode string `json:"mode"`
 	// ImageMean is TAO's image_mean as the data loader takes it: keys "r", "g", "b" (or "l" for
-	// one channel); empty means the mode's defaults. ImageStd, with the same keys, is optional.
+	// one channel); empty means the mode's defaults. ImageStd, with the same keys, is torch
+	// mode's std; empty means 0.224 for every channel (TAO's).
 	ImageMean map[string]float32 `json:"image_mean,omitempty"`
 	ImageStd  map[string]float32 `json:"image_std,omitempty"`
 	// InputSize is [C, H, W] as TAO's input_image_size writes it.

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/internal/readfile"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/pretrained/keras"
@@ -39,7 +40,8 @@ const (
 type Options struct {
 	// Key decrypts an encrypted Bonsai model file.
 	Key string
-	// InputSize [C, H, W] fixes an input size the source leaves open (zero: 224x224).
+	// InputSize [C, H, W], when set, replaces the source's input height and width (fully
+	// convolutional models run at any size); one the source leaves open is otherwise 224x224.
 	InputSize [3]int
 	// PaddingMode sets an imported graph's padding mode (model.PaddingTF or PaddingTAO); ""
 	// keeps the source's, guessing TAO's for channels_first Keras models.
@@ -114,6 +116,9 @@ func Detect(path string) (format, file string, err error) {
 			return "", "", fmt.Errorf("pretrained model %s is a folder without model.json (a TensorFlow.js model): %w", path, ErrUnsupported)
 		}
 		return FormatTFJS, p, nil
+	}
+	if _, err := readfile.Check(path, "model file", 0); err != nil {
+		return "", "", err
 	}
 	head := make([]byte, 8)
 	if fh, err := os.Open(path); err == nil {

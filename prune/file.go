@@ -32,6 +32,10 @@ func PrunedFile(mf *modelfile.File, res *Result, source string, target Target) (
 			rec.KeptChannels[l.Name] = l.After
 		}
 	}
+	for _, l := range res.Layers {
+		rec.Layers = append(rec.Layers, results.PrunedLayer{Name: l.Name, Op: string(l.Op), Before: l.Before,
+			After: l.After, Group: l.Group, Pinned: l.Pinned})
+	}
 	encoded, err := rec.Encode()
 	if err != nil {
 		return nil, err

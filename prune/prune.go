@@ -1,7 +1,7 @@
 package prune
 
 import (
-	"fmt"
+	"github.com/bonsai-ml/bonsai/internal/pyfmt"
 
 	"github.com/bonsai-ml/bonsai/model"
 )
@@ -141,7 +141,17 @@ func KeptChannels(g *model.Graph, w model.Weights, opts Options) (map[string][]i
 	return a.propagate(d)
 }
 
-// String is TAO's log line.
+// String is TAO's log line, the ratio printed as Python prints a float ("1.0", "0.635...").
 func (r *Result) String() string {
-	return fmt.Sprintf("Pruning ratio (pruned model / original model): %v", r.Ratio())
+	return "Pruning ratio (pruned model / original model): " + pyfmt.Float(r.Ratio())
+}
+
+// StatusKPI is the kpi of TAO's prune status.json event, in TAO's units: pruning_ratio, size
+// (the pruned model file in MB of 2^20 bytes) and param_count (millions of parameters).
+func (r *Result) StatusKPI(fileBytes int64) map[string]any {
+	return map[string]any{
+		"pruning_ratio": r.Ratio(),
+		"size":          float64(fileBytes) / (1 << 20),
+		"param_count":   float64(r.After.Params) / 1e6,
+	}
 }

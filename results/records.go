@@ -39,6 +39,27 @@ type PruneRecord struct {
 	FLOPsBefore    int64          `json:"flops_before"`
 	FLOPsAfter     int64          `json:"flops_after"`
 	PreviousPruned string         `json:"previous,omitempty"`
+	// Layers is the per-layer table: output channels before and after, per prunable layer.
+	Layers []PrunedLayer `json:"layers,omitempty"`
+}
+
+// PrunedLayer is one row of a PruneRecord's per-layer table.
+type PrunedLayer struct {
+	Name   string `json:"layer"`
+	Op     string `json:"op"`
+	Before int    `json:"channels_before"`
+	After  int    `json:"channels_after"`
+	Group  int    `json:"group,omitempty"`     // equalization group (0: none)
+	Pinned string `json:"keeps_all,omitempty"` // why every channel was kept
+}
+
+// DecodePruneRecord reads a "pruning" metadata entry.
+func DecodePruneRecord(s string) (*PruneRecord, error) {
+	var r PruneRecord
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return nil, fmt.Errorf("reading the %s record: %w", MetaPruning, err)
+	}
+	return &r, nil
 }
 
 // DistillRecord is the "distillation" metadata entry of a distilled run's checkpoints.

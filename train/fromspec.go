@@ -46,7 +46,7 @@ type SpecOptions struct {
 	// UseAMP is TAO's --use_amp: bf16 mixed precision whatever train_config.precision says.
 	UseAMP  bool
 	Engine  *engine.Engine
-	Verbose bool // print the model summary
+	Verbose bool // print Bonsai's model summary too (FLOPs, blocks)
 	// StrictPretrained fails unless every layer of pretrained_model_path loads (a
 	// re-initialised head is allowed).
 	StrictPretrained bool
@@ -133,7 +133,10 @@ func FromSpec(ctx context.Context, o SpecOptions) (*Result, error) {
 		Epochs:    int(e.Proto.GetTrainConfig().GetNEpochs()),
 		TrainData: tl, ValData: vl, Classes: trainDS.Classes,
 		Save: store.save, Load: store.load, Ext: ext, CheckpointInterval: interval,
-		Plot: report.WriteTrainingCurves, Progress: o.Progress, Log: o.Log, Warn: o.Warn,
+		Plot: report.WriteTrainingCurves, TensorBoard: TensorBoardFromSpec(e),
+		HTMLReport: true, Pruning: pruningRecord(st.extra),
+		Facts:    [][2]string{{"spec", e.Path}, {"weights from", st.from}},
+		Progress: o.Progress, Log: o.Log, Warn: o.Warn,
 	})
 	if bad := tl.BadImageSummary(); bad != "" && o.Warn != nil {
 		fmt.Fprintln(o.Warn, "warning:", bad)
@@ -337,7 +340,7 @@ func resumeFrom(path string, initEpoch int, key string, classes int) (*start, er
 // Keras/TAO HDF5, TF.js, ONNX): weights by layer name with a per-layer table, or the pretrained
 // graph itself when it is a pruned Bonsai model.
 func (st *start) loadPretrained(o *SpecOptions, path string, classes int) error {
-	src, err := pretrained.Load(path, pretrained.Options{Key: o.Key, InputSize: st.graph.Input})
+	src, err := pretrained.Load(path, pretrained.Options{Key: o.Key})
 	if err != nil {
 		return o.Spec.ExplainMissing("train_config.pretrained_model_path", o.Spec.Proto.GetTrainConfig().GetPretrainedModelPath(), err)
 	}
@@ -515,8 +518,9 @@ func printHeader(o *SpecOptions, st *start, trainDS, valDS *data.Dataset) {
 	if w == nil {
 		return
 	}
-	if o.Verbose {
-		if s, err := st.graph.Summarize(); err == nil {
+	if s, err := st.graph.Summarize(); err == nil {
+		s.PrintKeras(w) // as TAO's train prints final_model.summary()
+		if o.Verbose {
 			s.Print(w)
 		}
 	}

@@ -67,6 +67,13 @@ type Options struct {
 	CheckpointInterval int
 	// Plot draws results.png from the history (optional).
 	Plot func(path string, rows []results.Epoch) error
+	// TensorBoard adds images and histograms to the event files under ResultsDir/events.
+	TensorBoard TensorBoard
+	// HTMLReport writes ResultsDir/report.html at the end (ReportFile), with Facts added to the
+	// run's own and, for a pruned model, Pruning's settings and per-layer table.
+	HTMLReport bool
+	Facts      [][2]string
+	Pruning    *results.PruneRecord
 
 	Progress io.Writer // progress bar (stderr); nil: none
 	Log      io.Writer // messages (stdout); nil: none
@@ -131,12 +138,15 @@ type run struct {
 	history  []results.Epoch
 	best     results.Epoch
 	hasBest  bool
+	events   *events
+	lastEval *evaluate.Report // the latest epoch's validation
 	folder   *results.Run
 }
 
 // Run trains o.Graph for epochs o.InitEpoch..o.Epochs and writes TAO's outputs in
 // o.ResultsDir: weights/<arch>_NNN<ext> every epoch plus weights/best<ext> and
-// weights/last<ext>, classmap.json, training.csv, status.json and results.png.
+// weights/last<ext>, classmap.json, training.csv, status.json, TensorBoard event files in
+// events/ (see TensorBoard), results.png and (HTMLReport) report.html.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
@@ -152,17 +162,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	r := &run{o: &o, status: results.NewStatusLog(o.ResultsDir), bar: NewProgress(o.Progress), folder: o.Results}
 	if err := r.prepare(); err != nil {
+		r.events.close()
 		r.fail(err)
 		return nil, err
 	}
 	if err := r.status.Write(results.StatusStarted, "Starting Training Loop."); err != nil {
 		return nil, err
 	}
+	defer r.events.close() // after an error; finish closes it and reports its error
 	for epoch := o.InitEpoch; epoch <= o.Epochs; epoch++ {
 		if err := r.epoch(ctx, epoch); err != nil {
 			r.fail(err)
 			return nil, err
 		}
+	}
+	if err := r.events.close(); err != nil {
+		return nil, err
 	}
 	return r.finish()
 }
@@ -203,8 +218,14 @@ func (r *run) prepare() error {
 			return fmt.Errorf("resuming: %w", err)
 		}
 	}
+	if r.events, err = newEvents(o.ResultsDir, o.TensorBoard); err != nil {
+		return err
+	}
 	r.steps = max(1, o.TrainData.BatchesPerEpoch()/o.StepsDivisor)
 	r.maxSteps = r.steps * o.Epochs
+	if w := o.Schedule.EarlyDecayWarning(r.maxSteps, r.steps); w != "" && o.Warn != nil {
+		fmt.Fprintln(o.Warn, "warning:", w)
+	}
 	return r.loadHistory()
 }
 
@@ -262,9 +283,10 @@ func (r *run) epoch(ctx context.Context, epoch int) error {
 		}
 	}
 	r.bar.Validating()
-	if row.ValLoss, row.ValAcc, err = Validate(r.tr, r.o.ValData); err != nil {
+	if r.lastEval, err = Validate(r.tr, r.o.ValData, r.o.Classes); err != nil {
 		return fmt.Errorf("epoch %d: validation: %w", epoch, err)
 	}
+	row.ValLoss, row.ValAcc = r.lastEval.Loss, r.lastEval.Accuracy
 	if epoch == r.o.InitEpoch {
 		r.reportValidationSkips()
 	}
@@ -273,6 +295,9 @@ func (r *run) epoch(ctx context.Context, epoch int) error {
 	isBest := r.noteBest(row)
 	r.bar.EndEpoch(row, isBest)
 	r.history = append(r.history, row)
+	if err := r.events.epochEnd(row); err != nil {
+		return err
+	}
 	return r.writeEpoch(row, isBest)
 }
 
@@ -283,6 +308,14 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 	defer it.Close()
 	r.bar.StartEpoch(epoch, o.Epochs, r.steps)
 	row := results.Epoch{Epoch: epoch}
+	if o.TensorBoard.Histograms {
+		w, err := r.m.Weights()
+		if err != nil {
+			return row, fmt.Errorf("epoch %d: reading weights: %w", epoch, err)
+		}
+		r.events.epochStart(epoch, w)
+	}
+	start := time.Now()
 	var lossSum, accSum float64
 	var seen int
 	for i := 0; i < r.steps && it.Next(); i++ {
@@ -290,6 +323,9 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 			return row, fmt.Errorf("epoch %d, iteration %d: %w (%s)", epoch, i+1, ErrInterrupted, r.keptCheckpoint())
 		}
 		b := it.Batch()
+		if i == 0 {
+			r.events.images(epoch, o.TrainData, b.Images)
+		}
 		global := (epoch-1)*r.steps + i
 		lr := o.Schedule.LR(global, r.maxSteps)
 		if o.lrHook != nil {
@@ -307,6 +343,7 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 		accSum += float64(acc) * float64(n)
 		seen += n
 		r.bar.Step(n, float64(loss), float64(acc), lr)
+		r.events.step(global, float64(loss), float64(acc), lr)
 	}
 	if err := it.Err(); err != nil {
 		return row, fmt.Errorf("epoch %d: %w", epoch, err)
@@ -315,6 +352,7 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 		return row, fmt.Errorf("epoch %d: no training images could be read", epoch)
 	}
 	row.Loss, row.Acc = lossSum/float64(seen), accSum/float64(seen)
+	row.ImagesPerSecond = float64(seen) / max(time.Since(start).Seconds(), 1e-9)
 	return row, nil
 }
 
@@ -375,35 +413,53 @@ func (r *run) keptCheckpoint() string {
 		fmt.Sprintf(" (epoch %d)", r.history[len(r.history)-1].Epoch)
 }
 
-// Validate runs the model over every batch of val and returns the mean loss and accuracy.
-func Validate(tr *engine.Trainer, val *loader.Loader) (loss, acc float64, err error) {
+// Validate runs the model over every batch of val and returns the evaluation report of the
+// classes (names in label order; nil: numbered). Its loss is computed as evaluate computes
+// it (Keras' clipped cross-entropy on the probabilities, plus the regularization penalty of the
+// current weights), so that training.csv's val_loss and evaluate's "Evaluation Loss" agree on
+// the same model and images.
+func Validate(tr *engine.Trainer, val *loader.Loader, classes []string) (*evaluate.Report, error) {
 	it := val.Epoch(0)
 	defer it.Close()
-	var lossSum float64
-	var hits, seen int
+	var ev *evaluate.Evaluator
 	for it.Next() {
 		b := it.Batch()
-		l, probs, err := tr.Evaluate(b.Images, b.Labels)
+		_, probs, err := tr.Evaluate(b.Images, b.Labels)
 		if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
-		n := b.Images.Shape[0]
-		lossSum += float64(l) * float64(n)
-		k := probs.Shape[1]
-		for i, target := range b.Targets {
-			if evaluate.Argmax(probs.Data[i*k:(i+1)*k]) == target {
-				hits++
+		if ev == nil {
+			names := classes
+			if len(names) != probs.Shape[1] {
+				names = make([]string, probs.Shape[1])
+				for i := range names {
+					names[i] = strconv.Itoa(i)
+				}
+			}
+			if ev, err = evaluate.NewEvaluator(names, 1); err != nil {
+				return nil, err
 			}
 		}
-		seen += n
+		if err := ev.AddBatch(b.Targets, probs.Data); err != nil {
+			return nil, err
+		}
 	}
 	if err := it.Err(); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	if seen == 0 {
-		return 0, 0, errors.New("no validation images could be read")
+	if ev == nil {
+		return nil, errors.New("no validation images could be read")
 	}
-	return lossSum / float64(seen), float64(hits) / float64(seen), nil
+	rep, err := ev.Report()
+	if err != nil {
+		return nil, err
+	}
+	penalty, err := tr.Penalty()
+	if err != nil {
+		return nil, err
+	}
+	rep.AddPenalty(penalty)
+	return rep, nil
 }
 
 // writeEpoch commits the epoch's checkpoints and training.csv row (see package results),
@@ -509,6 +565,11 @@ func (r *run) finish() (*Result, error) {
 	r.status.KPI = map[string]any{"validation_loss": last.ValLoss, "validation_accuracy": last.ValAcc}
 	if err := r.status.Write(results.StatusRunning, "Model evaluation is complete."); err != nil {
 		return nil, err
+	}
+	if o.HTMLReport {
+		if err := r.writeHTMLReport(); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", ReportFile, err)
+		}
 	}
 	if err := r.status.Write(results.StatusSuccess, "Training finished successfully."); err != nil {
 		return nil, err

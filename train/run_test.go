@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/evaluate"
+	"github.com/bonsai-ml/bonsai/model"
 )
 
 func baseOptions(t *testing.T, outDir, dataDir string, store *memStore) Options {
@@ -38,6 +40,8 @@ func TestRunWritesTAOOutputs(t *testing.T) {
 	var progress, log bytes.Buffer
 	o := baseOptions(t, outDir, dataDir, store)
 	o.Progress, o.Log = &progress, &log
+	o.HTMLReport, o.Facts = true, [][2]string{{"spec", "spec.cfg"}}
+	o.Pruning = &results.PruneRecord{Source: "big.safetensors", Layers: []results.PrunedLayer{{Name: "conv1", Op: "conv2d", Before: 8, After: 4}}}
 	var plotted int
 	o.Plot = func(path string, rows []results.Epoch) error {
 		plotted = len(rows)
@@ -75,7 +79,21 @@ func TestRunWritesTAOOutputs(t *testing.T) {
 	if rows[2].ValAcc < 0.9 {
 		t.Errorf("tiny CNN did not learn left/right: val_acc %.3f", rows[2].ValAcc)
 	}
+	if want := evaluateLoss(t, o, store.saved[results.LastPath(outDir, ".ckpt")].Weights); math.Abs(rows[2].ValLoss-want) > 1e-6*want {
+		t.Errorf("training.csv val_loss %v differs from evaluate's loss %v on the same model and images", rows[2].ValLoss, want)
+	}
 	checkStatus(t, outDir, []string{results.StatusStarted, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusSuccess})
+	html, err := os.ReadFile(filepath.Join(outDir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<th class=\"name\">spec</th><td class=\"name\">spec.cfg</td>", "Validation after the last epoch (3)",
+		`<table id="confusion">`, `<table id="per-class">`, "<td class=\"name\">conv1</td><td class=\"name\">conv2d</td><td>8</td><td>4</td><td>50%</td>",
+		"Training curves (results.png)", "Confusion matrix of the validation images after epoch 3"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
 	if plotted != 3 {
 		t.Errorf("results.png drawn with %d rows, want 3", plotted)
 	}
@@ -85,6 +103,42 @@ func TestRunWritesTAOOutputs(t *testing.T) {
 	if !strings.Contains(log.String(), "Total Val accuracy") {
 		t.Errorf("log lacks the final summary: %s", log.String())
 	}
+}
+
+// evaluateLoss computes the loss as the evaluate command does: the inference model's
+// probabilities, Keras' cross-entropy through evaluate.Evaluator, plus engine.Penalty.
+func evaluateLoss(t *testing.T, o Options, w model.Weights) float64 {
+	t.Helper()
+	m, err := o.Engine.NewModel(o.Graph, w, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := evaluate.NewEvaluator(o.Classes, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := o.ValData.Epoch(0)
+	defer it.Close()
+	for it.Next() {
+		b := it.Batch()
+		probs, err := m.Predict(b.Images)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ev.AddBatch(b.Targets, probs.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := ev.Report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	penalty, err := engine.Penalty(o.Graph, w, o.Train)
+	if err != nil || penalty <= 0 {
+		t.Fatalf("penalty %v, %v", penalty, err)
+	}
+	rep.AddPenalty(penalty)
+	return rep.Loss
 }
 
 // checkStatus checks the status field of every status.json line.

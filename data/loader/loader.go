@@ -27,10 +27,11 @@ const (
 
 // Options configures a Loader. The field names follow TAO's spec where TAO has one.
 type Options struct {
-	Height, Width, Channels int    // output size; Channels 3 (RGB) or 1 (luminance)
-	Interpolation           string // bilinear (default), bicubic, nearest, lanczos; case-insensitive
-	PreprocessMode          string // caffe, torch or tf (required)
-	ImageMean               map[string]float32
+	Height, Width, Channels int                // output size; Channels 3 (RGB) or 1 (luminance)
+	Interpolation           string             // bilinear (default), bicubic, nearest, lanczos; case-insensitive
+	PreprocessMode          string             // caffe, torch or tf (required)
+	ImageMean               map[string]float32 // caffe mode's mean (keys b, g, r or l); nil: TAO's
+	ImageStd                map[string]float32 // torch mode's std (keys r, g, b or l); nil: 0.224 each
 
 	RandomCrop        bool    // TAO's train crop; excludes CenterCrop
 	CenterCrop        bool    // TAO's eval crop; with neither crop, a plain resize to W x H
@@ -97,7 +98,7 @@ func New(items []Item, numClasses int, opts Options) (*Loader, error) {
 	if err != nil {
 		return nil, err
 	}
-	norm, err := newNormalizer(opts.PreprocessMode, opts.Channels, opts.ImageMean)
+	norm, err := newNormalizer(opts.PreprocessMode, opts.Channels, opts.ImageMean, opts.ImageStd)
 	if err != nil {
 		return nil, err
 	}

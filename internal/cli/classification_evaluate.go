@@ -12,6 +12,7 @@ import (
 	"github.com/bonsai-ml/bonsai/report"
 	"github.com/bonsai-ml/bonsai/results"
 	"github.com/bonsai-ml/bonsai/spec"
+	"github.com/bonsai-ml/bonsai/train"
 )
 
 func init() {
@@ -28,6 +29,8 @@ Evaluates eval_config.model_path (or -m MODEL) on eval_config.eval_dataset_path 
 IMAGE_DIR; one folder per class) and prints what TAO's "classification evaluate" prints:
 Evaluation Loss, Evaluation Top K accuracy (k = eval_config.top_k), the confusion matrix
 (rows = true class) and the classification report (precision, recall, f1-score, support).
+As in TAO, the loss includes the spec's reg_config penalty on the model's weights; a line
+after it gives the cross-entropy alone.
 
 The class order comes from -cm, else from the model file's classmap, else from the sorted
 folder names. Preprocessing comes from the spec's train_config (as in TAO), else from the
@@ -121,7 +124,7 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 	}
 	rep, err := evaluate.Dataset(evaluate.DatasetOptions{Engine: eng, Model: mf, Dataset: ds,
 		Preprocessing: evaluate.Preprocessing(e, mf), CenterCrop: ec.GetEnableCenterCrop(),
-		Batch: batch, TopK: int(ec.GetTopK()), Warn: env.Stderr})
+		Batch: batch, TopK: int(ec.GetTopK()), Warn: env.Stderr, Regularization: train.TrainConfigFromSpec(e)})
 	if err != nil {
 		status.Fail(err)
 		return err
@@ -185,10 +188,12 @@ func lockResults(dir, command string) (func(), error) {
 	return func() { l.Unlock() }, nil
 }
 
-// openEngine opens the backend, printing the model summary first with -v.
+// openEngine opens the backend, printing the model summary first as TAO does (Keras' layout),
+// and with -v also Bonsai's (FLOPs, freeze blocks).
 func openEngine(env *Env, backend string, mf *modelfile.File, verbose bool) (*engine.Engine, error) {
-	if verbose {
-		if s, err := mf.Graph.Summarize(); err == nil {
+	if s, err := mf.Graph.Summarize(); err == nil {
+		s.PrintKeras(env.Stdout)
+		if verbose {
 			s.Print(env.Stdout)
 		}
 	}

@@ -78,7 +78,7 @@ func runClassificationPrune(env *Env, args []string) error {
 	fs.StringVar(&f.output, "o", "", "pruned model file; required (the extension is added when missing)")
 	alias(fs, "o", "output_file")
 	addPruneOptionFlags(fs, &f.opts, &f.excluded, &f.key)
-	fs.StringVar(&f.results, "r", "", "write status.json (kpi: pruning_ratio, size, param_count) and prune_report.json here")
+	fs.StringVar(&f.results, "r", "", "write status.json (kpi as TAO: pruning_ratio, size in MB, param_count in millions) and prune_report.json here")
 	alias(fs, "r", "results_dir")
 	fs.Float64Var(&f.targetRatio, "target_ratio", 0, "search the threshold that keeps at most this fraction of the parameters (or FLOPs)")
 	fs.StringVar(&f.target, "target", prune.TargetParams, "what --target_ratio measures: params or flops")
@@ -213,7 +213,11 @@ func pruneModelFile(env *Env, f *pruneFlags) error {
 	if err := res.WriteLayerReport(f.results); err != nil {
 		return err
 	}
-	return status.Succeed("Pruning finished successfully.", map[string]any{"pruning_ratio": res.Ratio(), "size": size, "param_count": res.After.Params})
+	status.KPI = res.StatusKPI(size)
+	if err := status.Write(results.StatusRunning, res.String()); err != nil {
+		return err
+	}
+	return status.Succeed("Pruning finished successfully.", nil)
 }
 
 // pruneAndSave prunes the model, writes the pruned file and prints the report; it returns the
@@ -240,8 +244,8 @@ func pruneAndSave(env *Env, f *pruneFlags) (*prune.Result, int64, error) {
 	}
 	before, after := prune.ModelBytes(f.model, mf), prune.FileSize(path)
 	if f.verbose {
-		printSummary(env, "Original model", mf.Graph)
-		printSummary(env, "Pruned model", res.Graph)
+		printSummary(env, "Model summary of the unpruned model:", mf.Graph)
+		printSummary(env, "Model summary of the pruned model:", res.Graph)
 	}
 	if err := res.WriteReport(env.Stdout, f.verbose); err != nil {
 		return nil, 0, err
@@ -319,6 +323,6 @@ func printSummary(env *Env, title string, g *model.Graph) {
 	if err != nil {
 		return
 	}
-	fmt.Fprintf(env.Stdout, "%s:\n", title)
-	s.Print(env.Stdout)
+	fmt.Fprintln(env.Stdout, title)
+	s.PrintKeras(env.Stdout)
 }

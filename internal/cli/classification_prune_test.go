@@ -84,6 +84,10 @@ func TestClassificationPrune(t *testing.T) {
 	if rec.Threshold == nil || *rec.Threshold != 0.6 || rec.Allocation != prune.AllocThreshold || rec.ParamsAfter != total || rec.SourceEpoch != 3 || len(rec.Excluded) != 2 {
 		t.Errorf("pruning record %+v (params %d)", rec, total)
 	}
+	// The per-layer table travels with the model, for the retrain's report.html.
+	if len(rec.Layers) == 0 || rec.Layers[0].Name != "conv1" || rec.Layers[0].Before != 64 || rec.Layers[0].After != 64 || rec.Layers[0].Pinned == "" {
+		t.Errorf("pruning record's layers: %+v", rec.Layers)
+	}
 	if idx := pf.Graph.Index(); idx["conv1"].Filters != 64 || idx["block_1a_conv_1"].Filters != 64 {
 		t.Errorf("excluded layers were pruned: conv1 %d, block_1a_conv_1 %d", idx["conv1"].Filters, idx["block_1a_conv_1"].Filters)
 	}
@@ -112,7 +116,8 @@ func TestClassificationPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(filepath.Join(dir, "pruned.safetensors"))
-	if last.Status != "SUCCESS" || last.KPI["param_count"] != float64(total) || last.KPI["size"] != float64(st.Size()) ||
+	// TAO's units: MB of 2^20 bytes, millions of parameters.
+	if last.Status != "SUCCESS" || last.KPI["param_count"] != float64(total)/1e6 || last.KPI["size"] != float64(st.Size())/(1<<20) ||
 		!(last.KPI["pruning_ratio"].(float64) > 0.1 && last.KPI["pruning_ratio"].(float64) < 0.9) {
 		t.Errorf("status.json last line: %s", lines[len(lines)-1])
 	}
@@ -124,7 +129,7 @@ func TestClassificationPruneCriterion(t *testing.T) {
 	dir := t.TempDir()
 	in := prunableModelFile(t, dir, "")
 	code, out, errs := bonsai("classification", "prune", "-m", in, "-o", filepath.Join(dir, "bn.safetensors"), "-pth", "0.6", "--criterion", "bn")
-	if code != 0 || !strings.Contains(out, "Pruning ratio (pruned model / original model): 1\n") || errs != "" {
+	if code != 0 || !strings.Contains(out, "Pruning ratio (pruned model / original model): 1.0\n") || errs != "" {
 		t.Errorf("--criterion bn with equal gammas: exit %d\n%s\nstderr %q", code, out, errs)
 	}
 	pf, err := modelfile.Load(filepath.Join(dir, "bn.safetensors"), "")

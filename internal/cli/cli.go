@@ -84,16 +84,32 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return noCommand(args, stdout, stderr)
 	}
 	err := cmd.Run(env, rest)
+	code := ExitOK
 	switch {
 	case err == nil:
-		return ExitOK
 	case errors.Is(err, flag.ErrHelp):
 		return ExitOK
 	default:
 		err = explain(err)
 		fmt.Fprintf(stderr, "bonsai %s: %v\n", cmd.Path, err)
-		return exitCode(err)
+		code = exitCode(err)
 	}
+	printExecutionStatus(stdout, cmd, code)
+	return code
+}
+
+// printExecutionStatus ends a TAO task (the classification commands) with the line TAO's
+// launcher prints on its standard output, after the task and whatever --log_file captured:
+// "Execution status: PASS" or "FAIL".
+func printExecutionStatus(stdout io.Writer, cmd *Command, code int) {
+	if !strings.HasPrefix(cmd.Path, "classification ") {
+		return
+	}
+	status := "PASS"
+	if code != ExitOK {
+		status = "FAIL"
+	}
+	fmt.Fprintf(stdout, "Execution status: %s\n", status)
 }
 
 // noCommand handles a command line that names no command: help, the version, a group of

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"reflect"
 	"strings"
@@ -49,6 +50,35 @@ func TestUsageErrorExitCode(t *testing.T) {
 		t.Fatalf("help exit %d", code)
 	}
 	_ = flag.ErrHelp
+}
+
+// TestExecutionStatusLine: TAO's launcher ends every classification task with "Execution status:
+// PASS" or "FAIL" on standard output; other commands and --help print no such line.
+func TestExecutionStatusLine(t *testing.T) {
+	fail := errors.New("boom")
+	Register(&Command{Path: "classification testpass", Run: func(*Env, []string) error { return nil }})
+	Register(&Command{Path: "classification testfail", Run: func(*Env, []string) error { return fail }})
+	Register(&Command{Path: "classification testhelp", Run: func(*Env, []string) error { return flag.ErrHelp }})
+	Register(&Command{Path: "testother", Run: func(*Env, []string) error { return nil }})
+	defer func() {
+		for _, p := range []string{"classification testpass", "classification testfail", "classification testhelp", "testother"} {
+			delete(commands, p)
+		}
+	}()
+	for _, c := range []struct {
+		path, want string
+		code       int
+	}{
+		{"classification testpass", "Execution status: PASS\n", ExitOK},
+		{"classification testfail", "Execution status: FAIL\n", ExitFailure},
+		{"classification testhelp", "", ExitOK},
+		{"testother", "", ExitOK},
+	} {
+		var out, errb bytes.Buffer
+		if code := Main(strings.Fields(c.path), &out, &errb); code != c.code || out.String() != c.want {
+			t.Errorf("%s: exit %d, stdout %q; want %d, %q", c.path, code, out.String(), c.code, c.want)
+		}
+	}
 }
 
 // TestFlagSpellings: hyphens and underscores are the same in a flag name, and --help lists a

@@ -69,7 +69,7 @@ func runModelImport(env *Env, args []string) error {
 	alias(fs, "cm", "classmap")
 	fs.StringVar(&f.mode, "preprocess_mode", "tf", "without -e: caffe, torch or tf")
 	fs.StringVar(&f.inputRange, "input_range", "", "without -e: LO,HI, the pixel range the source takes (e.g. 0,1), reached from tf mode by an input_rescale layer")
-	fs.StringVar(&f.inputSize, "input_image_size", "", "C,H,W for a source whose input size is open (default 3,224,224)")
+	fs.StringVar(&f.inputSize, "input_image_size", "", "without -e: C,H,W to run the source at (fully convolutional models; an open size defaults to 224x224)")
 	fs.BoolVar(&f.strict, "strict", false, "fail unless every layer loads (a re-initialised head is allowed)")
 	fs.StringVar(&f.padding, "padding_mode", "", "without -e: tf or tao (default: tao for channels_first Keras files, else tf)")
 	fs.StringVar(&f.key, "k", "", "key: decrypts a Bonsai source and encrypts the output")

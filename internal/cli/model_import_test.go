@@ -160,6 +160,25 @@ func tableStatus(out, layer string) string {
 	return ""
 }
 
+// TestModelImportONNX converts the torchvision mobilenet_v2 ONNX fixture with a new 3-class head.
+func TestModelImportONNX(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "mnv2"+modelfile.Ext)
+	stdout := mustRun(t, "model", "import", "../../onnx/testdata/mobilenet_v2.onnx", "-o", out, "--num_classes", "3",
+		"--preprocess_mode", "torch", "--input_image_size", "3,96,96")
+	for _, want := range []string{"(onnx)", "ONNX opset 13, produced by pytorch 1.13.0", "52 layers loaded, 1 re-initialised head", "input [3 96 96], torch preprocessing"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("import output lacks %q:\n%s", want, stdout)
+		}
+	}
+	mf, err := modelfile.Load(out, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mf.Graph.OutputUnits() != 3 || mf.Graph.Input != [3]int{3, 96, 96} {
+		t.Errorf("graph: %d classes, input %v", mf.Graph.OutputUnits(), mf.Graph.Input)
+	}
+}
+
 func TestModelImportErrors(t *testing.T) {
 	root, specPath := tinyProject(t, 1)
 	out := filepath.Join(root, "x"+modelfile.Ext)

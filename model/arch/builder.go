@@ -113,6 +113,16 @@ func subblockID(i int) string {
 	return id
 }
 
+// stridedPad adds the zero padding in front of a 3x3 convolution with the given stride: one
+// pixel on every side (TAO's), or, for a stride-2 convolution in model.PaddingKeras, Keras'
+// correct_pad (bottom/right only on even sizes).
+func (b *builder) stridedPad(name, in string, stride int) string {
+	if stride == 2 && b.cfg.Padding == model.PaddingKeras {
+		return b.add(&model.Layer{Name: name, Op: model.OpZeroPad, Inputs: []string{in}, Pad: correctPad(b.shapes[in], 3)})
+	}
+	return b.zeroPad(name, in, 1)
+}
+
 // zeroPad adds symmetric zero padding of p pixels on every side.
 func (b *builder) zeroPad(name, in string, p int) string {
 	return b.add(&model.Layer{Name: name, Op: model.OpZeroPad, Inputs: []string{in}, Pad: [4]int{p, p, p, p}})

@@ -58,7 +58,7 @@ func TestFromSpecOptions(t *testing.T) {
 
 // TestPaddingModeNames: the spec's padding_mode values are the graph's padding modes.
 func TestPaddingModeNames(t *testing.T) {
-	if spec.PaddingTF != model.PaddingTF || spec.PaddingTAO != model.PaddingTAO {
+	if spec.PaddingTF != model.PaddingTF || spec.PaddingTAO != model.PaddingTAO || spec.PaddingKeras != model.PaddingKeras {
 		t.Errorf("spec %q/%q, model %q/%q", spec.PaddingTF, spec.PaddingTAO, model.PaddingTF, model.PaddingTAO)
 	}
 }
