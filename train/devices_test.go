@@ -1,6 +1,7 @@
 package train
 
 import (
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -68,5 +69,18 @@ func TestDataParallelOptions(t *testing.T) {
 		if n != 2 || !slices.Equal(cfg.Devices, ids) || !cfg.SyncBN || lo.BatchSize != 32 || !lo.DropLast {
 			t.Errorf("devices %v: n %d, cfg devices %v sync %v, loader batch %d drop %v", ids, n, cfg.Devices, cfg.SyncBN, lo.BatchSize, lo.DropLast)
 		}
+	}
+}
+
+func TestFeedGPU(t *testing.T) {
+	cpu := openEngine(t)
+	lo := loader.Options{Workers: 2, CacheMaxBytes: 1 << 30}
+	feedGPU(cpu, &lo)
+	if lo.Workers != 2 || lo.CacheMaxBytes != 1<<30 {
+		t.Errorf("CPU backend: loader options changed to %+v", lo)
+	}
+	feedGPU(&engine.Engine{Backend: cpu.Backend, Name: "xla:cuda"}, &lo)
+	if lo.Workers != max(2, runtime.NumCPU()) || lo.CacheMaxBytes < 1<<30 {
+		t.Errorf("GPU backend: workers %d, cache %d", lo.Workers, lo.CacheMaxBytes)
 	}
 }
