@@ -15,7 +15,7 @@ import (
 // fourGPUs is a backend that says it has four devices.
 type fourGPUs struct{ backends.Backend }
 
-func (fourGPUs) NumDevices() int                              { return 4 }
+func (fourGPUs) NumDevices() int                             { return 4 }
 func (fourGPUs) DeviceDescription(backends.DeviceNum) string { return "gpu" }
 
 func TestChooseDevices(t *testing.T) {
