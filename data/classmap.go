@@ -3,10 +3,10 @@ package data
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 
 	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/internal/readfile"
 )
 
 // ClassMapFile is the name TAO gives the class map it writes next to a trained model.
@@ -44,7 +44,7 @@ func MapFromClasses(classes []string) ClassMap {
 
 // ReadClassMap reads a classmap.json file and checks its indices.
 func ReadClassMap(path string) (ClassMap, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readfile.Read(path, "classmap", 1<<20)
 	if err != nil {
 		return nil, fmt.Errorf("reading classmap: %w", err)
 	}

@@ -52,6 +52,11 @@ func Open(dir string, classmap map[string]int) (*Dataset, error) {
 	}
 	d := &Dataset{Root: dir}
 	if classmap == nil {
+		for _, f := range folders {
+			if err := ValidClassName(f); err != nil {
+				return nil, fmt.Errorf("class folder %s: %w; rename the folder", filepath.Join(dir, f), err)
+			}
+		}
 		d.Classes = folders
 	} else {
 		if d.Classes, err = ClassesFromMap(classmap); err != nil {
@@ -87,7 +92,7 @@ func Open(dir string, classmap map[string]int) (*Dataset, error) {
 func classFolders(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("dataset folder %s does not exist", dir)
+		return nil, missingFolder(dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading dataset folder %s: %w", dir, err)
@@ -104,6 +109,15 @@ func classFolders(dir string) ([]string, error) {
 	sort.Strings(names)
 	return names, nil
 }
+
+// missingFolder is the error for a dataset folder that does not exist; it matches
+// fs.ErrNotExist.
+type missingFolder string
+
+func (m missingFolder) Error() string {
+	return fmt.Sprintf("dataset folder %s does not exist", string(m))
+}
+func (m missingFolder) Unwrap() error { return fs.ErrNotExist }
 
 // isDir follows symbolic links.
 func isDir(path string, e fs.DirEntry) bool {

@@ -35,7 +35,7 @@ type NvinferInput struct {
 // NvinferInputOf returns nvinfer's preprocessing for a model preprocessing.
 func NvinferInputOf(p modelfile.Preprocessing) (NvinferInput, error) {
 	c := p.InputSize[0]
-	n, err := loader.NormalizationOf(p.Mode, c, p.ImageMean)
+	n, err := loader.NormalizationOf(p.Mode, c, p.ImageMean, p.ImageStd)
 	if err != nil {
 		return NvinferInput{}, fmt.Errorf("model preprocessing: %w", err)
 	}

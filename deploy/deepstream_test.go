@@ -33,13 +33,20 @@ func TestNvinferConfigMatchesTAOsFile(t *testing.T) {
 		{"caffe", [3]int{3, 224, 224}, caffe, nil},
 		{"caffe", [3]int{1, 28, 28}, "net-scale-factor=1.0\noffsets=117.3786\ninfer-dims=1;28;28\n", nil},
 		{"tf", [3]int{3, 32, 32}, "net-scale-factor=0.007843138\noffsets=127.5;127.5;127.5\ninfer-dims=3;32;32\n", nil},
-		{"torch", [3]int{1, 32, 32}, "net-scale-factor=0.017352074\noffsets=114.495\ninfer-dims=1;32;32\n", nil},
-		// torch RGB: one scale, the mean of the float32 1/(255*std), 0.01735365; each channel's
-		// 1/(255*std) divided by it folds into the model (numpy float32 gives the same).
-		{"torch", [3]int{3, 32, 32}, "net-scale-factor=0.01735365\noffsets=123.675;116.28;103.53\ninfer-dims=3;32;32\n",
+		// torch as TAO: every channel 1/(255*0.224) = 0.017507003, which nvinfer's one scale holds.
+		{"torch", [3]int{1, 32, 32}, "net-scale-factor=0.017507002\noffsets=114.495\ninfer-dims=1;32;32\n", nil},
+		{"torch", [3]int{3, 32, 32}, "net-scale-factor=0.017507002\noffsets=123.675;116.28;103.53\ninfer-dims=3;32;32\n", nil},
+		// torch with torchvision's per-channel image_std: one scale, the mean of the float32
+		// 1/(255*std), 0.01735365; each channel's 1/(255*std) divided by it folds into the model
+		// (numpy float32 gives the same).
+		{"torch-std", [3]int{3, 32, 32}, "net-scale-factor=0.01735365\noffsets=123.675;116.28;103.53\ninfer-dims=3;32;32\n",
 			[]float32{0.98680985, 1.0088369, 1.0043532}},
 	} {
-		in, err := NvinferInputOf(modelfile.Preprocessing{Mode: c.mode, InputSize: c.size})
+		p := modelfile.Preprocessing{Mode: c.mode, InputSize: c.size}
+		if c.mode == "torch-std" {
+			p.Mode, p.ImageStd = "torch", map[string]float32{"r": 0.229, "g": 0.224, "b": 0.225}
+		}
+		in, err := NvinferInputOf(p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,22 +120,24 @@ func TestNvinferFormulaGivesBonsaisProbabilities(t *testing.T) {
 	eng := exporttest.OpenEngine(t)
 	dir := t.TempDir()
 	pictures := exporttest.PictureFiles(t, dir, 6)
+	torchvision := map[string]float32{"r": 0.229, "g": 0.224, "b": 0.225}
 	for i, c := range []struct {
 		mode     string
 		channels int
-	}{{"caffe", 3}, {"tf", 3}, {"torch", 3}, {"caffe", 1}, {"torch", 1}} {
-		t.Run(fmt.Sprintf("%s_%d", c.mode, c.channels), func(t *testing.T) {
+		std      map[string]float32 // torch's image_std; per channel, it folds into the model
+	}{{"caffe", 3, nil}, {"tf", 3, nil}, {"torch", 3, nil}, {"torch", 3, torchvision}, {"caffe", 1, nil}, {"torch", 1, nil}} {
+		t.Run(fmt.Sprintf("%s_%d_%d", c.mode, c.channels, len(c.std)), func(t *testing.T) {
 			g, err := arch.Build(arch.Config{Arch: "resnet", NLayers: 10, InputSize: [3]int{c.channels, 32, 32}, NumClasses: 4, UseBatchNorm: true})
 			if err != nil {
 				t.Fatal(err)
 			}
 			w := exporttest.RandomWeights(t, eng, g, int64(i+1))
-			prep := modelfile.Preprocessing{Mode: c.mode, InputSize: g.Input, Interpolation: "bilinear"}
+			prep := modelfile.Preprocessing{Mode: c.mode, InputSize: g.Input, Interpolation: "bilinear", ImageStd: c.std}
 			z := preprocessed(t, pictures, prep)
 			want := exporttest.ReferenceProbs(t, eng, g, w, z)
-			sub := filepath.Join(dir, fmt.Sprintf("%s%d", c.mode, c.channels))
+			sub := filepath.Join(dir, fmt.Sprintf("%s%d_%d", c.mode, c.channels, len(c.std)))
 			modelPath := filepath.Join(sub, "model.safetensors")
-			exporttest.SaveModel(t, modelPath, g, w, c.mode)
+			exporttest.SavePreprocessed(t, modelPath, g, w, prep)
 			res, err := Export(Config{Model: modelPath, GenDSConfig: true})
 			if err != nil {
 				t.Fatal(err)

@@ -13,8 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/data/loader"
+	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/onnx"
 	"github.com/bonsai-ml/bonsai/onnx/quant"
@@ -176,12 +176,9 @@ func DefaultOutput(model string) string {
 
 // load reads the model file, the spec, the preprocessing and the class names.
 func (j *job) load() error {
-	mf, err := modelfile.Load(j.cfg.Model, j.cfg.Key)
+	mf, err := modelfile.LoadModel(j.cfg.Model, j.cfg.Key)
 	if err != nil {
 		return err
-	}
-	if mf.Graph == nil {
-		return fmt.Errorf("%s has no model graph: it is not a Bonsai model file", j.cfg.Model)
 	}
 	j.mf = mf
 	if j.cfg.Spec != "" {
@@ -189,11 +186,7 @@ func (j *job) load() error {
 			return err
 		}
 	}
-	j.prep = mf.Preprocessing
-	if j.exp != nil && j.exp.PreprocessMode() != "" {
-		j.prep = modelfile.PreprocessingFromSpec(j.exp)
-	}
-	j.prep.InputSize = mf.Graph.Input
+	j.prep = evaluate.Preprocessing(j.exp, mf)
 	if j.prep.Mode == "" {
 		return fmt.Errorf("%s records no preprocessing: pass the training spec with -e", j.cfg.Model)
 	}
@@ -201,36 +194,11 @@ func (j *job) load() error {
 	return err
 }
 
-// classNames are the class names in output order: --classmap_json, else the model file's
-// classmap, else the class indices.
+// classNames are the class names in output order (evaluate.Classes): the model file's
+// classmap, checked against --classmap_json; the file's when the model has none; else the
+// class indices.
 func (j *job) classNames() ([]string, error) {
-	cm := data.ClassMap(j.mf.Classmap)
-	if j.cfg.ClassmapJSON != "" {
-		var err error
-		if cm, err = data.ReadClassMap(j.cfg.ClassmapJSON); err != nil {
-			return nil, err
-		}
-	}
-	shapes, err := j.mf.Graph.Shapes()
-	if err != nil {
-		return nil, err
-	}
-	units := shapes[j.mf.Graph.Output][0]
-	if len(cm) == 0 {
-		names := make([]string, units)
-		for i := range names {
-			names[i] = fmt.Sprint(i)
-		}
-		return names, nil
-	}
-	classes, err := data.ClassesFromMap(cm)
-	if err != nil {
-		return nil, err
-	}
-	if len(classes) != units {
-		return nil, fmt.Errorf("the classmap names %d classes but the model predicts %d", len(classes), units)
-	}
-	return classes, nil
+	return evaluate.Classes(j.cfg.ClassmapJSON, j.mf)
 }
 
 // outputs lists every file the export will write.

@@ -92,9 +92,9 @@ func (j *job) int8() error {
 	if err != nil {
 		return err
 	}
-	m, err := eng.NewModel(j.mf.Graph, j.mf.Weights, 0)
+	m, err := evaluate.NewModel(eng, j.mf)
 	if err != nil {
-		return fmt.Errorf("loading the model for calibration: %w", err)
+		return err
 	}
 	j.logf("Calibrating on %d images (%s)...", len(items), j.calAlgorithm())
 	amax, err := quant.Calibrate(m, ex.Tensors, j.calibrationSource(items), quant.Options{Algorithm: j.cfg.CalAlgorithm, Percentile: j.cfg.CalPercentile})

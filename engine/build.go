@@ -179,17 +179,11 @@ func (b *forwardBuilder) convInput(l *model.Layer, x *Node) (*Node, [][2]int) {
 	return p.x, folded
 }
 
-// spatialPadding is the (before, after) padding of both spatial axes of a conv or pool layer.
+// spatialPadding is the (before, after) padding of both spatial axes of a conv or pool layer
+// (TensorFlow's SAME, TAO's symmetric SAME or none: model.Pads).
 func spatialPadding(l *model.Layer, in model.Shape) [][2]int {
-	pads := make([][2]int, 2)
-	if l.Padding != model.PadSame {
-		return pads
-	}
-	s, d := layerStrides(l), layerDilation(l)
-	for i := range 2 {
-		pads[i][0], pads[i][1] = model.SamePadding(in[i], l.Kernel[i], s[i], d[i])
-	}
-	return pads
+	p := model.Pads(l, in)
+	return [][2]int{{p[0], p[1]}, {p[2], p[3]}}
 }
 
 func layerStrides(l *model.Layer) [2]int {
@@ -379,16 +373,23 @@ func (b *forwardBuilder) recordMovingStats(l *model.Layer, x, mean, variance *No
 }
 
 // pool builds max or average pooling; SAME average pooling divides by the number of real
-// (non-padding) elements in each window, as Keras does.
+// (non-padding) elements in each window, as Keras does. TAO's symmetric padding pads zeros
+// (for max pooling too) and divides by the whole window.
 func (b *forwardBuilder) pool(l *model.Layer, x *Node) *Node {
 	s := layerStrides(l)
 	pads := spatialPadding(l, b.inShape(l))
+	if l.Padding == model.PadSameSymmetric {
+		x, pads = padSpatialZeros(x, pads), [][2]int{{0, 0}, {0, 0}}
+	}
 	if l.Op == model.OpMaxPool {
 		return MaxPool(x).WindowPerAxis(l.Kernel[0], l.Kernel[1]).StridePerAxis(s[0], s[1]).
 			PaddingPerDim(pads).Done()
 	}
 	sum := SumPool(x).WindowPerAxis(l.Kernel[0], l.Kernel[1]).StridePerAxis(s[0], s[1]).
 		PaddingPerDim(pads).Done()
+	if model.CountsPadding(l) {
+		return MulScalar(sum, 1/float64(l.Kernel[0]*l.Kernel[1]))
+	}
 	in := b.inShape(l)
 	counts := windowCounts(in[0], in[1], l.Kernel, s, pads)
 	oh, ow := sum.Shape().Dimensions[1], sum.Shape().Dimensions[2]

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -93,7 +94,7 @@ func TestShardGradientsAverageToFullBatch(t *testing.T) {
 			}
 		}
 		for i, g := range full {
-			assertClose(t, tr.m.keys[tr.trainable[i]]+" gradient", g, avg[i], 1e-4)
+			testutil.AssertClose(t, tr.m.keys[tr.trainable[i]]+" gradient", g, avg[i], 1e-4)
 		}
 	}
 }
@@ -135,19 +136,11 @@ func TestSPMDOneReplicaMatchesPlain(t *testing.T) {
 		cfg := base
 		cfg.Devices, cfg.SyncBN = []int{0}, sync
 		loss, w := run(cfg)
-		assertClose(t, "losses", loss, f64(wantLoss), 1e-5)
+		testutil.AssertClose(t, "losses", loss, float64s(wantLoss), 1e-5)
 		for k, v := range wantW {
-			assertClose(t, k, w[k].Data, f64(v.Data), 1e-5)
+			testutil.AssertClose(t, k, w[k].Data, float64s(v.Data), 1e-5)
 		}
 	}
-}
-
-func f64(v []float32) []float64 {
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	return out
 }
 
 // TestSPMDAllReduces counts the cross-replica reductions of the data-parallel step: one for the
@@ -235,7 +228,7 @@ func TestReplicaCopies(t *testing.T) {
 	for i, p := range params {
 		a, _ := fromTensor(p)
 		b, _ := fromTensor(m.values[i])
-		assertClose(t, m.keys[i], a.Data, f64(b.Data), 0)
+		testutil.AssertClose(t, m.keys[i], a.Data, float64s(b.Data), 0)
 	}
 	w, _ := m.Weights()
 	if err := m.SetWeights(w); err != nil {

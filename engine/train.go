@@ -3,10 +3,12 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/internal/splitmix"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
@@ -25,8 +27,10 @@ var ErrNonFinite = errors.New("loss is NaN or infinite")
 //   - "rmsprop": a = Rho*a + (1-Rho)*g^2; w -= lr*g/(sqrt(a)+Epsilon); defaults Rho 0.9, Epsilon 1e-7.
 //   - Decay: Keras' per-iteration decay, lr/(1 + Decay*iterations), applied to the lr given to Step.
 //   - RegType "L1" / "L2" (or "None"): WeightDecay*sum|w| or WeightDecay*sum(w^2) over the kernels
-//     of the layer types in RegScope ("Conv2D", "DepthwiseConv2D", "Dense"); biases and BN are
-//     never regularised. The loss Step and Evaluate report includes it, as Keras reports it.
+//     of the layer types in RegScope ("Conv2D", "DepthwiseConv2D", "Dense"; exact types, as TAO
+//     matches them: "Conv2D" does not take in depthwise kernels), frozen layers included;
+//     biases and BN are never regularised. The loss Step and Evaluate report includes it, as
+//     Keras reports it (Penalty computes the same value from weights).
 //   - BNRegType "L1" / "L2" with BNWeightDecay > 0 penalises every trainable batch norm gamma the
 //     same way (network slimming), so that channels the model does not need fade towards zero.
 //   - LabelSmoothing s: labels become y*(1-s) + s/classes before the cross-entropy.
@@ -97,10 +101,7 @@ func (m *Model) NewTrainer(cfg TrainConfig) (*Trainer, error) {
 	}
 	t.slotNames = map[string][]string{"sgd": {"momentum"}, "adam": {"m", "v"}, "rmsprop": {"rms"}}[cfg.Optimizer]
 	layers := m.ir.Index()
-	scope := map[model.Op]bool{}
-	for _, s := range cfg.RegScope {
-		scope[scopeOp(s)] = true
-	}
+	scope := cfg.scope()
 	for i, k := range m.keys {
 		name, param, _ := strings.Cut(k, "/")
 		l := layers[name]
@@ -115,15 +116,82 @@ func (m *Model) NewTrainer(cfg TrainConfig) (*Trainer, error) {
 				t.slotKeys = append(t.slotKeys, k+"/"+s)
 				t.slots = append(t.slots, zerosLike(m.params[k].Shape))
 			}
-			if param == "kernel" && scope[l.Op] && cfg.RegType != "none" {
-				t.regular[i] = true
-			}
-			if param == "gamma" && cfg.BNWeightDecay > 0 {
-				t.bnGamma = append(t.bnGamma, i)
-			}
+		}
+		switch cfg.penalised(l, param, scope) {
+		case kernelPenalty:
+			t.regular[i] = true
+		case gammaPenalty:
+			t.bnGamma = append(t.bnGamma, i)
 		}
 	}
 	return t, nil
+}
+
+// Which penalty a parameter takes.
+const (
+	noPenalty = iota
+	kernelPenalty
+	gammaPenalty
+)
+
+// scope is the set of ops whose kernels RegScope regularises.
+func (c *TrainConfig) scope() map[model.Op]bool {
+	scope := map[model.Op]bool{}
+	for _, s := range c.RegScope {
+		scope[scopeOp(s)] = true
+	}
+	return scope
+}
+
+// penalised says which penalty parameter param of layer l takes. Keras adds a frozen layer's
+// kernel penalty to the loss too (a constant: it has no gradient); the batch norm gamma penalty
+// (Bonsai's) covers trainable gammas.
+func (c *TrainConfig) penalised(l *model.Layer, param string, scope map[model.Op]bool) int {
+	switch {
+	case param == "kernel" && scope[l.Op] && c.RegType != "none":
+		return kernelPenalty
+	case param == "gamma" && c.BNWeightDecay > 0 && !l.Frozen:
+		return gammaPenalty
+	}
+	return noPenalty
+}
+
+// Penalty is the regularisation term the training loss adds for weights w of graph g, computed
+// on the host in float64: what Keras adds to the loss it prints (TAO's evaluate rebuilds the
+// model with the spec's regularizer, so its "Evaluation Loss" includes it).
+func Penalty(g *model.Graph, w model.Weights, cfg TrainConfig) (float64, error) {
+	if err := cfg.normalise(); err != nil {
+		return 0, err
+	}
+	layers, scope := g.Index(), cfg.scope()
+	var total float64
+	for _, k := range slices.Sorted(maps.Keys(w)) {
+		name, param, _ := strings.Cut(k, "/")
+		l := layers[name]
+		if l == nil {
+			continue
+		}
+		switch cfg.penalised(l, param, scope) {
+		case kernelPenalty:
+			total += cfg.WeightDecay * norm(w[k].Data, cfg.RegType)
+		case gammaPenalty:
+			total += cfg.BNWeightDecay * norm(w[k].Data, cfg.BNRegType)
+		}
+	}
+	return total, nil
+}
+
+// norm is sum|x| ("l1") or sum x^2 ("l2").
+func norm(xs []float32, kind string) float64 {
+	var s float64
+	for _, x := range xs {
+		if kind == "l1" {
+			s += math.Abs(float64(x))
+		} else {
+			s += float64(x) * float64(x)
+		}
+	}
+	return s
 }
 
 func scopeOp(s string) model.Op {
@@ -225,6 +293,15 @@ func orDefault(v, d float64) float64 {
 // Model is the model the trainer updates.
 func (t *Trainer) Model() *Model { return t.m }
 
+// Penalty is the regularization term of the model's current weights (see Penalty).
+func (t *Trainer) Penalty() (float64, error) {
+	w, err := t.m.Weights()
+	if err != nil {
+		return 0, err
+	}
+	return Penalty(t.m.ir, w, t.cfg)
+}
+
 // Iterations is the number of updates applied so far.
 func (t *Trainer) Iterations() int64 { return t.iter }
 
@@ -241,17 +318,10 @@ func (t *Trainer) effectiveLR(lr float32) float32 {
 // rngState derives the dropout random state of an iteration and replica from the seed (so resume
 // is exact).
 func (t *Trainer) rngState(replica int) *tensors.Tensor {
-	a := splitmix(uint64(t.cfg.Seed) ^ 0x5bd1e995)
-	b := splitmix(a ^ uint64(t.iter) ^ uint64(replica)<<48)
-	c := splitmix(b)
+	a := splitmix.Mix(uint64(t.cfg.Seed) ^ 0x5bd1e995)
+	b := splitmix.Mix(a ^ uint64(t.iter) ^ uint64(replica)<<48)
+	c := splitmix.Mix(b)
 	return tensors.FromFlatDataAndDimensions([]uint64{a, b, c}, 3)
-}
-
-func splitmix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 // checkLabels verifies labels [N, classes] against images.

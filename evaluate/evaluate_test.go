@@ -204,6 +204,27 @@ func TestPrintTAO(t *testing.T) {
 	}
 }
 
+// TestPrintTAOWithPenalty: the loss TAO prints includes the regularization penalty; the
+// cross-entropy alone follows it. 0.699717... + 0.25 = 0.949717...
+func TestPrintTAOWithPenalty(t *testing.T) {
+	r := sklearnDocExample(t, 2)
+	r.AddPenalty(0.25)
+	if !near(r.Loss-r.CrossEntropy, 0.25) || math.Abs(r.Loss-0.94971) > 1e-5 {
+		t.Fatalf("loss %v, cross-entropy %v", r.Loss, r.CrossEntropy)
+	}
+	var b strings.Builder
+	if err := r.PrintTAO(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if !strings.HasPrefix(lines[0], "Evaluation Loss: 0.94971") ||
+		!strings.HasPrefix(lines[1], "Evaluation cross-entropy: 0.69971") ||
+		!strings.HasSuffix(lines[1], "(the loss without the regularization penalty 0.25)") ||
+		lines[2] != "Evaluation Top K accuracy: 1.0" {
+		t.Errorf("PrintTAO output:\n%s", b.String())
+	}
+}
+
 // TestNumpyMatrix compares with numpy 1.24's print() of the same arrays, including wrapping.
 func TestNumpyMatrix(t *testing.T) {
 	wide := [][]int{make([]int, 20), make([]int, 20)}
@@ -233,14 +254,6 @@ func TestNumpyMatrix(t *testing.T) {
   120 127 134]]`
 	if got := NumpyMatrix(rows); got != want21 {
 		t.Errorf("got\n%s\nwant\n%s", got, want21)
-	}
-}
-
-func TestPyFloat(t *testing.T) {
-	for v, want := range map[float64]string{1: "1.0", 0: "0.0", 0.6: "0.6", 1e-5: "1e-05", 0.6997181818: "0.6997181818", math.NaN(): "nan"} {
-		if got := pyFloat(v); got != want {
-			t.Errorf("pyFloat(%v) = %q, want %q", v, got, want)
-		}
 	}
 }
 
@@ -321,11 +334,16 @@ func TestWriteJSONAndCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The rows of sklearn's printed report: accuracy 3/5 in the f1-score column with the total
+	// support; macro avg (0.5+0+1)/3, (1+0+2/3)/3, (2/3+0+0.8)/3; weighted by 1, 1, 3 of 5.
 	want := [][]string{
 		{"class", "precision", "recall", "f1-score", "support"},
 		{"class 0", "0.5", "1", "0.6666666666666666", "1"},
 		{"class 1", "0", "0", "0", "1"},
 		{"class 2", "1", "0.6666666666666666", "0.8", "3"},
+		{"accuracy", "", "", "0.6", "5"},
+		{"macro avg", "0.5", "0.5555555555555555", "0.48888888888888893", "5"},
+		{"weighted avg", "0.7", "0.6", "0.6133333333333334", "5"},
 	}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("CSV %v, want %v", rows, want)

@@ -15,6 +15,7 @@ import (
 	"github.com/bonsai-ml/bonsai/data/loader"
 	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/internal/pyfmt"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
 )
@@ -91,12 +92,9 @@ func Infer(o InferOptions) ([]Prediction, error) {
 // Classes returns the class names in index order, from the classmap file at path (empty:
 // the model file's); a model without a classmap gets "0", "1", ...
 func Classes(path string, mf *modelfile.File) ([]string, error) {
-	cm := data.ClassMap(mf.Classmap)
-	if path != "" {
-		var err error
-		if cm, err = data.ReadClassMap(path); err != nil {
-			return nil, err
-		}
+	cm, err := ClassMap(path, mf)
+	if err != nil {
+		return nil, err
 	}
 	units := mf.Graph.OutputUnits()
 	if len(cm) == 0 {
@@ -144,7 +142,8 @@ func WriteInferenceResults(dir string, preds []Prediction) error {
 	}
 	var csv bytes.Buffer
 	for _, p := range preds {
-		fmt.Fprintf(&csv, "%s,%s,%s\n", csvField(p.Path), csvField(p.Class), strconv.FormatFloat(float64(p.Conf), 'g', -1, 32))
+		// pandas writes the float32 confidence as the repr of its float64 value, as TAO's does.
+		fmt.Fprintf(&csv, "%s,%s,%s\n", csvField(p.Path), csvField(p.Class), pyfmt.Float(float64(p.Conf)))
 	}
 	if err := atomicfile.WriteBytes(filepath.Join(dir, ResultCSV), csv.Bytes()); err != nil {
 		return err

@@ -5,7 +5,9 @@
 //
 // Semantics follow the tools TAO uses, so numbers compare one to one:
 //   - loss: Keras categorical cross-entropy on probabilities: each row is divided by its sum and
-//     clipped to [1e-7, 1-1e-7] before the log; the mean over samples.
+//     clipped to [1e-7, 1-1e-7] before the log; the mean over samples. With a regularizer
+//     (AddPenalty), the L1/L2 penalty is added, as Keras adds it to the loss TAO prints;
+//     CrossEntropy keeps the cross-entropy alone.
 //   - top-k accuracy: Keras top_k_categorical_accuracy, i.e. tf.math.in_top_k: the true class
 //     counts as found when fewer than k classes score strictly higher (ties favour the true
 //     class), and never when a score in the row is NaN or infinite.
@@ -45,8 +47,11 @@ type Report struct {
 	Classes []string `json:"classes"`
 	Samples int      `json:"samples"`
 	TopK    int      `json:"top_k"`
-	// Loss is NaN when a probability was NaN; it is written as null in JSON.
+	// Loss is NaN when a probability was NaN; it is written as null in JSON. It is
+	// CrossEntropy + Penalty.
 	Loss         float64 `json:"loss"`
+	CrossEntropy float64 `json:"cross_entropy"`
+	Penalty      float64 `json:"penalty"` // the L1/L2 regularization term (0 without one)
 	Accuracy     float64 `json:"accuracy"`
 	TopKAccuracy float64 `json:"top_k_accuracy"`
 	// Confusion[i][j] counts samples of true class i predicted as class j.
@@ -141,6 +146,7 @@ func (e *Evaluator) Report() (*Report, error) {
 		Samples:      e.n,
 		TopK:         e.k,
 		Loss:         e.lossSum / float64(e.n),
+		CrossEntropy: e.lossSum / float64(e.n),
 		TopKAccuracy: float64(e.inTopK) / float64(e.n),
 		Confusion:    make([][]int, len(e.confusion)),
 	}
@@ -150,6 +156,13 @@ func (e *Evaluator) Report() (*Report, error) {
 	r.PerClass, r.Accuracy = perClass(e.classes, r.Confusion)
 	r.MacroAvg, r.WeightedAvg = averages(r.PerClass)
 	return r, nil
+}
+
+// AddPenalty adds the regularization term of the model's weights to the loss, as Keras does
+// for the loss TAO's evaluate prints (the model is rebuilt with the spec's regularizer).
+func (r *Report) AddPenalty(p float64) {
+	r.Penalty = p
+	r.Loss = r.CrossEntropy + p
 }
 
 // crossEntropy is Keras' categorical cross-entropy of one sample given probabilities.

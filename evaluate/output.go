@@ -14,14 +14,17 @@ import (
 // MarshalJSON writes the report with a non-finite loss as null (JSON has no NaN).
 func (r Report) MarshalJSON() ([]byte, error) {
 	type plain Report // drops this method, avoiding recursion
-	var loss *float64
-	if !math.IsNaN(r.Loss) && !math.IsInf(r.Loss, 0) {
-		loss = &r.Loss
+	finite := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
 	}
 	return json.Marshal(struct {
 		plain
-		Loss *float64 `json:"loss"`
-	}{plain(r), loss})
+		Loss         *float64 `json:"loss"`
+		CrossEntropy *float64 `json:"cross_entropy"`
+	}{plain(r), finite(r.Loss), finite(r.CrossEntropy)})
 }
 
 // WriteJSON writes the report as indented JSON, atomically.
@@ -36,13 +39,22 @@ func (r *Report) WriteJSON(path string) error {
 	})
 }
 
-// WriteCSV writes the per-class metrics (class,precision,recall,f1-score,support) atomically.
+// WriteCSV writes the classification report as CSV (class,precision,recall,f1-score,support),
+// atomically: one row per class, then the rows of sklearn's printed report, accuracy (in the
+// f1-score column, with the total support), macro avg and weighted avg.
 func (r *Report) WriteCSV(path string) error {
 	return atomicfile.Write(path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"class", "precision", "recall", "f1-score", "support"})
 		for _, c := range r.PerClass {
 			cw.Write([]string{c.Class, formatFloat(c.Precision), formatFloat(c.Recall), formatFloat(c.F1), strconv.Itoa(c.Support)})
+		}
+		cw.Write([]string{"accuracy", "", "", formatFloat(r.Accuracy), strconv.Itoa(r.MacroAvg.Support)})
+		for _, a := range []struct {
+			name string
+			avg  Averages
+		}{{"macro avg", r.MacroAvg}, {"weighted avg", r.WeightedAvg}} {
+			cw.Write([]string{a.name, formatFloat(a.avg.Precision), formatFloat(a.avg.Recall), formatFloat(a.avg.F1), strconv.Itoa(a.avg.Support)})
 		}
 		cw.Flush()
 		return cw.Error()

@@ -2,36 +2,25 @@ package evaluate
 
 import (
 	"fmt"
+	"github.com/bonsai-ml/bonsai/internal/pyfmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// PrintTAO writes the report as TAO's evaluate prints it: loss, top-k accuracy, the confusion
-// matrix as numpy prints it, and sklearn's classification report with class names.
+// PrintTAO writes the report as TAO's evaluate prints it: loss (with the regularization
+// penalty, as Keras reports it), top-k accuracy, the confusion matrix as numpy prints it, and
+// sklearn's classification report with class names. When the loss includes a penalty, a line
+// after it gives the cross-entropy alone (Bonsai's).
 func (r *Report) PrintTAO(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "Evaluation Loss: %s\nEvaluation Top K accuracy: %s\nConfusion Matrix\n%s\nClassification Report\n%s",
-		pyFloat(r.Loss), pyFloat(r.TopKAccuracy), NumpyMatrix(r.Confusion), r.ClassificationReport())
+	ce := ""
+	if r.Penalty != 0 {
+		ce = fmt.Sprintf("Evaluation cross-entropy: %s (the loss without the regularization penalty %s)\n", pyfmt.Float(r.CrossEntropy), pyfmt.Float(r.Penalty))
+	}
+	_, err := fmt.Fprintf(w, "Evaluation Loss: %s\n%sEvaluation Top K accuracy: %s\nConfusion Matrix\n%s\nClassification Report\n%s",
+		pyfmt.Float(r.Loss), ce, pyfmt.Float(r.TopKAccuracy), NumpyMatrix(r.Confusion), r.ClassificationReport())
 	return err
-}
-
-// pyFloat formats a float as Python's str() does for the magnitudes metrics take.
-func pyFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "nan"
-	case math.IsInf(v, 1):
-		return "inf"
-	case math.IsInf(v, -1):
-		return "-inf"
-	}
-	s := strconv.FormatFloat(v, 'g', -1, 64)
-	if !strings.ContainsAny(s, ".e") {
-		s += ".0"
-	}
-	return s
 }
 
 // numpy's default print options.

@@ -3,7 +3,9 @@ package evaluate
 import (
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
+	"slices"
 
 	"github.com/bonsai-ml/bonsai/data"
 	"github.com/bonsai-ml/bonsai/data/loader"
@@ -24,7 +26,7 @@ func LoaderOptions(p modelfile.Preprocessing, centerCrop bool, batch, workers in
 	}
 	return loader.Options{
 		Height: p.InputSize[1], Width: p.InputSize[2], Channels: p.InputSize[0],
-		Interpolation: p.Interpolation, PreprocessMode: p.Mode, ImageMean: p.ImageMean,
+		Interpolation: p.Interpolation, PreprocessMode: p.Mode, ImageMean: p.ImageMean, ImageStd: p.ImageStd,
 		CenterCrop: centerCrop, BatchSize: max(batch, 1), Workers: workers,
 		Cache: true, CacheMaxBytes: CacheBytes,
 	}
@@ -77,6 +79,9 @@ type DatasetOptions struct {
 	CenterCrop    bool
 	Batch, TopK   int
 	Warn          io.Writer // unreadable images are reported here (nil: not reported)
+	// Regularization is the regularizer whose penalty on the model's weights the loss includes,
+	// as TAO's evaluate rebuilds the model with the spec's reg_config (zero value: none).
+	Regularization engine.TrainConfig
 }
 
 // Dataset runs the model over every image of the dataset and computes the metrics.
@@ -102,21 +107,72 @@ func Dataset(o DatasetOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if bad := ld.BadImageSummary(); bad != "" && o.Warn != nil {
-		fmt.Fprintln(o.Warn, "warning:", bad)
+	if bad := ld.BadImages(); len(bad) > 0 && o.Warn != nil {
+		fmt.Fprintf(o.Warn, "warning: evaluation scores %d of %d images: %s", ld.Len()-len(bad), ld.Len(), ld.BadImageSummary())
+		for label, n := range ld.Readable() {
+			if n == 0 {
+				fmt.Fprintf(o.Warn, "warning: class %q has no readable image: its precision and recall say nothing\n", o.Dataset.Classes[label])
+			}
+		}
 	}
-	return ev.Report()
+	rep, err := ev.Report()
+	if err != nil {
+		return nil, err
+	}
+	penalty, err := engine.Penalty(o.Model.Graph, o.Model.Weights, o.Regularization)
+	if err != nil {
+		return nil, fmt.Errorf("the regularization penalty: %w", err)
+	}
+	rep.AddPenalty(penalty)
+	return rep, nil
+}
+
+// ClassMap is the class -> output index map to read a model's predictions with: the model's
+// own, or the classmap file at path (empty: none) when the model records none. A file that
+// names other classes than the model's is refused; one that lists the model's classes in
+// another order changes nothing, since the model's outputs keep its own order.
+func ClassMap(path string, mf *modelfile.File) (data.ClassMap, error) {
+	own := data.ClassMap(mf.Classmap)
+	if path == "" {
+		return own, nil
+	}
+	cm, err := data.ReadClassMap(path)
+	if err != nil || len(own) == 0 {
+		return cm, err
+	}
+	if !sameNames(cm, own) {
+		return nil, fmt.Errorf("classmap %s names classes %v but the model predicts %v: give the classmap it was trained with", path, names(cm), names(own))
+	}
+	return own, nil
+}
+
+func sameNames(a, b data.ClassMap) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name := range a {
+		if _, ok := b[name]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// names lists a classmap's classes in index order.
+func names(cm data.ClassMap) []string {
+	n, err := data.ClassesFromMap(cm)
+	if err != nil {
+		return slices.Sorted(maps.Keys(cm))
+	}
+	return n
 }
 
 // OpenDataset lists a folder-per-class dataset in the class order of the classmap file at
 // classmapPath (empty: the model's) and checks it against the model's class count.
 func OpenDataset(dir, classmapPath string, mf *modelfile.File) (*data.Dataset, error) {
-	cm := data.ClassMap(mf.Classmap)
-	if classmapPath != "" {
-		var err error
-		if cm, err = data.ReadClassMap(classmapPath); err != nil {
-			return nil, err
-		}
+	cm, err := ClassMap(classmapPath, mf)
+	if err != nil {
+		return nil, err
 	}
 	if len(cm) == 0 {
 		cm = nil

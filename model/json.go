@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/internal/readfile"
 )
 
 // MarshalIndent encodes the graph as indented JSON (the IR format of model files).
@@ -49,6 +49,9 @@ func ParseJSON(data []byte) (*Graph, error) {
 			return nil, fmt.Errorf("decoding model graph JSON: layer %d is null", i)
 		}
 	}
+	if err := checkWrittenWindows(data); err != nil {
+		return nil, fmt.Errorf("invalid model graph: %w", err)
+	}
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid model graph: %w", err)
 	}
@@ -56,9 +59,34 @@ func ParseJSON(data []byte) (*Graph, error) {
 	return &g, nil
 }
 
+// checkWrittenWindows refuses kernel, strides and dilation values below 1 written in the JSON:
+// in memory 0 stands for "unset" (stride and dilation 1), which a writer leaves out, so a 0 or
+// a negative value in the file is damage.
+func checkWrittenWindows(data []byte) error {
+	var raw struct {
+		Layers []map[string]json.RawMessage `json:"layers"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	for _, l := range raw.Layers {
+		for _, key := range []string{"kernel", "strides", "dilation"} {
+			v, ok := l[key]
+			if !ok {
+				continue
+			}
+			var pair [2]int
+			if err := json.Unmarshal(v, &pair); err != nil || pair[0] < 1 || pair[1] < 1 {
+				return fmt.Errorf("layer %s: %s %s must be two positive integers", l["name"], key, v)
+			}
+		}
+	}
+	return nil
+}
+
 // ReadFile reads and validates a graph JSON file.
 func ReadFile(path string) (*Graph, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, "model graph", 64<<20)
 	if err != nil {
 		return nil, fmt.Errorf("reading model graph: %w", err)
 	}

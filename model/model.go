@@ -20,7 +20,7 @@ const (
 	OpBatchNorm     Op = "batch_norm"       // Epsilon, Momentum
 	OpActivation    Op = "activation"       // Activation, Alpha
 	OpMaxPool       Op = "max_pool"         // Kernel (pool size), Strides, Padding
-	OpAvgPool       Op = "avg_pool"         // Kernel, Strides, Padding (count excludes padding, as Keras)
+	OpAvgPool       Op = "avg_pool"         // Kernel, Strides, Padding (same: the count excludes padding, as Keras; same_symmetric: includes it, as TAO)
 	OpGlobalAvgPool Op = "global_avg_pool"  // KeepDims ([1,1,C] instead of [C])
 	OpFlatten       Op = "flatten"          //
 	OpDropout       Op = "dropout"          // Rate (train only)
@@ -45,10 +45,27 @@ const (
 	ActTanh      = "tanh"
 )
 
-// Padding modes for conv and pooling layers.
+// Padding of conv and pooling layers (Layer.Padding). Pads gives the explicit amounts.
 const (
 	PadSame  = "same"  // TensorFlow's SAME: output = ceil(in/stride); extra padding goes bottom/right
 	PadValid = "valid" // no padding
+	// PadSameSymmetric is TAO's 'same' (its patched Keras backend): convolutions pad
+	// ((k-1)*d+1)/2 zeros on both sides of each axis, pools (k-1)/2 (zeros, for max pooling too),
+	// then run VALID; an average pool divides by the whole window, padding included. Strided
+	// layers on even inputs sit one pixel off TensorFlow's SAME. Exporters write the explicit
+	// pads (an AveragePool with count_include_pad=1; a MaxPool after a zero Pad node).
+	PadSameSymmetric = "same_symmetric"
+)
+
+// Padding modes of a whole graph (Graph.SetPaddingMode): which 'same' its layers use.
+const (
+	PaddingTF  = "tf"  // TensorFlow's SAME (PadSame), Bonsai's default
+	PaddingTAO = "tao" // TAO's symmetric SAME (PadSameSymmetric), to reproduce TAO's numerics
+	// PaddingKeras is PaddingTF for 'same' layers; architecture builders that pad explicitly
+	// before strided layers (MobileNet v1/v2) pad bottom/right as Keras Applications does,
+	// instead of TAO's one pixel on every side, so that Keras Applications' weights see
+	// exactly the inputs they were trained on.
+	PaddingKeras = "keras"
 )
 
 // Layer is one node of the graph. Only the fields its Op uses are set.

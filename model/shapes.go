@@ -94,6 +94,67 @@ func SamePadding(in, kernel, stride, dilation int) (int, int) {
 	return total / 2, total - total/2
 }
 
+// symmetricPad is TAO's padding on each side of one axis (PadSameSymmetric).
+func symmetricPad(op Op, kernel, dilation int) int {
+	if op == OpMaxPool || op == OpAvgPool {
+		return (kernel - 1) / 2
+	}
+	return ((kernel-1)*max(dilation, 1) + 1) / 2
+}
+
+// Pads returns the zeros a conv, depthwise conv or pooling layer adds around an input of
+// spatial size in ([H, W, ...]) under its Padding: [top, bottom, left, right].
+func Pads(l *Layer, in Shape) [4]int {
+	var p [4]int
+	s, d := strides(l), dilation(l)
+	for i := range 2 {
+		switch l.Padding {
+		case PadSame:
+			p[2*i], p[2*i+1] = SamePadding(in[i], l.Kernel[i], s[i], d[i])
+		case PadSameSymmetric:
+			n := symmetricPad(l.Op, l.Kernel[i], d[i])
+			p[2*i], p[2*i+1] = n, n
+		}
+	}
+	return p
+}
+
+// CountsPadding reports whether an average pool divides by the whole window, padding included
+// (TAO's symmetric padding), rather than by the input elements it covers (Keras' SAME).
+func CountsPadding(l *Layer) bool {
+	return l.Op == OpAvgPool && l.Padding == PadSameSymmetric
+}
+
+// SetPaddingMode makes every 'same' layer use mode's padding: PaddingTAO (PadSameSymmetric) or
+// PaddingTF, PaddingKeras or "" (PadSame). Shapes can change (TAO's 2x2/2 pools floor odd sizes), so the graph
+// is validated again.
+func (g *Graph) SetPaddingMode(mode string) error {
+	from, to := PadSameSymmetric, PadSame
+	switch mode {
+	case PaddingTAO:
+		from, to = PadSame, PadSameSymmetric
+	case PaddingTF, PaddingKeras, "":
+	default:
+		return fmt.Errorf("padding mode %q: want %q, %q or %q", mode, PaddingTF, PaddingTAO, PaddingKeras)
+	}
+	for _, l := range g.Layers {
+		if l.Padding == from {
+			l.Padding = to
+		}
+	}
+	return g.Validate()
+}
+
+// PaddingMode is PaddingTAO when a layer uses TAO's symmetric padding, else PaddingTF.
+func (g *Graph) PaddingMode() string {
+	for _, l := range g.Layers {
+		if l.Padding == PadSameSymmetric {
+			return PaddingTAO
+		}
+	}
+	return PaddingTF
+}
+
 func one(ins []Shape, rank int) (Shape, error) {
 	if len(ins) != 1 {
 		return nil, fmt.Errorf("want 1 input, got %d", len(ins))
@@ -129,11 +190,12 @@ func spatial(l *Layer, in Shape, channels int) (Shape, error) {
 	if l.Kernel[0] < 1 || l.Kernel[1] < 1 {
 		return nil, fmt.Errorf("kernel %v must be positive", l.Kernel)
 	}
-	if l.Padding != PadSame && l.Padding != PadValid {
-		return nil, fmt.Errorf("padding %q must be %q or %q", l.Padding, PadSame, PadValid)
+	if l.Padding != PadSame && l.Padding != PadValid && l.Padding != PadSameSymmetric {
+		return nil, fmt.Errorf("padding %q must be %q, %q or %q", l.Padding, PadSame, PadValid, PadSameSymmetric)
 	}
-	h := ConvOutputSize(in[0], l.Kernel[0], s[0], d[0], l.Padding)
-	w := ConvOutputSize(in[1], l.Kernel[1], s[1], d[1], l.Padding)
+	p := Pads(l, in)
+	h := ConvOutputSize(in[0]+p[0]+p[1], l.Kernel[0], s[0], d[0], PadValid)
+	w := ConvOutputSize(in[1]+p[2]+p[3], l.Kernel[1], s[1], d[1], PadValid)
 	if h < 1 || w < 1 {
 		return nil, fmt.Errorf("input %dx%d is too small for kernel %v", in[0], in[1], l.Kernel)
 	}
@@ -343,4 +405,24 @@ func (g *Graph) OutputUnits() int {
 		return -1
 	}
 	return shapes[g.Output].Channels()
+}
+
+// PermuteFlattenRows reorders a dense kernel [C*H*W, units] whose rows follow a channels-first
+// flatten (c, h, w), as ONNX and Keras' channels_first write them, into the graph's flatten
+// order (h, w, c).
+func PermuteFlattenRows(k *Tensor, c, h, w int) (*Tensor, error) {
+	if len(k.Shape) != 2 || k.Shape[0] != c*h*w {
+		return nil, fmt.Errorf("kernel shape %v does not follow a flatten of %dx%dx%d", k.Shape, c, h, w)
+	}
+	units := k.Shape[1]
+	out := NewTensor(k.Shape...)
+	for ch := range c {
+		for y := range h {
+			for x := range w {
+				from, to := ((ch*h+y)*w+x)*units, ((y*w+x)*c+ch)*units
+				copy(out.Data[to:to+units], k.Data[from:from+units])
+			}
+		}
+	}
+	return out, nil
 }

@@ -2,8 +2,14 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
+
+// MaxInputSide bounds a model's input height and width (8192: a 3x8192x8192 input is 768 MiB
+// of float32 per image already), so that a model file cannot make Bonsai allocate without
+// bound for one image.
+const MaxInputSide = 8192
 
 // knownActivations are the activation names the engine and the exporter implement.
 var knownActivations = map[string]bool{
@@ -31,6 +37,9 @@ func (g *Graph) Validate() error {
 	}
 	if c, h, w := g.Input[0], g.Input[1], g.Input[2]; c < 1 || h < 1 || w < 1 {
 		return fmt.Errorf("input size %d,%d,%d (C,H,W) must be positive", c, h, w)
+	}
+	if c, h, w := g.Input[0], g.Input[1], g.Input[2]; c > 4 || h > MaxInputSide || w > MaxInputSide {
+		return fmt.Errorf("input size %d,%d,%d (C,H,W) is over the limit of 4 channels and %d pixels a side", c, h, w, MaxInputSide)
 	}
 	for _, l := range g.Layers {
 		if err := l.validateAttrs(); err != nil {
@@ -60,6 +69,22 @@ func (l *Layer) validateAttrs() error {
 		return fmt.Errorf("rate %g must be in [0, 1)", l.Rate)
 	case l.Groups < 0 || l.DepthMultiplier < 0:
 		return fmt.Errorf("groups %d and depth multiplier %d must not be negative", l.Groups, l.DepthMultiplier)
+	case l.Filters < 0 || l.Units < 0:
+		return fmt.Errorf("filters %d and units %d must not be negative", l.Filters, l.Units)
+	case l.Strides[0] < 0 || l.Strides[1] < 0 || l.Dilation[0] < 0 || l.Dilation[1] < 0:
+		return fmt.Errorf("strides %v and dilation %v must be positive (0: 1)", l.Strides, l.Dilation)
+	case !finite(l.Alpha) || !finite(l.Rate) || !finite(l.Epsilon) || !finite(l.Momentum):
+		return fmt.Errorf("alpha %g, rate %g, epsilon %g and momentum %g must be finite", l.Alpha, l.Rate, l.Epsilon, l.Momentum)
+	}
+	switch l.Op {
+	case OpConv:
+		if l.Filters < 1 {
+			return fmt.Errorf("filters %d must be at least 1", l.Filters)
+		}
+	case OpDense:
+		if l.Units < 1 {
+			return fmt.Errorf("units %d must be at least 1", l.Units)
+		}
 	}
 	for _, p := range l.Pad {
 		if p < 0 {
@@ -78,3 +103,5 @@ func (l *Layer) validateAttrs() error {
 	}
 	return nil
 }
+
+func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }

@@ -32,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/internal/readfile"
 
 	"github.com/bonsai-ml/bonsai/model"
 )
@@ -83,7 +84,8 @@ type Preprocessing struct {
 	// Mode is TAO's prepress mode: "caffe", "torch" or "tf".
 	Mode string `json:"mode"`
 	// ImageMean is TAO's image_mean as the data loader takes it: keys "r", "g", "b" (or "l" for
-	// one channel); empty means the mode's defaults. ImageStd, with the same keys, is optional.
+	// one channel); empty means the mode's defaults. ImageStd, with the same keys, is torch
+	// mode's std; empty means 0.224 for every channel (TAO's).
 	ImageMean map[string]float32 `json:"image_mean,omitempty"`
 	ImageStd  map[string]float32 `json:"image_std,omitempty"`
 	// InputSize is [C, H, W] as TAO's input_image_size writes it.
@@ -131,8 +133,11 @@ func Save(path string, f *File, key string) error {
 // ignored. A plain safetensors file written by another tool loads too: its tensors become
 // Weights and Graph stays nil.
 func Load(path, key string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, "model file", 0)
 	if err != nil {
+		if sibling := bonsaiSibling(path); sibling != "" && errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("reading model: %w; %s exists: Bonsai writes model files as %s, give that path", err, sibling, Ext)
+		}
 		return nil, fmt.Errorf("reading model: %w", err)
 	}
 	if isEncrypted(data) {
@@ -151,6 +156,23 @@ func Load(path, key string) (*File, error) {
 		return nil, fmt.Errorf("reading model %s: %w", path, err)
 	}
 	return f, nil
+}
+
+// bonsaiSibling is the Bonsai model file next to a TAO-style name (.hdf5, .h5, .tlt) that
+// exists, or "".
+func bonsaiSibling(path string) string {
+	for _, tao := range []string{".hdf5", ".h5", ".tlt"} {
+		base, ok := strings.CutSuffix(path, tao)
+		if !ok {
+			continue
+		}
+		for _, ext := range []string{Ext, EncryptedExt} {
+			if _, err := os.Stat(base + ext); err == nil {
+				return base + ext
+			}
+		}
+	}
+	return ""
 }
 
 // Encode returns the plain safetensors bytes of f.

@@ -54,7 +54,7 @@ func sampleFile() *File {
 		"empty/param":              {Shape: []int{0, 5}, Data: []float32{}},
 	}
 	// Values that must survive bit for bit.
-	w["predictions/bias"].Data = []float32{float32(math.NaN()), float32(math.Inf(-1)), float32(math.Copysign(0, -1))}
+	w["predictions/bias"].Data = []float32{math.MaxFloat32, -math.SmallestNonzeroFloat32, float32(math.Copysign(0, -1))}
 	w["bn_conv1/beta"].Data[0] = math.Float32frombits(1) // smallest subnormal
 	return &File{
 		Graph:     g,
@@ -570,5 +570,56 @@ func TestSaveCreatesParentFolders(t *testing.T) {
 	}
 	if _, err := Load(path, ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLoadRefusesDamagedContents: files that decode but would predict garbage are refused:
+// non-finite weights, a header length one byte short, overlapping tensors, window attributes
+// out of range in the graph; and Save refuses non-finite weights.
+func TestLoadRefusesDamagedContents(t *testing.T) {
+	f := sampleFile()
+	data, err := Encode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := binary.LittleEndian.Uint64(data)
+	short := append(binary.LittleEndian.AppendUint64(nil, n-1), data[8:]...)
+	nan := bytes.Clone(data)
+	binary.LittleEndian.PutUint32(nan[len(nan)-4:], math.Float32bits(float32(math.NaN())))
+	graph, _ := json.Marshal(f.Graph)
+	cases := map[string]struct {
+		data []byte
+		want string
+	}{
+		"NaN weight":          {nan, "NaN"},
+		"header one short":    {short, "damaged"},
+		"overlapping tensors": {replaceOnce(t, data, `"data_offsets":[16,`, `"data_offsets":[12,`), "overlap"},
+		"stride 0":            {withMeta(t, data, MetaGraph, strings.Replace(string(graph), `"strides":[2,2]`, `"strides":[0,0]`, 1)), "strides"},
+		"stride -1":           {withMeta(t, data, MetaGraph, strings.Replace(string(graph), `"strides":[2,2]`, `"strides":[-1,-1]`, 1)), "strides"},
+		"huge input":          {withMeta(t, data, MetaGraph, strings.Replace(string(graph), `"input":[3,8,8]`, `"input":[3,60000,60000]`, 1)), "input size"},
+	}
+	for name, c := range cases {
+		if _, err := Decode(c.data); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error about %q", name, err, c.want)
+		}
+	}
+	f.Weights["predictions/bias"].Data[0] = float32(math.Inf(1))
+	if err := Save(filepath.Join(t.TempDir(), "m"+Ext), f, ""); err == nil || !strings.Contains(err.Error(), "finite") {
+		t.Errorf("Save with an infinite weight: %v", err)
+	}
+}
+
+// TestTAONameNamesTheSafetensorsSibling: a missing .hdf5/.tlt path whose .safetensors exists
+// says so.
+func TestTAONameNamesTheSafetensorsSibling(t *testing.T) {
+	dir := t.TempDir()
+	if err := Save(filepath.Join(dir, "resnet_080"+Ext), sampleFile(), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"resnet_080.hdf5", "resnet_080.tlt"} {
+		_, err := Load(filepath.Join(dir, name), "")
+		if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), filepath.Join(dir, "resnet_080"+Ext)+" exists") {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -76,6 +76,11 @@ func checkTensor(name string, t *model.Tensor) error {
 	if len(t.Data) != t.Size() {
 		return fmt.Errorf("tensor %q has %d values for shape %v (want %d)", name, len(t.Data), t.Shape, t.Size())
 	}
+	for i, v := range t.Data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("tensor %q holds %v at index %d: a model file holds finite values only", name, v, i)
+		}
+	}
 	return nil
 }
 
@@ -122,9 +127,20 @@ func decodeSafetensors(data []byte) (map[string]*model.Tensor, map[string]string
 		}
 		delete(raw, metadataKey)
 	}
-	tensors := make(map[string]*model.Tensor, len(raw))
+	infos := make(map[string]tensorInfo, len(raw))
 	for name, r := range raw {
-		t, err := decodeTensor(name, r, body)
+		var info tensorInfo
+		if err := json.Unmarshal(r, &info); err != nil {
+			return nil, nil, fmt.Errorf("%w: tensor %q: %v", ErrCorrupt, name, err)
+		}
+		infos[name] = info
+	}
+	if err := checkLayout(infos, int64(len(body))); err != nil {
+		return nil, nil, err
+	}
+	tensors := make(map[string]*model.Tensor, len(raw))
+	for name, info := range infos {
+		t, err := decodeTensor(name, info, body)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -133,12 +149,44 @@ func decodeSafetensors(data []byte) (map[string]*model.Tensor, map[string]string
 	return tensors, meta, nil
 }
 
-// decodeTensor reads one header entry and its data, converting to float32.
-func decodeTensor(name string, r json.RawMessage, body []byte) (*model.Tensor, error) {
-	var info tensorInfo
-	if err := json.Unmarshal(r, &info); err != nil {
-		return nil, fmt.Errorf("%w: tensor %q: %v", ErrCorrupt, name, err)
+// checkLayout checks, as the reference safetensors reader does, that the tensors' data
+// offsets tile the data exactly: in order from 0, without overlap or gap, ending at the end
+// of the file. A header one byte short, or overlapping tensors, fail here.
+func checkLayout(infos map[string]tensorInfo, size int64) error {
+	names := make([]string, 0, len(infos))
+	for name := range infos {
+		names = append(names, name)
 	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := infos[names[i]].DataOffsets, infos[names[j]].DataOffsets
+		return a[0] < b[0] || (a[0] == b[0] && a[1] < b[1])
+	})
+	var at int64
+	for _, name := range names {
+		begin, end := infos[name].DataOffsets[0], infos[name].DataOffsets[1]
+		if begin != at || end < begin {
+			return fmt.Errorf("%w: tensor %q: data offsets [%d, %d] %s", ErrCorrupt, name, begin, end, layoutProblem(begin, end, at))
+		}
+		at = end
+	}
+	if at != size {
+		return fmt.Errorf("%w: the tensors take %d bytes but the data is %d bytes (a damaged header or a truncated file)", ErrCorrupt, at, size)
+	}
+	return nil
+}
+
+func layoutProblem(begin, end, at int64) string {
+	switch {
+	case end < begin:
+		return "end before they begin"
+	case begin < at:
+		return fmt.Sprintf("overlap the tensor before (which ends at %d)", at)
+	}
+	return fmt.Sprintf("leave a gap after %d", at)
+}
+
+// decodeTensor reads one tensor's data, converting to float32, and refuses non-finite values.
+func decodeTensor(name string, info tensorInfo, body []byte) (*model.Tensor, error) {
 	width, ok := dtypeWidth[info.DType]
 	if !ok {
 		return nil, fmt.Errorf("tensor %q has dtype %q; supported: F32, F64, F16, BF16, I64, I32, U8", name, info.DType)
@@ -158,7 +206,13 @@ func decodeTensor(name string, r json.RawMessage, body []byte) (*model.Tensor, e
 	for i, d := range info.Shape {
 		shape[i] = int(d)
 	}
-	return &model.Tensor{Shape: shape, Data: toFloat32(info.DType, body[begin:end], int(count))}, nil
+	data := toFloat32(info.DType, body[begin:end], int(count))
+	for i, v := range data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("%w: tensor %q holds %v at index %d; the model cannot predict with it", ErrCorrupt, name, v, i)
+		}
+	}
+	return &model.Tensor{Shape: shape, Data: data}, nil
 }
 
 // elementCount multiplies the dimensions, refusing negative ones and products that could not

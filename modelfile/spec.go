@@ -9,12 +9,14 @@ import (
 )
 
 // PreprocessingFromSpec is what a model file records about turning images into inputs:
-// preprocess_mode, image_mean, input size, interpolation and eval_config's center crop.
+// preprocess_mode, image_mean, torch mode's std (always written, so that the file says which std
+// it was trained with), input size, interpolation and eval_config's center crop.
 func PreprocessingFromSpec(e *spec.Experiment) Preprocessing {
 	c, h, w := e.InputSize()
 	return Preprocessing{
 		Mode:          e.PreprocessMode(),
 		ImageMean:     e.Proto.GetTrainConfig().GetImageMean(),
+		ImageStd:      e.ImageStd(),
 		InputSize:     [3]int{c, h, w},
 		Interpolation: strings.ToLower(e.Interpolation().String()),
 		CenterCrop:    e.Proto.GetEvalConfig().GetEnableCenterCrop(),

@@ -37,7 +37,7 @@ const Formula = "input_1[n,c,h,w] = (pixel[c] - input_offsets[c]) * input_scales
 // nil), and its class names (nil to leave them out).
 func PreprocessingMetadata(p modelfile.Preprocessing, inputScale []float32, classes []string) (map[string]string, error) {
 	c := p.InputSize[0]
-	norm, err := loader.NormalizationOf(p.Mode, c, p.ImageMean)
+	norm, err := loader.NormalizationOf(p.Mode, c, p.ImageMean, p.ImageStd)
 	if err != nil {
 		return nil, fmt.Errorf("model preprocessing: %w", err)
 	}

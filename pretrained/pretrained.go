@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/internal/readfile"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/pretrained/keras"
@@ -39,8 +40,12 @@ const (
 type Options struct {
 	// Key decrypts an encrypted Bonsai model file.
 	Key string
-	// InputSize [C, H, W] fixes an input size the source leaves open (zero: 224x224).
+	// InputSize [C, H, W], when set, replaces the source's input height and width (fully
+	// convolutional models run at any size); one the source leaves open is otherwise 224x224.
 	InputSize [3]int
+	// PaddingMode sets an imported graph's padding mode (model.PaddingTF or PaddingTAO); ""
+	// keeps the source's, guessing TAO's for channels_first Keras models.
+	PaddingMode string
 }
 
 // Source is a pretrained model read from any supported format.
@@ -112,6 +117,9 @@ func Detect(path string) (format, file string, err error) {
 		}
 		return FormatTFJS, p, nil
 	}
+	if _, err := readfile.Check(path, "model file", 0); err != nil {
+		return "", "", err
+	}
 	head := make([]byte, 8)
 	if fh, err := os.Open(path); err == nil {
 		n, _ := io.ReadFull(fh, head)
@@ -140,6 +148,11 @@ func loadBonsai(path string, opts Options) (*Source, error) {
 		return nil, err
 	}
 	src := &Source{Graph: mf.Graph, Weights: mf.Weights, File: mf}
+	if mf.Graph != nil && opts.PaddingMode != "" {
+		if err := mf.Graph.SetPaddingMode(opts.PaddingMode); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	if mf.Graph != nil {
 		for _, l := range mf.Graph.Layers {
 			src.Layers = append(src.Layers, LayerInfo{Name: l.Name, Type: string(l.Op), Op: string(l.Op)})
@@ -162,7 +175,7 @@ func loadKeras(path string, opts Options) (*Source, error) {
 		src.Notes = append(src.Notes, "weights only (no model_config): matched to the model by layer name")
 		return src, nil
 	}
-	conv, err := keras.ParseConfig([]byte(kf.Config), keras.Options{InputSize: opts.InputSize})
+	conv, err := keras.ParseConfig([]byte(kf.Config), keras.Options{InputSize: opts.InputSize, PaddingMode: opts.PaddingMode})
 	if err != nil {
 		return nil, fmt.Errorf("%s: model_config: %w", path, err)
 	}
@@ -170,7 +183,7 @@ func loadKeras(path string, opts Options) (*Source, error) {
 }
 
 func loadTFJS(path string, opts Options) (*Source, error) {
-	m, err := tfjs.Read(path, keras.Options{InputSize: opts.InputSize})
+	m, err := tfjs.Read(path, keras.Options{InputSize: opts.InputSize, PaddingMode: opts.PaddingMode})
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +205,9 @@ func fromConversion(src *Source, conv *keras.Conversion, tensors map[string]*mod
 	}
 	if conv.ChannelsFirst {
 		src.Notes = append(src.Notes, "channels_first model: run in NHWC; dense rows after a flatten permuted to (H, W, C)")
+	}
+	if conv.Graph.PaddingMode() == model.PaddingTAO {
+		src.Notes = append(src.Notes, "padding mode tao: TAO's symmetric SAME padding, average pools counting the padding")
 	}
 	return src, nil
 }

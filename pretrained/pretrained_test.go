@@ -182,8 +182,11 @@ func TestTAOResNet18(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if src.Graph.PaddingMode() != model.PaddingTAO {
+		t.Errorf("a channels_first (TAO) file imports with padding mode %q", src.Graph.PaddingMode())
+	}
 	cfg := arch.Config{Arch: "resnet", NLayers: 18, InputSize: [3]int{3, 224, 224}, NumClasses: 10,
-		UseBatchNorm: true, BNMomentum: 0.9, BNEpsilon: 1e-3}
+		UseBatchNorm: true, BNMomentum: 0.9, BNEpsilon: 1e-3, Padding: model.PaddingTAO}
 	dst, err := arch.Build(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -227,4 +230,69 @@ func TestTAOResNet18(t *testing.T) {
 		want[i] = float64(v)
 	}
 	testutil.AssertClose(t, "imported vs Bonsai's resnet18 logits", logits[0], want, 1e-4)
+}
+
+// TestMobileNetV2IntoTAOArch loads Keras Applications' MobileNetV2-0.35 (the shared TF.js
+// model) into Bonsai's mobilenet_v2 (TAO's names; width 0.35, relu6, Keras' batch-norm epsilon,
+// padding_mode keras): every backbone layer loads by name, and the backbone computes the same
+// features as the imported Keras graph.
+func TestMobileNetV2IntoTAOArch(t *testing.T) {
+	dir := testutil.SharedData(t, "pretrained", "mobilenetv2-035-tfjs")
+	src, err := Load(dir, Options{InputSize: [3]int{3, 96, 96}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := arch.Build(arch.Config{Arch: "mobilenet_v2", WidthMultiplier: 0.35, InputSize: [3]int{3, 96, 96}, NumClasses: 2,
+		UseBatchNorm: true, Activation: "relu6", BNMomentum: 0.999, BNEpsilon: 1e-3, Padding: model.PaddingKeras})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, table, err := Transfer(dst, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table.count(Loaded) != 104 || table.count(New) != 1 || table.count(Skipped) != 0 {
+		t.Errorf("table: %s", table.Summary())
+	}
+	x := model.NewTensor(2, 96, 96, 3)
+	rng := testutil.Rand(4)
+	for i := range x.Data {
+		x.Data[i] = float32(2*rng() - 1)
+	}
+	keras := pooledFeatures(t, src.Graph, "out_relu", src.Weights, x)
+	bonsai := pooledFeatures(t, dst, "re_lu_head", w, x)
+	want := make([]float64, len(keras))
+	for i, v := range keras {
+		want[i] = float64(v)
+	}
+	testutil.AssertClose(t, "pooled features", bonsai, want, 1e-4)
+}
+
+// pooledFeatures runs g up to layer out, global-average-pooled.
+func pooledFeatures(t *testing.T, g *model.Graph, out string, w model.Weights, x *model.Tensor) []float32 {
+	t.Helper()
+	c := g.Clone()
+	c.Layers = append(c.Layers, &model.Layer{Name: "features", Op: model.OpGlobalAvgPool, Inputs: []string{out}, Block: -1})
+	c.Output = "features"
+	keys, _, err := c.AllParams()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := model.Weights{}
+	for _, k := range keys {
+		sub[k] = w[k]
+	}
+	e, err := engine.Open("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.NewModel(c, sub, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := m.Logits(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return y.Data
 }

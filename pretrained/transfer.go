@@ -37,6 +37,8 @@ type Table struct {
 	// Pruned is set when a Bonsai source differs in shape before its output layer: it is a
 	// pruned model, and training continues on its own graph (TAO's retrain) instead.
 	Pruned bool
+	// Notes are remarks printed before the summary (a padding mode that differs).
+	Notes []string
 }
 
 // count returns the number of rows with status s.
@@ -83,6 +85,9 @@ func (t *Table) Print(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, n := range t.Notes {
+		fmt.Fprintln(w, "note: "+n)
 	}
 	_, err := fmt.Fprintln(w, t.Summary())
 	return err
@@ -185,6 +190,10 @@ func Transfer(dst *model.Graph, src *Source) (model.Weights, *Table, error) {
 		if !used[n] {
 			t.Rows = append(t.Rows, Row{Source: n, Status: Unused, Detail: "the model has no such layer"})
 		}
+	}
+	if src.Graph != nil && src.Graph.PaddingMode() != dst.PaddingMode() {
+		t.Notes = append(t.Notes, fmt.Sprintf("the source pads as %q, the model as %q: strided layers see the image shifted by a pixel (model_config.padding_mode sets the model's)",
+			src.Graph.PaddingMode(), dst.PaddingMode()))
 	}
 	return out, t, nil
 }

@@ -31,19 +31,29 @@ type LayerReport struct {
 	DroppedAbove int `json:"removed_above_threshold"`
 }
 
-// decision is the outcome at one threshold: kept output channels of every prunable layer.
+// decision is the outcome at one threshold (or one plan): kept output channels of every
+// prunable layer.
 type decision struct {
 	kept    map[string][]int
 	reports []LayerReport
 }
 
-// decide runs the retained-index rule on every group at the threshold in opts.
+// chooser decides one unit (a layer alone or an equalization group, named by its first member)
+// from its merged statistic.
+type chooser func(unit string, merged []float64) Decision
+
+// decide runs TAO's retained-index rule on every group at the threshold in opts.
 func (a *analysis) decide(opts Options) (*decision, error) {
+	return a.decideWith(opts, func(_ string, merged []float64) Decision { return opts.Decide(merged) })
+}
+
+// decideWith decides every unit with choose; pinned units keep all their channels.
+func (a *analysis) decideWith(opts Options, choose chooser) (*decision, error) {
 	members, ids := a.groups()
 	d := &decision{kept: map[string][]int{}}
 	byName := map[string]LayerReport{}
 	for root, names := range members {
-		if err := a.decideGroup(opts, names, ids[root], d.kept, byName); err != nil {
+		if err := a.decideGroup(opts, names, ids[root], choose, d.kept, byName); err != nil {
 			return nil, err
 		}
 	}
@@ -54,7 +64,7 @@ func (a *analysis) decide(opts Options) (*decision, error) {
 }
 
 // decideGroup decides one group (or a single layer) and fills kept and the reports.
-func (a *analysis) decideGroup(opts Options, names []string, id int, kept map[string][]int, reports map[string]LayerReport) error {
+func (a *analysis) decideGroup(opts Options, names []string, id int, choose chooser, kept map[string][]int, reports map[string]LayerReport) error {
 	merged, pinned, err := a.groupStat(names, opts.Equalization)
 	if err != nil {
 		return err
@@ -62,7 +72,7 @@ func (a *analysis) decideGroup(opts Options, names []string, id int, kept map[st
 	channels := a.units[names[0]].channels
 	dec := Decision{Kept: allChannels(channels)}
 	if pinned == "" {
-		dec = opts.Decide(merged)
+		dec = choose(names[0], merged)
 	}
 	for _, n := range names {
 		u := a.units[n]
@@ -74,7 +84,9 @@ func (a *analysis) decideGroup(opts Options, names []string, id int, kept map[st
 		case pinned != "":
 			r.Pinned = fmt.Sprintf("group partner %s: %s", pinned, a.units[pinned].pin)
 		}
-		explain(&r, u.stat, merged, dec, opts.Threshold)
+		if !a.planned {
+			explain(&r, u.stat, merged, dec, opts.Threshold)
+		}
 		reports[n] = r
 	}
 	return nil

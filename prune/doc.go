@@ -1,7 +1,11 @@
 // Package prune owns structured pruning of a model graph: TAO's min-weight threshold pruning
 // (reference section 3) on the model IR, the rewrite into a physically smaller graph with sliced
-// weights, a per-layer report, and a target mode that searches the threshold for a parameter or
-// FLOP ratio.
+// weights, a per-layer report, and size targets (a parameter or FLOP ratio) reached either by
+// searching TAO's threshold or by Bonsai's allocations (PruneTo), which decide how many
+// channels each unit (a layer alone or an equalization group) keeps: the same fraction of
+// every unit, or counts chosen from each unit's measured accuracy drop when pruned alone
+// (Sensitivity), so that no stage is starved. Within a unit the strongest channels by the
+// criterion survive, counts rounded as TAO's.
 //
 // The algorithm, as TAO's nvidia_tao_tf1/core/pruning does it:
 //   - every conv2d, dense and depthwise_conv2d gets a statistic per output channel: the L2 norm

@@ -80,6 +80,9 @@ var equivalenceCases = []struct {
 	{cfg: arch.Config{Arch: "squeezenet"}, noBN: true},
 	{cfg: arch.Config{Arch: "squeezenet", RetainHead: true}, noBN: true},
 	{cfg: arch.Config{Arch: "alexnet"}, noBN: true},
+	// TAO's symmetric padding: every conv and pool pads both sides, avg pools count padding.
+	{cfg: arch.Config{Arch: "resnet", NLayers: 10, UsePooling: true, Padding: model.PaddingTAO}},
+	{cfg: arch.Config{Arch: "darknet", NLayers: 19, Padding: model.PaddingTAO}},
 }
 
 // TestPrunedEqualsZeroedOriginal runs every family on the pure-Go engine: the pruned model must
@@ -114,7 +117,10 @@ func TestPrunedEqualsZeroedOriginal(t *testing.T) {
 		opts := DefaultOptions()
 		opts.Threshold = 0.3
 		opts.MinFilters = 8
-		checkEquivalent(t, eng, name, g, w, opts, 0.9)
+		res := checkEquivalent(t, eng, name, g, w, opts, 0.9)
+		if res.Graph.PaddingMode() != g.PaddingMode() {
+			t.Errorf("%s: pruning changed the padding mode from %s to %s", name, g.PaddingMode(), res.Graph.PaddingMode())
+		}
 	}
 	for _, cfg := range everyArch() {
 		if !covered[strings.TrimRight(cfg.Arch, "01234567")] {

@@ -29,6 +29,9 @@ type analysis struct {
 	order    []string          // prunable layer names in graph order
 	parent   map[string]string // union-find over unit names
 	warnings []string
+	// planned: channel counts come from an allocation, not a threshold (the report then has no
+	// threshold columns).
+	planned bool
 }
 
 func isPrunable(op model.Op) bool {

@@ -11,23 +11,30 @@ import (
 	"github.com/bonsai-ml/bonsai/results"
 )
 
-// Target says what the threshold search of a pruning run aimed at (zero Ratio: a fixed -pth).
-type Target struct {
-	Ratio  float64
-	Metric string // TargetParams or TargetFLOPs
-}
-
-// PrunedFile is the output model file of a pruning run: the pruned graph and weights with the
+// PrunedFile is the output model file of a pruning run (target: what it aimed at; zero Ratio
+// for a fixed -pth): the pruned graph and weights with the
 // source's classmap, preprocessing and spec, and a "pruning" record of the settings; optimizer
 // state is dropped (its shapes no longer match), and so are the source checkpoint's metrics.
 func PrunedFile(mf *modelfile.File, res *Result, source string, target Target) (*modelfile.File, error) {
 	o := res.Options
-	rec := results.PruneRecord{Source: source, SourceEpoch: mf.Epoch, Threshold: o.Threshold, Normalizer: o.Normalizer,
+	rec := results.PruneRecord{Source: source, SourceEpoch: mf.Epoch, Allocation: res.Allocation, Normalizer: o.Normalizer,
 		Criterion: o.Criterion, Equalization: o.Equalization, Granularity: o.Granularity, MinFilters: o.MinFilters,
 		Excluded: o.Excluded, PruningRatio: res.Ratio(), ParamsBefore: res.Before.Params, ParamsAfter: res.After.Params,
 		FLOPsBefore: res.Before.FLOPs, FLOPsAfter: res.After.FLOPs, PreviousPruned: mf.Extra[results.MetaPruning]}
 	if target.Ratio > 0 {
 		rec.TargetRatio, rec.Target = target.Ratio, target.Metric
+	}
+	if res.Allocation == AllocThreshold {
+		rec.Threshold = &o.Threshold
+	} else { // an allocation chose the channel counts: no threshold played a part
+		rec.KeptChannels = map[string]int{}
+		for _, l := range res.Layers {
+			rec.KeptChannels[l.Name] = l.After
+		}
+	}
+	for _, l := range res.Layers {
+		rec.Layers = append(rec.Layers, results.PrunedLayer{Name: l.Name, Op: string(l.Op), Before: l.Before,
+			After: l.After, Group: l.Group, Pinned: l.Pinned})
 	}
 	encoded, err := rec.Encode()
 	if err != nil {

@@ -144,17 +144,27 @@ type Decision struct {
 // min(MinFilters, channels), rounded up to a multiple of Granularity (capped at the channel
 // count), then the top-n channels by statistic in ascending index order.
 func (o Options) Decide(stat []float64) Decision {
-	channels := len(stat)
 	above := 0
 	for _, v := range stat {
 		if v > o.Threshold {
 			above++
 		}
 	}
-	n := max(min(o.MinFilters, channels), above)
-	withMin := n
-	if n%o.Granularity != 0 {
-		n += o.Granularity - n%o.Granularity
+	d := o.Top(stat, above)
+	d.Above = above
+	d.ForMin = max(min(o.MinFilters, len(stat)), above) - above
+	d.Granularity = len(d.Kept) - above - d.ForMin
+	return d
+}
+
+// Top keeps the n channels with the largest statistic, n raised to min(MinFilters, channels)
+// and rounded up to a multiple of Granularity (capped at the channel count), in ascending index
+// order. It is the count rule of Decide without the threshold.
+func (o Options) Top(stat []float64, n int) Decision {
+	channels := len(stat)
+	n = max(min(o.MinFilters, channels), n)
+	if g := max(o.Granularity, 1); n%g != 0 {
+		n += g - n%g
 	}
 	n = min(n, channels)
 	order := make([]int, channels)
@@ -165,5 +175,5 @@ func (o Options) Decide(stat []float64) Decision {
 	sort.SliceStable(order, func(a, b int) bool { return stat[order[a]] > stat[order[b]] })
 	kept := slices.Clone(order[:n])
 	slices.Sort(kept)
-	return Decision{Kept: kept, Above: above, ForMin: withMin - above, Granularity: n - withMin}
+	return Decision{Kept: kept}
 }

@@ -1,7 +1,7 @@
 package prune
 
 import (
-	"fmt"
+	"github.com/bonsai-ml/bonsai/internal/pyfmt"
 
 	"github.com/bonsai-ml/bonsai/model"
 )
@@ -32,9 +32,12 @@ type Result struct {
 	Graph   *model.Graph
 	Weights model.Weights
 	Options Options
-	Before  Size
-	After   Size
-	Layers  []LayerReport // one per conv2d, dense and depthwise_conv2d, in graph order
+	// Allocation is how the channel counts were chosen: AllocThreshold (TAO: Options.Threshold
+	// decides), AllocUniform or AllocSensitivity (a plan; the threshold plays no part).
+	Allocation string
+	Before     Size
+	After      Size
+	Layers     []LayerReport // one per conv2d, dense and depthwise_conv2d, in graph order
 	// Warnings are notes about the options (e.g. an -el name that is not prunable).
 	Warnings []string
 }
@@ -70,6 +73,16 @@ func (a *analysis) prune(opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	r, err := a.build(d)
+	if err != nil {
+		return nil, err
+	}
+	r.Options = opts
+	return r, nil
+}
+
+// build rewrites the graph and slices the weights to a decision.
+func (a *analysis) build(d *decision) (*Result, error) {
 	kept, err := a.propagate(d)
 	if err != nil {
 		return nil, err
@@ -82,7 +95,7 @@ func (a *analysis) prune(opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{Graph: pg, Weights: pw, Options: opts, Layers: d.reports, Warnings: a.warnings}
+	r := &Result{Graph: pg, Weights: pw, Options: a.opts, Allocation: AllocThreshold, Layers: d.reports, Warnings: a.warnings}
 	if r.Before, err = SizeOf(a.g); err != nil {
 		return nil, err
 	}
@@ -98,6 +111,11 @@ func (a *analysis) sizeAt(opts Options) (Size, error) {
 	if err != nil {
 		return Size{}, err
 	}
+	return a.sizeOf(d)
+}
+
+// sizeOf measures the graph a decision gives, without slicing weights.
+func (a *analysis) sizeOf(d *decision) (Size, error) {
 	kept, err := a.propagate(d)
 	if err != nil {
 		return Size{}, err
@@ -123,7 +141,17 @@ func KeptChannels(g *model.Graph, w model.Weights, opts Options) (map[string][]i
 	return a.propagate(d)
 }
 
-// String is TAO's log line.
+// String is TAO's log line, the ratio printed as Python prints a float ("1.0", "0.635...").
 func (r *Result) String() string {
-	return fmt.Sprintf("Pruning ratio (pruned model / original model): %v", r.Ratio())
+	return "Pruning ratio (pruned model / original model): " + pyfmt.Float(r.Ratio())
+}
+
+// StatusKPI is the kpi of TAO's prune status.json event, in TAO's units: pruning_ratio, size
+// (the pruned model file in MB of 2^20 bytes) and param_count (millions of parameters).
+func (r *Result) StatusKPI(fileBytes int64) map[string]any {
+	return map[string]any{
+		"pruning_ratio": r.Ratio(),
+		"size":          float64(fileBytes) / (1 << 20),
+		"param_count":   float64(r.After.Params) / 1e6,
+	}
 }

@@ -25,10 +25,24 @@ type Search struct {
 	// Next is the ratio at the next smaller threshold that changes the model (the closest
 	// ratio above Target); 1 when the chosen threshold keeps everything.
 	Next  float64
-	Steps int // thresholds evaluated
+	Steps int // thresholds (or plans) evaluated
+	// Allocation is how the cut was shared out (AllocThreshold: the threshold search).
+	Allocation string
+	// Fraction is the kept fraction of every unit's channels (AllocUniform).
+	Fraction float64
+	// Evaluations counts the accuracy measurements of AllocSensitivity.
+	Evaluations int
 }
 
 func (s Search) String() string {
+	switch s.Allocation {
+	case AllocUniform:
+		return fmt.Sprintf("target %s ratio <= %.4g: uniform allocation keeps %.4g of every unit's channels (before rounding to the granularity), %.4g of the %s; %d sizes tried%s",
+			s.Metric, s.Target, s.Fraction, s.Achieved, s.Metric, s.Steps, s.unreached())
+	case AllocSensitivity:
+		return fmt.Sprintf("target %s ratio <= %.4g: sensitivity allocation (%d accuracy measurements) keeps %.4g of the %s%s",
+			s.Metric, s.Target, s.Evaluations, s.Achieved, s.Metric, s.unreached())
+	}
 	if !s.Reached {
 		return fmt.Sprintf("target %s ratio %.4g cannot be reached: the smallest model keeps %.4g (threshold %.6g); min filters, granularity and excluded layers set that floor",
 			s.Metric, s.Target, s.Achieved, s.Threshold)
@@ -37,12 +51,19 @@ func (s Search) String() string {
 		s.Metric, s.Target, s.Threshold, s.Achieved, s.Next, s.Steps)
 }
 
+func (s Search) unreached() string {
+	if s.Reached {
+		return ""
+	}
+	return "; the target cannot be reached: min filters, granularity and excluded layers set that floor"
+}
+
 // PruneToTarget finds the smallest threshold whose pruned model keeps at most target of the
 // original's parameters (metric "params") or FLOPs ("flops"), and prunes there. The ratio only
 // changes where the threshold crosses a channel's (merged) statistic, so the search bisects
 // over those values exactly: the result is the least pruning that meets the target.
 func PruneToTarget(g *model.Graph, w model.Weights, opts Options, target float64, metric string) (*Result, Search, error) {
-	s := Search{Target: target, Metric: metric}
+	s := Search{Target: target, Metric: metric, Allocation: AllocThreshold}
 	if metric != TargetParams && metric != TargetFLOPs {
 		return nil, s, fmt.Errorf("target metric %q: want params or flops", metric)
 	}

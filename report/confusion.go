@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 	"image/color"
 	"math"
 	"strconv"
@@ -22,8 +23,17 @@ func ConfusionSize(n int) int { return 600 + 40*max(0, n-10) }
 // heatmap with class names and the count in each cell. With normalize, each row is divided by
 // its total (recall on the diagonal) and cells show two decimals; an empty row stays 0.
 func WriteConfusionMatrix(path string, classes []string, cm [][]int, normalize bool) error {
-	if err := checkMatrix(classes, cm); err != nil {
+	png, err := ConfusionMatrixPNG(classes, cm, normalize)
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return atomicfile.WriteBytes(path, png)
+}
+
+// ConfusionMatrixPNG draws the confusion matrix as WriteConfusionMatrix does and returns the PNG.
+func ConfusionMatrixPNG(classes []string, cm [][]int, normalize bool) ([]byte, error) {
+	if err := checkMatrix(classes, cm); err != nil {
+		return nil, err
 	}
 	grid := newMatrixGrid(cm, normalize)
 	p := plot.New()
@@ -41,7 +51,7 @@ func WriteConfusionMatrix(path string, classes []string, cm [][]int, normalize b
 	p.Add(heat)
 	labels, err := cellLabels(grid, normalize)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return nil, err
 	}
 	p.Add(labels)
 	n := len(classes)
@@ -52,7 +62,7 @@ func WriteConfusionMatrix(path string, classes []string, cm [][]int, normalize b
 	p.X.Min, p.X.Max = -0.5, float64(n)-0.5
 	p.Y.Min, p.Y.Max = -0.5, float64(n)-0.5
 	size := ConfusionSize(n)
-	return WritePlot(path, p, size, size)
+	return encodePNG(drawPlot(p, size, size))
 }
 
 // checkMatrix requires a square matrix with one row per class and no negative counts.

@@ -7,6 +7,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
 	"io"
@@ -44,7 +45,8 @@ type series struct {
 }
 
 // WriteTrainingCurves draws loss/val_loss, acc/val_acc and lr per epoch into a PNG at path
-// (results.png by convention), atomically.
+// (results.png by convention), atomically. The learning rate is on a log axis, so that TAO's
+// exponential decays show as lines; an epoch whose lr is 0 leaves a gap there.
 func WriteTrainingCurves(path string, epochs []results.Epoch) error {
 	if len(epochs) == 0 {
 		return fmt.Errorf("writing %s: no epochs to plot", path)
@@ -53,14 +55,14 @@ func WriteTrainingCurves(path string, epochs []results.Epoch) error {
 		curvePanel("Loss", epochs, []series{
 			{"loss", trainColor, func(e results.Epoch) float64 { return e.Loss }},
 			{"val_loss", valColor, func(e results.Epoch) float64 { return e.ValLoss }},
-		}),
+		}, false),
 		curvePanel("Accuracy", epochs, []series{
 			{"acc", trainColor, func(e results.Epoch) float64 { return e.Acc }},
 			{"val_acc", valColor, func(e results.Epoch) float64 { return e.ValAcc }},
-		}),
-		curvePanel("Learning rate", epochs, []series{
+		}, false),
+		curvePanel("Learning rate (log scale)", epochs, []series{
 			{"lr", trainColor, func(e results.Epoch) float64 { return e.LR }},
-		}),
+		}, true),
 	}
 	img := vgimg.NewWith(vgimg.UseWH(pixels(CurvesWidth), pixels(CurvesHeight)), vgimg.UseDPI(dpi))
 	dc := draw.New(img)
@@ -68,16 +70,32 @@ func WriteTrainingCurves(path string, epochs []results.Epoch) error {
 		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
 	canvases := plot.Align([][]*plot.Plot{panels}, tiles, dc)
 	for i, p := range panels {
-		p.Draw(canvases[0][i])
+		drawTitledOverData(p, canvases[0][i])
 	}
 	return writePNG(path, img)
+}
+
+// drawTitledOverData draws p with its title centred over the data area rather than over the
+// whole canvas, where tick labels of different widths (0.0008 against 0.9) would shift each
+// panel's title by a different amount.
+func drawTitledOverData(p *plot.Plot, c draw.Canvas) {
+	style := p.Title.TextStyle
+	p.Title.TextStyle.Color = color.Transparent // keeps the title's room in the layout
+	p.Draw(c)
+	p.Title.TextStyle = style
+	if p.Title.Text == "" {
+		return
+	}
+	da := p.DataCanvas(c)
+	c.FillText(style, vg.Point{X: da.Center().X, Y: c.Max.Y + style.FontExtents().Descent}, p.Title.Text)
 }
 
 // pixels converts a pixel count to a vg length at the package's DPI.
 func pixels(n int) vg.Length { return vg.Length(n) * vg.Inch / dpi }
 
-// curvePanel plots the series against the epoch number, one segment per run of finite values.
-func curvePanel(title string, epochs []results.Epoch, all []series) *plot.Plot {
+// curvePanel plots the series against the epoch number, one segment per run of finite values
+// (positive ones on a log axis).
+func curvePanel(title string, epochs []results.Epoch, all []series, logY bool) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.Title.Padding = vg.Points(6)
@@ -87,7 +105,16 @@ func curvePanel(title string, epochs []results.Epoch, all []series) *plot.Plot {
 	var finite []float64 // every plotted value, for the y range
 	var last []float64   // each series' last value, for the legend position
 	for _, s := range all {
-		runs := finiteRuns(epochs, s.value)
+		value := s.value
+		if logY {
+			value = func(e results.Epoch) float64 {
+				if v := s.value(e); v > 0 {
+					return v
+				}
+				return math.NaN()
+			}
+		}
+		runs := finiteRuns(epochs, value)
 		for i, run := range runs {
 			line, points, err := plotter.NewLinePoints(run)
 			if err != nil {
@@ -108,16 +135,70 @@ func curvePanel(title string, epochs []results.Epoch, all []series) *plot.Plot {
 			last = append(last, lastRun[len(lastRun)-1].Y)
 		}
 	}
+	if logY && len(finite) > 0 {
+		setLogRange(p, epochs, finite, last)
+		return p
+	}
 	setRanges(p, epochs, finite, last)
 	return p
+}
+
+// setLogRange is setRanges on a log axis: the range padded by a factor, a decade around a
+// constant series, ticks at powers of ten (and 2 and 5 times them when the range is short).
+func setLogRange(p *plot.Plot, epochs []results.Epoch, finite, last []float64) {
+	setXRange(p, epochs)
+	lo, hi := finite[0], finite[0]
+	for _, v := range finite {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	pad := math.Pow(hi/lo, 0.06)
+	if hi == lo {
+		pad = math.Sqrt(10)
+	}
+	p.Y.Min, p.Y.Max = lo/pad, hi*pad
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = logTicks{}
+	upper := 0
+	for _, v := range last {
+		if v > math.Sqrt(lo*hi) {
+			upper++
+		}
+	}
+	p.Legend.Top = 2*upper < len(last)
+}
+
+// logTicks labels powers of ten, and 2 and 5 times them when fewer than two powers of ten fall
+// in the range; minor ticks mark the other multiples.
+type logTicks struct{}
+
+func (logTicks) Ticks(min, max float64) []plot.Tick {
+	var ticks []plot.Tick
+	powers := 0
+	for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
+		if v := math.Pow(10, e); v >= min && v <= max {
+			powers++
+		}
+	}
+	for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
+		for m := 1.0; m < 10; m++ {
+			v := m * math.Pow(10, e)
+			if v < min || v > max {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || (powers < 2 && (m == 2 || m == 5)) {
+				t.Label = strconv.FormatFloat(v, 'g', 3, 64)
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
 }
 
 // setRanges pads the axes around the data, so that points do not sit on the frame and a
 // constant series gets a readable scale, and moves the legend away from where curves end.
 func setRanges(p *plot.Plot, epochs []results.Epoch, finite, last []float64) {
-	first, final := epochs[0].Epoch, epochs[len(epochs)-1].Epoch
-	xpad := math.Max(0.5, 0.02*float64(final-first))
-	p.X.Min, p.X.Max = float64(first)-xpad, float64(final)+xpad
+	setXRange(p, epochs)
 	if len(finite) == 0 {
 		return
 	}
@@ -137,6 +218,13 @@ func setRanges(p *plot.Plot, epochs []results.Epoch, finite, last []float64) {
 		}
 	}
 	p.Legend.Top = 2*upper < len(last) // curves end low: legend at the top
+}
+
+// setXRange pads the epoch axis by half an epoch (or 2% of a long run) on each side.
+func setXRange(p *plot.Plot, epochs []results.Epoch) {
+	first, final := epochs[0].Epoch, epochs[len(epochs)-1].Epoch
+	xpad := math.Max(0.5, 0.02*float64(final-first))
+	p.X.Min, p.X.Max = float64(first)-xpad, float64(final)+xpad
 }
 
 // finiteRuns splits a series into runs of consecutive epochs with finite values.
@@ -175,11 +263,43 @@ func (epochTicks) Ticks(min, max float64) []plot.Tick {
 	return ticks
 }
 
-// WritePlot draws p on a width x height pixel canvas and writes it as PNG, atomically (for
-// pictures drawn outside this package, such as the pruning sweep).
+// WritePlot draws p on a width x height pixel canvas, with a 2 mm margin and the title centred
+// over the data area, and writes it as PNG, atomically (for pictures drawn outside this
+// package, such as the pruning sweep).
 func WritePlot(path string, p *plot.Plot, width, height int) error {
+	return writePNG(path, drawPlot(p, width, height))
+}
+
+// drawPlot draws p as WritePlot does, on a new canvas.
+func drawPlot(p *plot.Plot, width, height int) *vgimg.Canvas {
 	img := vgimg.NewWith(vgimg.UseWH(pixels(width), pixels(height)), vgimg.UseDPI(dpi))
-	p.Draw(draw.New(img))
+	m := 2 * vg.Millimeter
+	drawTitledOverData(p, draw.Crop(draw.New(img), m, -m, m, -m))
+	return img
+}
+
+// encodePNG is the canvas as PNG bytes.
+func encodePNG(img *vgimg.Canvas) ([]byte, error) {
+	var b bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("encoding PNG: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// WritePlotLegendRight is WritePlot with legend drawn in a strip right of the plot (legendWidth
+// pixels wide, entries from the top), so that it never covers data.
+func WritePlotLegendRight(path string, p *plot.Plot, legend plot.Legend, width, height, legendWidth int) error {
+	img := vgimg.NewWith(vgimg.UseWH(pixels(width), pixels(height)), vgimg.UseDPI(dpi))
+	m := 2 * vg.Millimeter
+	c := draw.Crop(draw.New(img), m, -m, m, -m)
+	strip := pixels(legendWidth)
+	drawTitledOverData(p, draw.Crop(c, 0, -strip, 0, 0))
+	legend.Top, legend.Left = true, true
+	da := p.DataCanvas(draw.Crop(c, 0, -strip, 0, 0))
+	lc := c
+	lc.Min.X, lc.Max.Y = c.Max.X-strip+m, da.Max.Y // beside the data area, level with its top
+	legend.Draw(lc)
 	return writePNG(path, img)
 }
 

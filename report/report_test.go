@@ -6,11 +6,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/results"
+	"gonum.org/v1/plot"
 )
 
 // decodePNG opens a written PNG and checks its size and that it is not blank.
@@ -195,7 +197,7 @@ func TestWriteHTML(t *testing.T) {
 	}
 	path := filepath.Join(dir, "report.html")
 	page := Page{Title: "resnet18 on pets", Facts: [][2]string{{"epochs", "3"}},
-		Figures: []Figure{{"Training curves", png}}, Evaluation: ev}
+		Figures: []Figure{{Caption: "Training curves", Path: png}}, Evaluation: ev}
 	if err := WriteHTML(path, page); err != nil {
 		t.Fatal(err)
 	}
@@ -218,8 +220,85 @@ func TestWriteHTML(t *testing.T) {
 	if strings.Contains(html, "<dog>") {
 		t.Error("class name not escaped")
 	}
-	page.Figures = []Figure{{"missing", filepath.Join(dir, "nope.png")}}
+	page.Figures = []Figure{{Caption: "missing", Path: filepath.Join(dir, "nope.png")}}
 	if err := WriteHTML(filepath.Join(dir, "bad.html"), page); err == nil || !strings.Contains(err.Error(), "nope.png") {
 		t.Errorf("missing figure: %v", err)
+	}
+}
+
+// TestLearningRatePanelIsLog: the lr panel has a log axis padded around the data, labelled at
+// powers of ten. 0.1*0.8^e over 30 epochs spans 1.24e-4 to 0.08; padded by the factor
+// (0.08/1.24e-4)^0.06 = 1.47 the axis runs from 8.4e-5 to 0.118: labels 1e-4 to 0.1.
+func TestLearningRatePanelIsLog(t *testing.T) {
+	epochs := sampleEpochs(30)
+	epochs[3].LR = 0 // an lr of 0 leaves a gap, not an error
+	p := curvePanel("Learning rate", epochs, []series{{"lr", trainColor, func(e results.Epoch) float64 { return e.LR }}}, true)
+	if _, ok := p.Y.Scale.(plot.LogScale); !ok {
+		t.Fatalf("lr axis scale %T, want plot.LogScale", p.Y.Scale)
+	}
+	lo, hi := 0.1*math.Pow(0.8, 30), 0.1*0.8
+	if !(p.Y.Min > 0 && p.Y.Min < lo && p.Y.Max > hi) {
+		t.Errorf("lr range [%g, %g] does not hold [%g, %g]", p.Y.Min, p.Y.Max, lo, hi)
+	}
+	var labels []string
+	for _, tk := range p.Y.Tick.Marker.Ticks(p.Y.Min, p.Y.Max) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if strings.Join(labels, " ") != "0.0001 0.001 0.01 0.1" {
+		t.Errorf("labelled ticks %v, want [0.0001 0.001 0.01 0.1]", labels)
+	}
+	// Less than a decade: 2 and 5 times the powers of ten are labelled too.
+	var short []string
+	for _, tk := range (logTicks{}).Ticks(0.0015, 0.006) {
+		if tk.Label != "" {
+			short = append(short, tk.Label)
+		}
+	}
+	if strings.Join(short, " ") != "0.002 0.005" {
+		t.Errorf("short range labels %v, want [0.002 0.005]", short)
+	}
+}
+
+// TestTitlesCentredOverData: in results.png every panel's title sits at the same place relative
+// to its x axis (within 3 pixels; centred over the whole tile they were 20 to 30 pixels left of
+// it, depending on the width of the tick labels).
+func TestTitlesCentredOverData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.png")
+	if err := WriteTrainingCurves(path, sampleEpochs(30)); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, path, CurvesWidth, CurvesHeight)
+	dark := func(x, y int) bool {
+		r, g, b, _ := img.At(x, y).RGBA()
+		return r>>8 < 100 && g>>8 < 100 && b>>8 < 100
+	}
+	third := CurvesWidth / 3
+	var offsets []int
+	for panel := range 3 {
+		x0, x1 := panel*third, (panel+1)*third
+		tl, tr := x1, x0 // title extent: dark pixels in the top 30 rows
+		for y := 0; y < 30; y++ {
+			for x := x0; x < x1; x++ {
+				if dark(x, y) {
+					tl, tr = min(tl, x), max(tr, x)
+				}
+			}
+		}
+		// The x axis: the lowest row holding a long dark horizontal run.
+		al, ar := 0, 0
+		for y := CurvesHeight - 1; y > CurvesHeight/2 && ar-al < 200; y-- {
+			al, ar = x1, x0
+			for x := x0; x < x1; x++ {
+				if dark(x, y) && dark(x+1, y) && dark(x+2, y) {
+					al, ar = min(al, x), max(ar, x+2)
+				}
+			}
+		}
+		offsets = append(offsets, (tl+tr)/2-(al+ar)/2)
+	}
+	if slices.Max(offsets)-slices.Min(offsets) > 3 || abs(offsets[0]) > 10 {
+		t.Errorf("title centre minus x axis centre per panel: %v pixels", offsets)
 	}
 }

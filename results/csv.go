@@ -26,6 +26,8 @@ type Epoch struct {
 	ValLoss float64
 	// Seconds is the wall time of the epoch (not in the CSV; used by status.json).
 	Seconds float64
+	// ImagesPerSecond is the training throughput of the epoch (not in the CSV; TensorBoard).
+	ImagesPerSecond float64
 }
 
 // csvHeader is Keras' CSVLogger header: "epoch" then the metric names sorted.

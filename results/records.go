@@ -18,23 +18,48 @@ const (
 
 // PruneRecord is the "pruning" metadata entry of a pruned model file.
 type PruneRecord struct {
-	Source         string   `json:"source"`
-	SourceEpoch    int      `json:"source_epoch"`
-	Threshold      float64  `json:"pruning_threshold"`
-	Normalizer     string   `json:"normalizer"`
-	Criterion      string   `json:"criterion"`
-	Equalization   string   `json:"equalization_criterion"`
-	Granularity    int      `json:"pruning_granularity"`
-	MinFilters     int      `json:"min_num_filters"`
-	Excluded       []string `json:"excluded_layers"`
-	TargetRatio    float64  `json:"target_ratio,omitempty"`
-	Target         string   `json:"target,omitempty"`
-	PruningRatio   float64  `json:"pruning_ratio"`
-	ParamsBefore   int      `json:"params_before"`
-	ParamsAfter    int      `json:"params_after"`
-	FLOPsBefore    int64    `json:"flops_before"`
-	FLOPsAfter     int64    `json:"flops_after"`
-	PreviousPruned string   `json:"previous,omitempty"`
+	Source      string `json:"source"`
+	SourceEpoch int    `json:"source_epoch"`
+	Allocation  string `json:"allocation"` // threshold (TAO), uniform or sensitivity
+	// Threshold is -pth, or the threshold found for target_ratio; absent when an allocation
+	// chose the channel counts (KeptChannels then lists them by layer).
+	Threshold      *float64       `json:"pruning_threshold,omitempty"`
+	KeptChannels   map[string]int `json:"kept_channels,omitempty"`
+	Normalizer     string         `json:"normalizer"`
+	Criterion      string         `json:"criterion"`
+	Equalization   string         `json:"equalization_criterion"`
+	Granularity    int            `json:"pruning_granularity"`
+	MinFilters     int            `json:"min_num_filters"`
+	Excluded       []string       `json:"excluded_layers"`
+	TargetRatio    float64        `json:"target_ratio,omitempty"`
+	Target         string         `json:"target,omitempty"`
+	PruningRatio   float64        `json:"pruning_ratio"`
+	ParamsBefore   int            `json:"params_before"`
+	ParamsAfter    int            `json:"params_after"`
+	FLOPsBefore    int64          `json:"flops_before"`
+	FLOPsAfter     int64          `json:"flops_after"`
+	PreviousPruned string         `json:"previous,omitempty"`
+	// Layers is the per-layer table: output channels before and after, per prunable layer.
+	Layers []PrunedLayer `json:"layers,omitempty"`
+}
+
+// PrunedLayer is one row of a PruneRecord's per-layer table.
+type PrunedLayer struct {
+	Name   string `json:"layer"`
+	Op     string `json:"op"`
+	Before int    `json:"channels_before"`
+	After  int    `json:"channels_after"`
+	Group  int    `json:"group,omitempty"`     // equalization group (0: none)
+	Pinned string `json:"keeps_all,omitempty"` // why every channel was kept
+}
+
+// DecodePruneRecord reads a "pruning" metadata entry.
+func DecodePruneRecord(s string) (*PruneRecord, error) {
+	var r PruneRecord
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return nil, fmt.Errorf("reading the %s record: %w", MetaPruning, err)
+	}
+	return &r, nil
 }
 
 // DistillRecord is the "distillation" metadata entry of a distilled run's checkpoints.

@@ -40,6 +40,8 @@
 //	                                     default (TAO would pass 0 on)
 //	train_config.image_mean (caffe)      unset -> B,G,R 103.939, 116.779, 123.68;
 //	                                     grayscale 117.3786 (ImageMean)
+//	train_config.image_std (torch)       unset -> 0.224 for every channel, gray
+//	                                     too, as TAO divides (ImageStd)
 //	lr_config.soft_anneal                warm-up starts at 3e-4 (LRSchedule)
 //	disable_horizontal_flip              false -> random flips on (HorizontalFlip)
 //
@@ -94,6 +96,10 @@
 //     refuses it.
 //   - TAO ignores a nonzero label_smoothing (a bug); Bonsai applies it and
 //     warns. Unknown reg_config scope entries are ignored by both; Bonsai warns.
+//   - reg_config.scope entries are trimmed: TAO splits "Conv2D, Dense" on ','
+//     and then ignores " Dense" (a bug); Bonsai regularises Dense and warns.
+//     As in TAO, "Conv2D" means that exact layer type: depthwise kernels are
+//     never regularised.
 //   - image_mean keys other than r, g, b, l are errors (TAO ignores them).
 //
 // # Bonsai extensions (field numbers above 1000)
@@ -111,8 +117,17 @@
 //     use it; the pure-Go CPU backend trains in float32 and says so.
 //   - train_config.sync_bn: with several GPUs (--gpus N), batch norm uses the
 //     statistics of the whole batch instead of each GPU's share (TAO: per GPU).
+//   - train_config.image_std { key: "r" value: 0.229 } ... (keys r, g, b or
+//     l, values > 0, torch mode only): torch mode's std per channel, e.g.
+//     torchvision's 0.229, 0.224, 0.225; unset, TAO's 0.224 for every channel.
 //   - reg_config.bn_type ("L1"/"L2"; empty: as type) and bn_weight_decay in
 //     [0, 1): a penalty on batch norm gammas (network slimming), so that
 //     channels the model does not need fade and prune --criterion bn (which
 //     ranks channels by |gamma|) finds them.
+//   - model_config.width_multiplier: MobileNet's alpha (0 means 1), so that
+//     Keras Applications' MobileNetV2-0.35 weights fit mobilenet_v2.
+//   - model_config.padding_mode: "tf" (default, TensorFlow's SAME), "tao"
+//     (TAO's symmetric SAME padding; average pools count the padding), to
+//     train and evaluate with TAO's numerics, or "keras" (tf, with MobileNets
+//     padding strided layers as Keras Applications does, for its weights).
 package spec

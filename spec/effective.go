@@ -22,6 +22,7 @@ func (e *Experiment) Effective() *specpb.Experiment {
 		tc.ValDatasetPath = e.ValDatasetPath()
 		tc.PretrainedModelPath = e.PretrainedModelPath()
 		e.writeImageMean(tc)
+		tc.ImageStd = e.ImageStd()
 		e.writeOptimizerDefaults(tc.GetOptimizer())
 		if d := tc.GetDistillation(); d != nil {
 			eff := e.Distillation()

@@ -1,8 +1,11 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -18,6 +21,9 @@ const (
 	DefaultBNEpsilon  = 1e-5 // helper.setup_config, batch_norm_config unset
 	SoftAnnealStartLR = 3e-4 // cv/common/utils.py: the warm-up starts here
 	CaffeMeanGray     = 117.3786
+	// TorchStd is the std torch mode divides every channel by: TAO's numpy
+	// preprocessing (the one its Keras generators and tao_deploy use).
+	TorchStd = 0.224
 	// Keras defaults used when an adam / rmsprop field is 0 (see doc.go).
 	DefaultAdamBeta1 = 0.9
 	DefaultAdamBeta2 = 0.999
@@ -26,6 +32,15 @@ const (
 	// Bonsai's distillation defaults (train_config.distillation).
 	DefaultDistillTemperature = 4
 	DefaultDistillAlpha       = 0.5
+)
+
+// model_config.padding_mode values (Bonsai): the model graph's padding modes.
+const (
+	PaddingTF  = "tf"  // TensorFlow's SAME (the default)
+	PaddingTAO = "tao" // TAO's symmetric SAME; average pools count the padding
+	// PaddingKeras is TensorFlow's SAME, with MobileNets padding strided layers as Keras
+	// Applications does (for its ImageNet weights).
+	PaddingKeras = "keras"
 )
 
 // CaffeMeanBGR is the default caffe-mode mean for 3-channel input, in the
@@ -258,6 +273,22 @@ func (e *Experiment) ImageMean() []float64 {
 	return slices.Clone(CaffeMeanBGR)
 }
 
+// ImageStd is the std torch mode divides by, keyed r, g, b (or l for
+// grayscale): image_std when given (a Bonsai field), else TorchStd for every
+// channel, as TAO does. Other modes divide by no std: the result is nil.
+func (e *Experiment) ImageStd() map[string]float32 {
+	if e.PreprocessMode() != "torch" {
+		return nil
+	}
+	if m := e.Proto.GetTrainConfig().GetImageStd(); len(m) > 0 {
+		return maps.Clone(m)
+	}
+	if e.Grayscale() {
+		return map[string]float32{"l": TorchStd}
+	}
+	return map[string]float32{"r": TorchStd, "g": TorchStd, "b": TorchStd}
+}
+
 // HorizontalFlip reports whether training flips images at random (on unless
 // disable_horizontal_flip is set).
 func (e *Experiment) HorizontalFlip() bool {
@@ -302,7 +333,7 @@ func (e *Experiment) Optimizer() Optimizer {
 // Regularizer is the resolved train_config.reg_config.
 type Regularizer struct {
 	Type        string  // "l1", "l2" or "none" (lower-cased); "" when unset
-	Conv2D      bool    // applies to convolution kernels (incl. depthwise, as Keras' Conv2D subclasses)
+	Conv2D      bool    // applies to Conv2D kernels (not depthwise ones: TAO matches the exact type)
 	Dense       bool    // applies to dense kernels
 	WeightDecay float64 // the L1/L2 factor
 	// BNType and BNWeightDecay penalise batch norm gammas (Bonsai); an empty BNType means Type.
@@ -311,7 +342,9 @@ type Regularizer struct {
 }
 
 // Regularizer returns reg_config with the scope list parsed the way TAO does
-// (case-insensitive, unknown entries ignored).
+// (case-insensitive, unknown entries ignored), except that entries are
+// trimmed: TAO splits "Conv2D, Dense" into "Conv2D" and " Dense" and silently
+// drops Dense, a bug Bonsai does not copy.
 func (e *Experiment) Regularizer() Regularizer {
 	rc := e.Proto.GetTrainConfig().GetRegConfig()
 	r := Regularizer{Type: strings.ToLower(rc.GetType()), WeightDecay: f64(rc.GetWeightDecay()),
@@ -415,4 +448,23 @@ func orDefault(x float32, def float64) float64 {
 // sortedKeys returns a map's keys in order, for stable messages.
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// ExplainMissing adds to err, when it says that the path a spec field gives does not exist
+// and the spec wrote it relative, where the path was looked for and where it would have been
+// from the current folder. field is the dotted field name, raw its value as written.
+func (e *Experiment) ExplainMissing(field, raw string, err error) error {
+	if err == nil || !errors.Is(err, fs.ErrNotExist) || raw == "" || filepath.IsAbs(raw) {
+		return err
+	}
+	fromCwd, aerr := filepath.Abs(raw)
+	if aerr != nil || fromCwd == e.ResolvePath(raw) {
+		return err
+	}
+	exists := "does not exist either"
+	if _, serr := os.Stat(fromCwd); serr == nil {
+		exists = "exists: write that path in the spec, or a path relative to the spec's folder"
+	}
+	return fmt.Errorf("%s %q: %w (relative paths in a spec are resolved against the spec's folder, %s; from the current folder it would be %s, which %s)",
+		field, raw, err, e.Dir(), fromCwd, exists)
 }

@@ -60,6 +60,8 @@ var fieldCases = []fieldCase{
 	{path: "model_config.activation.activation_parameters", value: `{ key: "alpha" value: 0.1 } activation_type: "leaky_relu"`,
 		yaml: "{alpha: 0.1}\n    activation_type: leaky_relu",
 		get:  func(e *Experiment) any { _, p := e.Activation(); return p }, want: map[string]float64{"alpha": 0.1}, unset: map[string]float64{}},
+	{path: "model_config.width_multiplier", value: "0.35", get: func(e *Experiment) any { return mc(e).GetWidthMultiplier() }, want: float32(0.35), unset: float32(0)},
+	{path: "model_config.padding_mode", value: `"tao"`, get: func(e *Experiment) any { return mc(e).GetPaddingMode() }, want: "tao", unset: ""},
 	{path: "model_config.byom_model", value: `"m/x.tltb"`, get: func(e *Experiment) any { return e.BYOMModelPath() }, want: "/specs/m/x.tltb", unset: ""},
 
 	// train_config
@@ -121,6 +123,9 @@ var fieldCases = []fieldCase{
 	{path: "train_config.model_parallelism", value: "[50, 50]", get: func(e *Experiment) any { return tc(e).GetModelParallelism() }, want: []float32{50, 50}, unset: []float32(nil)},
 	{path: "train_config.image_mean", value: `{ key: "l" value: 100 } preprocess_mode: "caffe"`, yaml: "{l: 100}\n  preprocess_mode: caffe",
 		get: func(e *Experiment) any { return tc(e).GetImageMean() }, want: map[string]float32{"l": 100}, unset: map[string]float32(nil)},
+	{path: "train_config.image_std", value: `{ key: "r" value: 0.229 } image_std { key: "g" value: 0.224 } image_std { key: "b" value: 0.225 } preprocess_mode: "torch"`,
+		yaml: "{r: 0.229, g: 0.224, b: 0.225}\n  preprocess_mode: torch",
+		get:  func(e *Experiment) any { return e.ImageStd() }, want: map[string]float32{"r": 0.229, "g": 0.224, "b": 0.225}, unset: map[string]float32(nil)},
 	{path: "train_config.disable_horizontal_flip", value: "true", get: func(e *Experiment) any { return e.HorizontalFlip() }, want: false, unset: true},
 	{path: "train_config.distillation", value: `{ teacher_model_path: "t.safetensors" }`, yaml: "{teacher_model_path: t.safetensors}",
 		get: func(e *Experiment) any { d := e.Distillation(); return [2]float64{d.Temperature, d.Alpha} }, want: [2]float64{4, 0.5}, unset: [2]float64{4, 0.5}},

@@ -3,10 +3,10 @@ package spec
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/internal/readfile"
 	"github.com/bonsai-ml/bonsai/spec/specpb"
 )
 
@@ -41,7 +41,7 @@ func FormatOf(path string) Format {
 // rules that hold for every task (ranges, allowed names); call Validate for the
 // fields a given task requires, or use LoadFor.
 func Load(path string) (*Experiment, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, "spec file", MaxSpecBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading spec file: %w", err)
 	}
@@ -65,6 +65,9 @@ func LoadFor(path string, task Task) (*Experiment, error) {
 func Parse(path string, data []byte) (*Experiment, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // UTF-8 byte-order mark
 	e := &Experiment{Proto: &specpb.Experiment{}, Path: path, Format: FormatOf(path)}
+	if err := checkSize(path, data, e.Format); err != nil {
+		return nil, err
+	}
 	var err error
 	if e.Format == YAML {
 		e.pos, err = decodeYAML(path, data, e.Proto)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -326,5 +327,46 @@ func TestEmptySpecLoads(t *testing.T) {
 		if err := e.Validate(Train); err == nil || !strings.Contains(err.Error(), "model_config: missing") {
 			t.Errorf("%s: Validate(train) = %v", name, err)
 		}
+	}
+}
+
+// TestLimits: a spec over 1 MiB, nested too deep (text or YAML), or not a regular file is
+// refused with a message, quickly.
+func TestLimits(t *testing.T) {
+	deepText := strings.Repeat("train_config { ", 40) + strings.Repeat("}", 40)
+	var deepYAML strings.Builder
+	for i := 0; i < 40; i++ {
+		deepYAML.WriteString(strings.Repeat("  ", i) + "model_config:\n")
+	}
+	for name, c := range map[string]struct{ file, text, want string }{
+		"size":       {"big.cfg", "# " + strings.Repeat("x", MaxSpecBytes), "byte limit"},
+		"text depth": {"deep.cfg", deepText, "nested more than 32"},
+		"yaml depth": {"deep.yaml", deepYAML.String(), "nested more than 32"},
+		"yaml flow":  {"flow.yaml", "model_config: " + strings.Repeat("{a: ", 40) + "1" + strings.Repeat("}", 40), "nested more than 32"},
+		"quoted ok":  {"q.cfg", `model_config { arch: "` + strings.Repeat("{", 40) + `" }`, "unknown arch"},
+	} {
+		_, err := Parse(c.file, []byte(c.text))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "folder") {
+		t.Errorf("a folder as spec: %v", err)
+	}
+	if runtime.GOOS != "windows" {
+		if _, err := Load("/dev/zero"); err == nil || !strings.Contains(err.Error(), "character device") {
+			t.Errorf("/dev/zero as spec: %v", err)
+		}
+	}
+}
+
+// TestYAMLSecondDocumentRefused: a "---" and more after the spec would be ignored; refuse it.
+func TestYAMLSecondDocumentRefused(t *testing.T) {
+	_, err := Parse("s.yaml", []byte("model_config:\n  arch: resnet\n---\nmodel_config:\n  arch: vgg\n"))
+	if err == nil || !strings.Contains(err.Error(), "s.yaml:3") || !strings.Contains(err.Error(), "second YAML document") {
+		t.Errorf("two documents: %v", err)
+	}
+	if _, err := Parse("s.yaml", []byte("---\nmodel_config:\n  arch: resnet\n")); err != nil {
+		t.Errorf("one document with a leading ---: %v", err)
 	}
 }

@@ -19,6 +19,7 @@ func (e *Experiment) checkValues() error {
 	c.modelValues(e.Proto.GetModelConfig())
 	c.trainValues(e.Proto.GetTrainConfig())
 	c.imageMeanValues()
+	c.imageStdValues()
 	sortByPosition(c.warns)
 	for _, w := range c.warns {
 		e.warnings = append(e.warnings, w.Error())
@@ -107,8 +108,17 @@ func (c *checker) modelValues(mc *specpb.ModelConfig) {
 	if a := mc.GetActivation(); a != nil && a.GetActivationType() == "" {
 		c.errorf(p+"activation.activation_type", "must be set when activation is given")
 	}
+	c.taoIgnoredValues(mc)
 	if mc.GetByomModel() != "" {
 		c.warnf(p+"byom_model", "TAO bring-your-own-model files (.tltb) are not read by Bonsai; this field is ignored")
+	}
+	c.inRange(p+"width_multiplier", mc.GetWidthMultiplier(), 0, math.Inf(1), false, false)
+	if w := mc.GetWidthMultiplier(); w != 0 && w != 1 && !strings.HasPrefix(mc.GetArch(), "mobilenet") {
+		c.warnf(p+"width_multiplier", "applies to mobilenet_v1 and mobilenet_v2 only; ignored for %s", mc.GetArch())
+	}
+	if m := mc.GetPaddingMode(); m != "" && m != PaddingTF && m != PaddingTAO && m != PaddingKeras {
+		c.errorf(p+"padding_mode", "unknown padding mode %q; allowed: %s (TensorFlow's SAME), %s (TAO's symmetric SAME), %s (SAME; MobileNets pad as Keras Applications)%s",
+			m, PaddingTF, PaddingTAO, PaddingKeras, didYouMean(m, []string{PaddingTF, PaddingTAO, PaddingKeras}))
 	}
 }
 
@@ -241,6 +251,9 @@ func (c *checker) regValues(r *specpb.RegConfig) {
 	}
 	c.inRange(p+"weight_decay", r.GetWeightDecay(), 0, hi, false, t == "l1" || t == "l2")
 	for _, s := range strings.Split(r.GetScope(), ",") {
+		if t := strings.TrimSpace(s); t != s && t != "" {
+			c.warnf(p+"scope", "TAO does not trim scope entries, so it ignores %q and trains without that penalty; Bonsai trims it and applies it to %s", s, t)
+		}
 		if s = strings.TrimSpace(s); s != "" && !strings.EqualFold(s, "conv2d") && !strings.EqualFold(s, "dense") {
 			c.warnf(p+"scope", "%q is not Conv2D or Dense and is ignored (as in TAO)%s", s,
 				didYouMean(s, []string{"Conv2D", "Dense"}))
@@ -299,8 +312,42 @@ func (c *checker) visualizerValues(v *specpb.VisualizerConfig) {
 	if m := v.GetWandbConfig().GetMode(); m.Descriptor().Values().ByNumber(m.Number()) == nil {
 		c.errorf(p+"wandb_config.mode", "unknown value %d; allowed: ONLINE, OFFLINE, DISABLED", m)
 	}
-	if v.GetWandbConfig() != nil || v.GetClearmlConfig() != nil {
-		c.warnf(p+"wandb_config", "Weights & Biases and ClearML logging are not supported; these settings are ignored")
+	if v.GetWandbConfig() != nil {
+		c.warnf(p+"wandb_config", "not supported: Bonsai does not log to Weights & Biases (it needs the network); the TensorBoard files in <results_dir>/events hold the same curves")
+	}
+	if v.GetClearmlConfig() != nil {
+		c.warnf(p+"clearml_config", "not supported: Bonsai does not log to ClearML (it needs the network); the TensorBoard files in <results_dir>/events hold the same curves")
+	}
+}
+
+// imageStdValues checks image_std (Bonsai): keys r, g, b or l, positive
+// values, all channels given, torch mode only.
+func (c *checker) imageStdValues() {
+	tc := c.e.Proto.GetTrainConfig()
+	m := tc.GetImageStd()
+	if len(m) == 0 {
+		return
+	}
+	path := "train_config.image_std"
+	for _, k := range sortedKeys(m) {
+		if !slices.Contains([]string{"r", "g", "b", "l"}, k) {
+			c.errorf(path, "unknown key %q; keys are r, g, b (color) or l (grayscale)", k)
+		} else if m[k] <= 0 {
+			c.errorf(path, "%s must be above 0, got %g", k, f64(m[k]))
+		}
+	}
+	if mode := tc.GetPreprocessMode(); mode != "torch" {
+		c.warnf(path, "image_std is used only in torch mode; it is ignored in %q mode", mode)
+		return
+	}
+	want := []string{"r", "g", "b"}
+	if chans, _, _ := c.e.InputSize(); chans == 1 {
+		want = []string{"l"}
+	}
+	for _, k := range want {
+		if _, ok := m[k]; !ok {
+			c.errorf(path, "needs %s for %d-channel input; %q is missing", strings.Join(want, ", "), len(want), k)
+		}
 	}
 }
 

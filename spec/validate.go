@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/spec/specpb"
 )
 
@@ -44,8 +45,9 @@ var PreprocessModes = []string{"tf", "caffe", "torch"}
 // Precisions are the allowed train_config.precision values (Bonsai).
 var Precisions = []string{"fp32", "bf16"}
 
-// MaxImageSide bounds input height and width (a Bonsai limit; TAO has none).
-const MaxImageSide = 8192
+// MaxImageSide bounds input height and width (a Bonsai limit; TAO has none): the largest
+// input a model may take.
+const MaxImageSide = model.MaxInputSide
 
 // Validate checks that the spec has every field task needs (TAO's required
 // fields, see doc.go). Range rules were already checked by Load.

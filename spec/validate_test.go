@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -69,6 +70,8 @@ func TestValueRules(t *testing.T) {
 		{"bn momentum", []edit{in("model_config", "batch_norm_config { momentum: 1.5 }")}, `model_config.batch_norm_config.momentum: must be in [0, 1], got 1.5`},
 		{"bn epsilon", []edit{in("model_config", "batch_norm_config { epsilon: -0.001 }")}, `model_config.batch_norm_config.epsilon: must be >= 0, got -0.001`},
 		{"activation type", []edit{in("model_config", `activation { activation_parameters { key: "alpha" value: 0.1 } }`)}, `model_config.activation.activation_type: must be set when activation is given`},
+		{"padding mode", []edit{in("model_config", `padding_mode: "TAO"`)}, `model_config.padding_mode: unknown padding mode "TAO"; allowed: tf (TensorFlow's SAME), tao (TAO's symmetric SAME), keras (SAME; MobileNets pad as Keras Applications); did you mean "tao"?`},
+		{"width multiplier", []edit{in("model_config", `width_multiplier: -0.5`)}, `model_config.width_multiplier: must be >= 0, got -0.5`},
 		{"nan", []edit{in("model_config", "dropout: nan")}, `model_config.dropout: must be a finite number, got NaN`},
 		{"inf", []edit{{"mixup_alpha: 0.1", "mixup_alpha: inf"}}, `train_config.mixup_alpha: must be a finite number, got +Inf`},
 		{"preprocess mode", []edit{{`preprocess_mode: "caffe"`, `preprocess_mode: "cafe"`}}, `spec.cfg:26:3: train_config.preprocess_mode: unknown mode "cafe"; allowed: tf, caffe, torch; did you mean "caffe"?`},
@@ -110,6 +113,8 @@ func TestValueRules(t *testing.T) {
 		{"wandb mode", []edit{in("train_config", "visualizer { wandb_config { mode: 9 } }")}, `train_config.visualizer.wandb_config.mode: unknown value 9`},
 		{"image_mean key", []edit{in("train_config", `image_mean { key: "x" value: 1 }`)}, `spec.cfg:12:3: train_config.image_mean: unknown key "x"; keys are r, g, b (color) or l (grayscale)`},
 		{"image_mean rgb incomplete", []edit{in("train_config", `image_mean { key: "r" value: 1 } image_mean { key: "g" value: 1 }`)}, `train_config.image_mean: needs r, g and b for 3-channel input; "b" is missing`},
+		{"image_std incomplete", []edit{{`preprocess_mode: "caffe"`, `preprocess_mode: "torch"`}, in("train_config", `image_std { key: "r" value: 0.229 }`)}, `train_config.image_std: needs r, g, b for 3-channel input; "g" is missing`},
+		{"image_std zero", []edit{{`preprocess_mode: "caffe"`, `preprocess_mode: "torch"`}, in("train_config", `image_std { key: "l" value: 0 }`)}, `train_config.image_std: l must be above 0, got 0`},
 		{"image_mean gray", []edit{{`"3,224,224"`, `"1,224,224"`}, in("train_config", `image_mean { key: "r" value: 1 }`)}, `train_config.image_mean: needs l for 1-channel input`},
 	}
 	base := sampleSpec(t)
@@ -255,13 +260,20 @@ func TestWarnings(t *testing.T) {
 		{"label smoothing", []edit{{"label_smoothing: 0.0", "label_smoothing: 0.1"}}, "spec.cfg:29:3: train_config.label_smoothing: TAO 5 ignores a nonzero label_smoothing"},
 		{"model parallelism", []edit{in("train_config", "model_parallelism: [50, 50]")}, "train_config.model_parallelism: model parallelism is not supported"},
 		{"byom", []edit{in("model_config", `byom_model: "x.tltb"`)}, "model_config.byom_model: TAO bring-your-own-model files"},
+		{"scope not trimmed by TAO", []edit{{`scope: "Conv2D,Dense"`, `scope: "Conv2D, Dense"`}}, `train_config.reg_config.scope: TAO does not trim scope entries, so it ignores " Dense" and trains without that penalty; Bonsai trims it and applies it to Dense`},
+		{"width multiplier", []edit{in("model_config", `width_multiplier: 0.5`)}, "model_config.width_multiplier: applies to mobilenet_v1 and mobilenet_v2 only; ignored for resnet"},
 		{"scope entry", []edit{{`scope: "Conv2D,Dense"`, `scope: "Conv2D,Dence"`}}, `train_config.reg_config.scope: "Dence" is not Conv2D or Dense and is ignored (as in TAO); did you mean "Dense"?`},
 		{"vgg default depth", []edit{{`arch: "resnet",`, `arch: "vgg",`}, noNLayers}, "spec.cfg:1:1: model_config.n_layers: not set; using vgg's depth 16 (TAO would use 18, which vgg does not have)"},
 		{"fixed depth arch", []edit{{`arch: "resnet",`, `arch: "mobilenet_v2",`}}, "model_config.n_layers: mobilenet_v2 has a fixed depth; n_layers is ignored"},
 		{"adam zeros", withOptimizer("adam { lr: 0.1 beta_1: 0.8 }"), "train_config.optimizer.adam: beta_2, epsilon not set; using Keras' defaults"},
 		{"rmsprop zeros", withOptimizer("rmsprop { lr: 0.1 }"), "train_config.optimizer.rmsprop: epsilon, rho not set"},
+		{"std in caffe mode", []edit{in("train_config", `image_std { key: "r" value: 1 }`)}, `train_config.image_std: image_std is used only in torch mode; it is ignored in "caffe" mode`},
 		{"mean in tf mode", []edit{{`preprocess_mode: "caffe"`, `preprocess_mode: "tf"`}, in("train_config", `image_mean { key: "r" value: 1 }`)}, "train_config.image_mean: image_mean is used only in caffe mode; it is ignored in tf mode"},
-		{"wandb", []edit{in("train_config", "visualizer { wandb_config { enabled: true } }")}, "train_config.visualizer.wandb_config: Weights & Biases and ClearML logging are not supported"},
+		{"wandb", []edit{in("train_config", "visualizer { wandb_config { enabled: true } }")}, "train_config.visualizer.wandb_config: not supported: Bonsai does not log to Weights & Biases"},
+		{"clearml", []edit{in("train_config", `visualizer { clearml_config { project: "p" } }`)}, "train_config.visualizer.clearml_config: not supported: Bonsai does not log to ClearML"},
+		{"resnet activation", []edit{in("model_config", `activation { activation_type: "swish" }`)}, "model_config.activation: TAO builds resnet with ReLU whatever activation_type says; Bonsai uses swish as written"},
+		{"efficientnet_b0 activation", []edit{{`arch: "resnet",`, `arch: "efficientnet_b0",`}, in("model_config", `activation { activation_type: "relu" }`)}, "model_config.activation: TAO's efficientnet_b0 ignores activation_type (a keyword typo in its template) and uses swish; Bonsai uses relu as written"},
+		{"mobilenet_v1 dropout", []edit{{`arch: "resnet",`, `arch: "mobilenet_v1",`}, in("model_config", "dropout: 0.3")}, "model_config.dropout: TAO's mobilenet_v1 does not use model_config.dropout (only vgg's retain_head head does); Bonsai ignores it too"},
 	}
 	base := sampleSpec(t)
 	for _, c := range cases {
@@ -297,6 +309,56 @@ func TestImageMeanByModeAndChannels(t *testing.T) {
 		}
 		if got := e.ImageMean(); !equalFloats(got, c.want) {
 			t.Errorf("%s: got %v, want %v", c.spec, got, c.want)
+		}
+	}
+}
+
+// TAO divides every channel by 0.224 in torch mode (gray too); image_std overrides it.
+func TestImageStdByModeAndChannels(t *testing.T) {
+	cases := []struct {
+		spec string
+		want map[string]float32
+	}{
+		{`model_config { input_image_size: "3,32,32" } train_config { preprocess_mode: "torch" }`, map[string]float32{"r": 0.224, "g": 0.224, "b": 0.224}},
+		{`model_config { input_image_size: "1,32,32" } train_config { preprocess_mode: "torch" }`, map[string]float32{"l": 0.224}},
+		{`model_config { input_image_size: "1,32,32" } train_config { preprocess_mode: "torch" image_std { key: "l" value: 0.226 } }`, map[string]float32{"l": 0.226}},
+		{`model_config { input_image_size: "3,32,32" } train_config { preprocess_mode: "caffe" }`, nil},
+	}
+	for _, c := range cases {
+		e, err := Parse("m.cfg", []byte(c.spec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.ImageStd(); !maps.Equal(got, c.want) || (got == nil) != (c.want == nil) {
+			t.Errorf("%s: got %v, want %v", c.spec, got, c.want)
+		}
+	}
+}
+
+// TestTAOActivationNotes: a note exactly where TAO's template ignores what the spec asks.
+func TestTAOActivationNotes(t *testing.T) {
+	cases := []struct {
+		arch, typ string
+		params    map[string]float32
+		note      bool
+	}{
+		{"resnet", "relu", nil, false},
+		{"resnet", "relu6", nil, true},
+		{"mobilenet_v2", "swish", nil, true},
+		{"darknet", "leaky_relu", nil, false},
+		{"darknet", "leaky_relu", map[string]float32{"alpha": 0.1}, false},
+		{"darknet", "leaky_relu", map[string]float32{"alpha": 0.2}, true},
+		{"darknet", "mish", nil, true},
+		{"cspdarknet", "mish", nil, false},
+		{"cspdarknet_tiny", "leaky_relu", map[string]float32{"alpha": 0.2}, true},
+		{"efficientnet_b0", "swish", nil, false},
+		{"efficientnet_b0", "relu", nil, true},
+		{"efficientnet_b1", "relu", nil, false},
+		{"squeezenet", "relu6", nil, false},
+	}
+	for _, c := range cases {
+		if got := taoActivationNote(c.arch, c.typ, c.params); (got != "") != c.note {
+			t.Errorf("%s %s %v: note %q, want a note: %v", c.arch, c.typ, c.params, got, c.note)
 		}
 	}
 }

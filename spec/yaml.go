@@ -1,7 +1,10 @@
 package spec
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"strconv"
@@ -22,13 +25,17 @@ var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
 // names (TAO 5 style) and indexes field positions.
 func decodeYAML(path string, data []byte, m *specpb.Experiment) (*positions, error) {
 	var doc yaml.Node
-	if err := unmarshalYAML(data, &doc); err != nil {
+	second, err := unmarshalYAML(data, &doc)
+	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		if sub := yamlLineRE.FindStringSubmatch(msg); sub != nil {
 			line, _ := strconv.Atoi(sub[1])
 			return nil, &Error{File: path, Line: line, Msg: "yaml: " + sub[2]}
 		}
 		return nil, &Error{File: path, Msg: "yaml: " + msg}
+	}
+	if second > 0 {
+		return nil, &Error{File: path, Line: second, Msg: "a second YAML document starts here; a spec is one document (remove the \"---\" and what follows, or merge it into the first)"}
 	}
 	d := &yamlDecoder{file: path, pos: newPositions()}
 	if len(doc.Content) == 0 {
@@ -40,15 +47,30 @@ func decodeYAML(path string, data []byte, m *specpb.Experiment) (*positions, err
 	return d.pos, nil
 }
 
-// unmarshalYAML parses YAML into a node tree, turning a panic inside the
-// YAML library into an error so that no input can crash Bonsai.
-func unmarshalYAML(data []byte, doc *yaml.Node) (err error) {
+// unmarshalYAML parses YAML's first document into a node tree, turning a panic
+// inside the YAML library into an error so that no input can crash Bonsai. It
+// returns the line where a second document starts (0: there is none).
+func unmarshalYAML(data []byte, doc *yaml.Node) (second int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("yaml: cannot parse: %v", r)
+			second, err = 0, fmt.Errorf("yaml: cannot parse: %v", r)
 		}
 	}()
-	return yaml.Unmarshal(data, doc)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return 0, nil // empty file
+		}
+		return 0, err
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		return max(next.Line, 1), nil
+	case !errors.Is(err, io.EOF):
+		return 0, err
+	}
+	return 0, nil
 }
 
 type yamlDecoder struct {

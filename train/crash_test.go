@@ -81,6 +81,9 @@ func TestCrashAtEveryWriteThenResume(t *testing.T) {
 		t.Fatalf("only %d write stages in a 3-epoch run", total)
 	}
 	want := readFolder(t, ref)
+	if got := strings.Join(want.files, " "); got != "best.safetensors last.safetensors tiny_002.safetensors tiny_003.safetensors" {
+		t.Fatalf("checkpoint interval 2 over 3 epochs wrote %s", got)
+	}
 	for n := 1; n <= total; n++ {
 		dir := t.TempDir()
 		crashRun(t, dir, dataDir, n, false)

@@ -46,7 +46,7 @@ type SpecOptions struct {
 	// UseAMP is TAO's --use_amp: bf16 mixed precision whatever train_config.precision says.
 	UseAMP  bool
 	Engine  *engine.Engine
-	Verbose bool // print the model summary
+	Verbose bool // print Bonsai's model summary too (FLOPs, blocks)
 	// StrictPretrained fails unless every layer of pretrained_model_path loads (a
 	// re-initialised head is allowed).
 	StrictPretrained bool
@@ -134,7 +134,10 @@ func FromSpec(ctx context.Context, o SpecOptions) (*Result, error) {
 		Epochs:    int(e.Proto.GetTrainConfig().GetNEpochs()),
 		TrainData: tl, ValData: vl, Classes: trainDS.Classes,
 		Save: store.save, Load: store.load, Ext: ext, CheckpointInterval: interval,
-		Plot: report.WriteTrainingCurves, Progress: o.Progress, Log: o.Log,
+		Plot: report.WriteTrainingCurves, TensorBoard: TensorBoardFromSpec(e),
+		HTMLReport: true, Pruning: pruningRecord(st.extra),
+		Facts:    [][2]string{{"spec", e.Path}, {"weights from", st.from}},
+		Progress: o.Progress, Log: o.Log, Warn: o.Warn,
 	})
 	if bad := tl.BadImageSummary(); bad != "" && o.Warn != nil {
 		fmt.Fprintln(o.Warn, "warning:", bad)
@@ -158,13 +161,14 @@ func openTrainDatasets(e *spec.Experiment, classmapPath string) (*data.Dataset, 
 			return nil, nil, err
 		}
 	}
+	tc := e.Proto.GetTrainConfig()
 	trainDS, err := data.Open(e.TrainDatasetPath(), cm)
 	if err != nil {
-		return nil, nil, fmt.Errorf("train_dataset_path: %w", err)
+		return nil, nil, e.ExplainMissing("train_config.train_dataset_path", tc.GetTrainDatasetPath(), err)
 	}
 	valDS, err := data.Open(e.ValDatasetPath(), cm)
 	if err != nil {
-		return nil, nil, fmt.Errorf("val_dataset_path: %w", err)
+		return nil, nil, e.ExplainMissing("train_config.val_dataset_path", tc.GetValDatasetPath(), err)
 	}
 	if err := data.CheckSameClasses(trainDS, valDS, nil); err != nil {
 		return nil, nil, fmt.Errorf("%w; give train_dataset_path and val_dataset_path the same class folders", err)
@@ -337,9 +341,9 @@ func resumeFrom(path string, initEpoch int, key string, classes int) (*start, er
 // Keras/TAO HDF5, TF.js, ONNX): weights by layer name with a per-layer table, or the pretrained
 // graph itself when it is a pruned Bonsai model.
 func (st *start) loadPretrained(o *SpecOptions, path string, classes int) error {
-	src, err := pretrained.Load(path, pretrained.Options{Key: o.Key, InputSize: st.graph.Input})
+	src, err := pretrained.Load(path, pretrained.Options{Key: o.Key})
 	if err != nil {
-		return fmt.Errorf("pretrained_model_path: %w", err)
+		return o.Spec.ExplainMissing("train_config.pretrained_model_path", o.Spec.Proto.GetTrainConfig().GetPretrainedModelPath(), err)
 	}
 	w, table, err := pretrained.Transfer(st.graph, src)
 	if err != nil {
@@ -515,8 +519,9 @@ func printHeader(o *SpecOptions, st *start, trainDS, valDS *data.Dataset) {
 	if w == nil {
 		return
 	}
-	if o.Verbose {
-		if s, err := st.graph.Summarize(); err == nil {
+	if s, err := st.graph.Summarize(); err == nil {
+		s.PrintKeras(w) // as TAO's train prints final_model.summary()
+		if o.Verbose {
 			s.Print(w)
 		}
 	}

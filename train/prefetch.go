@@ -3,6 +3,7 @@ package train
 import (
 	"github.com/bonsai-ml/bonsai/data/loader"
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/model"
 )
 
 // prefetcher assembles and stages the next training batch while the current step runs: the
@@ -17,9 +18,10 @@ type prefetcher struct {
 
 // stagedBatch is a batch ready for Trainer.StepStaged, or the error staging it.
 type stagedBatch struct {
-	batch *engine.StagedBatch
-	n     int // images
-	err   error
+	batch  *engine.StagedBatch
+	images *model.Tensor // the host images (TensorBoard shows some)
+	n      int
+	err    error
 }
 
 // prefetch stages up to limit batches of it for tr, one ahead of the consumer.
@@ -32,7 +34,7 @@ func prefetch(tr *engine.Trainer, it *loader.Iterator, limit int) *prefetcher {
 			b := it.Batch()
 			sb, err := tr.Stage(b.Images, b.Labels)
 			select {
-			case p.out <- stagedBatch{batch: sb, n: b.Images.Shape[0], err: err}:
+			case p.out <- stagedBatch{batch: sb, images: b.Images, n: b.Images.Shape[0], err: err}:
 			case <-p.stop:
 				if sb != nil {
 					sb.Release()

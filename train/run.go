@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/bonsai-ml/bonsai/evaluate"
@@ -66,9 +67,17 @@ type Options struct {
 	CheckpointInterval int
 	// Plot draws results.png from the history (optional).
 	Plot func(path string, rows []results.Epoch) error
+	// TensorBoard adds images and histograms to the event files under ResultsDir/events.
+	TensorBoard TensorBoard
+	// HTMLReport writes ResultsDir/report.html at the end (ReportFile), with Facts added to the
+	// run's own and, for a pruned model, Pruning's settings and per-layer table.
+	HTMLReport bool
+	Facts      [][2]string
+	Pruning    *results.PruneRecord
 
 	Progress io.Writer // progress bar (stderr); nil: none
 	Log      io.Writer // messages (stdout); nil: none
+	Warn     io.Writer // warnings such as unreadable images (stderr); nil: none
 
 	lrHook func(step int, lr float64) float64 // tests: replaces the schedule's learning rate
 }
@@ -129,12 +138,15 @@ type run struct {
 	history  []results.Epoch
 	best     results.Epoch
 	hasBest  bool
+	events   *events
+	lastEval *evaluate.Report // the latest epoch's validation
 	folder   *results.Run
 }
 
 // Run trains o.Graph for epochs o.InitEpoch..o.Epochs and writes TAO's outputs in
 // o.ResultsDir: weights/<arch>_NNN<ext> every epoch plus weights/best<ext> and
-// weights/last<ext>, classmap.json, training.csv, status.json and results.png.
+// weights/last<ext>, classmap.json, training.csv, status.json, TensorBoard event files in
+// events/ (see TensorBoard), results.png and (HTMLReport) report.html.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
@@ -150,17 +162,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	r := &run{o: &o, status: results.NewStatusLog(o.ResultsDir), bar: NewProgress(o.Progress), folder: o.Results}
 	if err := r.prepare(); err != nil {
+		r.events.close()
 		r.fail(err)
 		return nil, err
 	}
 	if err := r.status.Write(results.StatusStarted, "Starting Training Loop."); err != nil {
 		return nil, err
 	}
+	defer r.events.close() // after an error; finish closes it and reports its error
 	for epoch := o.InitEpoch; epoch <= o.Epochs; epoch++ {
 		if err := r.epoch(ctx, epoch); err != nil {
 			r.fail(err)
 			return nil, err
 		}
+	}
+	if err := r.events.close(); err != nil {
+		return nil, err
 	}
 	return r.finish()
 }
@@ -201,8 +218,14 @@ func (r *run) prepare() error {
 			return fmt.Errorf("resuming: %w", err)
 		}
 	}
+	if r.events, err = newEvents(o.ResultsDir, o.TensorBoard); err != nil {
+		return err
+	}
 	r.steps = max(1, o.TrainData.BatchesPerEpoch()/o.StepsDivisor)
 	r.maxSteps = r.steps * o.Epochs
+	if w := o.Schedule.EarlyDecayWarning(r.maxSteps, r.steps); w != "" && o.Warn != nil {
+		fmt.Fprintln(o.Warn, "warning:", w)
+	}
 	return r.loadHistory()
 }
 
@@ -254,15 +277,27 @@ func (r *run) epoch(ctx context.Context, epoch int) error {
 	if err != nil {
 		return err
 	}
+	if epoch == r.o.InitEpoch {
+		if err := r.checkClassesReadable(); err != nil {
+			return err
+		}
+	}
 	r.bar.Validating()
-	if row.ValLoss, row.ValAcc, err = Validate(r.tr, r.o.ValData); err != nil {
+	if r.lastEval, err = Validate(r.tr, r.o.ValData, r.o.Classes); err != nil {
 		return fmt.Errorf("epoch %d: validation: %w", epoch, err)
+	}
+	row.ValLoss, row.ValAcc = r.lastEval.Loss, r.lastEval.Accuracy
+	if epoch == r.o.InitEpoch {
+		r.reportValidationSkips()
 	}
 	row.LR = r.o.Schedule.LR(epoch*r.steps, r.maxSteps)
 	row.Seconds = time.Since(start).Seconds()
 	isBest := r.noteBest(row)
 	r.bar.EndEpoch(row, isBest)
 	r.history = append(r.history, row)
+	if err := r.events.epochEnd(row); err != nil {
+		return err
+	}
 	return r.writeEpoch(row, isBest)
 }
 
@@ -275,6 +310,14 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 	defer batches.close()
 	r.bar.StartEpoch(epoch, o.Epochs, r.steps)
 	row := results.Epoch{Epoch: epoch}
+	if o.TensorBoard.Histograms {
+		w, err := r.m.Weights()
+		if err != nil {
+			return row, fmt.Errorf("epoch %d: reading weights: %w", epoch, err)
+		}
+		r.events.epochStart(epoch, w)
+	}
+	start := time.Now()
 	var lossSum, accSum float64
 	var seen int
 	for i := 0; ; i++ {
@@ -285,6 +328,9 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 		if b.err != nil {
 			return row, fmt.Errorf("epoch %d, iteration %d: %w", epoch, i+1, b.err)
 		}
+		if i == 0 {
+			r.events.images(epoch, o.TrainData, b.images)
+		}
 		loss, acc, lr, err := r.step(ctx, epoch, i, b)
 		if err != nil {
 			return row, err
@@ -293,6 +339,7 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 		accSum += float64(acc) * float64(b.n)
 		seen += b.n
 		r.bar.Step(b.n, float64(loss), float64(acc), lr)
+		r.events.step((epoch-1)*r.steps+i, float64(loss), float64(acc), lr)
 	}
 	if err := it.Err(); err != nil {
 		return row, fmt.Errorf("epoch %d: %w", epoch, err)
@@ -301,6 +348,7 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 		return row, fmt.Errorf("epoch %d: no training images could be read", epoch)
 	}
 	row.Loss, row.Acc = lossSum/float64(seen), accSum/float64(seen)
+	row.ImagesPerSecond = float64(seen) / max(time.Since(start).Seconds(), 1e-9)
 	return row, nil
 }
 
@@ -325,6 +373,48 @@ func (r *run) step(ctx context.Context, epoch, i int, b stagedBatch) (loss, acc 
 	return loss, acc, lr, nil
 }
 
+// checkClassesReadable refuses a class none of whose training images could be read in the
+// first epoch: the model would learn it as a class that never occurs.
+func (r *run) checkClassesReadable() error {
+	readable := r.o.TrainData.Readable()
+	for label, n := range readable {
+		if n > 0 {
+			continue
+		}
+		name := strconv.Itoa(label)
+		if label < len(r.o.Classes) {
+			name = r.o.Classes[label]
+		}
+		return fmt.Errorf("class %q has no readable training image (%s); fix or remove its images, or remove the class folder", name, firstBad(r.o.TrainData, label))
+	}
+	return nil
+}
+
+// firstBad is the error of one unreadable image of label.
+func firstBad(l *loader.Loader, label int) string {
+	for _, b := range l.BadImages() {
+		if b.Label == label {
+			return b.Err.Error()
+		}
+	}
+	return "none could be decoded"
+}
+
+// reportValidationSkips says, once, which validation images could not be read and so are not
+// in val_acc and val_loss.
+func (r *run) reportValidationSkips() {
+	bad := r.o.ValData.BadImages()
+	if len(bad) == 0 || r.o.Warn == nil {
+		return
+	}
+	fmt.Fprintf(r.o.Warn, "warning: validation scores %d of %d images: %s", r.o.ValData.Len()-len(bad), r.o.ValData.Len(), r.o.ValData.BadImageSummary())
+	for label, n := range r.o.ValData.Readable() {
+		if n == 0 && label < len(r.o.Classes) {
+			fmt.Fprintf(r.o.Warn, "warning: class %q has no readable validation image: val_acc does not measure it\n", r.o.Classes[label])
+		}
+	}
+}
+
 // nonFinite builds the error for a NaN or infinite loss.
 func (r *run) nonFinite(epoch, iter int, loss, lr float64) error {
 	return fmt.Errorf("epoch %d, iteration %d: the loss is %v at learning rate %.3g; training stopped (%s). "+
@@ -340,35 +430,53 @@ func (r *run) keptCheckpoint() string {
 		fmt.Sprintf(" (epoch %d)", r.history[len(r.history)-1].Epoch)
 }
 
-// Validate runs the model over every batch of val and returns the mean loss and accuracy.
-func Validate(tr *engine.Trainer, val *loader.Loader) (loss, acc float64, err error) {
+// Validate runs the model over every batch of val and returns the evaluation report of the
+// classes (names in label order; nil: numbered). Its loss is computed as evaluate computes
+// it (Keras' clipped cross-entropy on the probabilities, plus the regularization penalty of the
+// current weights), so that training.csv's val_loss and evaluate's "Evaluation Loss" agree on
+// the same model and images.
+func Validate(tr *engine.Trainer, val *loader.Loader, classes []string) (*evaluate.Report, error) {
 	it := val.Epoch(0)
 	defer it.Close()
-	var lossSum float64
-	var hits, seen int
+	var ev *evaluate.Evaluator
 	for it.Next() {
 		b := it.Batch()
-		l, probs, err := tr.Evaluate(b.Images, b.Labels)
+		_, probs, err := tr.Evaluate(b.Images, b.Labels)
 		if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
-		n := b.Images.Shape[0]
-		lossSum += float64(l) * float64(n)
-		k := probs.Shape[1]
-		for i, target := range b.Targets {
-			if evaluate.Argmax(probs.Data[i*k:(i+1)*k]) == target {
-				hits++
+		if ev == nil {
+			names := classes
+			if len(names) != probs.Shape[1] {
+				names = make([]string, probs.Shape[1])
+				for i := range names {
+					names[i] = strconv.Itoa(i)
+				}
+			}
+			if ev, err = evaluate.NewEvaluator(names, 1); err != nil {
+				return nil, err
 			}
 		}
-		seen += n
+		if err := ev.AddBatch(b.Targets, probs.Data); err != nil {
+			return nil, err
+		}
 	}
 	if err := it.Err(); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	if seen == 0 {
-		return 0, 0, errors.New("no validation images could be read")
+	if ev == nil {
+		return nil, errors.New("no validation images could be read")
 	}
-	return lossSum / float64(seen), float64(hits) / float64(seen), nil
+	rep, err := ev.Report()
+	if err != nil {
+		return nil, err
+	}
+	penalty, err := tr.Penalty()
+	if err != nil {
+		return nil, err
+	}
+	rep.AddPenalty(penalty)
+	return rep, nil
 }
 
 // writeEpoch commits the epoch's checkpoints and training.csv row (see package results),
@@ -474,6 +582,11 @@ func (r *run) finish() (*Result, error) {
 	r.status.KPI = map[string]any{"validation_loss": last.ValLoss, "validation_accuracy": last.ValAcc}
 	if err := r.status.Write(results.StatusRunning, "Model evaluation is complete."); err != nil {
 		return nil, err
+	}
+	if o.HTMLReport {
+		if err := r.writeHTMLReport(); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", ReportFile, err)
+		}
 	}
 	if err := r.status.Write(results.StatusSuccess, "Training finished successfully."); err != nil {
 		return nil, err

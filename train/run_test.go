@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/evaluate"
+	"github.com/bonsai-ml/bonsai/model"
 )
 
 func baseOptions(t *testing.T, outDir, dataDir string, store *memStore) Options {
@@ -38,6 +40,8 @@ func TestRunWritesTAOOutputs(t *testing.T) {
 	var progress, log bytes.Buffer
 	o := baseOptions(t, outDir, dataDir, store)
 	o.Progress, o.Log = &progress, &log
+	o.HTMLReport, o.Facts = true, [][2]string{{"spec", "spec.cfg"}}
+	o.Pruning = &results.PruneRecord{Source: "big.safetensors", Layers: []results.PrunedLayer{{Name: "conv1", Op: "conv2d", Before: 8, After: 4}}}
 	var plotted int
 	o.Plot = func(path string, rows []results.Epoch) error {
 		plotted = len(rows)
@@ -75,7 +79,21 @@ func TestRunWritesTAOOutputs(t *testing.T) {
 	if rows[2].ValAcc < 0.9 {
 		t.Errorf("tiny CNN did not learn left/right: val_acc %.3f", rows[2].ValAcc)
 	}
+	if want := evaluateLoss(t, o, store.saved[results.LastPath(outDir, ".ckpt")].Weights); math.Abs(rows[2].ValLoss-want) > 1e-6*want {
+		t.Errorf("training.csv val_loss %v differs from evaluate's loss %v on the same model and images", rows[2].ValLoss, want)
+	}
 	checkStatus(t, outDir, []string{results.StatusStarted, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusRunning, results.StatusSuccess})
+	html, err := os.ReadFile(filepath.Join(outDir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<th class=\"name\">spec</th><td class=\"name\">spec.cfg</td>", "Validation after the last epoch (3)",
+		`<table id="confusion">`, `<table id="per-class">`, "<td class=\"name\">conv1</td><td class=\"name\">conv2d</td><td>8</td><td>4</td><td>50%</td>",
+		"Training curves (results.png)", "Confusion matrix of the validation images after epoch 3"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
 	if plotted != 3 {
 		t.Errorf("results.png drawn with %d rows, want 3", plotted)
 	}
@@ -85,6 +103,42 @@ func TestRunWritesTAOOutputs(t *testing.T) {
 	if !strings.Contains(log.String(), "Total Val accuracy") {
 		t.Errorf("log lacks the final summary: %s", log.String())
 	}
+}
+
+// evaluateLoss computes the loss as the evaluate command does: the inference model's
+// probabilities, Keras' cross-entropy through evaluate.Evaluator, plus engine.Penalty.
+func evaluateLoss(t *testing.T, o Options, w model.Weights) float64 {
+	t.Helper()
+	m, err := o.Engine.NewModel(o.Graph, w, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := evaluate.NewEvaluator(o.Classes, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := o.ValData.Epoch(0)
+	defer it.Close()
+	for it.Next() {
+		b := it.Batch()
+		probs, err := m.Predict(b.Images)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ev.AddBatch(b.Targets, probs.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := ev.Report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	penalty, err := engine.Penalty(o.Graph, w, o.Train)
+	if err != nil || penalty <= 0 {
+		t.Fatalf("penalty %v, %v", penalty, err)
+	}
+	rep.AddPenalty(penalty)
+	return rep.Loss
 }
 
 // checkStatus checks the status field of every status.json line.
@@ -205,6 +259,58 @@ func TestNonFiniteLossStopsAndKeepsLastCheckpoint(t *testing.T) {
 	events := checkStatus(t, outDir, nil)
 	if lastEv := events[len(events)-1]; lastEv.Status != results.StatusFailure || !strings.Contains(lastEv.Message, "NaN") {
 		t.Errorf("last status event %+v", lastEv)
+	}
+}
+
+// TestNonFiniteWeightsStopTheRun: an update that blows the weights up on an epoch's last
+// iteration leaves the loss finite; the run must still stop before writing that checkpoint.
+func TestNonFiniteWeightsStopTheRun(t *testing.T) {
+	dataDir, outDir := t.TempDir(), t.TempDir()
+	writeImageFolder(t, dataDir, 8, 16, 3)
+	store := &memStore{}
+	o := baseOptions(t, outDir, dataDir, store)
+	steps := o.TrainData.BatchesPerEpoch()
+	o.lrHook = func(step int, lr float64) float64 {
+		if step == steps-1 {
+			return math.Inf(1)
+		}
+		return lr
+	}
+	_, err := Run(context.Background(), o)
+	if !errors.Is(err, engine.ErrNonFinite) || !strings.Contains(err.Error(), "weight") || !strings.Contains(err.Error(), "no epoch finished") {
+		t.Fatalf("want ErrNonFinite naming a weight and no checkpoint, got %v", err)
+	}
+	if len(store.saved) != 0 {
+		t.Errorf("checkpoints with non-finite weights were written: %d", len(store.saved))
+	}
+}
+
+// TestUnreadableImages: validation images that cannot be read are reported (they are not in
+// val_acc), and a class without one readable training image is refused.
+func TestUnreadableImages(t *testing.T) {
+	dataDir := t.TempDir()
+	writeImageFolder(t, dataDir, 8, 16, 3)
+	left, _ := filepath.Glob(filepath.Join(dataDir, "left", "*.png"))
+	for _, p := range left[:2] {
+		os.WriteFile(p, []byte("not a png"), 0o644)
+	}
+	var warn bytes.Buffer
+	o := baseOptions(t, t.TempDir(), dataDir, &memStore{})
+	o.Warn, o.Epochs = &warn, 1
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(warn.String(), "validation scores 14 of 16 images") || !strings.Contains(warn.String(), left[0]) {
+		t.Errorf("warnings do not report the skipped validation images:\n%s", warn.String())
+	}
+
+	right, _ := filepath.Glob(filepath.Join(dataDir, "right", "*.png"))
+	for _, p := range right {
+		os.WriteFile(p, []byte("not a png"), 0o644)
+	}
+	o = baseOptions(t, t.TempDir(), dataDir, &memStore{})
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), `class "right" has no readable training image`) {
+		t.Errorf("a class with no readable image: %v", err)
 	}
 }
 

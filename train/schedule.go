@@ -145,3 +145,32 @@ func (s *Schedule) cosineLR(progress float64) float64 {
 	}
 	return minLR + (s.LearningRate-minLR)*(1+math.Cos(math.Pi*(progress-s.SoftStart)))/2
 }
+
+// LowLR is the learning rate below which an SGD run barely changes its weights.
+const LowLR = 1e-5
+
+// EarlyDecayWarning returns a one-line warning when the schedule takes the learning rate below
+// LowLR within the first quarter of a run of maxSteps iterations (stepsPerEpoch per epoch), or
+// "" when it does not (or starts there). TAO's sample "step" schedule (step_size 10, gamma 0.1)
+// does this on short runs: its exponent counts in units of step_size% of the run, rounded down,
+// so later epochs learn almost nothing.
+func (s *Schedule) EarlyDecayWarning(maxSteps, stepsPerEpoch int) string {
+	if maxSteps <= 0 || s.LR(0, maxSteps) < LowLR {
+		return ""
+	}
+	quarter := maxSteps / 4
+	stride := max(1, quarter/10000) // a long run: look at about 10,000 iterations
+	for step := 0; step <= quarter; step += stride {
+		lr := s.LR(step, maxSteps)
+		if lr >= LowLR {
+			continue
+		}
+		hint := "shorten the decay or train longer"
+		if s.Kind == ScheduleStep {
+			hint = "TAO's step schedule multiplies by gamma every step_size% of the run; raise step_size or gamma, or train longer"
+		}
+		return fmt.Sprintf("the learning rate falls to %.3g at iteration %d of %d (epoch %d), within the first quarter of training, "+
+			"so later epochs will barely learn: %s", lr, step, maxSteps, step/max(stepsPerEpoch, 1)+1, hint)
+	}
+	return ""
+}

@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -62,5 +63,33 @@ func TestScheduleValidate(t *testing.T) {
 	good := &Schedule{Kind: ScheduleSoftAnneal, LearningRate: 0.1, SoftStart: 0.05, AnnealingPoints: []float64{0.3, 0.6}, AnnealingDivider: 10}
 	if err := good.Validate(); err != nil {
 		t.Errorf("valid soft_anneal rejected: %v", err)
+	}
+}
+
+// TestEarlyDecayWarning: TAO's sample step schedule (0.006, step_size 10, gamma 0.1) over
+// 3 epochs of 6 iterations: numsteps = 18*10//100 = 1, so lr(3) = 0.006*0.1^3 = 6e-06 < 1e-5
+// at iteration 3 <= 18/4. Over 3 epochs of 100: numsteps 30, lr stays >= 1e-5 until iteration
+// 84 (0.006*0.1^(84/30) = 9.5e-06) > 75: no warning.
+func TestEarlyDecayWarning(t *testing.T) {
+	step := Schedule{Kind: ScheduleStep, LearningRate: 0.006, StepSize: 10, Gamma: 0.1}
+	w := step.EarlyDecayWarning(18, 6)
+	if !strings.Contains(w, "falls to 6e-06 at iteration 3 of 18 (epoch 1), within the first quarter") || !strings.Contains(w, "step_size") {
+		t.Errorf("warning %q", w)
+	}
+	if w := step.EarlyDecayWarning(300, 100); w != "" {
+		t.Errorf("3x100 iterations: unexpected warning %q", w)
+	}
+	anneal := Schedule{Kind: ScheduleSoftAnneal, LearningRate: 0.01, StartLR: 3e-4, SoftStart: 0.05, AnnealingPoints: []float64{0.1, 0.2}, AnnealingDivider: 100}
+	// progress > 0.2 divides twice: 0.01/100/100 = 1e-06, first at iteration 21 of 100.
+	if w := anneal.EarlyDecayWarning(100, 10); !strings.Contains(w, "falls to 1e-06 at iteration 21 of 100 (epoch 3)") {
+		t.Errorf("soft_anneal warning %q", w)
+	}
+	cosine := Schedule{Kind: ScheduleCosine, LearningRate: 0.01, MinLRRatio: 1e-4}
+	if w := cosine.EarlyDecayWarning(100, 10); w != "" {
+		t.Errorf("cosine: unexpected warning %q", w)
+	}
+	tiny := Schedule{Kind: ScheduleCosine, LearningRate: 1e-6}
+	if w := tiny.EarlyDecayWarning(100, 10); w != "" {
+		t.Errorf("a run that starts below 1e-5 is the user's choice: %q", w)
 	}
 }

@@ -26,8 +26,8 @@ func TrainConfigFromSpec(e *spec.Experiment) engine.TrainConfig {
 	if cfg.BNRegType == "" {
 		cfg.BNRegType = r.Type
 	}
-	if r.Conv2D {
-		cfg.RegScope = append(cfg.RegScope, "Conv2D", "DepthwiseConv2D")
+	if r.Conv2D { // TAO matches the exact Keras type: depthwise kernels are not penalised
+		cfg.RegScope = append(cfg.RegScope, "Conv2D")
 	}
 	if r.Dense {
 		cfg.RegScope = append(cfg.RegScope, "Dense")

@@ -10,3 +10,18 @@ func Items(ds *data.Dataset) []Item {
 	}
 	return items
 }
+
+// Readable counts, per label, the items not found unusable so far (after a whole epoch: the
+// images that can be read).
+func (l *Loader) Readable() []int {
+	counts := make([]int, l.numClasses)
+	for _, it := range l.items {
+		counts[it.Label]++
+	}
+	l.badMu.Lock()
+	defer l.badMu.Unlock()
+	for i := range l.bad {
+		counts[l.items[i].Label]--
+	}
+	return counts
+}

@@ -14,9 +14,11 @@
 // (libjpeg-turbo) by 0.13 to 0.31 levels on average, at most 4. Resizing and TAO's crops
 // reproduce PIL's arithmetic and equal its output.
 //
+// torch mode divides every channel by 0.224, as TAO's numpy path (the one its Keras generators
+// and tao_deploy use) does; Options.ImageStd (spec: train_config.image_std) gives per-channel
+// values, e.g. torchvision's 0.229, 0.224, 0.225 (TAO's symbolic path).
+//
 // Where Bonsai differs from TAO (TF1 makenet), on purpose:
-//   - torch mode divides by the per-channel std [0.229, 0.224, 0.225] (TAO's symbolic path); TAO's
-//     numpy path, which its Keras generators use, divides every channel by 0.224.
 //   - The EXIF orientation of JPEGs is applied; Keras' load_img ignores it.
 //   - Alpha is composited onto black (premultiplied color); PIL's convert("RGB") drops alpha and
 //     keeps the stored color, which is the same for the common fully transparent (0,0,0,0) pixel.
@@ -29,5 +31,5 @@
 //     that cover (the step the cache stores, done with or without it), then cropped: two
 //     resamplings where TAO does one.
 //   - An image already at the target size still gets the random crop and color augmentation
-//     (TAO returns it untouched).
+//     (TAO returns it untouched). The center crop, as TAO's, leaves such an image untouched.
 package loader

@@ -40,7 +40,7 @@ func Example() {
 	for it.Next() {
 		b := it.Batch()
 		fmt.Println(b.Images.Shape, b.Labels.Shape, b.Targets)
-		// (200/255 - 0.485) / 0.229 = 1.307 in every pixel: a uniform image survives any crop.
+		// (200/255 - 0.485) / 0.224 = 1.336 in every pixel: a uniform image survives any crop.
 		fmt.Printf("first pixel of the red image: %.3f\n", b.Images.Data[0])
 	}
 	if err := it.Err(); err != nil {
@@ -48,5 +48,5 @@ func Example() {
 	}
 	// Output:
 	// [2 8 8 3] [2 2] [0 1]
-	// first pixel of the red image: 1.307
+	// first pixel of the red image: 1.336
 }

@@ -4,8 +4,13 @@ import "encoding/binary"
 
 // exifOrientation returns the EXIF orientation tag (1..8) of a JPEG, or 1 when the file has no
 // APP1 Exif segment, no orientation tag, or a malformed one.
-func exifOrientation(jpg []byte) int {
-	tiff := findExifTIFF(jpg)
+func exifOrientation(jpg []byte) int { return orientationOf(findExifTIFF(jpg)) }
+
+// pngOrientation returns the EXIF orientation tag (1..8) of a PNG's eXIf chunk, or 1.
+func pngOrientation(png []byte) int { return orientationOf(findPNGExif(png)) }
+
+// orientationOf reads the orientation of a TIFF-structured EXIF block (1 when absent).
+func orientationOf(tiff []byte) int {
 	if tiff == nil {
 		return 1
 	}
@@ -44,6 +49,24 @@ func findExifTIFF(b []byte) []byte {
 			return seg[6:]
 		}
 		i += 2 + n
+	}
+	return nil
+}
+
+// findPNGExif walks the PNG chunks before the image data and returns the payload of the eXIf
+// chunk (a TIFF structure, as PNG 1.5 defines it), or nil.
+func findPNGExif(b []byte) []byte {
+	i := 8 // after the signature
+	for i+8 <= len(b) {
+		n := int(binary.BigEndian.Uint32(b[i:]))
+		typ := string(b[i+4 : i+8])
+		if n < 0 || i+8+n > len(b) || typ == "IDAT" || typ == "IEND" {
+			return nil
+		}
+		if typ == "eXIf" {
+			return b[i+8 : i+8+n]
+		}
+		i += 12 + n // length, type, data, CRC
 	}
 	return nil
 }

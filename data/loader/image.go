@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
-	"os"
+
+	"github.com/bonsai-ml/bonsai/internal/readfile"
 )
 
 // Image is an 8-bit image in row-major HWC order with 1 (luminance) or 3 (RGB) channels.
@@ -25,10 +27,18 @@ func NewImage(width, height, channels int) *Image {
 // Bytes is the memory the pixels use.
 func (m *Image) Bytes() int { return len(m.Pix) }
 
-// maxPixels bounds the size of an image we agree to decode (a 16k x 16k photo), so that a
-// corrupt header cannot make the decoder allocate gigabytes. A variable so that the fuzz test
-// can lower it.
-var maxPixels = 1 << 28
+// Limits on one image, so that no file (a corrupt header, a 16-bit 16k x 16k PNG) makes a
+// decoder allocate gigabytes: maxPixels (a 134-megapixel photo passes) and maxDecodedBytes for
+// the decoder's own buffer (by its colour model: 8 bytes a pixel for 16-bit RGBA). Each worker
+// decodes one image at a time, so a loader holds at most Workers times this. maxPixels is a
+// variable so that the fuzz test can lower it.
+var maxPixels = 1 << 27
+
+const (
+	maxDecodedBytes = 512 << 20
+	// MaxImageFileBytes bounds an image file's size.
+	MaxImageFileBytes = 256 << 20
+)
 
 // ErrUnsupportedFormat is returned for files that are neither JPEG nor PNG.
 var ErrUnsupportedFormat = errors.New("not a JPEG or PNG file")
@@ -36,7 +46,7 @@ var ErrUnsupportedFormat = errors.New("not a JPEG or PNG file")
 // DecodeFile reads and decodes the image at path into the given number of channels (1 or 3).
 // Errors name the path.
 func DecodeFile(path string, channels int) (*Image, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, "image", MaxImageFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading image: %w", err)
 	}
@@ -79,6 +89,7 @@ func decodeStd(data []byte) (image.Image, int, error) {
 	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
 		decode = func(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
 		config = func(b []byte) (image.Config, error) { return png.DecodeConfig(bytes.NewReader(b)) }
+		orientation = pngOrientation(data)
 	default:
 		return nil, 0, ErrUnsupportedFormat
 	}
@@ -90,11 +101,30 @@ func decodeStd(data []byte) (image.Image, int, error) {
 		return nil, 0, fmt.Errorf("image size %dx%d out of range (at most %d pixels)",
 			cfg.Width, cfg.Height, maxPixels)
 	}
+	if n := int64(cfg.Width) * int64(cfg.Height) * bytesPerPixel(cfg.ColorModel); n > maxDecodedBytes {
+		return nil, 0, fmt.Errorf("image size %dx%d would take %d MiB to decode, over the %d MiB limit; downscale it",
+			cfg.Width, cfg.Height, n>>20, maxDecodedBytes>>20)
+	}
 	img, err := decode(data)
 	if err != nil {
 		return nil, 0, err
 	}
 	return img, orientation, nil
+}
+
+// bytesPerPixel is what the standard decoders allocate per pixel for a colour model.
+func bytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		return 4
+	case color.Gray16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3
+	}
+	return 1 // gray, paletted
 }
 
 // toImage converts any decoded image to packed RGB or luminance.

@@ -27,10 +27,11 @@ const (
 
 // Options configures a Loader. The field names follow TAO's spec where TAO has one.
 type Options struct {
-	Height, Width, Channels int    // output size; Channels 3 (RGB) or 1 (luminance)
-	Interpolation           string // bilinear (default), bicubic, nearest, lanczos; case-insensitive
-	PreprocessMode          string // caffe, torch or tf (required)
-	ImageMean               map[string]float32
+	Height, Width, Channels int                // output size; Channels 3 (RGB) or 1 (luminance)
+	Interpolation           string             // bilinear (default), bicubic, nearest, lanczos; case-insensitive
+	PreprocessMode          string             // caffe, torch or tf (required)
+	ImageMean               map[string]float32 // caffe mode's mean (keys b, g, r or l); nil: TAO's
+	ImageStd                map[string]float32 // torch mode's std (keys r, g, b or l); nil: 0.224 each
 
 	RandomCrop        bool    // TAO's train crop; excludes CenterCrop
 	CenterCrop        bool    // TAO's eval crop; with neither crop, a plain resize to W x H
@@ -66,8 +67,9 @@ type Batch struct {
 
 // BadImage is a file that could not be used.
 type BadImage struct {
-	Path string
-	Err  error
+	Path  string
+	Label int
+	Err   error
 }
 
 // Loader produces epochs of batches from a list of items.
@@ -96,7 +98,7 @@ func New(items []Item, numClasses int, opts Options) (*Loader, error) {
 	if err != nil {
 		return nil, err
 	}
-	norm, err := newNormalizer(opts.PreprocessMode, opts.Channels, opts.ImageMean)
+	norm, err := newNormalizer(opts.PreprocessMode, opts.Channels, opts.ImageMean, opts.ImageStd)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +202,7 @@ func (l *Loader) BadImages() []BadImage {
 	defer l.badMu.Unlock()
 	out := make([]BadImage, 0, len(l.bad))
 	for i, err := range l.bad {
-		out = append(out, BadImage{Path: l.items[i].Path, Err: err})
+		out = append(out, BadImage{Path: l.items[i].Path, Label: l.items[i].Label, Err: err})
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Path < out[b].Path })
 	return out

@@ -300,7 +300,7 @@ func TestHymenopteraJPEGs(t *testing.T) {
 	b := allBatches(t, l, 0)[0]
 	var sum, sq float64
 	for _, v := range b.Images.Data {
-		if math.IsNaN(float64(v)) || v < -2.2 || v > 2.7 { // torch range: (0-0.485)/0.229 .. (1-0.406)/0.225
+		if math.IsNaN(float64(v)) || v < -2.2 || v > 2.7 { // torch range: (0-0.485)/0.224 .. (1-0.406)/0.224
 			t.Fatalf("value %v outside the torch-mode range", v)
 		}
 		sum += float64(v)

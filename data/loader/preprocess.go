@@ -2,25 +2,29 @@ package loader
 
 import (
 	"fmt"
+	"image"
+	"math"
 	"sort"
 	"strings"
+
+	"github.com/bonsai-ml/bonsai/model"
 )
 
 // Preprocess modes (TAO train_config.preprocess_mode).
 const (
 	ModeCaffe = "caffe" // RGB->BGR, subtract the BGR mean, no scaling
-	ModeTorch = "torch" // x/255, subtract the ImageNet mean, divide by the ImageNet std
+	ModeTorch = "torch" // x/255, subtract the ImageNet mean, divide by the std (0.224 unless ImageStd)
 	ModeTF    = "tf"    // x/127.5 - 1
 )
 
-// Default means and stds, as in TAO's preprocess_input.py.
+// Default means and stds, as in TAO's preprocess_input.py (the numpy path its Keras generators
+// and tao_deploy use: one std, 0.224, for every channel, gray included).
 var (
 	CaffeMeanBGR  = [3]float32{103.939, 116.779, 123.68}
 	CaffeMeanGray = float32(117.3786)
 	TorchMeanRGB  = [3]float32{0.485, 0.456, 0.406}
-	TorchStdRGB   = [3]float32{0.229, 0.224, 0.225}
 	TorchMeanGray = float32(0.449)
-	TorchStdGray  = float32(0.226)
+	TorchStd      = float32(0.224)
 )
 
 // normalizer maps a pixel value in [0,255] of output channel k to the network input:
@@ -31,22 +35,14 @@ type normalizer struct {
 }
 
 // newNormalizer builds the normalizer of a preprocess mode. imageMean (keys r, g, b, or l for
-// one channel) overrides the caffe means; other modes ignore it, as TAO does.
-func newNormalizer(mode string, channels int, imageMean map[string]float32) (normalizer, error) {
+// one channel) overrides the caffe means; other modes ignore it, as TAO does. imageStd (same
+// keys) overrides torch mode's std, TorchStd for every channel; other modes ignore it.
+func newNormalizer(mode string, channels int, imageMean, imageStd map[string]float32) (normalizer, error) {
 	switch strings.ToLower(mode) {
 	case ModeCaffe:
 		return caffeNormalizer(channels, imageMean)
 	case ModeTorch:
-		if channels == 1 {
-			return normalizer{sub: []float32{255 * TorchMeanGray},
-				mul: []float32{1 / (255 * TorchStdGray)}}, nil
-		}
-		n := normalizer{sub: make([]float32, 3), mul: make([]float32, 3)}
-		for k := 0; k < 3; k++ {
-			n.sub[k] = 255 * TorchMeanRGB[k]
-			n.mul[k] = 1 / (255 * TorchStdRGB[k])
-		}
-		return n, nil
+		return torchNormalizer(channels, imageStd)
 	case ModeTF:
 		n := normalizer{sub: make([]float32, channels), mul: make([]float32, channels)}
 		for k := range n.sub {
@@ -57,8 +53,30 @@ func newNormalizer(mode string, channels int, imageMean map[string]float32) (nor
 	return normalizer{}, fmt.Errorf("unknown preprocess mode %q (want caffe, torch or tf)", mode)
 }
 
+func torchNormalizer(channels int, imageStd map[string]float32) (normalizer, error) {
+	if err := checkChannelKeys("image_std", channels, imageStd); err != nil {
+		return normalizer{}, err
+	}
+	mean, keys := TorchMeanRGB[:], []string{"r", "g", "b"}
+	if channels == 1 {
+		mean, keys = []float32{TorchMeanGray}, []string{"l"}
+	}
+	n := normalizer{sub: make([]float32, channels), mul: make([]float32, channels)}
+	for k := range n.sub {
+		std := TorchStd
+		if v, ok := imageStd[keys[k]]; ok {
+			std = v
+		}
+		if !(std > 0) {
+			return normalizer{}, fmt.Errorf("image_std %s is %g; a std must be above 0", keys[k], std)
+		}
+		n.sub[k], n.mul[k] = 255*mean[k], 1/(255*std)
+	}
+	return n, nil
+}
+
 func caffeNormalizer(channels int, imageMean map[string]float32) (normalizer, error) {
-	if err := checkImageMeanKeys(channels, imageMean); err != nil {
+	if err := checkChannelKeys("image_mean", channels, imageMean); err != nil {
 		return normalizer{}, err
 	}
 	if channels == 1 {
@@ -75,9 +93,10 @@ func caffeNormalizer(channels int, imageMean map[string]float32) (normalizer, er
 	return normalizer{sub: mean[:], mul: []float32{1, 1, 1}, swapRB: true}, nil
 }
 
-// checkImageMeanKeys requires r, g and b (3 channels) or l (1 channel), and nothing else.
-func checkImageMeanKeys(channels int, imageMean map[string]float32) error {
-	if len(imageMean) == 0 {
+// checkChannelKeys requires r, g and b (3 channels) or l (1 channel), and nothing else, in
+// the map the named field (image_mean, image_std) gives.
+func checkChannelKeys(field string, channels int, m map[string]float32) error {
+	if len(m) == 0 {
 		return nil
 	}
 	want := []string{"b", "g", "r"}
@@ -85,13 +104,13 @@ func checkImageMeanKeys(channels int, imageMean map[string]float32) error {
 		want = []string{"l"}
 	}
 	var got []string
-	for k := range imageMean {
+	for k := range m {
 		got = append(got, k)
 	}
 	sort.Strings(got)
 	if strings.Join(got, ",") != strings.Join(want, ",") {
-		return fmt.Errorf("image_mean has keys %v; a %d-channel model needs exactly %v",
-			got, channels, want)
+		return fmt.Errorf("%s has keys %v; a %d-channel model needs exactly %v",
+			field, got, channels, want)
 	}
 	return nil
 }
@@ -137,6 +156,45 @@ func (n normalizer) applyRows(src []uint8, dst []float32, width, channels int, f
 	}
 }
 
+// invert maps normalized HWC pixels back to 8-bit values in the image's channel order (RGB or
+// luminance), rounding and clamping to [0, 255].
+func (n normalizer) invert(src []float32, dst []uint8, channels int) {
+	for i := 0; i+channels <= len(src); i += channels {
+		for k := 0; k < channels; k++ {
+			j := k
+			if n.swapRB {
+				j = channels - 1 - k // BGR back to RGB
+			}
+			v := float64(src[i+j])/float64(n.mul[j]) + float64(n.sub[j])
+			dst[i+k] = uint8(math.Round(math.Min(255, math.Max(0, v))))
+		}
+	}
+}
+
+// Picture turns sample i of a batch's images (as this loader produced them: preprocessed,
+// augmented) back into an 8-bit picture for people to look at: RGB, or gray for one channel.
+func (l *Loader) Picture(images *model.Tensor, i int) (image.Image, error) {
+	if len(images.Shape) != 4 || i < 0 || i >= images.Shape[0] {
+		return nil, fmt.Errorf("picture %d of images shaped %v", i, images.Shape)
+	}
+	h, w, c := images.Shape[1], images.Shape[2], images.Shape[3]
+	if c != l.opts.Channels {
+		return nil, fmt.Errorf("images have %d channels, the loader %d", c, l.opts.Channels)
+	}
+	size := h * w * c
+	pix := make([]uint8, size)
+	l.pipe.norm.invert(images.Data[i*size:(i+1)*size], pix, c)
+	if c == 1 {
+		return &image.Gray{Pix: pix, Stride: w, Rect: image.Rect(0, 0, w, h)}, nil
+	}
+	rgba := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for p := 0; p < h*w; p++ {
+		copy(rgba.Pix[4*p:4*p+3], pix[3*p:3*p+3])
+		rgba.Pix[4*p+3] = 255
+	}
+	return rgba, nil
+}
+
 // Normalization says what a preprocess mode does to a pixel value in [0,255]: output channel k
 // is (pixel[k] - Offsets[k]) * Scales[k], the channels taken in BGR order when BGR is set (caffe
 // with 3 channels) and in RGB (or luminance) order otherwise. Exporters write it for other
@@ -146,9 +204,10 @@ type Normalization struct {
 	BGR             bool
 }
 
-// NormalizationOf returns the normalization of a preprocess mode, as the loader applies it.
-func NormalizationOf(mode string, channels int, imageMean map[string]float32) (Normalization, error) {
-	n, err := newNormalizer(mode, channels, imageMean)
+// NormalizationOf returns the normalization of a preprocess mode, as the loader applies it
+// (imageMean and imageStd as in Options).
+func NormalizationOf(mode string, channels int, imageMean, imageStd map[string]float32) (Normalization, error) {
+	n, err := newNormalizer(mode, channels, imageMean, imageStd)
 	if err != nil {
 		return Normalization{}, err
 	}

@@ -275,9 +275,9 @@ func (b *Builder) directConv(input, kernel backends.Op, axes backends.ConvolveAx
 	return outs[0], nil
 }
 
-// kernelConv is the convolution on this package's own kernels: patch
-// extraction (with padding and input dilation folded in) and a blocked matrix
-// multiplication. x is [B, spatial..., C]; the kernel, permuted by wPerm, is
+// kernelConv is the convolution on this package's own kernels: a blocked
+// matrix multiplication whose A operand, the patches (with padding and input
+// dilation folded in), is gathered from x block by block (patchGather). x is [B, spatial..., C]; the kernel, permuted by wPerm, is
 // [K..., C, Co]. It returns [B, Oflat, Co].
 func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial, outSpatial []int, p convParams) backends.Op {
 	xShape := c.shape(x)
@@ -288,21 +288,20 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 	dtype := xShape.DType
 	batch, channels := xShape.Dimensions[0], xShape.Dimensions[nd+1]
 	oFlat, kFlat := prod(outSpatial), prod(kSpatial)
-	rows, depth := batch*oFlat, kFlat*channels
+	rows := batch * oFlat
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
 	w, layout := c.kernelOperand(kernel, wPerm, rows)
 	if c.err != nil {
 		return nil
 	}
 	kOut := c.shape(kernel).Dimensions[wPerm[nd+1]]
-	var im2colRun, matMulRun func(ins []any, out any)
+	var run func(ins []any, out any)
 	if dtype == dtypes.Float32 {
-		im2colRun, matMulRun = kernelRuns[float32](table, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
+		run = convRun[float32](table, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	} else {
-		im2colRun, matMulRun = kernelRuns[float64](table, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
+		run = convRun[float64](table, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	}
-	patches := c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
-	out := c.keep(c.b.custom("MatMul", shapes.Make(dtype, rows, kOut), matMulRun, patches, w))
+	out := c.keep(c.b.custom("Conv", shapes.Make(dtype, rows, kOut), run, x, w))
 	return c.reshape(out, batch, oFlat, kOut)
 }
 
@@ -347,14 +346,13 @@ func (c *composer) kernelOperand(kernel backends.Op, wPerm []int, rows int) (bac
 	return source, layout
 }
 
-func kernelRuns[T float](table []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int, layout *bLayout) (im2colRun, matMulRun func(ins []any, out any)) {
-	im2colRun = func(ins []any, out any) {
-		im2col(ins[0].([]T), out.([]T), table, batch, spatialSize, channels, oFlat, kFlat)
+// convRun returns the convolution kernel: the matrix multiplication of the
+// patches of x (gathered block by block, see patchGather) by the kernel.
+func convRun[T float](table []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int, layout *bLayout) func(ins []any, out any) {
+	return func(ins []any, out any) {
+		A := operand[T]{gather: patchGather(ins[0].([]T), table, spatialSize, channels, oFlat, kFlat)}
+		matMulOperand(A, ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut, layout)
 	}
-	matMulRun = func(ins []any, out any) {
-		matMulB(ins[0].([]T), ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut, false, layout)
-	}
-	return im2colRun, matMulRun
 }
 
 // weightGradientConv handles the kernel gradient of a convolution, which GoMLX

@@ -21,11 +21,14 @@ const (
 
 type float interface{ ~float32 | ~float64 }
 
-// operand describes a matrix read in place: element (i, p) of A is at
-// i*rowStride + p*depthStride.
+// operand describes the A matrix: read in place, element (i, p) at
+// i*rowStride + p*depthStride, or, when gather is set, produced block by block:
+// gather writes rows [i0, i1) at depths [p0, p0+depth) as panels of mr rows,
+// out[panel][p][r], zero padded (the convolution's patches, never stored whole).
 type operand[T float] struct {
 	data                   []T
 	rowStride, depthStride int
+	gather                 func(i0, i1, p0, depth int, out []T)
 }
 
 // bLayout describes a B operand that is not a plain row-major [k×n] matrix:
@@ -52,10 +55,19 @@ func matMulB[T float](a, b, c []T, m, k, n int, transA bool, bl *bLayout) {
 	if transA {
 		A = operand[T]{data: a, rowStride: 1, depthStride: m}
 	}
-	// A transposed A is packed once per column block: use a single column
-	// block when the row blocks alone keep every worker busy.
+	matMulOperand(A, b, c, m, k, n, bl)
+}
+
+// matMulOperand sets c [m×n] to A·b.
+func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout) {
+	if m == 0 || n == 0 || k == 0 {
+		clear(c[:m*n])
+		return
+	}
+	// A packed A is packed once per column block: use a single column block
+	// when the row blocks alone keep every worker busy.
 	colBlock := ncBlock
-	if transA && (m+mc-1)/mc >= 2*runtime.GOMAXPROCS(0) {
+	if A.packed() && (m+mc-1)/mc >= 2*runtime.GOMAXPROCS(0) {
 		colBlock = roundUp(n, nr)
 	}
 	type block struct{ i0, j0 int }
@@ -96,7 +108,7 @@ type scratch[T float] struct {
 // panels of mr rows first (in place, its mr values per depth step would each
 // cost a cache line). Partial tiles at the edges use zero-padded copies.
 func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i1, j0, j1 int, s *scratch[T]) {
-	packed := A.rowStride == 1
+	packed := A.packed()
 	rowsPadded := roundUp(i1-i0, mr)
 	var edgeB [kc * nr]T
 	for p0 := 0; p0 < k; p0 += kc {
@@ -149,11 +161,18 @@ func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i
 	}
 }
 
+// packed reports whether multiplyBlock packs A (gathered, or stored transposed).
+func (A operand[T]) packed() bool { return A.gather != nil || A.rowStride == 1 }
+
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
 // packA copies rows [i0, i1) of A at depths [p0, p0+depth) into panels of mr
 // rows: out[panel][p][r], zero padded.
 func packA[T float](A operand[T], i0, i1, p0, depth int, out []T) {
+	if A.gather != nil {
+		A.gather(i0, i1, p0, depth, out)
+		return
+	}
 	full := (i1 - i0) / mr * mr
 	if A.rowStride == 1 && full > 0 {
 		// Transposed A: each depth step is a contiguous run of rows; read it

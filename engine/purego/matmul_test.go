@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bonsai-ml/bonsai/internal/cputime"
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 )
 
 func naiveMatMul(a, b []float64, m, k, n int) []float64 {
@@ -40,9 +41,9 @@ func TestMatMulMatchesNaive(t *testing.T) {
 			got[i] = math.NaN() // must be overwritten
 		}
 		matMul(a, b, got, m, k, n, false)
-		assertClose(t, "float64 matMul", got, want, 1e-12)
+		testutil.AssertClose(t, "float64 matMul", got, want, 1e-12)
 		matMul(transpose2D(a, m, k), b, got, m, k, n, true)
-		assertClose(t, "float64 matMul transA", got, want, 1e-12)
+		testutil.AssertClose(t, "float64 matMul transA", got, want, 1e-12)
 		// B stored transposed, rows listed backwards in pairs of blocks.
 		bt := transpose2D(b, k, n)
 		rowOffsets := make([]int, k)
@@ -50,7 +51,7 @@ func TestMatMulMatchesNaive(t *testing.T) {
 			rowOffsets[p] = p
 		}
 		matMulB(a, bt, got, m, k, n, false, &bLayout{rowOffsets: rowOffsets, colStride: k})
-		assertClose(t, "float64 matMul strided B", got, want, 1e-12)
+		testutil.AssertClose(t, "float64 matMul strided B", got, want, 1e-12)
 
 		a32, b32, c32 := make([]float32, len(a)), make([]float32, len(b)), make([]float32, m*n)
 		for i, v := range a {
@@ -76,7 +77,7 @@ func TestMatMulMatchesNaive(t *testing.T) {
 			for i, v := range c32 {
 				got32[i] = float64(v)
 			}
-			assertClose(t, "float32 matMul", got32, want, 1e-4*math.Sqrt(float64(k)))
+			testutil.AssertClose(t, "float32 matMul", got32, want, 1e-4*math.Sqrt(float64(k)))
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -77,7 +78,7 @@ func testGradients(t *testing.T, backend backends.Backend) {
 			defer lossExec.Finalize()
 			for j := range inputs {
 				numeric := finiteDifferences(lossExec, all, j)
-				assertClose(t, gc.name+" gradient of input "+string(rune('0'+j)), analytic[j], numeric, 1e-5)
+				testutil.AssertClose(t, gc.name+" gradient of input "+string(rune('0'+j)), analytic[j], numeric, 1e-5)
 			}
 		})
 	}
@@ -194,13 +195,13 @@ func checkBatchNorm(t *testing.T, backend backends.Backend) {
 			sq += (xs[i*f+c] - m) * (xs[i*f+c] - m)
 		}
 		v := sq / n
-		assertClose(t, "batch mean", outs[1][c:c+1], []float64{m}, 1e-12)
-		assertClose(t, "batch variance", outs[2][c:c+1], []float64{v}, 1e-12)
+		testutil.AssertClose(t, "batch mean", outs[1][c:c+1], []float64{m}, 1e-12)
+		testutil.AssertClose(t, "batch variance", outs[2][c:c+1], []float64{v}, 1e-12)
 		for i := range n {
 			wantTrain := (xs[i*f+c]-m)/math.Sqrt(v+eps)*sc[c] + off[c]
 			wantInfer := (xs[i*f+c]-ms[c])/math.Sqrt(vs[c]+eps)*sc[c] + off[c]
-			assertClose(t, "training output", outs[0][i*f+c:i*f+c+1], []float64{wantTrain}, 1e-9)
-			assertClose(t, "inference output", outs[3][i*f+c:i*f+c+1], []float64{wantInfer}, 1e-9)
+			testutil.AssertClose(t, "training output", outs[0][i*f+c:i*f+c+1], []float64{wantTrain}, 1e-9)
+			testutil.AssertClose(t, "inference output", outs[3][i*f+c:i*f+c+1], []float64{wantInfer}, 1e-9)
 		}
 	}
 }
@@ -230,7 +231,7 @@ func TestReduceWindowMatchesSimpleGo(t *testing.T) {
 		want := run(t, reference, fn, x)[0]
 		for _, config := range []string{"", "kernels=off"} {
 			got := run(t, newBackend(t, config), fn, x)[0]
-			assertClose(t, name+" "+config, got, want, 1e-12)
+			testutil.AssertClose(t, name+" "+config, got, want, 1e-12)
 		}
 	}
 }
@@ -254,7 +255,7 @@ func TestTransposeMatchesSimpleGo(t *testing.T) {
 	want := run(t, reference, fn, x)
 	got := run(t, newBackend(t, ""), fn, x)
 	for i := range want {
-		assertClose(t, "transpose", got[i], want[i], 1e-6)
+		testutil.AssertClose(t, "transpose", got[i], want[i], 1e-6)
 	}
 	rev := func(in []*Node) []*Node {
 		asInt := ConvertDType(MulScalar(in[0], 100), dtypes.Int32)
@@ -287,7 +288,7 @@ func TestFusedPermutes(t *testing.T) {
 	want := run(t, newBackend(t, "kernels=off"), fn, x)
 	got := run(t, newBackend(t, ""), fn, x)
 	for i := range want {
-		assertClose(t, "fused permutes", got[i], want[i], 0)
+		testutil.AssertClose(t, "fused permutes", got[i], want[i], 0)
 	}
 }
 
@@ -388,7 +389,7 @@ func assertNearSimpleGo(t *testing.T, what string, tol float64, fn func(in []*No
 	want := run(t, reference, fn, inputs...)
 	got := run(t, newBackend(t, ""), fn, inputs...)
 	for i := range want {
-		assertClose(t, what+" "+strconv.Itoa(i), got[i], want[i], tol)
+		testutil.AssertClose(t, what+" "+strconv.Itoa(i), got[i], want[i], tol)
 	}
 }
 

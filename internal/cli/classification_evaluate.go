@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/bonsai-ml/bonsai/engine"
@@ -9,6 +12,7 @@ import (
 	"github.com/bonsai-ml/bonsai/report"
 	"github.com/bonsai-ml/bonsai/results"
 	"github.com/bonsai-ml/bonsai/spec"
+	"github.com/bonsai-ml/bonsai/train"
 )
 
 func init() {
@@ -25,6 +29,8 @@ Evaluates eval_config.model_path (or -m MODEL) on eval_config.eval_dataset_path 
 IMAGE_DIR; one folder per class) and prints what TAO's "classification evaluate" prints:
 Evaluation Loss, Evaluation Top K accuracy (k = eval_config.top_k), the confusion matrix
 (rows = true class) and the classification report (precision, recall, f1-score, support).
+As in TAO, the loss includes the spec's reg_config penalty on the model's weights; a line
+after it gives the cross-entropy alone.
 
 The class order comes from -cm, else from the model file's classmap, else from the sorted
 folder names. Preprocessing comes from the spec's train_config (as in TAO), else from the
@@ -76,11 +82,15 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
+	ec := e.Proto.GetEvalConfig()
 	modelPath := f.model
 	if modelPath == "" {
 		modelPath = e.ModelPath()
 	}
 	mf, err := loadModelFile(modelPath, f.key)
+	if f.model == "" && errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w; train first, or evaluate another model with -m MODEL", e.ExplainMissing("eval_config.model_path", ec.GetModelPath(), err))
+	}
 	if err != nil {
 		return err
 	}
@@ -89,6 +99,9 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 		dir = e.EvalDatasetPath()
 	}
 	ds, err := evaluate.OpenDataset(dir, f.classmap, mf)
+	if f.imageDir == "" {
+		err = e.ExplainMissing("eval_config.eval_dataset_path", ec.GetEvalDatasetPath(), err)
+	}
 	if err != nil {
 		return err
 	}
@@ -96,7 +109,6 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
-	ec := e.Proto.GetEvalConfig()
 	batch := f.batch
 	if batch == 0 {
 		batch = int(ec.GetBatchSize())
@@ -112,7 +124,7 @@ func evaluateFromSpec(env *Env, f *evalFlags) error {
 	}
 	rep, err := evaluate.Dataset(evaluate.DatasetOptions{Engine: eng, Model: mf, Dataset: ds,
 		Preprocessing: evaluate.Preprocessing(e, mf), CenterCrop: ec.GetEnableCenterCrop(),
-		Batch: batch, TopK: int(ec.GetTopK()), Warn: env.Stderr})
+		Batch: batch, TopK: int(ec.GetTopK()), Warn: env.Stderr, Regularization: train.TrainConfigFromSpec(e)})
 	if err != nil {
 		status.Fail(err)
 		return err
@@ -176,10 +188,12 @@ func lockResults(dir, command string) (func(), error) {
 	return func() { l.Unlock() }, nil
 }
 
-// openEngine opens the backend, printing the model summary first with -v.
+// openEngine opens the backend, printing the model summary first as TAO does (Keras' layout),
+// and with -v also Bonsai's (FLOPs, freeze blocks).
 func openEngine(env *Env, backend string, mf *modelfile.File, verbose bool) (*engine.Engine, error) {
-	if verbose {
-		if s, err := mf.Graph.Summarize(); err == nil {
+	if s, err := mf.Graph.Summarize(); err == nil {
+		s.PrintKeras(env.Stdout)
+		if verbose {
 			s.Print(env.Stdout)
 		}
 	}

@@ -2,11 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -169,25 +167,15 @@ func inferFolder(env *Env, f *inferFlags, o evaluate.InferOptions) error {
 	return status.Succeed("Inference finished successfully.", nil)
 }
 
-// imagesUnder lists the .jpg/.jpeg/.png files under dir, recursively, in path order.
+// imagesUnder lists the .jpg/.jpeg/.png files under dir in TAO's order (os.walk's).
 func imagesUnder(dir string) ([]string, error) {
-	var paths []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && data.IsImageFile(path) {
-			paths = append(paths, path)
-		}
-		return nil
-	})
+	paths, err := data.WalkImages(dir)
 	if err != nil {
 		return nil, fmt.Errorf("-d: %w", err)
 	}
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("-d %s contains no .jpg, .jpeg or .png files", dir)
 	}
-	sort.Strings(paths)
 	return paths, nil
 }
 

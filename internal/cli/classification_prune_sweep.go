@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -33,15 +34,47 @@ parameters, FLOPs and model file size of each pruned model, as fractions of the 
 With a dataset (--data, a folder per class; or -e SPEC, whose eval_config.eval_dataset_path,
 else train_config.val_dataset_path, is used) it also measures each pruned model's top-1
 accuracy before retraining. Writes DIR/sweep.csv and DIR/sweep.png (the curves against the
-threshold); --save_models also keeps DIR/pruned_pth_<T>.safetensors.`
+threshold); --save_models also keeps DIR/pruned_pth_<T>.safetensors.
+
+--per_layer [--fractions 0.25,0.5,0.75] (Bonsai) measures sensitivity instead: each unit (a
+prunable layer alone, or an equalization group) is pruned alone to each kept fraction of its
+channels, its strongest by --criterion, and the model's accuracy is measured (a dataset is
+needed). Prints the accuracy change per unit and fraction with the share of the parameters
+the unit holds, and writes DIR/per_layer.csv. 'classification prune --target_ratio' uses
+these measurements to share out the cut (--allocation sensitivity).`
 
 type sweepFlags struct {
-	model, out, thresholds, spec, data, classmap, key, backend string
-	opts                                                       prune.Options
-	excluded                                                   MultiFlag
-	batch                                                      int
-	save                                                       bool
+	model, out, thresholds, key, fractions string
+	data                                   dataFlags
+	opts                                   prune.Options
+	excluded                               MultiFlag
+	save, perLayer                         bool
 }
+
+// dataFlags name a dataset to measure accuracy on (prune-sweep; prune's sensitivity allocation).
+type dataFlags struct {
+	spec, data, classmap, backend string
+	batch                         int
+}
+
+func (d *dataFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.spec, "e", "", "experiment spec: its eval (else val) dataset measures accuracy")
+	alias(fs, "e", "experiment_spec")
+	fs.StringVar(&d.data, "data", "", "dataset folder (one folder per class) to measure accuracy on")
+	fs.StringVar(&d.classmap, "cm", "", "classmap.json giving the class order (default: the model's)")
+	alias(fs, "cm", "classmap")
+	fs.IntVar(&d.batch, "b", 32, "batch size for the accuracy runs")
+	BackendFlag(fs, &d.backend)
+}
+
+func (d *dataFlags) check() error {
+	if d.spec != "" && d.data != "" {
+		return Usagef("give either -e SPEC or --data DIR, not both")
+	}
+	return nil
+}
+
+func (d *dataFlags) given() bool { return d.spec != "" || d.data != "" }
 
 func runClassificationPruneSweep(env *Env, args []string) error {
 	fs := NewFlagSet(env, "classification prune-sweep", pruneSweepUsage)
@@ -51,14 +84,10 @@ func runClassificationPruneSweep(env *Env, args []string) error {
 	fs.StringVar(&f.out, "o", "", "output folder for sweep.csv and sweep.png; required")
 	alias(fs, "o", "output_dir")
 	fs.StringVar(&f.thresholds, "thresholds", "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8", "comma-separated pruning thresholds")
-	fs.StringVar(&f.spec, "e", "", "experiment spec: its eval (else val) dataset measures accuracy")
-	alias(fs, "e", "experiment_spec")
-	fs.StringVar(&f.data, "data", "", "dataset folder (one folder per class) to measure accuracy on")
-	fs.StringVar(&f.classmap, "cm", "", "classmap.json giving the class order (default: the model's)")
-	alias(fs, "cm", "classmap")
-	fs.IntVar(&f.batch, "b", 32, "batch size for the accuracy runs")
+	f.data.register(fs)
 	fs.BoolVar(&f.save, "save_models", false, "also write each pruned model into the output folder")
-	BackendFlag(fs, &f.backend)
+	fs.BoolVar(&f.perLayer, "per_layer", false, "instead of thresholds: prune each layer (or equalization group) alone to each of --fractions and measure accuracy (needs a dataset)")
+	fs.StringVar(&f.fractions, "fractions", "0.25,0.5,0.75", "kept channel fractions for --per_layer")
 	addPruneOptionFlags(fs, &f.opts, &f.excluded, &f.key)
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
@@ -67,17 +96,69 @@ func runClassificationPruneSweep(env *Env, args []string) error {
 	if f.model == "" || f.out == "" {
 		return Usagef("-m MODEL and -o DIR are required")
 	}
-	if f.spec != "" && f.data != "" {
-		return Usagef("give either -e SPEC or --data DIR, not both")
+	if err := f.data.check(); err != nil {
+		return err
 	}
 	if err := checkPruneOptions(fs, &f.opts); err != nil {
 		return err
+	}
+	if f.perLayer {
+		fr, err := parseFractions("--fractions", f.fractions)
+		if err != nil {
+			return err
+		}
+		return sweepPerLayer(env, &f, fr)
 	}
 	ths, err := parseThresholds(f.thresholds)
 	if err != nil {
 		return err
 	}
 	return sweep(env, &f, ths)
+}
+
+// parseFractions parses kept fractions in (0, 1).
+func parseFractions(flagName, s string) ([]float64, error) {
+	var out []float64
+	for _, part := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+		if err != nil || !(v > 0 && v < 1) {
+			return nil, Usagef("%s %q: %q is not a fraction between 0 and 1", flagName, s, strings.TrimSpace(part))
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// sweepPerLayer prunes each unit alone to each fraction and tabulates the accuracy.
+func sweepPerLayer(env *Env, f *sweepFlags, fractions []float64) error {
+	mf, err := loadModelFile(f.model, f.key)
+	if err != nil {
+		return err
+	}
+	probe, err := newAccuracyProbe(env, &f.data, mf, false)
+	if err != nil {
+		return err
+	}
+	if probe == nil {
+		return Usagef("--per_layer measures accuracy: give -e SPEC or --data DIR")
+	}
+	unlock, err := lockResults(f.out, "classification prune-sweep")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	base, sens, err := prune.Sensitivity(mf.Graph, mf.Weights, f.opts, fractions, probe.resultAccuracy(mf))
+	if err != nil {
+		return fmt.Errorf("per-layer sweep of %s: %w", f.model, err)
+	}
+	if err := prune.WriteSensitivityFile(f.out, base, sens); err != nil {
+		return err
+	}
+	if err := prune.WriteSensitivityTable(env.Stdout, base, sens); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Wrote %s\n", filepath.Join(f.out, prune.SensitivityCSV))
+	return nil
 }
 
 func parseThresholds(s string) ([]float64, error) {
@@ -107,8 +188,16 @@ func (a *accuracyProbe) accuracy(mf *modelfile.File) (float64, error) {
 	return rep.Accuracy, nil
 }
 
-// newAccuracyProbe opens the dataset of --data or of the spec; nil without either.
-func newAccuracyProbe(env *Env, f *sweepFlags, mf *modelfile.File) (*accuracyProbe, error) {
+// resultAccuracy measures a pruned graph with mf's classmap and preprocessing.
+func (a *accuracyProbe) resultAccuracy(mf *modelfile.File) func(*prune.Result) (float64, error) {
+	return func(r *prune.Result) (float64, error) {
+		return a.accuracy(&modelfile.File{Graph: r.Graph, Weights: r.Weights, Classmap: mf.Classmap, Preprocessing: mf.Preprocessing, Spec: mf.Spec})
+	}
+}
+
+// newAccuracyProbe opens the dataset of --data or of the spec; nil without either. With val, a
+// spec's val_dataset_path is preferred to its eval dataset.
+func newAccuracyProbe(env *Env, f *dataFlags, mf *modelfile.File, val bool) (*accuracyProbe, error) {
 	dir := f.data
 	var e *spec.Experiment
 	if f.spec != "" {
@@ -116,8 +205,12 @@ func newAccuracyProbe(env *Env, f *sweepFlags, mf *modelfile.File) (*accuracyPro
 		if e, err = spec.Load(f.spec); err != nil {
 			return nil, UsageError{err}
 		}
-		if dir = e.EvalDatasetPath(); dir == "" {
-			dir = e.ValDatasetPath()
+		first, second := e.EvalDatasetPath(), e.ValDatasetPath()
+		if val {
+			first, second = second, first
+		}
+		if dir = first; dir == "" {
+			dir = second
 		}
 		if dir == "" {
 			return nil, Usagef("%s has neither eval_config.eval_dataset_path nor train_config.val_dataset_path", f.spec)
@@ -147,7 +240,7 @@ func sweep(env *Env, f *sweepFlags, ths []float64) error {
 	if err != nil {
 		return err
 	}
-	probe, err := newAccuracyProbe(env, f, mf)
+	probe, err := newAccuracyProbe(env, &f.data, mf, false)
 	if err != nil {
 		return err
 	}

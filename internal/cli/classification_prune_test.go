@@ -11,6 +11,7 @@ import (
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
 	"github.com/bonsai-ml/bonsai/modelfile"
+	"github.com/bonsai-ml/bonsai/prune"
 	"github.com/bonsai-ml/bonsai/results"
 )
 
@@ -80,8 +81,12 @@ func TestClassificationPrune(t *testing.T) {
 	if err := json.Unmarshal([]byte(pf.Extra["pruning"]), &rec); err != nil {
 		t.Fatalf("pruning metadata %q: %v", pf.Extra["pruning"], err)
 	}
-	if rec.Threshold != 0.6 || rec.ParamsAfter != total || rec.SourceEpoch != 3 || len(rec.Excluded) != 2 {
+	if rec.Threshold == nil || *rec.Threshold != 0.6 || rec.Allocation != prune.AllocThreshold || rec.ParamsAfter != total || rec.SourceEpoch != 3 || len(rec.Excluded) != 2 {
 		t.Errorf("pruning record %+v (params %d)", rec, total)
+	}
+	// The per-layer table travels with the model, for the retrain's report.html.
+	if len(rec.Layers) == 0 || rec.Layers[0].Name != "conv1" || rec.Layers[0].Before != 64 || rec.Layers[0].After != 64 || rec.Layers[0].Pinned == "" {
+		t.Errorf("pruning record's layers: %+v", rec.Layers)
 	}
 	if idx := pf.Graph.Index(); idx["conv1"].Filters != 64 || idx["block_1a_conv_1"].Filters != 64 {
 		t.Errorf("excluded layers were pruned: conv1 %d, block_1a_conv_1 %d", idx["conv1"].Filters, idx["block_1a_conv_1"].Filters)
@@ -111,7 +116,8 @@ func TestClassificationPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(filepath.Join(dir, "pruned.safetensors"))
-	if last.Status != "SUCCESS" || last.KPI["param_count"] != float64(total) || last.KPI["size"] != float64(st.Size()) ||
+	// TAO's units: MB of 2^20 bytes, millions of parameters.
+	if last.Status != "SUCCESS" || last.KPI["param_count"] != float64(total)/1e6 || last.KPI["size"] != float64(st.Size())/(1<<20) ||
 		!(last.KPI["pruning_ratio"].(float64) > 0.1 && last.KPI["pruning_ratio"].(float64) < 0.9) {
 		t.Errorf("status.json last line: %s", lines[len(lines)-1])
 	}
@@ -123,7 +129,7 @@ func TestClassificationPruneCriterion(t *testing.T) {
 	dir := t.TempDir()
 	in := prunableModelFile(t, dir, "")
 	code, out, errs := bonsai("classification", "prune", "-m", in, "-o", filepath.Join(dir, "bn.safetensors"), "-pth", "0.6", "--criterion", "bn")
-	if code != 0 || !strings.Contains(out, "Pruning ratio (pruned model / original model): 1\n") || errs != "" {
+	if code != 0 || !strings.Contains(out, "Pruning ratio (pruned model / original model): 1.0\n") || errs != "" {
 		t.Errorf("--criterion bn with equal gammas: exit %d\n%s\nstderr %q", code, out, errs)
 	}
 	pf, err := modelfile.Load(filepath.Join(dir, "bn.safetensors"), "")
@@ -142,7 +148,7 @@ func TestClassificationPruneCriterion(t *testing.T) {
 func TestClassificationPruneTargetAndKey(t *testing.T) {
 	dir := t.TempDir()
 	in := prunableModelFile(t, dir, "s3cret")
-	out := mustRun(t, "classification", "prune", "-m", in, "-k", "s3cret", "-o", filepath.Join(dir, "small"), "--target-ratio", "0.4", "--target", "flops")
+	out := mustRun(t, "classification", "prune", "-m", in, "-k", "s3cret", "-o", filepath.Join(dir, "small"), "--target-ratio", "0.4", "--target", "flops", "--allocation", "threshold")
 	if !strings.Contains(out, "target flops ratio <= 0.4: threshold ") {
 		t.Errorf("output lacks the search line:\n%s", out)
 	}
@@ -154,6 +160,40 @@ func TestClassificationPruneTargetAndKey(t *testing.T) {
 	json.Unmarshal([]byte(pf.Extra["pruning"]), &rec)
 	if float64(rec.FLOPsAfter)/float64(rec.FLOPsBefore) > 0.4 || rec.TargetRatio != 0.4 {
 		t.Errorf("target 0.4 of FLOPs: record %+v", rec)
+	}
+}
+
+// TestClassificationPruneAllocation: --target_ratio without -pth shares the cut out uniformly,
+// or by measured sensitivity when given data; the record names the allocation and the counts.
+func TestClassificationPruneAllocation(t *testing.T) {
+	root, specPath := tinyProject(t, 1)
+	in := prunableModelFile(t, root, "")
+	for _, c := range []struct {
+		args       []string
+		allocation string
+		line       string
+	}{
+		{nil, prune.AllocUniform, "uniform allocation keeps"},
+		{[]string{"-e", specPath, "--backend", "go"}, prune.AllocSensitivity, "sensitivity allocation (28 accuracy measurements)"},
+	} {
+		out := filepath.Join(root, c.allocation+".safetensors")
+		stdout := mustRun(t, append([]string{"classification", "prune", "-m", in, "-o", out, "--target_ratio", "0.5"}, c.args...)...)
+		if !strings.Contains(stdout, c.line) || !strings.Contains(stdout, c.allocation+" allocation: the strongest channels") {
+			t.Errorf("%s: output:\n%s", c.allocation, stdout)
+		}
+		pf, err := modelfile.Load(out, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec results.PruneRecord
+		if err := json.Unmarshal([]byte(pf.Extra["pruning"]), &rec); err != nil {
+			t.Fatal(err)
+		}
+		params, _, _ := pf.Graph.ParamCount()
+		if rec.Allocation != c.allocation || rec.Threshold != nil || rec.KeptChannels["conv1"] != pf.Graph.Index()["conv1"].Filters ||
+			rec.PruningRatio > 0.5 || rec.ParamsAfter != params {
+			t.Errorf("%s: record %+v", c.allocation, rec)
+		}
 	}
 }
 
@@ -169,6 +209,9 @@ func TestClassificationPruneUsage(t *testing.T) {
 		{[]string{"-m", in, "-o", "x", "-eq", "mean"}, ExitUsage, "equalization criterion"},
 		{[]string{"-m", in, "-o", "x", "--criterion", "gamma"}, ExitUsage, `criterion "gamma": want kernel or bn`},
 		{[]string{"-m", in, "-o", "x", "-pth", "0.5", "--target-ratio", "0.5"}, ExitUsage, "drop -pth"},
+		{[]string{"-m", in, "-o", "x", "-pth", "0.5", "--allocation", "uniform"}, ExitUsage, "--allocation uniform shares out a --target_ratio"},
+		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "--target_ratio", "0.5", "--allocation", "global"}, ExitFailure, `allocation "global": want threshold, uniform or sensitivity`},
+		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "--target_ratio", "0.5", "--allocation", "sensitivity"}, ExitUsage, "give -e SPEC (its val_dataset_path) or --data DIR"},
 		{[]string{"-m", in, "-o", filepath.Join(dir, "x"), "-el", "conv_99"}, ExitFailure, `excluded layer "conv_99" is not in the model`},
 		{[]string{"-m", filepath.Join(dir, "missing.safetensors"), "-o", "x"}, ExitFailure, "missing.safetensors"},
 	} {
@@ -205,6 +248,18 @@ func TestClassificationPruneSweep(t *testing.T) {
 	checkPNG(t, filepath.Join(out, "sweep.png"))
 	if _, err := os.Stat(filepath.Join(out, "pruned_pth_0.5.safetensors")); err != nil {
 		t.Error(err)
+	}
+	// --per_layer: one row per prunable unit and fraction.
+	stdout = mustRun(t, "classification", "prune-sweep", "-m", in, "-o", out, "--per_layer", "--fractions", "0.5,0.25", "-e", specPath, "--backend", "go")
+	if !strings.Contains(stdout, "block_4a_conv_2") || !strings.Contains(stdout, "params removed at 0.25") {
+		t.Errorf("per-layer output:\n%s", stdout)
+	}
+	csv, err = os.ReadFile(filepath.Join(out, prune.SensitivityCSV))
+	if rows := strings.Split(strings.TrimSpace(string(csv)), "\n"); err != nil || len(rows) != 1+9*2 || !strings.HasPrefix(rows[1], "conv1,conv1,64,0.5,32,") {
+		t.Errorf("per_layer.csv (%v):\n%s", err, csv)
+	}
+	if code, _, errs := bonsai("classification", "prune-sweep", "-m", in, "-o", out, "--per_layer"); code != ExitUsage || !strings.Contains(errs, "give -e SPEC or --data DIR") {
+		t.Errorf("--per_layer without data: exit %d, %q", code, errs)
 	}
 }
 

@@ -7,15 +7,19 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/internal/atomicfile"
+	"github.com/bonsai-ml/bonsai/internal/pyfmt"
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/results"
 )
@@ -120,6 +124,13 @@ func TestClassificationTrainEvaluateInfer(t *testing.T) {
 		t.Errorf("--use_amp on the pure-Go backend gave no note:\n%s", out)
 	}
 	checkTrainOutputs(t, resDir, 2)
+	// report.html as a browser shows it: results.png and the confusion matrix, every table.
+	if testutil.ChromiumPath() != "" {
+		testutil.RenderInChromium(t, filepath.Join(resDir, "report.html"), false).Check(t, 2,
+			[]string{"facts", "metrics", "per-class", "confusion"})
+	} else {
+		t.Log(testutil.NoChromium)
+	}
 
 	// evaluate: model from eval_config.model_path (relative to the spec's folder).
 	evalDir := filepath.Join(root, "eval")
@@ -133,10 +144,24 @@ func TestClassificationTrainEvaluateInfer(t *testing.T) {
 		Samples   int     `json:"samples"`
 		TopK      float64 `json:"top_k_accuracy"`
 		Confusion [][]int `json:"confusion_matrix"`
+		Loss      float64 `json:"loss"`
+		CE        float64 `json:"cross_entropy"`
 	}
 	readJSON(t, filepath.Join(evalDir, "results.json"), &res)
 	if res.Samples != 8 || len(res.Confusion) != 2 || res.TopK < 0.75 {
 		t.Errorf("results.json: %+v (want 8 samples, 2x2 matrix, top-1 >= 0.75)", res)
+	}
+	// The eval set is the validation set: evaluate's loss (cross-entropy + L2 penalty, as TAO
+	// prints it) is the val_loss training recorded for the same checkpoint.
+	best, err := modelfile.Load(filepath.Join(resDir, "weights", "best.safetensors"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if valLoss, _ := strconv.ParseFloat(best.Extra["val_loss"], 64); math.Abs(res.Loss-valLoss) > 1e-6*valLoss || res.CE >= res.Loss {
+		t.Errorf("evaluate loss %v (cross-entropy %v), training val_loss %v", res.Loss, res.CE, valLoss)
+	}
+	if !strings.Contains(out, "Evaluation cross-entropy: ") {
+		t.Errorf("evaluate output lacks the cross-entropy line:\n%s", out)
 	}
 	checkPNG(t, filepath.Join(evalDir, "confusion_matrix.png"))
 	if csv, _ := os.ReadFile(filepath.Join(evalDir, "classification_report.csv")); !strings.HasPrefix(string(csv), "class,precision,recall,f1-score,support\nblue,") {
@@ -201,6 +226,9 @@ func checkTrainOutputs(t *testing.T, resDir string, epochs int) {
 		t.Errorf("status.json first %+v, last %+v", first, final)
 	}
 	checkPNG(t, filepath.Join(resDir, "results.png"))
+	if events, _ := filepath.Glob(filepath.Join(resDir, "events", "events.out.tfevents.*")); len(events) == 0 {
+		t.Error("no TensorBoard event file in events/")
+	}
 }
 
 func checkPNG(t *testing.T, path string) {
@@ -243,6 +271,11 @@ func checkInferenceCSV(t *testing.T, path string, n int) {
 		f := strings.Split(l, ",")
 		if len(f) != 3 || !slices.Contains([]string{"blue", "red"}, f[1]) {
 			t.Fatalf("result.csv row %q", l)
+		}
+		// TAO (pandas) writes the float32 confidence as its float64 repr: 0.7853981852531433.
+		conf, err := strconv.ParseFloat(f[2], 64)
+		if err != nil || float64(float32(conf)) != conf || f[2] != pyfmt.Float(conf) || !strings.Contains(f[2], ".") {
+			t.Errorf("confidence %q is not the float64 repr of a float32", f[2])
 		}
 		if strings.Contains(filepath.Base(filepath.Dir(f[0])), f[1]) {
 			right++
@@ -366,7 +399,7 @@ func TestClassificationEncryptedCheckpoints(t *testing.T) {
 	root, specPath := tinyProject(t, 1)
 	resDir := filepath.Join(root, "results")
 	logFile := filepath.Join(root, "train.log")
-	if out := mustRun(t, "classification", "train", "-e", specPath, "-r", resDir, "-k", "s3cret", "--backend", "go", "--log_file", logFile); out != "" {
+	if out := mustRun(t, "classification", "train", "-e", specPath, "-r", resDir, "-k", "s3cret", "--backend", "go", "--log_file", logFile); out != "Execution status: PASS\n" {
 		t.Errorf("--log_file: output still went to stdout: %q", out)
 	}
 	if log, _ := os.ReadFile(logFile); !strings.Contains(string(log), "Total Val accuracy") || !strings.Contains(string(log), "img/s") {

@@ -26,15 +26,26 @@ func init() {
 	})
 }
 
-const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [--strict] [-v]
+const trainUsage = `-e SPEC -r RESULTS_DIR [-k KEY] [--init_epoch N | --resume | --force] [--checkpoint_interval N] [-c CLASSMAP] [--teacher MODEL [--distill_alpha A] [--distill_temperature T]] [--backend B] [--gpus N [--gpu_index i ...]] [--log_file FILE] [--strict] [-v]
 
 Trains model_config's network on train_config.train_dataset_path (one folder per class) and
 validates it on val_dataset_path after every epoch, as TAO's "classification train" does.
 
 RESULTS_DIR receives TAO's outputs:
-  weights/<arch>_NNN.safetensors   a checkpoint every epoch (.safetensors.enc with -k)
-  weights/best.*, weights/last.*   the best epoch (validation accuracy) and the latest one
+  weights/<arch>_NNN.safetensors   weights every --checkpoint_interval epochs and at the last
+                                   (default: every epoch up to 20 epochs, else at most 20 files;
+                                   .safetensors.enc with -k)
+  weights/best.*, weights/last.*   the best epoch (validation accuracy) and the latest one; only
+                                   last keeps the optimizer state
   classmap.json, training.csv, status.json (JSON lines), results.png (training curves)
+  events/                          TensorBoard event files: loss, acc, lr per iteration; val_loss,
+                                   val_acc, throughput per epoch; with train_config.visualizer
+                                   { enabled: true } num_images augmented images per epoch, with
+                                   weight_histograms per-layer weight histograms
+
+The run holds RESULTS_DIR's lock; a fresh run into a folder holding another run's epochs is
+refused (--resume continues it, --force deletes its results first). A run killed at any moment
+continues with --resume as if uninterrupted.
 
 Transfer learning: train_config.pretrained_model_path's weights are copied by layer name
 where shapes match (Keras names in another case match too: bn_Conv1 is bn_conv1), with a
@@ -42,10 +53,12 @@ table of the layers loaded, re-initialised (the head, for another class count), 
 and unused; --strict fails unless every layer loads. The path may be a Bonsai model file, a
 Keras/TAO .h5/.hdf5 file, a TensorFlow.js model.json (or its folder) or an ONNX file. A pruned
 Bonsai model (its layers differ) is retrained as its own graph.
-Resume: --init_epoch N restarts at epoch N from the checkpoint of epoch N-1 (the spec's
-pretrained_model_path, as in TAO, or RESULTS_DIR/weights/<arch>_<N-1>.*); --resume picks
-RESULTS_DIR/weights/last.*. Weights, optimizer state and schedule position are restored, so
-the result is the same as an uninterrupted run.
+Resume: --resume continues from RESULTS_DIR/weights/last.*: weights, optimizer state and
+schedule position are restored, so the result is the same as an uninterrupted run.
+--init_epoch N restarts at epoch N from the checkpoint of epoch N-1 (the spec's
+pretrained_model_path, as in TAO, or RESULTS_DIR's last or weights/<arch>_<N-1>.*); from an
+epoch file, which holds no optimizer state, the optimizer starts afresh. Either refuses a spec
+whose model (model_config, preprocess_mode, optimizer) or classes differ from the checkpoint's.
 
 Distillation (Bonsai; TAO has none): --teacher MODEL, or train_config.distillation { teacher_model_path
 alpha temperature }, trains against (1-alpha)*cross-entropy + alpha*T^2*KL(teacher || student) at
@@ -155,7 +168,9 @@ func redirectToLog(env *Env, path string) (func(), error) {
 		return nil, fmt.Errorf("opening --log_file: %w", err)
 	}
 	env.Stdout, env.Stderr = f, f
-	return func() { f.Close() }, nil
+	notes := engine.Notes
+	engine.Notes = f
+	return func() { engine.Notes = notes; f.Close() }, nil
 }
 
 // openDevices opens the backend and chooses the devices --gpus and --gpu_index ask for.

@@ -10,10 +10,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/bonsai-ml/bonsai/data"
+	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/prune"
 	"github.com/bonsai-ml/bonsai/spec"
@@ -75,31 +78,84 @@ func Register(c *Command) {
 // Main runs bonsai with the given arguments and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	env := &Env{Stdout: stdout, Stderr: stderr}
+	engine.Notes = stderr
 	cmd, rest := lookup(args)
 	if cmd == nil {
-		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-			printCommands(stdout, "")
-			return ExitOK
-		}
-		prefix := strings.Join(leadingWords(args), " ")
-		if hasPrefix(prefix) {
-			printCommands(stderr, prefix)
-		} else {
-			fmt.Fprintf(stderr, "bonsai: unknown command %q; run 'bonsai --help' for the list\n", prefix)
-		}
-		return ExitUsage
+		return noCommand(args, stdout, stderr)
 	}
 	err := cmd.Run(env, rest)
+	code := ExitOK
 	switch {
 	case err == nil:
-		return ExitOK
 	case errors.Is(err, flag.ErrHelp):
 		return ExitOK
 	default:
 		err = explain(err)
 		fmt.Fprintf(stderr, "bonsai %s: %v\n", cmd.Path, err)
-		return exitCode(err)
+		code = exitCode(err)
 	}
+	printExecutionStatus(stdout, cmd, code)
+	return code
+}
+
+// printExecutionStatus ends a TAO task (the classification commands) with the line TAO's
+// launcher prints on its standard output, after the task and whatever --log_file captured:
+// "Execution status: PASS" or "FAIL".
+func printExecutionStatus(stdout io.Writer, cmd *Command, code int) {
+	if !strings.HasPrefix(cmd.Path, "classification ") {
+		return
+	}
+	status := "PASS"
+	if code != ExitOK {
+		status = "FAIL"
+	}
+	fmt.Fprintf(stdout, "Execution status: %s\n", status)
+}
+
+// noCommand handles a command line that names no command: help, the version, a group of
+// commands (e.g. "classification") or a mistake.
+func noCommand(args []string, stdout, stderr io.Writer) int {
+	prefix := strings.Join(leadingWords(args), " ")
+	help := slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "--help" || a == "-help" || a == "help" })
+	switch {
+	case len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version"):
+		fmt.Fprintln(stdout, "bonsai", Version())
+		return ExitOK
+	case help && (prefix == "" || prefix == "help" || hasPrefix(prefix)):
+		printCommands(stdout, strings.TrimPrefix(prefix, "help"))
+		return ExitOK
+	case len(args) == 0:
+		printCommands(stderr, "")
+	case hasPrefix(prefix):
+		printCommands(stderr, prefix)
+	default:
+		fmt.Fprintf(stderr, "bonsai: unknown command %q; run 'bonsai --help' for the list\n", strings.Join(args, " "))
+	}
+	return ExitUsage
+}
+
+// Version is the module version bonsai was built as, or its VCS revision.
+func Version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown version)"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", ""
+	for _, s := range info.Settings {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12:
+			rev = s.Value[:12]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "+modified"
+		}
+	}
+	if rev == "" {
+		return "(devel)"
+	}
+	return "(devel " + rev + dirty + ")"
 }
 
 // exitCode is ExitUsage for errors of the command line or the spec, else ExitFailure.

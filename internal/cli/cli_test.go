@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"reflect"
 	"strings"
@@ -51,6 +52,35 @@ func TestUsageErrorExitCode(t *testing.T) {
 	_ = flag.ErrHelp
 }
 
+// TestExecutionStatusLine: TAO's launcher ends every classification task with "Execution status:
+// PASS" or "FAIL" on standard output; other commands and --help print no such line.
+func TestExecutionStatusLine(t *testing.T) {
+	fail := errors.New("boom")
+	Register(&Command{Path: "classification testpass", Run: func(*Env, []string) error { return nil }})
+	Register(&Command{Path: "classification testfail", Run: func(*Env, []string) error { return fail }})
+	Register(&Command{Path: "classification testhelp", Run: func(*Env, []string) error { return flag.ErrHelp }})
+	Register(&Command{Path: "testother", Run: func(*Env, []string) error { return nil }})
+	defer func() {
+		for _, p := range []string{"classification testpass", "classification testfail", "classification testhelp", "testother"} {
+			delete(commands, p)
+		}
+	}()
+	for _, c := range []struct {
+		path, want string
+		code       int
+	}{
+		{"classification testpass", "Execution status: PASS\n", ExitOK},
+		{"classification testfail", "Execution status: FAIL\n", ExitFailure},
+		{"classification testhelp", "", ExitOK},
+		{"testother", "", ExitOK},
+	} {
+		var out, errb bytes.Buffer
+		if code := Main(strings.Fields(c.path), &out, &errb); code != c.code || out.String() != c.want {
+			t.Errorf("%s: exit %d, stdout %q; want %d, %q", c.path, code, out.String(), c.code, c.want)
+		}
+	}
+}
+
 // TestFlagSpellings: hyphens and underscores are the same in a flag name, and --help lists a
 // flag once with all its names.
 func TestFlagSpellings(t *testing.T) {
@@ -67,5 +97,27 @@ func TestFlagSpellings(t *testing.T) {
 	printFlags(&help, fs)
 	if got := help.String(); strings.Count(got, "experiment_spec_file") != 1 || !strings.Contains(got, "-e, --experiment_spec_file string") {
 		t.Errorf("--help:\n%s", got)
+	}
+}
+
+// TestMainExitCodes: no command is a usage error (exit 2, the list on stderr); asking for
+// help, for a group's list or for the version is not (exit 0, stdout).
+func TestMainExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		code   int
+		stdout string
+	}{
+		{nil, ExitUsage, ""},
+		{[]string{"classification"}, ExitUsage, ""},
+		{[]string{"--help"}, ExitOK, "Commands:"},
+		{[]string{"classification", "--help"}, ExitOK, "classification train"},
+		{[]string{"--version"}, ExitOK, "bonsai "},
+	} {
+		var out, errb bytes.Buffer
+		code := Main(c.args, &out, &errb)
+		if code != c.code || !strings.Contains(out.String(), c.stdout) || (c.code != ExitOK && errb.Len() == 0) {
+			t.Errorf("bonsai %v: exit %d, stdout %q, stderr %q", c.args, code, out.String(), errb.String())
+		}
 	}
 }

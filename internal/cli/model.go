@@ -18,7 +18,7 @@ func init() {
 	})
 }
 
-const modelSummaryUsage = `[-e SPEC | --arch resnet --n_layers 18 --input_image_size 3,224,224 ...] [--num_classes N] [--json FILE]
+const modelSummaryUsage = `[-e SPEC | --arch resnet --n_layers 18 --input_image_size 3,224,224 ...] [--num_classes N] [--json FILE | --keras]
 
 Builds the model that model_config describes (from the spec file given with -e, or from
 the flags) and prints a table like Keras'
@@ -27,7 +27,8 @@ inputs, then the totals (parameters total / trainable / non-trainable, size at f
 multiply-adds and FLOPs, a multiply-add counting as 2 FLOPs).
 With -e the number of classes is that of train_dataset_path's class folders unless
 --num_classes is given.
---json FILE writes the model graph (IR) as JSON instead ("-" for standard output).`
+--json FILE writes the model graph (IR) as JSON instead ("-" for standard output).
+--keras prints Keras' own layout instead, as TAO's train, evaluate and inference print it.`
 
 // modelFlags holds the model_config options given as flags.
 type modelFlags struct {
@@ -60,6 +61,7 @@ func runModelSummary(env *Env, args []string) error {
 	fs.Float64Var(&f.bnEpsilon, "bn_epsilon", spec.DefaultBNEpsilon, "batch-norm epsilon")
 	fs.Float64Var(&f.widthMultiplier, "width_multiplier", 1, "MobileNet width multiplier (alpha)")
 	jsonPath := fs.String("json", "", "write the model graph as JSON to this file (\"-\": standard output)")
+	keras := fs.Bool("keras", false, "print the summary in Keras' layout, as TAO prints it (no FLOPs)")
 	specPath := fs.String("e", "", "experiment spec file whose model_config to build")
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
@@ -93,6 +95,9 @@ func runModelSummary(env *Env, args []string) error {
 	s, err := g.Summarize()
 	if err != nil {
 		return err
+	}
+	if *keras {
+		return s.PrintKeras(env.Stdout)
 	}
 	return s.Print(env.Stdout)
 }

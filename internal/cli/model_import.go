@@ -28,7 +28,7 @@ func init() {
 	})
 }
 
-const importUsage = `SRC -o MODEL.safetensors [-e SPEC] [--num_classes N] [--labels FILE | -cm CLASSMAP] [--preprocess_mode M | --input_range LO,HI] [--input_image_size C,H,W] [--strict] [-k KEY]
+const importUsage = `SRC -o MODEL.safetensors [-e SPEC] [--num_classes N] [--labels FILE | -cm CLASSMAP] [--preprocess_mode M | --input_range LO,HI] [--input_image_size C,H,W] [--padding_mode tf|tao] [--strict] [-k KEY]
 
 Reads a pretrained model and writes it as a Bonsai model file, printing what became of every
 layer. SRC is a Keras or TAO HDF5 file (.h5, .hdf5), a TensorFlow.js layers model (model.json
@@ -40,6 +40,9 @@ With -e SPEC, model_config's network is built (classes: --num_classes, else the 
 of train_dataset_path) and the source's weights are loaded into it by layer name, as
 train_config.pretrained_model_path does; the spec gives the preprocessing.
 --strict fails unless every layer loads (a re-initialised head is allowed).
+--padding_mode sets the written graph's padding: tf (TensorFlow's SAME) or tao (TAO's
+symmetric SAME, average pools counting the padding); by default a channels_first Keras file
+(TAO's) imports as tao and everything else as tf. With -e, model_config.padding_mode decides.
 
 Preprocessing, which inference and export read from the model file: the spec's with -e, else
 --preprocess_mode (caffe, torch or tf; default tf). Source files do not say how their inputs
@@ -50,9 +53,9 @@ maps -1..1 onto LO..HI exactly (before any padding) as the first layer.
 Class names: --labels (one per line, in output order) or -cm classmap.json.`
 
 type importFlags struct {
-	out, spec, labels, classmap, key, mode, inputRange, inputSize string
-	numClasses                                                    int
-	strict                                                        bool
+	out, spec, labels, classmap, key, mode, inputRange, inputSize, padding string
+	numClasses                                                             int
+	strict                                                                 bool
 }
 
 func runModelImport(env *Env, args []string) error {
@@ -66,8 +69,9 @@ func runModelImport(env *Env, args []string) error {
 	alias(fs, "cm", "classmap")
 	fs.StringVar(&f.mode, "preprocess_mode", "tf", "without -e: caffe, torch or tf")
 	fs.StringVar(&f.inputRange, "input_range", "", "without -e: LO,HI, the pixel range the source takes (e.g. 0,1), reached from tf mode by an input_rescale layer")
-	fs.StringVar(&f.inputSize, "input_image_size", "", "C,H,W for a source whose input size is open (default 3,224,224)")
+	fs.StringVar(&f.inputSize, "input_image_size", "", "without -e: C,H,W to run the source at (fully convolutional models; an open size defaults to 224x224)")
 	fs.BoolVar(&f.strict, "strict", false, "fail unless every layer loads (a re-initialised head is allowed)")
+	fs.StringVar(&f.padding, "padding_mode", "", "without -e: tf or tao (default: tao for channels_first Keras files, else tf)")
 	fs.StringVar(&f.key, "k", "", "key: decrypts a Bonsai source and encrypts the output")
 	alias(fs, "k", "key")
 	src, rest := splitSource(args)
@@ -99,7 +103,10 @@ func importModel(env *Env, fs *flag.FlagSet, srcPath string, f *importFlags) err
 			return err
 		}
 	}
-	opts := pretrained.Options{Key: f.key}
+	if f.padding != "" && f.padding != model.PaddingTF && f.padding != model.PaddingTAO {
+		return Usagef("--padding_mode %q: want %s or %s", f.padding, model.PaddingTF, model.PaddingTAO)
+	}
+	opts := pretrained.Options{Key: f.key, PaddingMode: f.padding}
 	if f.inputSize != "" {
 		size, err := spec.ParseInputSize(f.inputSize)
 		if err != nil {
@@ -171,7 +178,7 @@ func importTarget(env *Env, fs *flag.FlagSet, src *pretrained.Source, f *importF
 	if f.spec != "" {
 		set := map[string]bool{}
 		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-		for _, name := range []string{"preprocess_mode", "input_range", "input_image_size"} {
+		for _, name := range []string{"preprocess_mode", "input_range", "input_image_size", "padding_mode"} {
 			if set[name] {
 				return nil, Usagef("--%s cannot be combined with -e: the spec decides it", name)
 			}

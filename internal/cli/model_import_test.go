@@ -42,7 +42,8 @@ func TestModelImportTAOHDF5(t *testing.T) {
 	if status := tableStatus(stdout, "block_4b_conv_2"); status != "block_4b_conv_2 loaded" {
 		t.Errorf("block_4b_conv_2: %q", status)
 	}
-	for _, want := range []string{"(keras-hdf5)", "Keras 2.2.4 file", "channels_first",
+	for _, want := range []string{"(keras-hdf5)", "Keras 2.2.4 file", "channels_first", "padding mode tao",
+		`note: the source pads as "tao", the model as "tf"`,
 		"42 layers loaded, 1 re-initialised head, 0 new, 0 skipped, 0 source layers unused", "wrote " + out} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("import output lacks %q:\n%s", want, stdout)
@@ -56,10 +57,19 @@ func TestModelImportTAOHDF5(t *testing.T) {
 		t.Errorf("model file: arch %q, preprocessing %+v, classmap %v, extra %v", mf.Graph.Arch, mf.Preprocessing, mf.Classmap, mf.Extra)
 	}
 
+	// Training straight from the .hdf5 with TAO's padding (model_config.padding_mode).
 	abs, _ := filepath.Abs(taoResNet18)
-	trainOut := mustRun(t, "classification", "train", "-e", withPretrained(t, specPath, abs, ""), "-r", filepath.Join(root, "ft"), "--backend", "go", "--strict")
-	if !strings.Contains(trainOut, "42 layers loaded, 1 re-initialised head") {
+	trainOut := mustRun(t, "classification", "train", "-e", withPretrained(t, specPath, abs, `  padding_mode: "tao"`+"\n"),
+		"-r", filepath.Join(root, "ft"), "--backend", "go", "--strict")
+	if !strings.Contains(trainOut, "42 layers loaded, 1 re-initialised head") || strings.Contains(trainOut, "note: the source pads") {
 		t.Errorf("training from the .hdf5 did not load it:\n%s", trainOut)
+	}
+	last, err := modelfile.Load(filepath.Join(root, "ft", "weights", "last"+modelfile.Ext), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last.Graph.PaddingMode() != "tao" {
+		t.Errorf("the checkpoint's padding mode is %q", last.Graph.PaddingMode())
 	}
 
 	for path, want := range map[string]string{
@@ -150,6 +160,25 @@ func tableStatus(out, layer string) string {
 	return ""
 }
 
+// TestModelImportONNX converts the torchvision mobilenet_v2 ONNX fixture with a new 3-class head.
+func TestModelImportONNX(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "mnv2"+modelfile.Ext)
+	stdout := mustRun(t, "model", "import", "../../onnx/testdata/mobilenet_v2.onnx", "-o", out, "--num_classes", "3",
+		"--preprocess_mode", "torch", "--input_image_size", "3,96,96")
+	for _, want := range []string{"(onnx)", "ONNX opset 13, produced by pytorch 1.13.0", "52 layers loaded, 1 re-initialised head", "input [3 96 96], torch preprocessing"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("import output lacks %q:\n%s", want, stdout)
+		}
+	}
+	mf, err := modelfile.Load(out, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mf.Graph.OutputUnits() != 3 || mf.Graph.Input != [3]int{3, 96, 96} {
+		t.Errorf("graph: %d classes, input %v", mf.Graph.OutputUnits(), mf.Graph.Input)
+	}
+}
+
 func TestModelImportErrors(t *testing.T) {
 	root, specPath := tinyProject(t, 1)
 	out := filepath.Join(root, "x"+modelfile.Ext)
@@ -163,6 +192,7 @@ func TestModelImportErrors(t *testing.T) {
 		{[]string{"model", "import", taoResNet18, "-o", out, "--input_range", "0,1", "--preprocess_mode", "torch"}, "needs --preprocess_mode tf"},
 		{[]string{"model", "import", taoResNet18, "-o", out, "-e", specPath, "--preprocess_mode", "tf"}, "cannot be combined with -e"},
 		{[]string{"model", "import", taoResNet18, "-o", out, "-e", specPath, "--strict"}, "--strict: not every layer was loaded"},
+		{[]string{"model", "import", taoResNet18, "-o", out, "--padding_mode", "same"}, "--padding_mode \"same\": want tf or tao"},
 	}
 	for _, c := range cases {
 		code, _, errs := bonsai(c.args...)

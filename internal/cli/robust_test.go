@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/modelfile"
 	"github.com/bonsai-ml/bonsai/results"
 )
@@ -126,5 +127,63 @@ func TestHugeBatches(t *testing.T) {
 	if code != ExitFailure || !strings.Contains(errs, "not enough memory: training with batch size 8 needs about") ||
 		!strings.Contains(errs, "batch") || strings.Count(strings.TrimSpace(errs), "\n") > 2 {
 		t.Errorf("a batch over memory: exit %d, %s", code, errs)
+	}
+}
+
+// TestLogFileTakesEverything: with --log_file nothing reaches the terminal, not even the
+// backend's fallback note, but for the "Execution status" line that TAO's launcher prints.
+func TestLogFileTakesEverything(t *testing.T) {
+	_, specPath := tinyProject(t, 1)
+	logFile := filepath.Join(t.TempDir(), "train.log")
+	code, out, errs := bonsai("classification", "train", "-e", specPath, "-r", t.TempDir(), "--backend", "auto", "--log_file", logFile)
+	if code != ExitOK || out != "Execution status: PASS\n" || errs != "" {
+		t.Errorf("exit %d; stdout %q; stderr %q", code, out, errs)
+	}
+	if log, _ := os.ReadFile(logFile); !strings.Contains(string(log), "Best epoch") {
+		t.Errorf("log file lacks the run:\n%s", log)
+	}
+	// The backend's note is printed once per process, so check where it would go.
+	env := &Env{Stdout: os.Stdout, Stderr: os.Stderr}
+	closeLog, err := redirectToLog(env, logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(engine.Notes, "NOTE")
+	closeLog()
+	if log, _ := os.ReadFile(logFile); !strings.HasSuffix(string(log), "NOTE") {
+		t.Error("engine notes do not go to --log_file")
+	}
+}
+
+// TestMessagesSayWhatToDo: a class folder name that cannot go into classmap.json is refused
+// before anything is written; a relative dataset path that does not exist shows where it was
+// looked for; evaluate before training names eval_config.model_path and -m.
+func TestMessagesSayWhatToDo(t *testing.T) {
+	root, specPath := tinyProject(t, 1)
+	text, _ := os.ReadFile(specPath)
+
+	os.Rename(filepath.Join(root, "train", "red"), filepath.Join(root, "train", `re"d`))
+	dir := filepath.Join(root, "results")
+	code, _, errs := bonsai("classification", "train", "-e", specPath, "-r", dir, "--backend", "go")
+	if code == ExitOK || !strings.Contains(errs, "rename the folder") {
+		t.Errorf(`class folder re"d: exit %d, %s`, code, errs)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Error("a results folder was made for a run that could not start")
+	}
+	os.Rename(filepath.Join(root, "train", `re"d`), filepath.Join(root, "train", "red"))
+
+	specs := filepath.Join(root, "specs")
+	os.MkdirAll(specs, 0o755)
+	relative := filepath.Join(specs, "rel.cfg")
+	os.WriteFile(relative, []byte(strings.Replace(string(text), root+"/train", "train", 1)), 0o644)
+	code, _, errs = bonsai("classification", "train", "-e", relative, "-r", dir, "--backend", "go")
+	if code == ExitOK || !strings.Contains(errs, "resolved against the spec's folder, "+specs) || !strings.Contains(errs, filepath.Join(specs, "train")) {
+		t.Errorf("relative dataset path: exit %d, %s", code, errs)
+	}
+
+	code, _, errs = bonsai("classification", "evaluate", "-e", specPath, "--backend", "go")
+	if code == ExitOK || !strings.Contains(errs, "eval_config.model_path") || !strings.Contains(errs, "-m MODEL") {
+		t.Errorf("evaluate before training: exit %d, %s", code, errs)
 	}
 }

@@ -32,3 +32,24 @@ func TestInterruptBeforeFirstEpoch(t *testing.T) {
 		t.Errorf("Ctrl-C in epoch 1: exit %d, %s", code, errs)
 	}
 }
+
+// TestNonRegularInputsRefused: /dev/zero or a FIFO named as spec, model or classmap gives a
+// clear error at once (it hung or grew without bound).
+func TestNonRegularInputsRefused(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no mkfifo:", err)
+	}
+	for _, bad := range []string{"/dev/zero", fifo} {
+		for _, args := range [][]string{
+			{"classification", "train", "-e", bad, "-r", t.TempDir()},
+			{"classification", "inference", "-m", bad, "-i", bad},
+			{"model", "summary", "-e", bad},
+		} {
+			code, _, errs := bonsai(args...)
+			if code == ExitOK || !strings.Contains(errs, "not a regular file") {
+				t.Errorf("%v: exit %d, %s", args, code, errs)
+			}
+		}
+	}
+}

@@ -229,6 +229,12 @@ func PictureFiles(t testing.TB, dir string, n int) []string {
 // SaveModel writes a model file with the given preprocessing mode and class names c0, c1, ...
 func SaveModel(t testing.TB, path string, g *model.Graph, w model.Weights, mode string) {
 	t.Helper()
+	SavePreprocessed(t, path, g, w, modelfile.Preprocessing{Mode: mode, InputSize: g.Input, Interpolation: "bilinear"})
+}
+
+// SavePreprocessed is SaveModel with the whole preprocessing record given.
+func SavePreprocessed(t testing.TB, path string, g *model.Graph, w model.Weights, p modelfile.Preprocessing) {
+	t.Helper()
 	shapes, err := g.Shapes()
 	if err != nil {
 		t.Fatal(err)
@@ -237,8 +243,7 @@ func SaveModel(t testing.TB, path string, g *model.Graph, w model.Weights, mode 
 	for i := range shapes[g.Output][0] {
 		cm[fmt.Sprintf("c%d", i)] = i
 	}
-	mf := &modelfile.File{Graph: g, Weights: w, Classmap: cm,
-		Preprocessing: modelfile.Preprocessing{Mode: mode, InputSize: g.Input, Interpolation: "bilinear"}}
+	mf := &modelfile.File{Graph: g, Weights: w, Classmap: cm, Preprocessing: p}
 	if err := modelfile.Save(path, mf, ""); err != nil {
 		t.Fatal(err)
 	}

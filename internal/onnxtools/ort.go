@@ -34,7 +34,8 @@ type Runtime struct {
 }
 
 // Find locates node and run.js with an installed node_modules: $BONSAI_ONNXRUNTIME, else
-// tools/onnxruntime in the working folder or any folder above it. The error says how to install.
+// tools/onnxruntime in the working folder, the executable's folder or any folder above them.
+// The error says how to install.
 func Find() (*Runtime, error) {
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -43,14 +44,19 @@ func Find() (*Runtime, error) {
 	dirs := []string{os.Getenv(EnvDir)}
 	if dirs[0] == "" {
 		dirs = nil
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, err
+		var starts []string
+		if wd, err := os.Getwd(); err == nil {
+			starts = append(starts, wd)
 		}
-		for d := wd; ; d = filepath.Dir(d) {
-			dirs = append(dirs, filepath.Join(d, ToolDir))
-			if filepath.Dir(d) == d {
-				break
+		if exe, err := os.Executable(); err == nil {
+			starts = append(starts, filepath.Dir(exe))
+		}
+		for _, s := range starts {
+			for d := s; ; d = filepath.Dir(d) {
+				dirs = append(dirs, filepath.Join(d, ToolDir))
+				if filepath.Dir(d) == d {
+					break
+				}
 			}
 		}
 	}

@@ -5,8 +5,12 @@ package testutil
 import (
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/bonsai-ml/bonsai/internal/splitmix"
 )
 
 // EnvAcceptance turns on the long acceptance checks (training runs that prove accuracy).
@@ -69,19 +73,30 @@ func AssertClose[T float32 | float64](t testing.TB, what string, got []T, want [
 	}
 }
 
-// SplitMix64 is a strong 64-bit mixing function (Steele et al.), for deterministic test data.
-func SplitMix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
 // Rand returns a deterministic uniform [0,1) generator seeded by seed.
 func Rand(seed uint64) func() float64 {
 	s := seed
 	return func() float64 {
 		s++
-		return float64(SplitMix64(s)>>11) / (1 << 53)
+		return float64(splitmix.Mix(s)>>11) / (1 << 53)
 	}
+}
+
+// DebianPython is the interpreter that has Debian's python3-* modules (python3-protobuf,
+// python3-crc32c, python3-torch, ...), whatever python3 is first on the PATH.
+const DebianPython = "/usr/bin/python3"
+
+// Python returns DebianPython after checking that it imports every module, or skips the test
+// with a message naming what is missing and the script that installs it.
+func Python(t testing.TB, installer string, modules ...string) string {
+	t.Helper()
+	if _, err := os.Stat(DebianPython); err != nil {
+		t.Skipf("%s is absent; skipping (CI installs it with %s)", DebianPython, installer)
+	}
+	for _, m := range modules {
+		if out, err := exec.Command(DebianPython, "-c", "import "+m).CombinedOutput(); err != nil {
+			t.Skipf("%s cannot import %s (%v: %s); skipping (CI installs it with %s)", DebianPython, m, err, strings.TrimSpace(string(out)), installer)
+		}
+	}
+	return DebianPython
 }

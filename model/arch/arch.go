@@ -31,7 +31,7 @@ type Config struct {
 	AllProjections bool // 1x1 conv on every shortcut
 	FreezeBN       bool // batch norm runs in inference mode while training
 	FreezeBlocks   []int
-	Dropout        float32 // rate of the dropout in vgg's (and mobilenet_v1's) retain_head head; unused elsewhere, as in TAO
+	Dropout        float32 // rate of the dropout in vgg's retain_head head; unused elsewhere, as in TAO (mobilenet_v1's head dropout is 0)
 	RetainHead     bool    // keep the template's own head instead of avg_pool/flatten/predictions
 
 	Activation       string             // activation_config.activation_type
@@ -40,6 +40,10 @@ type Config struct {
 	BNEpsilon        float32
 	// WidthMultiplier is MobileNet's alpha (0 -> 1).
 	WidthMultiplier float32
+	// Padding is the graph's padding mode: model.PaddingTF ("" too: TensorFlow's SAME),
+	// model.PaddingTAO (TAO's symmetric SAME, average pools counting the padding) or
+	// model.PaddingKeras (TensorFlow's SAME; MobileNets pad strided layers as Keras does).
+	Padding string
 }
 
 // family is one registered network family. Its valid depths are spec.ArchDepths[name] (nil
@@ -140,6 +144,11 @@ func checkConfig(cfg *Config, maxBlock int) error {
 	}
 	if cfg.BNMomentum < 0 || cfg.BNMomentum >= 1 || cfg.BNEpsilon < 0 {
 		return fmt.Errorf("batch_norm_config momentum %g must be in [0, 1) and epsilon %g positive", cfg.BNMomentum, cfg.BNEpsilon)
+	}
+	switch cfg.Padding {
+	case "", model.PaddingTF, model.PaddingTAO, model.PaddingKeras:
+	default:
+		return fmt.Errorf("padding mode %q: want %q, %q or %q", cfg.Padding, model.PaddingTF, model.PaddingTAO, model.PaddingKeras)
 	}
 	if cfg.WidthMultiplier == 0 {
 		cfg.WidthMultiplier = 1

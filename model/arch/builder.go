@@ -8,8 +8,9 @@ import (
 )
 
 // builder appends layers to a graph, applying the options every family shares: the current
-// freeze_blocks id (Frozen on convolutions only, as TAO), freeze_bn, batch-norm settings and
-// Keras-style automatic names (activation_1, add_1, ...).
+// freeze_blocks id (Frozen on convolutions only, as TAO), freeze_bn, batch-norm settings, the
+// padding mode ('same' layers become TAO's symmetric ones in PaddingTAO) and Keras-style
+// automatic names (activation_1, add_1, ...).
 type builder struct {
 	g      *model.Graph
 	cfg    Config
@@ -30,6 +31,9 @@ func newBuilder(cfg Config) *builder {
 // layer's output shape when it can be inferred (Build validates the whole graph afterwards).
 func (b *builder) add(l *model.Layer) string {
 	l.Block = b.block
+	if l.Padding == model.PadSame && b.cfg.Padding == model.PaddingTAO {
+		l.Padding = model.PadSameSymmetric
+	}
 	b.g.Layers = append(b.g.Layers, l)
 	if l.Op == model.OpInput {
 		b.shapes[l.Name] = model.Shape{b.cfg.InputSize[1], b.cfg.InputSize[2], b.cfg.InputSize[0]}
@@ -107,6 +111,16 @@ func subblockID(i int) string {
 		id = string(rune('a'+cur%26)) + id
 	}
 	return id
+}
+
+// stridedPad adds the zero padding in front of a 3x3 convolution with the given stride: one
+// pixel on every side (TAO's), or, for a stride-2 convolution in model.PaddingKeras, Keras'
+// correct_pad (bottom/right only on even sizes).
+func (b *builder) stridedPad(name, in string, stride int) string {
+	if stride == 2 && b.cfg.Padding == model.PaddingKeras {
+		return b.add(&model.Layer{Name: name, Op: model.OpZeroPad, Inputs: []string{in}, Pad: correctPad(b.shapes[in], 3)})
+	}
+	return b.zeroPad(name, in, 1)
 }
 
 // zeroPad adds symmetric zero padding of p pixels on every side.

@@ -9,9 +9,10 @@ import (
 // DarkNet 19/53, CSPDarkNet 19/53 and CSPDarkNet-tiny as TAO's core/templates darknet.py,
 // cspdarknet.py, cspdarknet_tiny.py and utils.py (_leaky_conv, _mish_conv, csp_tiny_block)
 // build them. Every conv is SAME, followed by <name>_bn and an activation: DarkNet's is
-// <name>_lrelu, LeakyReLU(0.1); the CSP variants' is <name>_mish whatever activation_type says
-// (mish, relu, or leaky_relu 0.1 by default). Output stride 32. freeze_blocks: 0 = conv1
-// (conv_0 for tiny), 1..5 = the stages.
+// <name>_lrelu, LeakyReLU(0.1) by default (TAO ignores activation_type for darknet; Bonsai
+// honours it, and the spec loader notes the difference); the CSP variants' is <name>_mish
+// whatever activation_type says (mish, relu, or leaky_relu 0.1 by default). Output stride 32.
+// freeze_blocks: 0 = conv1 (conv_0 for tiny), 1..5 = the stages.
 
 func init() {
 	register("darknet", family{maxBlock: 5, build: buildDarkNet})
@@ -60,8 +61,12 @@ func newCSPConv(cfg Config) (darkConv, error) {
 }
 
 func buildDarkNet(cfg Config) (*model.Graph, error) {
+	act, alpha, err := activation(cfg, model.ActLeakyReLU)
+	if err != nil {
+		return nil, err
+	}
 	b := newBuilder(cfg)
-	d := darkConv{b: b, act: model.ActLeakyReLU, alpha: 0.1, suffix: "_lrelu"}
+	d := darkConv{b: b, act: act, alpha: alpha, suffix: "_lrelu"}
 	b.block = 0
 	x := d.conv("conv1", "input_1", 32, 3, 1)
 	if cfg.NLayers == 53 {

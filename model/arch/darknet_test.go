@@ -98,6 +98,7 @@ func TestDarkNetShapesAndActivations(t *testing.T) {
 	}{
 		{"darknet", "", "b5_conv5_lrelu", 19, [3]int{3, 224, 224}, model.Shape{7, 7, 1024}},
 		{"darknet", "", "b5_add4", 53, [3]int{3, 64, 96}, model.Shape{2, 3, 1024}},
+		{"darknet", "relu", "b5_conv5_lrelu", 19, [3]int{3, 32, 32}, model.Shape{1, 1, 1024}}, // TAO ignores it; Bonsai honours it
 		{"cspdarknet", "mish", "b5_final_trans_mish", 53, [3]int{1, 32, 32}, model.Shape{1, 1, 1024}},
 		{"cspdarknet", "relu", "b5_final_trans_mish", 19, [3]int{3, 96, 64}, model.Shape{3, 2, 1024}},
 		{"cspdarknet_tiny", "", "conv_5_mish", 0, [3]int{3, 224, 224}, model.Shape{7, 7, 512}},

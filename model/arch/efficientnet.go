@@ -15,7 +15,9 @@ import (
 // Batch norm is always on. Activation: swish unless activation_type says otherwise (TAO ignores
 // activation_type for b0 because of a keyword typo in its template; Bonsai honours it).
 // freeze_blocks: 0 = stem, 1..7 = the stages, 8 = top_conv. Drop-connect rate grows linearly
-// from 0 to 0.2 over the blocks. retain_head adds top_dropout (the variant's dropout rate).
+// over the blocks as TAO computes it: 0.2*b/16 for block b (0-based), where 16 is B0's block
+// count even for the deeper variants (Keras Applications divides by the scaled count), so B1's
+// last block reaches 0.2*22/16 = 0.275. retain_head adds top_dropout (the variant's rate).
 
 // efficientNetStage is one row of the B0 block table.
 type efficientNetStage struct {
@@ -83,9 +85,9 @@ func buildEfficientNet(cfg Config) (*model.Graph, error) {
 	x = b.conv("stem_conv", x, roundFilters(32, scale.width), 3, 2, model.PadValid)
 	x = b.alwaysBN("stem_bn", x)
 	x = b.act("stem_activation", x, act, alpha)
-	total := 0
+	total := 0 // TAO: sum of the unscaled repeats
 	for _, s := range efficientNetB0Stages {
-		total += roundRepeats(s.repeats, scale.depth)
+		total += s.repeats
 	}
 	n := 0
 	for i, s := range efficientNetB0Stages {

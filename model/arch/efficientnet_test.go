@@ -1,6 +1,7 @@
 package arch
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -86,5 +87,22 @@ func TestEfficientNetStructure(t *testing.T) {
 	relu := mustBuild(t, Config{Arch: "efficientnet_b1", InputSize: [3]int{3, 32, 32}, NumClasses: 3, Activation: "relu"})
 	if a := relu.Index()["stem_activation"].Activation; a != model.ActReLU {
 		t.Errorf("activation_type relu gave %s", a)
+	}
+}
+
+// TestEfficientNetDropConnectAsTAO: TAO divides the block index by B0's 16 blocks whatever the
+// variant. B1 repeats ceil(1.1*[1 2 2 3 3 4 1]) = [2 3 3 4 4 5 2] = 23 blocks; its last, block7b,
+// is block 22: 0.2*22/16 = 0.275 (Keras Applications: 0.2*22/23 = 0.191); block3a is block 5:
+// 0.2*5/16 = 0.0625 (block3a has no residual, so no drop layer: check block3b, block 6, 0.075).
+func TestEfficientNetDropConnectAsTAO(t *testing.T) {
+	idx := mustBuild(t, Config{Arch: "efficientnet_b1", InputSize: [3]int{3, 32, 32}, NumClasses: 3}).Index()
+	for name, want := range map[string]float32{"block7b_drop": 0.275, "block3b_drop": 0.075, "block1b_drop": 0.0125} {
+		l := idx[name]
+		if l == nil || l.Op != model.OpDropPath {
+			t.Fatalf("%s missing", name)
+		}
+		if math.Abs(float64(l.Rate-want)) > 1e-6 {
+			t.Errorf("%s rate %g, want %g", name, l.Rate, want)
+		}
 	}
 }

@@ -10,7 +10,9 @@ import (
 // _depthwise_conv_block, _inverted_res_block) build them, at output stride 32:
 //
 //   - 3x3 convolutions use explicit 1-pixel zero padding and VALID convolution (conv1_pad,
-//     conv_pad_<i>, block_<i>_depthwise_pad), as TAO does for TensorRT.
+//     conv_pad_<i>, block_<i>_depthwise_pad), as TAO does for TensorRT. With padding_mode
+//     "keras" the stride-2 ones pad bottom/right as Keras Applications does (correct_pad), so
+//     that its ImageNet weights (e.g. MobileNetV2-0.35) see the inputs they were trained on.
 //   - TAO's activation is relu (relu6 when activation_type says so; names follow TAO's: re_lu_<i>
 //     or conv_dw_<i>_relu6, ...). TAO fixes the width multiplier at 1; Bonsai exposes it
 //     (Config.WidthMultiplier, Keras' alpha).
@@ -46,14 +48,14 @@ func buildMobileNetV1(cfg Config) (*model.Graph, error) {
 	width := float64(cfg.WidthMultiplier)
 	b := newBuilder(cfg)
 	b.block = 0
-	x := b.zeroPad("conv1_pad", "input_1", 1)
+	x := b.stridedPad("conv1_pad", "input_1", 2)
 	x = b.conv("conv1", x, int(32*width), 3, 2, model.PadValid)
 	x = b.bn("conv1_bn", x)
 	x = b.act(reluNames(act, "conv_block_relu", "conv_block_relu6"), x, act, alpha)
 	for i, blk := range mobilenetV1Blocks {
 		id := i + 1
 		b.block = id
-		x = b.zeroPad(fmt.Sprintf("conv_pad_%d", id), x, 1)
+		x = b.stridedPad(fmt.Sprintf("conv_pad_%d", id), x, blk.stride)
 		x = b.depthwise(fmt.Sprintf("conv_dw_%d", id), x, blk.stride)
 		x = b.bn(fmt.Sprintf("conv_dw_%d_bn", id), x)
 		x = b.act(fmt.Sprintf(reluNames(act, "conv_dw_%d_relu", "conv_dw_%d_relu6"), id), x, act, alpha)
@@ -65,7 +67,8 @@ func buildMobileNetV1(cfg Config) (*model.Graph, error) {
 		b.block = -1
 		x = b.pool(model.OpAvgPool, b.autoName("average_pooling2d"), x, 7, 7, model.PadValid)
 		x = b.add(&model.Layer{Name: "flatten_1", Op: model.OpFlatten, Inputs: []string{x}})
-		x = b.add(&model.Layer{Name: "dropout", Op: model.OpDropout, Inputs: []string{x}, Rate: cfg.Dropout})
+		// TAO hard-codes the head's dropout to 0 (model_config.dropout is not passed on).
+		x = b.add(&model.Layer{Name: "dropout", Op: model.OpDropout, Inputs: []string{x}, Rate: 0})
 		b.g.Output = b.add(&model.Layer{Name: "predictions", Op: model.OpDense, Inputs: []string{x},
 			Units: cfg.NumClasses, UseBias: true})
 		return b.g, nil
@@ -103,7 +106,7 @@ func buildMobileNetV2(cfg Config) (*model.Graph, error) {
 	width := float64(cfg.WidthMultiplier)
 	b := newBuilder(cfg)
 	b.block = 0
-	x := b.zeroPad("conv1_pad", "input_1", 1)
+	x := b.stridedPad("conv1_pad", "input_1", 2)
 	x = b.conv("conv1", x, makeDivisible(32*width, 8), 3, 2, model.PadValid)
 	x = b.bn("bn_conv1", x)
 	x = b.act("re_lu_0", x, act, alpha)
@@ -146,7 +149,7 @@ func (b *builder) invertedResidual(in string, id, inChannels, expansion, filters
 	} else {
 		prefix = "expanded_conv_"
 	}
-	x = b.zeroPad(prefix+"depthwise_pad", x, 1)
+	x = b.stridedPad(prefix+"depthwise_pad", x, stride)
 	x = b.depthwise(prefix+"depthwise", x, stride)
 	x = b.bn(prefix+"depthwise_bn", x)
 	x = b.act(prefix+reluNames(act, "relu", "relu6"), x, act, alpha)

@@ -107,6 +107,15 @@ func TestMobileNetV2AllProjectionsAndFreeze(t *testing.T) {
 	}
 }
 
+// TestMobileNetV1HeadDropoutAsTAO: TAO's retain_head head has a dropout layer of rate 0,
+// whatever model_config.dropout says.
+func TestMobileNetV1HeadDropoutAsTAO(t *testing.T) {
+	g := mustBuild(t, Config{Arch: "mobilenet_v1", InputSize: [3]int{3, 224, 224}, NumClasses: 3, RetainHead: true, Dropout: 0.5})
+	if l := g.Index()["dropout"]; l == nil || l.Op != model.OpDropout || l.Rate != 0 {
+		t.Fatalf("head dropout %+v, want a Dropout layer of rate 0", l)
+	}
+}
+
 func TestMakeDivisible(t *testing.T) {
 	for _, c := range []struct {
 		v    float64

@@ -34,6 +34,8 @@ func FromSpec(e *spec.Experiment, numClasses int) (Config, error) {
 		BNMomentum:       float32(e.BNMomentum()),
 		BNEpsilon:        float32(e.BNEpsilon()),
 		ActivationParams: map[string]float32{},
+		WidthMultiplier:  mc.GetWidthMultiplier(),
+		Padding:          mc.GetPaddingMode(),
 	}
 	for k, v := range params {
 		cfg.ActivationParams[k] = float32(v)

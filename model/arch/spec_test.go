@@ -55,3 +55,10 @@ func TestFromSpecOptions(t *testing.T) {
 		t.Errorf("conv1_bn %+v", bn)
 	}
 }
+
+// TestPaddingModeNames: the spec's padding_mode values are the graph's padding modes.
+func TestPaddingModeNames(t *testing.T) {
+	if spec.PaddingTF != model.PaddingTF || spec.PaddingTAO != model.PaddingTAO || spec.PaddingKeras != model.PaddingKeras {
+		t.Errorf("spec %q/%q, model %q/%q", spec.PaddingTF, spec.PaddingTAO, model.PaddingTF, model.PaddingTAO)
+	}
+}

@@ -86,99 +86,61 @@ func PercentileAmax(h *Histogram, percentile float64) float64 {
 	return h.Max
 }
 
-// EntropyAmax is TensorRT's legacy entropy calibration: for each candidate i from Levels to
-// Bins bins, the reference distribution P is the first i bins with the counts beyond them
-// added to bin i-1, and Q is those i bins (without the outliers) merged into Levels levels and
-// spread back evenly over the bins that are non-zero in P; amax is the right edge of bin i-1
-// for the i with the smallest KL(P || Q). Zero bins are smoothed with 1e-4 as MXNet's and TVM's
-// ports of the method do.
+// EntropyAmax is TensorRT's entropy calibration as NVIDIA's pytorch-quantization writes it
+// (calib/histogram.py, _compute_amax_entropy): bin 0 takes bin 1's count (a ReLU's zeros would
+// otherwise dominate), then for each candidate i from Levels to Bins bins the reference
+// distribution P is the first i bins with the counts beyond them added to bin i-1, and Q is
+// those i bins merged into Levels levels (bin k in level floor(k*Levels/i)) and spread evenly
+// over each level's non-zero bins; amax is the right edge of bin i-1 for the i with the smallest
+// KL(P || Q), the largest such i on a tie.
 func EntropyAmax(h *Histogram) float64 {
 	n := len(h.Counts)
-	suffix := make([]float64, n+1) // suffix[i] = sum of Counts[i:]
+	bins := append([]float64(nil), h.Counts...)
+	bins[0] = bins[1]
+	suffix := make([]float64, n+1) // suffix[i] = sum of bins[i:]
 	for i := n - 1; i >= 0; i-- {
-		suffix[i] = suffix[i+1] + h.Counts[i]
+		suffix[i] = suffix[i+1] + bins[i]
 	}
 	best, bestI := math.Inf(1), n
-	p := make([]float64, n)
-	q := make([]float64, n)
+	sum := make([]float64, Levels)
+	nonzero := make([]int, Levels)
 	for i := Levels; i <= n; i++ {
-		copy(p, h.Counts[:i])
-		p[i-1] += suffix[i]
-		expandLevels(h.Counts[:i], p[:i], q[:i])
-		if d := klDivergence(p[:i], q[:i]); d < best {
+		clear(sum)
+		clear(nonzero)
+		for k, c := range bins[:i] {
+			if c != 0 {
+				sum[k*Levels/i] += c
+				nonzero[k*Levels/i]++
+			}
+		}
+		if d := divergence(bins[:i], suffix, sum, nonzero); d <= best {
 			best, bestI = d, i
 		}
 	}
 	return float64(bestI) * h.width()
 }
 
-// expandLevels fills q with the counts of hist merged into Levels levels (the last level takes
-// the remainder) and each level's total spread evenly over the bins where p is non-zero.
-func expandLevels(hist, p, q []float64) {
-	merged := len(hist) / Levels
-	for j := range Levels {
-		start, stop := j*merged, (j+1)*merged
-		if j == Levels-1 {
-			stop = len(hist)
-		}
-		total, nonzero := 0.0, 0
-		for k := start; k < stop; k++ {
-			total += hist[k]
-			if p[k] != 0 {
-				nonzero++
-			}
-		}
-		for k := start; k < stop; k++ {
-			q[k] = 0
-			if p[k] != 0 {
-				q[k] = total / float64(nonzero)
-			}
-		}
-	}
-}
-
-// smoothEps is the mass moved onto each zero bin before the divergence is taken.
-const smoothEps = 1e-4
-
-// klDivergence is KL(P || Q) of two count vectors after smoothing: every zero bin gets
-// smoothEps, taken evenly from the non-zero bins (which keeps each total). It is +Inf when
-// smoothing would make a bin negative or either vector is all zeros.
-func klDivergence(p, q []float64) float64 {
-	takeP, sp, okP := smoothing(p)
-	takeQ, sq, okQ := smoothing(q)
-	if !okP || !okQ {
-		return math.Inf(1)
-	}
+// divergence is KL(P || Q) for the candidate of len(bins) bins (see EntropyAmax); +Inf where Q
+// is zero and P is not.
+func divergence(bins, suffix, sum []float64, nonzero []int) float64 {
+	i := len(bins)
+	totalP, totalQ := suffix[0], suffix[0]-suffix[i]
 	d := 0.0
-	for i := range p {
-		a, b := smoothEps, smoothEps
-		if p[i] != 0 {
-			a = p[i] - takeP
+	for k, c := range bins {
+		p := c
+		if k == i-1 {
+			p += suffix[i]
 		}
-		if q[i] != 0 {
-			b = q[i] - takeQ
+		if p == 0 {
+			continue
 		}
-		if a <= 0 || b <= 0 {
+		if c == 0 {
 			return math.Inf(1)
 		}
-		a, b = a/sp, b/sq
-		d += a * math.Log(a/b)
+		level := k * Levels / i
+		q := sum[level] / float64(nonzero[level]) / totalQ
+		p /= totalP
+		d += p * math.Log(p/q)
 	}
 	return d
-}
-
-// smoothing returns what each non-zero bin gives up and the total; ok is false when all bins
-// are zero.
-func smoothing(v []float64) (take, total float64, ok bool) {
-	zeros := 0
-	for _, x := range v {
-		total += x
-		if x == 0 {
-			zeros++
-		}
-	}
-	if zeros == len(v) {
-		return 0, 0, false
-	}
-	return smoothEps * float64(zeros) / float64(len(v)-zeros), total, true
 }

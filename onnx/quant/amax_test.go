@@ -5,14 +5,12 @@ import (
 	"testing"
 )
 
-// refHistograms are the two histograms of the NumPy reference below (max 10, 2048 bins) with
-// the amax it computes.
+// refHistograms are two histograms (max 10, 2048 bins) with the amax that NVIDIA
+// pytorch-quantization's _compute_amax_entropy computes for them, its loop run with numpy (no
+// scipy here; entropy(p, q) = sum p*log(p/q) over p > 0):
 //
-// The reference is MXNet's _get_optimal_threshold (contrib/quantization.py, the port of
-// TensorRT's entropy calibration that TVM copied too), run with numpy for the entropy:
-//
-//	a: counts floor(1e5*exp(-i/60)), bin 1500 = 3, bin 2047 = 1      -> 3.1201171875
-//	b: bin 0 = 50000, others floor(2e4*exp(-((i-300)/150)^2))       -> 3.4375
+//	a: counts floor(1e5*exp(-i/60)), bin 1500 = 3, bin 2047 = 1      -> 3.125
+//	b: bin 0 = 50000, others floor(2e4*exp(-((i-300)/150)^2))       -> 3.7548828125
 func refHistograms() []struct {
 	name string
 	h    *Histogram
@@ -29,7 +27,7 @@ func refHistograms() []struct {
 		name string
 		h    *Histogram
 		amax float64
-	}{{"a", a, 3.1201171875}, {"b", b, 3.4375}}
+	}{{"a", a, 3.125}, {"b", b, 3.7548828125}}
 }
 
 func TestEntropyAmaxMatchesReference(t *testing.T) {

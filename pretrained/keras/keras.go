@@ -26,9 +26,13 @@ import (
 
 // Options adjust a conversion.
 type Options struct {
-	// InputSize [C, H, W] replaces a model input whose height or width is unspecified (None);
-	// zero means 224x224.
+	// InputSize [C, H, W], when set, replaces the input's height and width (a fully
+	// convolutional model runs at any size); an unspecified (None) size is otherwise 224x224.
 	InputSize [3]int
+	// PaddingMode is the graph's padding mode: model.PaddingTF, model.PaddingTAO, or "" to
+	// guess: TAO for channels_first models (TAO trains NCHW with its symmetric padding),
+	// TensorFlow's otherwise.
+	PaddingMode string
 }
 
 // LayerInfo says what became of one Keras layer.
@@ -90,7 +94,11 @@ func convertConfig(top layerJSON, opts Options) (*Conversion, error) {
 	c.g.Output = c.output(outs[0])
 	conv := &Conversion{Graph: c.g, Layers: c.layers, ChannelsFirst: c.channelsFirst, Name: fl.name, plans: c.plans}
 	conv.dropFinalSoftmax()
-	if err := conv.Graph.Validate(); err != nil {
+	mode := opts.PaddingMode
+	if mode == "" && c.channelsFirst {
+		mode = model.PaddingTAO
+	}
+	if err := conv.Graph.SetPaddingMode(mode); err != nil {
 		return nil, fmt.Errorf("converted graph: %w", err)
 	}
 	return conv, nil
@@ -183,7 +191,7 @@ func (c *Conversion) source(src map[string]*model.Tensor, layer, param string, p
 		if t, ok := src[key]; ok {
 			if pl != nil && pl.flattenCHW != [3]int{} && n == "kernel" {
 				var err error
-				if t, err = permuteFlattenRows(t, pl.flattenCHW); err != nil {
+				if t, err = model.PermuteFlattenRows(t, pl.flattenCHW[0], pl.flattenCHW[1], pl.flattenCHW[2]); err != nil {
 					return nil, "", fmt.Errorf("weight %s: %w", key, err)
 				}
 			}
@@ -207,27 +215,6 @@ func filled(shape []int, v float32) *model.Tensor {
 		t.Data[i] = v
 	}
 	return t
-}
-
-// permuteFlattenRows reorders a dense kernel [C*H*W, units] whose rows follow a channels_first
-// flatten (c, h, w) into the graph's flatten order (h, w, c).
-func permuteFlattenRows(t *model.Tensor, chw [3]int) (*model.Tensor, error) {
-	ch, h, w := chw[0], chw[1], chw[2]
-	if len(t.Shape) != 2 || t.Shape[0] != ch*h*w {
-		return nil, fmt.Errorf("kernel shape %v does not follow a flatten of %dx%dx%d", t.Shape, ch, h, w)
-	}
-	units := t.Shape[1]
-	out := model.NewTensor(t.Shape...)
-	for c := range ch {
-		for y := range h {
-			for x := range w {
-				from := ((c*h+y)*w + x) * units
-				to := ((y*w+x)*ch + c) * units
-				copy(out.Data[to:to+units], t.Data[from:from+units])
-			}
-		}
-	}
-	return out, nil
 }
 
 // SplitWeightName splits a Keras weight name ("block_1/conv1/kernel:0", "conv1/kernel") into

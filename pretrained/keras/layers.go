@@ -146,14 +146,17 @@ func (c *converter) input(n *node) error {
 	if c.channelsFirst {
 		ch, h, w = shape[1], shape[2], shape[3]
 	}
-	if h <= 0 || w <= 0 { // variable size
-		h, w = c.opts.InputSize[1], c.opts.InputSize[2]
-		if h <= 0 || w <= 0 {
-			h, w = 224, 224
-		}
-	}
 	if ch <= 0 {
 		return fmt.Errorf("input shape %v has no channel count", shape)
+	}
+	if size := c.opts.InputSize; size[1] > 0 && size[2] > 0 {
+		if size[0] != ch {
+			return fmt.Errorf("input size %v: the model takes %d channels", size, ch)
+		}
+		h, w = size[1], size[2]
+	}
+	if h <= 0 || w <= 0 { // variable size
+		h, w = 224, 224
 	}
 	c.g.Input = [3]int{ch, h, w}
 	l := &model.Layer{Name: n.name, Op: model.OpInput, Block: -1}

@@ -13,8 +13,9 @@
 //
 // Bonsai extensions take field numbers above 1000 so that they can never
 // collide with a field TAO adds later: train_config.distillation (1001),
-// checkpoint_interval (1002), precision (1003) and sync_bn (1004),
-// reg_config.bn_type (1001) and bn_weight_decay (1002).
+// checkpoint_interval (1002), precision (1003), sync_bn (1004) and image_std
+// (1005), reg_config.bn_type (1001) and bn_weight_decay (1002),
+// model_config.width_multiplier (1001) and padding_mode (1002).
 //
 // Regenerate the Go code with `go generate ./spec` (needs protoc and
 // protoc-gen-go v1.36.12); the generated code is checked in.
@@ -323,8 +324,17 @@ type ModelConfig struct {
 	BatchNormConfig           *BatchNormConfig       `protobuf:"bytes,13,opt,name=batch_norm_config,json=batchNormConfig,proto3" json:"batch_norm_config,omitempty"`
 	Activation                *Activation            `protobuf:"bytes,14,opt,name=activation,proto3" json:"activation,omitempty"`
 	ByomModel                 string                 `protobuf:"bytes,15,opt,name=byom_model,json=byomModel,proto3" json:"byom_model,omitempty"` // TAO bring-your-own-model file (.tltb)
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	// Bonsai: MobileNet's width multiplier (Keras' alpha); 0 means 1, as TAO
+	// builds them. Matches Keras Applications' MobileNetV2 alpha (e.g. 0.35).
+	WidthMultiplier float32 `protobuf:"fixed32,1001,opt,name=width_multiplier,json=widthMultiplier,proto3" json:"width_multiplier,omitempty"`
+	// Bonsai: "tf" (default: TensorFlow's SAME, extra padding bottom/right,
+	// average pools count real elements only), "tao" (TAO's symmetric SAME,
+	// average pools count the padding: TAO's training numerics) or "keras" (as
+	// tf, and MobileNets pad strided layers bottom/right as Keras Applications
+	// does, for its ImageNet weights).
+	PaddingMode   string `protobuf:"bytes,1002,opt,name=padding_mode,json=paddingMode,proto3" json:"padding_mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ModelConfig) Reset() {
@@ -458,6 +468,20 @@ func (x *ModelConfig) GetActivation() *Activation {
 func (x *ModelConfig) GetByomModel() string {
 	if x != nil {
 		return x.ByomModel
+	}
+	return ""
+}
+
+func (x *ModelConfig) GetWidthMultiplier() float32 {
+	if x != nil {
+		return x.WidthMultiplier
+	}
+	return 0
+}
+
+func (x *ModelConfig) GetPaddingMode() string {
+	if x != nil {
+		return x.PaddingMode
 	}
 	return ""
 }
@@ -1457,7 +1481,11 @@ type TrainConfig struct {
 	Precision string `protobuf:"bytes,1003,opt,name=precision,proto3" json:"precision,omitempty"`
 	// Bonsai: with several GPUs (--gpus N), normalise with the batch norm statistics
 	// of the whole batch (all GPUs) instead of each GPU's share.
-	SyncBn        bool `protobuf:"varint,1004,opt,name=sync_bn,json=syncBn,proto3" json:"sync_bn,omitempty"`
+	SyncBn bool `protobuf:"varint,1004,opt,name=sync_bn,json=syncBn,proto3" json:"sync_bn,omitempty"`
+	// Bonsai: torch mode's std per channel, keys r,g,b or l. Unset: 0.224 for
+	// every channel, as TAO divides; torchvision's per-channel std is
+	// r 0.229, g 0.224, b 0.225.
+	ImageStd      map[string]float32 `protobuf:"bytes,1005,rep,name=image_std,json=imageStd,proto3" json:"image_std,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed32,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1660,6 +1688,13 @@ func (x *TrainConfig) GetSyncBn() bool {
 	return false
 }
 
+func (x *TrainConfig) GetImageStd() map[string]float32 {
+	if x != nil {
+		return x.ImageStd
+	}
+	return nil
+}
+
 // DistillationConfig (Bonsai; TAO has none) trains the model to match a teacher's
 // softened predictions as well as the labels: loss = (1-alpha)*CE(labels) +
 // alpha*T^2*KL(softmax(teacher/T) || softmax(student/T)). A typical use is
@@ -1829,7 +1864,7 @@ const file_experiment_proto_rawDesc = "" +
 	"\x15activation_parameters\x18\x02 \x03(\v21.bonsai.spec.Activation.ActivationParametersEntryR\x14activationParameters\x1aG\n" +
 	"\x19ActivationParametersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\"\xf2\x04\n" +
+	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\"\xc2\x05\n" +
 	"\vModelConfig\x12\x12\n" +
 	"\x04arch\x18\x01 \x01(\tR\x04arch\x12(\n" +
 	"\x10input_image_size\x18\x02 \x01(\tR\x0einputImageSize\x12`\n" +
@@ -1851,7 +1886,9 @@ const file_experiment_proto_rawDesc = "" +
 	"activation\x18\x0e \x01(\v2\x17.bonsai.spec.ActivationR\n" +
 	"activation\x12\x1d\n" +
 	"\n" +
-	"byom_model\x18\x0f \x01(\tR\tbyomModel\"r\n" +
+	"byom_model\x18\x0f \x01(\tR\tbyomModel\x12*\n" +
+	"\x10width_multiplier\x18\xe9\a \x01(\x02R\x0fwidthMultiplier\x12\"\n" +
+	"\fpadding_mode\x18\xea\a \x01(\tR\vpaddingMode\"r\n" +
 	"\x12SgdOptimizerConfig\x12\x0e\n" +
 	"\x02lr\x18\x01 \x01(\x02R\x02lr\x12\x14\n" +
 	"\x05decay\x18\x02 \x01(\x02R\x05decay\x12\x1a\n" +
@@ -1931,7 +1968,8 @@ const file_experiment_proto_rawDesc = "" +
 	"num_images\x18\x02 \x01(\rR\tnumImages\x12+\n" +
 	"\x11weight_histograms\x18\x03 \x01(\bR\x10weightHistograms\x12;\n" +
 	"\fwandb_config\x18\x04 \x01(\v2\x18.bonsai.spec.WandBConfigR\vwandbConfig\x12A\n" +
-	"\x0eclearml_config\x18\x05 \x01(\v2\x1a.bonsai.spec.ClearMLConfigR\rclearmlConfig\"\xac\t\n" +
+	"\x0eclearml_config\x18\x05 \x01(\v2\x1a.bonsai.spec.ClearMLConfigR\rclearmlConfig\"\xaf\n" +
+	"\n" +
 	"\vTrainConfig\x12,\n" +
 	"\x12train_dataset_path\x18\x01 \x01(\tR\x10trainDatasetPath\x12(\n" +
 	"\x10val_dataset_path\x18\x02 \x01(\tR\x0evalDatasetPath\x122\n" +
@@ -1963,8 +2001,12 @@ const file_experiment_proto_rawDesc = "" +
 	"\fdistillation\x18\xe9\a \x01(\v2\x1f.bonsai.spec.DistillationConfigR\fdistillation\x120\n" +
 	"\x13checkpoint_interval\x18\xea\a \x01(\rR\x12checkpointInterval\x12\x1d\n" +
 	"\tprecision\x18\xeb\a \x01(\tR\tprecision\x12\x18\n" +
-	"\async_bn\x18\xec\a \x01(\bR\x06syncBn\x1a<\n" +
+	"\async_bn\x18\xec\a \x01(\bR\x06syncBn\x12D\n" +
+	"\timage_std\x18\xed\a \x03(\v2&.bonsai.spec.TrainConfig.ImageStdEntryR\bimageStd\x1a<\n" +
 	"\x0eImageMeanEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\x1a;\n" +
+	"\rImageStdEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x02R\x05value:\x028\x01\"z\n" +
 	"\x12DistillationConfig\x12,\n" +
@@ -1998,7 +2040,7 @@ func file_experiment_proto_rawDescGZIP() []byte {
 }
 
 var file_experiment_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_experiment_proto_goTypes = []any{
 	(InterpolationMethod)(0),       // 0: bonsai.spec.InterpolationMethod
 	(WandBConfig_MODE)(0),          // 1: bonsai.spec.WandBConfig.MODE
@@ -2023,6 +2065,7 @@ var file_experiment_proto_goTypes = []any{
 	(*EvalConfig)(nil),             // 20: bonsai.spec.EvalConfig
 	nil,                            // 21: bonsai.spec.Activation.ActivationParametersEntry
 	nil,                            // 22: bonsai.spec.TrainConfig.ImageMeanEntry
+	nil,                            // 23: bonsai.spec.TrainConfig.ImageStdEntry
 }
 var file_experiment_proto_depIdxs = []int32{
 	20, // 0: bonsai.spec.Experiment.eval_config:type_name -> bonsai.spec.EvalConfig
@@ -2047,11 +2090,12 @@ var file_experiment_proto_depIdxs = []int32{
 	22, // 19: bonsai.spec.TrainConfig.image_mean:type_name -> bonsai.spec.TrainConfig.ImageMeanEntry
 	17, // 20: bonsai.spec.TrainConfig.visualizer:type_name -> bonsai.spec.VisualizerConfig
 	19, // 21: bonsai.spec.TrainConfig.distillation:type_name -> bonsai.spec.DistillationConfig
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	23, // 22: bonsai.spec.TrainConfig.image_std:type_name -> bonsai.spec.TrainConfig.ImageStdEntry
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_experiment_proto_init() }
@@ -2075,7 +2119,7 @@ func file_experiment_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_experiment_proto_rawDesc), len(file_experiment_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
