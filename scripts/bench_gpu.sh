@@ -20,7 +20,8 @@
 #
 # Environment: OUT (default ./bench-gpu-out), PY (PyTorch's python, default
 # /opt/torch/.venv/bin/python; CPU=1: /usr/bin/python3), BACKEND (default: JAX's CUDA plugin by
-# path, as gpu.md; CPU=1: go), SIZE, BATCHES, STEPS, E2E_SIZE, E2E_IMAGES, E2E_EPOCHS, ACC_SIZE,
+# path, as gpu.md; CPU=1: go), SIZE, BATCHES, STEPS, E2E_SIZE, E2E_IMAGES, E2E_EPOCHS,
+# E2E_PRECISIONS (default "fp32 bf16"), ACC_SIZE,
 # ACC_TRAIN, ACC_VAL, ACC_EPOCHS, ACC_BATCH, TIMEOUT_SCALE (multiplies every limit). Results
 # accumulate in $OUT/results.tsv, so phases run in separate invocations share one table.
 # Exit status: the number of failed checks (0: all passed).
@@ -181,7 +182,7 @@ phase_e2e() {
 			--train $((E2E_IMAGES / classes)) --val 8 --size "$E2E_SIZE" || return
 	fi
 	for b in $BATCHES; do
-		for p in fp32 bf16; do
+		for p in ${E2E_PRECISIONS:-fp32 bf16}; do
 			local name="e2e_b${b}_$p" amp=()
 			[ "$p" = bf16 ] && amp=(--use_amp)
 			spec "$OUT/$name.cfg" "$data" "$SIZE" "$b" "$E2E_EPOCHS" 18
