@@ -430,6 +430,9 @@ func (t *Trainer) StepStaged(b *StagedBatch, lr float32) (loss, acc float32, err
 		t.dropReplicas()
 		t.gen = t.m.gen
 	}
+	if err := t.copyReplicas(); err != nil {
+		return 0, 0, err
+	}
 	if t.stepExec == nil {
 		if t.stepExec, err = t.newStepExec(); err != nil {
 			return 0, 0, fmt.Errorf("building the training graph: %w", err)
@@ -471,7 +474,7 @@ func (t *Trainer) keepOutputs(out []*tensors.Tensor) {
 			t.m.values, t.slots = o[2:2+np], o[2+np:]
 			continue
 		}
-		release(t.par.params[r-1]...) // nil before the first step: replicas start from replica 0's
+		release(t.par.params[r-1]...)
 		release(t.par.slots[r-1]...)
 		t.par.params[r-1], t.par.slots[r-1] = o[2:2+np], o[2+np:]
 	}
