@@ -231,7 +231,7 @@ func TestBatchNormFloat32Kernels(t *testing.T) {
 	want := run(t, newBackend(t, "kernels=off"), fn, x, scale, offset, r, mean, variance)
 	got := run(t, newBackend(t, ""), fn, x, scale, offset, r, mean, variance)
 	for i, what := range []string{"training output", "batch mean", "batch variance", "inference output", "grad x", "grad scale", "grad offset"} {
-		assertClose(t, what, got[i], want[i], 1e-4)
+		testutil.AssertClose(t, what, got[i], want[i], 1e-4)
 	}
 }
 
