@@ -15,8 +15,8 @@ import (
 	"github.com/bonsai-ml/bonsai/modelfile"
 )
 
-// TestEvaluateONNXAgreesWithBonsai exports a torch-mode model with the std folded for
-// DeepStream (so the model's input differs from Bonsai's) and a static batch that does not
+// TestEvaluateONNXAgreesWithBonsai exports a torch-mode model with torchvision's per-channel std,
+// folded for DeepStream (so the model's input differs from Bonsai's), and a static batch that does not
 // divide the image count, files real pictures under the class Bonsai predicts for each, and
 // checks that ONNX Runtime, with the preprocessing from the metadata, gets every one right.
 func TestEvaluateONNXAgreesWithBonsai(t *testing.T) {
@@ -28,7 +28,9 @@ func TestEvaluateONNXAgreesWithBonsai(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := preprocessed(t, pictures, modelfile.Preprocessing{Mode: "torch", InputSize: g.Input, Interpolation: "bilinear"})
+	prep := modelfile.Preprocessing{Mode: "torch", InputSize: g.Input, Interpolation: "bilinear",
+		ImageStd: map[string]float32{"r": 0.229, "g": 0.224, "b": 0.225}}
+	x := preprocessed(t, pictures, prep)
 	var w model.Weights
 	var classes []int
 	for seed := int64(1); len(slices.Compact(slices.Sorted(slices.Values(classes)))) < 2; seed++ {
@@ -47,13 +49,13 @@ func TestEvaluateONNXAgreesWithBonsai(t *testing.T) {
 		copyFile(t, p, filepath.Join(data, fmt.Sprintf("c%d", classes[i]), fmt.Sprintf("%d_%s", i, filepath.Base(p))))
 	}
 	modelPath := filepath.Join(dir, "m.safetensors")
-	exporttest.SaveModel(t, modelPath, g, w, "torch")
+	exporttest.SavePreprocessed(t, modelPath, g, w, prep)
 	res, err := Export(Config{Model: modelPath, GenDSConfig: true, StaticBatch: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.InputScale == nil {
-		t.Fatal("torch mode with --gen_ds_config should fold the std")
+		t.Fatal("a per-channel std with --gen_ds_config should fold into the model")
 	}
 	got, err := EvaluateONNX(EvalConfig{Model: res.ONNX, Dir: data}, rt)
 	if err != nil {
