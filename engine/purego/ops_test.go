@@ -231,7 +231,7 @@ func TestBatchNormFloat32Kernels(t *testing.T) {
 	want := run(t, newBackend(t, "kernels=off"), fn, x, scale, offset, r, mean, variance)
 	got := run(t, newBackend(t, ""), fn, x, scale, offset, r, mean, variance)
 	for i, what := range []string{"training output", "batch mean", "batch variance", "inference output", "grad x", "grad scale", "grad offset"} {
-		assertClose(t, what, got[i], want[i], 1e-4)
+		testutil.AssertClose(t, what, got[i], want[i], 1e-4)
 	}
 }
 
@@ -408,7 +408,7 @@ func assertMatchesSimpleGo(t *testing.T, what string, fn func(in []*Node) []*Nod
 	assertNearSimpleGo(t, what, 0, fn, inputs...)
 }
 
-// assertNearSimpleGo is assertMatchesSimpleGo within tol (see assertClose).
+// assertNearSimpleGo is assertMatchesSimpleGo within tol (see testutil.AssertClose).
 func assertNearSimpleGo(t *testing.T, what string, tol float64, fn func(in []*Node) []*Node, inputs ...*tensors.Tensor) {
 	t.Helper()
 	reference, err := simplego.New("")
