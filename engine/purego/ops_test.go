@@ -408,7 +408,7 @@ func assertMatchesSimpleGo(t *testing.T, what string, fn func(in []*Node) []*Nod
 	assertNearSimpleGo(t, what, 0, fn, inputs...)
 }
 
-// assertNearSimpleGo is assertMatchesSimpleGo within tol (see assertClose).
+// assertNearSimpleGo is assertMatchesSimpleGo within tol (see testutil.AssertClose).
 func assertNearSimpleGo(t *testing.T, what string, tol float64, fn func(in []*Node) []*Node, inputs ...*tensors.Tensor) {
 	t.Helper()
 	reference, err := simplego.New("")
