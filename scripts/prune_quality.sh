@@ -2,7 +2,7 @@
 # Issue 17's recorded experiment: does pruning to at most half the parameters keep accuracy?
 # For each architecture and seed: train N epochs, prune to TARGET of the parameters with TAO's
 # algorithm (the threshold searched for the target: --allocation threshold) and with Bonsai's
-# default (--target-ratio with -e SPEC: the sensitivity allocation), retrain each pruned model N
+# default (--target_ratio with -e SPEC: the sensitivity allocation), retrain each pruned model N
 # epochs with the original schedule (learning-rate rewinding), and measure top-1 on the test
 # split before and after. Prints a table of means and spreads over the seeds, with parameters,
 # FLOPs and the measured in-memory CPU inference speed-up (BenchmarkPredictModelFiles, batch 32,
@@ -104,7 +104,7 @@ for a in $ARCHS; do
     [ -f "$base" ] || "$bonsai" classification train -e "$dir/train.cfg" -r "$dir/train" --backend "$BACKEND" > "$dir/train.log" 2>&1
     if ! grep -q "^$name	$seed	unpruned	" "$rows"; then
       acc=$(top1 "$dir/train.cfg" "$base")
-      "$bonsai" classification prune -m "$base" -o "$dir/tao.safetensors" --target-ratio "$TARGET" --allocation threshold > "$dir/prune_tao.log"
+      "$bonsai" classification prune -m "$base" -o "$dir/tao.safetensors" --target_ratio "$TARGET" --allocation threshold > "$dir/prune_tao.log"
       printf "%s\t%s\tunpruned\t%s\t%s\t%s\t%s\n" "$name" "$seed" \
         "$(sed -n 's/^params \([0-9]*\) -> .*/\1/p' "$dir/prune_tao.log")" "$(sed -n 's/.*FLOPs \([0-9]*\) -> .*/\1/p' "$dir/prune_tao.log")" "$acc" "$acc" >> "$rows"
     fi
@@ -112,8 +112,8 @@ for a in $ARCHS; do
       grep -q "^$name	$seed	$m	" "$rows" && continue
       pruned=$dir/${m%_kd}.safetensors
       case $m in
-        tao) [ -f "$pruned" ] || "$bonsai" classification prune -m "$base" -o "$pruned" --target-ratio "$TARGET" --allocation threshold > "$dir/prune_tao.log" ;;
-        new) "$bonsai" classification prune -m "$base" -o "$pruned" --target-ratio "$TARGET" -e "$dir/train.cfg" --backend "$BACKEND" > "$dir/prune_new.log" ;;
+        tao) [ -f "$pruned" ] || "$bonsai" classification prune -m "$base" -o "$pruned" --target_ratio "$TARGET" --allocation threshold > "$dir/prune_tao.log" ;;
+        new) "$bonsai" classification prune -m "$base" -o "$pruned" --target_ratio "$TARGET" -e "$dir/train.cfg" --backend "$BACKEND" > "$dir/prune_new.log" ;;
       esac
       before=$(top1 "$dir/train.cfg" "$pruned")
       spec "$dir/retrain_$m.cfg" "$arch" "$n" "$seed" "$pruned"

@@ -2,13 +2,14 @@ package train
 
 import (
 	"fmt"
-	"github.com/bonsai-ml/bonsai/results"
 	"io"
 	"os"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/bonsai-ml/bonsai/results"
 )
 
 // Progress draws the per-epoch progress bar on a terminal (one line redrawn with \r), or

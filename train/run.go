@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/bonsai-ml/bonsai/results"
 	"io"
 	"maps"
 	"math"
@@ -20,6 +19,7 @@ import (
 	"github.com/bonsai-ml/bonsai/data/loader"
 	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/model"
+	"github.com/bonsai-ml/bonsai/results"
 )
 
 // Checkpoint is what the loop saves after every epoch, and what resuming reads back.

@@ -206,6 +206,35 @@ func checkBatchNorm(t *testing.T, backend backends.Backend) {
 	}
 }
 
+// TestBatchNormFloat32Kernels checks the float32 batch-norm kernels (vector loops for channels
+// last, with a tail of channels after the last full vector) and their gradient against the
+// composed form (kernels=off): training output, batch statistics, inference output and the
+// gradients with respect to x, scale and offset.
+func TestBatchNormFloat32Kernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	const c = 20
+	x, scale, offset, r := randomTensor(rng, 3, 5, 4, c), randomTensor(rng, c), randomTensor(rng, c), randomTensor(rng, 3, 5, 4, c)
+	mean, variance := randomTensor(rng, c), randomTensor(rng, c)
+	fn := func(in []*Node) []*Node {
+		f32 := func(n *Node) *Node { return ConvertDType(n, dtypes.Float32) }
+		x, scale, offset, r := f32(MulScalar(in[0], 3)), f32(in[1]), f32(in[2]), f32(in[3])
+		variance := f32(AddScalar(Abs(in[5]), 0.5))
+		y, m, v := InternalBatchNormForTraining(x, scale, offset, 1e-3, -1)
+		yi := InternalBatchNormForInference(x, scale, offset, f32(in[4]), variance, 1e-3, -1)
+		grads := Gradient(ReduceAllSum(Mul(y, r)), x, scale, offset)
+		outs := append([]*Node{y, m, v, yi}, grads...)
+		for i, o := range outs {
+			outs[i] = ConvertDType(o, dtypes.Float64)
+		}
+		return outs
+	}
+	want := run(t, newBackend(t, "kernels=off"), fn, x, scale, offset, r, mean, variance)
+	got := run(t, newBackend(t, ""), fn, x, scale, offset, r, mean, variance)
+	for i, what := range []string{"training output", "batch mean", "batch variance", "inference output", "grad x", "grad scale", "grad offset"} {
+		testutil.AssertClose(t, what, got[i], want[i], 1e-4)
+	}
+}
+
 // TestReduceWindowMatchesSimpleGo compares the composed pooling with SimpleGo's
 // own ReduceWindow on the plain SimpleGo backend.
 func TestReduceWindowMatchesSimpleGo(t *testing.T) {
