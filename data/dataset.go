@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/bonsai-ml/bonsai/internal/readfile"
 )
 
 // Dataset is a folder-per-class image dataset.
@@ -211,4 +213,13 @@ func compareClasses(aName string, a *Dataset, bName string, b *Dataset) error {
 		}
 	}
 	return nil
+}
+
+// openRegular opens a file for reading after checking that it is a regular file (a FIFO
+// would block the open, a device never end).
+func openRegular(path, what string) (*os.File, error) {
+	if _, err := readfile.Check(path, what, 0); err != nil {
+		return nil, err
+	}
+	return os.Open(path)
 }

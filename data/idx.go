@@ -175,7 +175,7 @@ func checkClassNames(names []string) error {
 // readIDXFile opens path, parses it with parse and returns a hash of the raw file.
 func readIDXFile[T any](path string, parse func(io.Reader) (T, error)) (T, string, error) {
 	var zero T
-	f, err := os.Open(path)
+	f, err := openRegular(path, "IDX file")
 	if err != nil {
 		return zero, "", fmt.Errorf("reading IDX file: %w", err)
 	}

@@ -312,7 +312,7 @@ func (p *placer) note(res *Result) {
 }
 
 func copyFile(src, dst string) error {
-	in, err := os.Open(src)
+	in, err := openRegular(src, "image")
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", src, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"hash/fnv"
 	"math"
 	"sort"
+
+	"github.com/bonsai-ml/bonsai/internal/splitmix"
 )
 
 // Split names, in order.
@@ -106,11 +108,9 @@ func newRNG(seed int64, key string) *rng {
 }
 
 func (r *rng) next() uint64 {
-	r.state += 0x9e3779b97f4a7c15
-	z := r.state
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
+	z := splitmix.Mix(r.state)
+	r.state += splitmix.Gamma
+	return z
 }
 
 // intn returns a value in [0, n) without modulo bias.

@@ -203,7 +203,7 @@ func labelsFromImageSets(files []string, opts VOCOptions, skipped map[string]int
 
 // readImageSetLines calls fn for each "id [flag]" line; a missing flag reads as 1.
 func readImageSetLines(path string, fn func(id string, flag int)) error {
-	f, err := os.Open(path)
+	f, err := openRegular(path, "image set")
 	if err != nil {
 		return fmt.Errorf("reading image set: %w", err)
 	}
@@ -284,7 +284,7 @@ func xmlImageIDs(opts VOCOptions, res *Result) ([]string, error) {
 }
 
 func annotationClasses(path string, includeDifficult bool, skipped map[string]int) ([]string, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path, "annotation")
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func TestINT8FashionMNISTAcceptance(t *testing.T) {
 }
 
 // TestINT8FlowersAcceptance does the same on flowers5 (torch mode, 3x32x32, 6 epochs, 70/10/20
-// split), where --gen_ds_config folds the per-channel std into the first convolution.
+// split).
 func TestINT8FlowersAcceptance(t *testing.T) {
 	testutil.Acceptance(t)
 	rt := onnxtools.Require(t)

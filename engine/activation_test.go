@@ -3,6 +3,7 @@ package engine
 import (
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -85,6 +86,6 @@ func TestFusedBatchNormMatchesComposed(t *testing.T) {
 		for j, v := range composed[i] {
 			want[j] = float64(v)
 		}
-		assertClose(t, names[i], fused[i], want, 1e-4)
+		testutil.AssertClose(t, names[i], fused[i], want, 1e-4)
 	}
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"testing"
+
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 )
 
 // TestActivationsAreTheLayerOutputs checks Activations against the forward builder's own record of
@@ -25,9 +27,9 @@ func TestActivationsAreTheLayerOutputs(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, name := range []string{"fc", "flat"} {
-			assertClose(t, name, got[name].Data, float64s(want[name].Data), 0)
+			testutil.AssertClose(t, name, got[name].Data, float64s(want[name].Data), 0)
 		}
-		assertClose(t, "logits", got["fc"].Data, float64s(logits.Data), 0)
+		testutil.AssertClose(t, "logits", got["fc"].Data, float64s(logits.Data), 0)
 	}
 	if _, err := m.Activations(x, []string{"nope"}); err == nil {
 		t.Error("an unknown layer was accepted")

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
@@ -96,7 +97,7 @@ func TestDepthwiseConvMatchesGroupedConvolution(t *testing.T) {
 						t.Fatalf("%s %s: shape %s vs %s", variant, what, results[v][j].Shape(), results[2][j].Shape())
 					}
 					for n := range want {
-						if !near(float64(got[n]), float64(want[n]), 1e-4) {
+						if !testutil.Near(float64(got[n]), float64(want[n]), 1e-4) {
 							t.Fatalf("%s %s[%d] = %v, grouped convolution gives %v", variant, what, n, got[n], want[n])
 						}
 					}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 )
 
@@ -78,15 +79,15 @@ func TestDistillationMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !near(float64(loss), want, 1e-5) {
+			if !testutil.Near(float64(loss), want, 1e-5) {
 				t.Fatalf("alpha %g T %g step %d: loss %v, want %v", c.alpha, c.temp, step, loss, want)
 			}
 		}
 		got, _ := student.Weights()
-		assertClose(t, "kernel", got["fc/kernel"].Data, p[:4], 1e-5)
-		assertClose(t, "bias", got["fc/bias"].Data, p[4:], 1e-5)
+		testutil.AssertClose(t, "kernel", got["fc/kernel"].Data, p[:4], 1e-5)
+		testutil.AssertClose(t, "bias", got["fc/bias"].Data, p[4:], 1e-5)
 		tw, _ := teacher.Weights()
-		assertClose(t, "teacher kernel (never updated)", tw["fc/kernel"].Data, pt[:4], 1e-7)
+		testutil.AssertClose(t, "teacher kernel (never updated)", tw["fc/kernel"].Data, pt[:4], 1e-7)
 	}
 }
 
@@ -154,7 +155,7 @@ func TestLogitsAreThePredictionsBeforeSoftmax(t *testing.T) {
 	for i := range 3 {
 		z := logits.Data[2*i : 2*i+2]
 		p0 := 1 / (1 + math.Exp(float64(z[1]-z[0])))
-		if !near(float64(probs.Data[2*i]), p0, 1e-6) || z[0] == z[1] {
+		if !testutil.Near(float64(probs.Data[2*i]), p0, 1e-6) || z[0] == z[1] {
 			t.Errorf("row %d: logits %v, probabilities %v", i, z, probs.Data[2*i:2*i+2])
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 )
 
@@ -26,7 +27,7 @@ func TestConvSamePaddingIsAsymmetric(t *testing.T) {
 		g := singleLayer(&model.Layer{Name: "c", Op: model.OpConv, Filters: 1, Kernel: [2]int{3, 3}, Strides: [2]int{2, 2}, Padding: model.PadSame})
 		w := model.Weights{"c/kernel": tensorOf(filled(9, 1), 3, 3, 1, 1)}
 		out := layerOutputs(t, e, g, w, tensorOf(iota32(16), 1, 4, 4, 1))
-		assertClose(t, e.Name+" conv", out["c"].Data, []float64{45, 39, 66, 50}, 1e-6)
+		testutil.AssertClose(t, e.Name+" conv", out["c"].Data, []float64{45, 39, 66, 50}, 1e-6)
 		// Stride 1 (no explicit strides in the IR).
 		g = singleLayer(&model.Layer{Name: "c", Op: model.OpConv, Filters: 1, Kernel: [2]int{2, 2}, Padding: model.PadSame})
 		w = model.Weights{"c/kernel": tensorOf(filled(4, 1), 2, 2, 1, 1)}
@@ -50,7 +51,7 @@ func TestBatchNormInference(t *testing.T) {
 	for i := range want {
 		want[i] = 2*(float64(i)-3)/math.Sqrt(4.001) + 1
 	}
-	assertClose(t, "bn", out["bn"].Data, want, 1e-5)
+	testutil.AssertClose(t, "bn", out["bn"].Data, want, 1e-5)
 }
 
 func TestAvgPoolExcludesPadding(t *testing.T) {
@@ -59,12 +60,12 @@ func TestAvgPoolExcludesPadding(t *testing.T) {
 	out := layerOutputs(t, e, g, nil, tensorOf(iota32(16), 1, 4, 4, 1))
 	got := out["p"].Data
 	// Corner: 4 real elements, edge: 6, interior: 9.
-	assertClose(t, "avg corner/edge/interior", []float32{got[0], got[1], got[5]}, []float64{(0 + 1 + 4 + 5) / 4.0, (0 + 1 + 2 + 4 + 5 + 6) / 6.0, 45 / 9.0}, 1e-6)
+	testutil.AssertClose(t, "avg corner/edge/interior", []float32{got[0], got[1], got[5]}, []float64{(0 + 1 + 4 + 5) / 4.0, (0 + 1 + 2 + 4 + 5 + 6) / 6.0, 45 / 9.0}, 1e-6)
 }
 
 func TestMaxPoolValid(t *testing.T) {
 	e := openTest(t)
 	g := singleLayer(&model.Layer{Name: "p", Op: model.OpMaxPool, Kernel: [2]int{2, 2}, Strides: [2]int{2, 2}, Padding: model.PadValid})
 	out := layerOutputs(t, e, g, nil, tensorOf(iota32(16), 1, 4, 4, 1))
-	assertClose(t, "maxpool", out["p"].Data, []float64{5, 7, 13, 15}, 0)
+	testutil.AssertClose(t, "maxpool", out["p"].Data, []float64{5, 7, 13, 15}, 0)
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"math"
 	"testing"
 
 	"github.com/bonsai-ml/bonsai/model"
@@ -40,22 +39,6 @@ func filled(n int, v float32) []float32 {
 		out[i] = v
 	}
 	return out
-}
-
-func near(a, b, tol float64) bool {
-	return math.Abs(a-b) <= tol*(1+math.Abs(b))
-}
-
-func assertClose(t *testing.T, what string, got []float32, want []float64, tol float64) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: got %d values, want %d", what, len(got), len(want))
-	}
-	for i := range got {
-		if !near(float64(got[i]), want[i], tol) {
-			t.Fatalf("%s[%d] = %v, want %v (all: %v)", what, i, got[i], want[i], got)
-		}
-	}
 }
 
 // inputLayer is the first layer of every test graph.

@@ -3,6 +3,7 @@ package engine
 import (
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
 )
@@ -66,7 +67,7 @@ func TestSymmetricPadding(t *testing.T) {
 			continue
 		}
 		out := layerOutputs(t, e, g, c.w, c.in)["l"].Data
-		assertClose(t, c.name, out[:len(c.want)], c.want, 1e-6)
+		testutil.AssertClose(t, c.name, out[:len(c.want)], c.want, 1e-6)
 	}
 }
 
@@ -126,5 +127,5 @@ func TestResNetUsePoolingTAO(t *testing.T) {
 			}
 		}
 	}
-	assertClose(t, "average_pooling2d_1", pooled.Data, want, 1e-4)
+	testutil.AssertClose(t, "average_pooling2d_1", pooled.Data, want, 1e-4)
 }

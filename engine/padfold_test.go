@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -70,6 +71,6 @@ func TestZeroPadFoldsIntoConvolutions(t *testing.T) {
 		for k, v := range want {
 			wantF[k] = float64(v)
 		}
-		assertClose(t, what, got, wantF, 1e-5)
+		testutil.AssertClose(t, what, got, wantF, 1e-5)
 	}
 }

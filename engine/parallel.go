@@ -63,13 +63,51 @@ func (t *Trainer) devices() []backends.DeviceNum {
 	return t.par.devices
 }
 
-// replicaState is replica r's parameters and optimizer slots; replicas without their own copy
-// yet start from replica 0's.
+// replicaState is replica r's parameters and optimizer slots.
 func (t *Trainer) replicaState(r int) (params, slots []*tensors.Tensor) {
-	if r == 0 || t.par.params[r-1] == nil {
+	if r == 0 {
 		return t.m.values, t.slots
 	}
 	return t.par.params[r-1], t.par.slots[r-1]
+}
+
+// copyReplicas gives every replica without its own copy of the parameters and optimizer slots
+// (before the first step, after SetWeights or SetOptimizerState) a copy of replica 0's on its
+// device. (A GoMLX tensor lives on one device at a time: handing replica 0's tensors to another
+// device would move them.)
+func (t *Trainer) copyReplicas() error {
+	if t.par == nil {
+		return nil
+	}
+	for r := 1; r < len(t.par.devices); r++ {
+		if t.par.params[r-1] != nil {
+			continue
+		}
+		params, err := cloneOn(t.m.eng.Backend, t.par.devices[r], t.m.values)
+		if err != nil {
+			return err
+		}
+		slots, err := cloneOn(t.m.eng.Backend, t.par.devices[r], t.slots)
+		if err != nil {
+			release(params...)
+			return err
+		}
+		t.par.params[r-1], t.par.slots[r-1] = params, slots
+	}
+	return nil
+}
+
+// cloneOn copies ts to a device.
+func cloneOn(be backends.Backend, dev backends.DeviceNum, ts []*tensors.Tensor) ([]*tensors.Tensor, error) {
+	out := make([]*tensors.Tensor, len(ts))
+	for i, v := range ts {
+		var err error
+		if out[i], err = v.OnDeviceClone(be, dev); err != nil {
+			release(out[:i]...)
+			return nil, fmt.Errorf("copying the model to device %d: %w", dev, err)
+		}
+	}
+	return out, nil
 }
 
 // dropReplicas releases the other replicas' copies, after the state was set from outside.

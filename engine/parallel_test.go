@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -93,7 +94,7 @@ func TestShardGradientsAverageToFullBatch(t *testing.T) {
 			}
 		}
 		for i, g := range full {
-			assertClose(t, tr.m.keys[tr.trainable[i]]+" gradient", g, avg[i], 1e-4)
+			testutil.AssertClose(t, tr.m.keys[tr.trainable[i]]+" gradient", g, avg[i], 1e-4)
 		}
 	}
 }
@@ -135,19 +136,11 @@ func TestSPMDOneReplicaMatchesPlain(t *testing.T) {
 		cfg := base
 		cfg.Devices, cfg.SyncBN = []int{0}, sync
 		loss, w := run(cfg)
-		assertClose(t, "losses", loss, f64(wantLoss), 1e-5)
+		testutil.AssertClose(t, "losses", loss, float64s(wantLoss), 1e-5)
 		for k, v := range wantW {
-			assertClose(t, k, w[k].Data, f64(v.Data), 1e-5)
+			testutil.AssertClose(t, k, w[k].Data, float64s(v.Data), 1e-5)
 		}
 	}
-}
-
-func f64(v []float32) []float64 {
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	return out
 }
 
 // TestSPMDAllReduces counts the cross-replica reductions of the data-parallel step: one for the
@@ -208,5 +201,44 @@ func TestParallelDeviceErrors(t *testing.T) {
 	tr.par.devices = append(tr.par.devices, 0) // as if there were two devices
 	if _, err := tr.Stage(x, y); err == nil || !strings.Contains(err.Error(), "does not split evenly over 2 devices") {
 		t.Errorf("3 images on 2 devices: err %v", err)
+	}
+}
+
+// TestReplicaCopies: before a step every other replica gets its own copy of the parameters and
+// slots (on its device; here all are device 0), which SetWeights invalidates.
+func TestReplicaCopies(t *testing.T) {
+	e := openTest(t)
+	m, err := e.NewModel(smallCNN(), nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := m.NewTrainer(TrainConfig{Optimizer: "adam", Devices: []int{0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.par.devices = append(tr.par.devices, 0) // a second replica, on the one CPU device
+	tr.par.params, tr.par.slots = make([][]*tensors.Tensor, 1), make([][]*tensors.Tensor, 1)
+	if err := tr.copyReplicas(); err != nil {
+		t.Fatal(err)
+	}
+	params, slots := tr.replicaState(1)
+	if len(params) != len(m.values) || len(slots) != len(tr.slots) || params[0] == m.values[0] {
+		t.Fatalf("replica 1 has %d params, %d slots (shared with replica 0: %v)", len(params), len(slots), params[0] == m.values[0])
+	}
+	for i, p := range params {
+		a, _ := fromTensor(p)
+		b, _ := fromTensor(m.values[i])
+		testutil.AssertClose(t, m.keys[i], a.Data, float64s(b.Data), 0)
+	}
+	w, _ := m.Weights()
+	if err := m.SetWeights(w); err != nil {
+		t.Fatal(err)
+	}
+	if tr.gen == m.gen {
+		t.Error("SetWeights did not change the weights generation the replicas follow")
+	}
+	tr.dropReplicas()
+	if p, _ := tr.replicaState(1); p != nil {
+		t.Error("dropReplicas kept replica 1's copy")
 	}
 }

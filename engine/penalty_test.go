@@ -3,6 +3,7 @@ package engine
 import (
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 )
 
@@ -51,7 +52,7 @@ func TestPenaltyScopeAsTAO(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !near(got, c.want, 1e-9) {
+			if !testutil.Near(got, c.want, 1e-9) {
 				t.Fatalf("penalty %v, want %v", got, c.want)
 			}
 		})
@@ -84,7 +85,7 @@ func TestTrainerLossIncludesPenalty(t *testing.T) {
 		}
 		losses[c.name] = float64(loss)
 	}
-	if d := losses["regularised"] - losses["plain"]; !near(d, 0.01*(6.25+2.5), 1e-5) {
+	if d := losses["regularised"] - losses["plain"]; !testutil.Near(d, 0.01*(6.25+2.5), 1e-5) {
 		t.Fatalf("the penalty adds %v to the loss, want %v", d, 0.01*(6.25+2.5))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -166,7 +167,7 @@ func TestMixedPrecisionTracksFloat32(t *testing.T) {
 		}
 	}
 	for i := range losses[PrecisionFP32] {
-		if !near(float64(losses[PrecisionBF16][i]), float64(losses[PrecisionFP32][i]), 0.02) {
+		if !testutil.Near(float64(losses[PrecisionBF16][i]), float64(losses[PrecisionFP32][i]), 0.02) {
 			t.Errorf("step %d: bf16 loss %v, fp32 %v", i+1, losses[PrecisionBF16][i], losses[PrecisionFP32][i])
 		}
 	}
@@ -279,9 +280,9 @@ func TestBF16SafeAccumulatesInFloat32(t *testing.T) {
 		for j, v := range ref[i] {
 			want[j] = float64(v)
 		}
-		assertClose(t, name, wrapped[i], want, 0.01)
+		testutil.AssertClose(t, name, wrapped[i], want, 0.02) // bfloat16 keeps 8 mantissa bits: 1% per value, a little more after sums
 	}
-	if near(float64(unwrapped[0][0]), float64(ref[0][0]), 0.01) {
+	if testutil.Near(float64(unwrapped[0][0]), float64(ref[0][0]), 0.01) {
 		t.Logf("unwrapped bfloat16 loss %v is now within 1%% of float32's %v: SimpleGo may accumulate in float32", unwrapped[0][0], ref[0][0])
 	}
 	if wrapBF16Safe(e.Backend) != e.Backend {

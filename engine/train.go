@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bonsai-ml/bonsai/internal/splitmix"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
@@ -317,17 +318,10 @@ func (t *Trainer) effectiveLR(lr float32) float32 {
 // rngState derives the dropout random state of an iteration and replica from the seed (so resume
 // is exact).
 func (t *Trainer) rngState(replica int) *tensors.Tensor {
-	a := splitmix(uint64(t.cfg.Seed) ^ 0x5bd1e995)
-	b := splitmix(a ^ uint64(t.iter) ^ uint64(replica)<<48)
-	c := splitmix(b)
+	a := splitmix.Mix(uint64(t.cfg.Seed) ^ 0x5bd1e995)
+	b := splitmix.Mix(a ^ uint64(t.iter) ^ uint64(replica)<<48)
+	c := splitmix.Mix(b)
 	return tensors.FromFlatDataAndDimensions([]uint64{a, b, c}, 3)
-}
-
-func splitmix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 // checkLabels verifies labels [N, classes] against images.
@@ -436,6 +430,9 @@ func (t *Trainer) StepStaged(b *StagedBatch, lr float32) (loss, acc float32, err
 		t.dropReplicas()
 		t.gen = t.m.gen
 	}
+	if err := t.copyReplicas(); err != nil {
+		return 0, 0, err
+	}
 	if t.stepExec == nil {
 		if t.stepExec, err = t.newStepExec(); err != nil {
 			return 0, 0, fmt.Errorf("building the training graph: %w", err)
@@ -477,7 +474,7 @@ func (t *Trainer) keepOutputs(out []*tensors.Tensor) {
 			t.m.values, t.slots = o[2:2+np], o[2+np:]
 			continue
 		}
-		release(t.par.params[r-1]...) // nil before the first step: replicas start from replica 0's
+		release(t.par.params[r-1]...)
 		release(t.par.slots[r-1]...)
 		t.par.params[r-1], t.par.slots[r-1] = o[2:2+np], o[2+np:]
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 )
 
@@ -45,8 +46,8 @@ func TestBatchNormMovingStatisticsAndFreezing(t *testing.T) {
 				t.Fatal(err)
 			}
 			after, _ := m.Weights()
-			assertClose(t, "moving_mean", after["bn/moving_mean"].Data, []float64{tc.wantMean}, 1e-6)
-			assertClose(t, "moving_variance", after["bn/moving_variance"].Data, []float64{tc.wantVar}, 1e-6)
+			testutil.AssertClose(t, "moving_mean", after["bn/moving_mean"].Data, []float64{tc.wantMean}, 1e-6)
+			testutil.AssertClose(t, "moving_variance", after["bn/moving_variance"].Data, []float64{tc.wantVar}, 1e-6)
 			fcChanged := !slices.Equal(before["fc/kernel"].Data, after["fc/kernel"].Data)
 			if fcChanged == tc.frozenFC {
 				t.Fatalf("frozen=%v but kernel changed=%v", tc.frozenFC, fcChanged)
@@ -182,7 +183,7 @@ func TestPredictChunksMatchSingleImages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertClose(t, "probabilities", all.Data[i*2:i*2+2], []float64{float64(one.Data[0]), float64(one.Data[1])}, 1e-5)
+		testutil.AssertClose(t, "probabilities", all.Data[i*2:i*2+2], []float64{float64(one.Data[0]), float64(one.Data[1])}, 1e-5)
 	}
 	m.SetPredictBatch(12) // chunks of 12, 12, 12 and 1
 	again, err := m.Predict(x)
@@ -193,7 +194,7 @@ func TestPredictChunksMatchSingleImages(t *testing.T) {
 	for i, v := range all.Data {
 		want[i] = float64(v)
 	}
-	assertClose(t, "batch-12 probabilities", again.Data, want, 1e-5)
+	testutil.AssertClose(t, "batch-12 probabilities", again.Data, want, 1e-5)
 	if _, err := m.Predict(tensorOf(make([]float32, 64*3), 1, 8, 8, 3)); err == nil {
 		t.Fatal("Predict accepted images with the wrong number of channels")
 	}
@@ -231,7 +232,7 @@ func TestBatchNormGammaPenalty(t *testing.T) {
 		{"L2", 0.2 * 1.5 * 1.5, 0.1 * 2 * 0.2 * 1.5},
 	} {
 		loss, gamma := run(TrainConfig{Optimizer: "sgd", BNRegType: c.kind, BNWeightDecay: 0.2})
-		if !near(float64(loss-loss0), c.penalty, 1e-5) || !near(float64(gamma0-gamma), c.pull, 1e-5) {
+		if !testutil.Near(float64(loss-loss0), c.penalty, 1e-5) || !testutil.Near(float64(gamma0-gamma), c.pull, 1e-5) {
 			t.Errorf("%s: loss +%v (want +%v), gamma pulled by %v (want %v)", c.kind, loss-loss0, c.penalty, gamma0-gamma, c.pull)
 		}
 	}

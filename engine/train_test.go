@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/bonsai-ml/bonsai/model"
 )
 
@@ -122,13 +123,13 @@ func TestOptimizersMatchKeras(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !near(float64(loss), wantLoss, 1e-5) {
+				if !testutil.Near(float64(loss), wantLoss, 1e-5) {
 					t.Fatalf("step %d: loss %v, want %v", step, loss, wantLoss)
 				}
 			}
 			got, _ := m.Weights()
-			assertClose(t, "kernel", got["fc/kernel"].Data, p[:4], 1e-5)
-			assertClose(t, "bias", got["fc/bias"].Data, p[4:], 1e-5)
+			testutil.AssertClose(t, "kernel", got["fc/kernel"].Data, p[:4], 1e-5)
+			testutil.AssertClose(t, "bias", got["fc/bias"].Data, p[4:], 1e-5)
 		})
 	}
 }
@@ -170,14 +171,14 @@ func TestAccuracyAndEvaluate(t *testing.T) {
 	}
 	want, _ := refDense([]float64{1, 0, 0, 1, 0, 0}, [][]float64{{2, 0}, {0, 1}, {3, 1}, {0, 0.5}},
 		[][]float64{{1, 0}, {0, 1}, {0, 1}, {1, 0}}, 0, 0)
-	if !near(float64(loss), want, 1e-5) {
+	if !testutil.Near(float64(loss), want, 1e-5) {
 		t.Fatalf("evaluate loss %v, want %v", loss, want)
 	}
 	p, err := m.Predict(x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(p.Data, probs.Data) || !near(float64(p.Data[0]), 1/(1+math.Exp(-2)), 1e-6) {
+	if !slices.Equal(p.Data, probs.Data) || !testutil.Near(float64(p.Data[0]), 1/(1+math.Exp(-2)), 1e-6) {
 		t.Fatalf("predict %v, evaluate probs %v", p.Data, probs.Data)
 	}
 	_, acc, err := tr.Step(x, y, 0)

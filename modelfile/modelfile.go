@@ -135,7 +135,7 @@ func Save(path string, f *File, key string) error {
 func Load(path, key string) (*File, error) {
 	data, err := readfile.Read(path, "model file", 0)
 	if err != nil {
-		if sibling := bonsaiSibling(path); sibling != "" && errors.Is(err, os.ErrNotExist) {
+		if sibling := Sibling(path); sibling != "" && errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("reading model: %w; %s exists: Bonsai writes model files as %s, give that path", err, sibling, Ext)
 		}
 		return nil, fmt.Errorf("reading model: %w", err)
@@ -158,9 +158,9 @@ func Load(path, key string) (*File, error) {
 	return f, nil
 }
 
-// bonsaiSibling is the Bonsai model file next to a TAO-style name (.hdf5, .h5, .tlt) that
-// exists, or "".
-func bonsaiSibling(path string) string {
+// Sibling is the Bonsai model file next to a TAO-style name (.hdf5, .h5, .tlt) that exists,
+// or "".
+func Sibling(path string) string {
 	for _, tao := range []string{".hdf5", ".h5", ".tlt"} {
 		base, ok := strings.CutSuffix(path, tao)
 		if !ok {

@@ -152,6 +152,39 @@ func TestExportVariantsMatchOnnxRuntime(t *testing.T) {
 	checkFiles(t, paths...)
 }
 
+// TestExportTAOPaddingMatchesOnnxRuntime: graphs in TAO's symmetric padding mode (odd and
+// even inputs, convolutions, depthwise convolutions, max pools padded with zeros, average pools
+// that count the padding) export with explicit pads that ONNX Runtime reproduces.
+func TestExportTAOPaddingMatchesOnnxRuntime(t *testing.T) {
+	rt := onnxtools.Require(t)
+	eng := exporttest.OpenEngine(t)
+	dir := t.TempDir()
+	var paths []string
+	for i, cfg := range []arch.Config{
+		{Arch: "resnet", NLayers: 10, InputSize: [3]int{3, 32, 34}, UsePooling: true},
+		{Arch: "darknet", NLayers: 19, InputSize: [3]int{3, 32, 32}},
+		{Arch: "mobilenet_v2", InputSize: [3]int{3, 31, 32}, WidthMultiplier: 0.5},
+	} {
+		name := fmt.Sprintf("%s%d_tao", cfg.Arch, cfg.NLayers)
+		t.Run(name, func(t *testing.T) {
+			cfg.NumClasses, cfg.UseBatchNorm = 4, true
+			g, err := arch.Build(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := g.SetPaddingMode(model.PaddingTAO); err != nil {
+				t.Fatal(err)
+			}
+			w := exporttest.RandomWeights(t, eng, g, int64(i+40))
+			x := exporttest.FashionImages(t, 2, cfg.InputSize[0], cfg.InputSize[1], cfg.InputSize[2])
+			path := filepath.Join(dir, name+".onnx")
+			exportAndCompare(t, rt, g, w, x, Options{Opset: 13}, path)
+			paths = append(paths, path)
+		})
+	}
+	checkFiles(t, paths...)
+}
+
 // pruned weakens every third filter of each convolution (kernel times 0.05), prunes g at the
 // threshold and checks that channels were removed.
 func pruned(t *testing.T, g *model.Graph, w model.Weights, threshold float64) (*model.Graph, model.Weights) {

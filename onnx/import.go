@@ -191,6 +191,19 @@ func (im *importer) in(n *onnxpb.NodeProto, i int) (string, error) {
 	return l, nil
 }
 
+// inputs returns the graph layers holding all of the node's inputs.
+func (im *importer) inputs(n *onnxpb.NodeProto) ([]string, error) {
+	ins := make([]string, len(n.GetInput()))
+	for i := range ins {
+		x, err := im.in(n, i)
+		if err != nil {
+			return nil, err
+		}
+		ins[i] = x
+	}
+	return ins, nil
+}
+
 // emit adds the layer for node n (named after it) reading inputs, and maps its output.
 func (im *importer) emit(n *onnxpb.NodeProto, l *model.Layer, inputs ...string) error {
 	l.Name = im.layerName(n.GetName(), strings.ToLower(n.GetOpType()))
@@ -640,15 +653,11 @@ func (im *importer) mul(n *onnxpb.NodeProto) error {
 			}
 		}
 	}
-	a, err := im.in(n, 0)
+	ins, err := im.inputs(n)
 	if err != nil {
 		return err
 	}
-	b, err := im.in(n, 1)
-	if err != nil {
-		return err
-	}
-	return im.emit(n, &model.Layer{Op: model.OpMultiply}, a, b)
+	return im.emit(n, &model.Layer{Op: model.OpMultiply}, ins...)
 }
 
 // addNode is a residual sum of two computed tensors, or a bias after MatMul.
@@ -658,15 +667,11 @@ func (im *importer) addNode(n *onnxpb.NodeProto) error {
 			return im.matmulBias(n, i)
 		}
 	}
-	a, err := im.in(n, 0)
+	ins, err := im.inputs(n)
 	if err != nil {
 		return err
 	}
-	b, err := im.in(n, 1)
-	if err != nil {
-		return err
-	}
-	return im.emit(n, &model.Layer{Op: model.OpAdd}, a, b)
+	return im.emit(n, &model.Layer{Op: model.OpAdd}, ins...)
 }
 
 // matmulBias folds a constant added to a bias-free dense layer into its bias.
@@ -792,13 +797,9 @@ func (im *importer) concat(n *onnxpb.NodeProto) error {
 	if axis := attrsOf(n).int("axis", 1); axis != 1 && axis != -3 {
 		return fmt.Errorf("concatenation along axis %d: only channels (axis 1) are supported", axis)
 	}
-	var ins []string
-	for i := range n.GetInput() {
-		x, err := im.in(n, i)
-		if err != nil {
-			return err
-		}
-		ins = append(ins, x)
+	ins, err := im.inputs(n)
+	if err != nil {
+		return err
 	}
 	return im.emit(n, &model.Layer{Op: model.OpConcat}, ins...)
 }

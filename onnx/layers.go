@@ -201,16 +201,11 @@ func (e *exporter) bnParams(l *model.Layer) (*bnParams, error) {
 	return &p, nil
 }
 
-// pads is the ONNX pads attribute [top, left, bottom, right] of TensorFlow's SAME padding.
+// pads is the ONNX pads attribute [top, left, bottom, right] of the layer's 'same' padding:
+// TensorFlow's (the extra zero at the bottom and right) or TAO's symmetric one.
 func (e *exporter) pads(l *model.Layer) [4]int {
-	var p [4]int
-	if l.Padding != model.PadSame {
-		return p
-	}
-	in, s, d := e.shapes[l.Inputs[0]], strides(l), dilation(l)
-	p[0], p[2] = model.SamePadding(in[0], l.Kernel[0], s[0], d[0])
-	p[1], p[3] = model.SamePadding(in[1], l.Kernel[1], s[1], d[1])
-	return p
+	p := model.Pads(l, e.shapes[l.Inputs[0]]) // top, bottom, left, right
+	return [4]int{p[0], p[2], p[1], p[3]}
 }
 
 func strides(l *model.Layer) [2]int { return [2]int{max(l.Strides[0], 1), max(l.Strides[1], 1)} }
@@ -311,13 +306,26 @@ func (e *exporter) scalar(base string, v float32) string {
 // Keras does.
 func (e *exporter) pool(l *model.Layer) {
 	s, p := strides(l), e.pads(l)
+	x := e.in(l, 0)
+	if l.Op == model.OpMaxPool && l.Padding == model.PadSameSymmetric && p != [4]int{} {
+		// TAO pads a max pool with zeros, ONNX's pads with -inf: pad explicitly first.
+		in := e.shapes[l.Inputs[0]]
+		pads := e.int64Initializer(l.Name+"/pads", 0, 0, int64(p[0]), int64(p[1]), 0, 0, int64(p[2]), int64(p[3]))
+		x = e.node("Pad", []string{x, pads}, l.Name+"_pad", []int{e.batch, in[2], in[0] + p[0] + p[2], in[1] + p[1] + p[3]},
+			Tensor{Layer: l.Inputs[0]})
+		p = [4]int{}
+	}
 	attrs := []*onnxpb.AttributeProto{AttrInts("kernel_shape", l.Kernel[0], l.Kernel[1]),
 		AttrInts("strides", s[0], s[1]), AttrInts("pads", p[:]...)}
 	if l.Op == model.OpMaxPool {
-		e.emit(l, "MaxPool", []string{e.in(l, 0)}, attrs...)
+		e.emit(l, "MaxPool", []string{x}, attrs...)
 		return
 	}
-	e.emit(l, "AveragePool", []string{e.in(l, 0)}, append(attrs, AttrInt("count_include_pad", 0))...)
+	countPad := 0
+	if model.CountsPadding(l) {
+		countPad = 1
+	}
+	e.emit(l, "AveragePool", []string{x}, append(attrs, AttrInt("count_include_pad", countPad))...)
 }
 
 // globalAvgPool emits GlobalAveragePool ([N,C,1,1]), flattened unless the layer keeps dims.

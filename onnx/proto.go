@@ -42,11 +42,6 @@ func AttrFloat(name string, v float32) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
 }
 
-// AttrString is a STRING attribute.
-func AttrString(name, v string) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(v)}
-}
-
 // FloatTensor is a float32 initializer holding data (row-major) with the given dims; the data
 // are stored as little-endian raw bytes.
 func FloatTensor(name string, dims []int, data []float32) *onnxpb.TensorProto {

@@ -296,3 +296,43 @@ func pooledFeatures(t *testing.T, g *model.Graph, out string, w model.Weights, x
 	}
 	return y.Data
 }
+
+// TestKerasWeightsOnly reads a save_weights() file (layer_names at the root, no model_config),
+// written by h5py as Keras 2 does, and loads it into Bonsai's graph by layer name.
+func TestKerasWeightsOnly(t *testing.T) {
+	py := python(t)
+	h5 := filepath.Join(t.TempDir(), "weights.h5")
+	script := `
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f.attrs["layer_names"] = np.array([b"Conv1", b"bn_Conv1", b"pool"])
+    f.attrs["backend"] = np.bytes_(b"tensorflow")
+    f.attrs["keras_version"] = np.bytes_(b"2.3.1")
+    g = f.create_group("Conv1")
+    g.attrs["weight_names"] = np.array([b"Conv1/kernel:0"])
+    g.create_dataset("Conv1/kernel:0", data=np.arange(3 * 3 * 3 * 4, dtype="<f4").reshape(3, 3, 3, 4))
+    g = f.create_group("bn_Conv1")
+    names = ["gamma", "beta", "moving_mean", "moving_variance"]
+    g.attrs["weight_names"] = np.array([("bn_Conv1/%s:0" % n).encode() for n in names])
+    for i, n in enumerate(names):
+        g.create_dataset("bn_Conv1/%s:0" % n, data=np.full(4, i + 1, dtype="<f4"))
+    f.create_group("pool").attrs["weight_names"] = np.array([], dtype="S1")
+`
+	if out, err := exec.Command(py, "-c", script, h5).CombinedOutput(); err != nil {
+		t.Fatalf("writing the fixture: %v\n%s", err, out)
+	}
+	src, err := Load(h5, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Graph != nil || len(src.Weights) != 5 {
+		t.Fatalf("graph %v, %d tensors", src.Graph, len(src.Weights))
+	}
+	w, table, err := Transfer(tiny("conv1", 4, 3), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table.count(Loaded) != 2 || table.count(New) != 1 || w["conv1/kernel"].Data[107] != 107 || w["bn_conv1/moving_variance"].Data[0] != 4 {
+		t.Errorf("table %s", table.Summary())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/splitmix"
 	"github.com/bonsai-ml/bonsai/model"
 )
 
@@ -60,11 +61,8 @@ func randomWeights(t *testing.T, g *model.Graph, seed uint64) model.Weights {
 func fastRand(seed uint64) func() float32 {
 	state := seed
 	return func() float32 {
-		state += 0x9e3779b97f4a7c15
-		z := state
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-		z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-		z ^= z >> 31
+		z := splitmix.Mix(state)
+		state += splitmix.Gamma
 		return float32(z>>40) / (1 << 24)
 	}
 }

@@ -263,14 +263,8 @@ func (epochTicks) Ticks(min, max float64) []plot.Tick {
 	return ticks
 }
 
-// WritePlot draws p on a width x height pixel canvas, with a 2 mm margin and the title centred
-// over the data area, and writes it as PNG, atomically (for pictures drawn outside this
-// package, such as the pruning sweep).
-func WritePlot(path string, p *plot.Plot, width, height int) error {
-	return writePNG(path, drawPlot(p, width, height))
-}
-
-// drawPlot draws p as WritePlot does, on a new canvas.
+// drawPlot draws p on a new width x height pixel canvas, with a 2 mm margin and the title
+// centred over the data area.
 func drawPlot(p *plot.Plot, width, height int) *vgimg.Canvas {
 	img := vgimg.NewWith(vgimg.UseWH(pixels(width), pixels(height)), vgimg.UseDPI(dpi))
 	m := 2 * vg.Millimeter
@@ -287,8 +281,9 @@ func encodePNG(img *vgimg.Canvas) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// WritePlotLegendRight is WritePlot with legend drawn in a strip right of the plot (legendWidth
-// pixels wide, entries from the top), so that it never covers data.
+// WritePlotLegendRight draws p as drawPlot does, with legend in a strip right of the plot
+// (legendWidth pixels wide, entries from the top) so that it never covers data, and writes it
+// as PNG, atomically (for pictures drawn outside this package, such as the pruning sweep).
 func WritePlotLegendRight(path string, p *plot.Plot, legend plot.Legend, width, height, legendWidth int) error {
 	img := vgimg.NewWith(vgimg.UseWH(pixels(width), pixels(height)), vgimg.UseDPI(dpi))
 	m := 2 * vg.Millimeter
@@ -311,8 +306,8 @@ func writePNG(path string, img *vgimg.Canvas) error {
 	})
 }
 
-// WriteCurvesFromCSV reads a training.csv and draws its curves into pngPath (results.png).
-func WriteCurvesFromCSV(csvPath, pngPath string) error {
+// writeCurvesFromCSV reads a training.csv and draws its curves into pngPath (results.png).
+func writeCurvesFromCSV(csvPath, pngPath string) error {
 	epochs, err := results.ReadTrainingCSV(csvPath)
 	if err != nil {
 		return err

@@ -173,13 +173,13 @@ func TestWriteCurvesFromCSV(t *testing.T) {
 	path := filepath.Join(dir, "training.csv")
 	os.WriteFile(path, []byte("epoch,acc,loss,lr,val_acc,val_loss\n1,0.5,1.25,0.1,0.4,1.5\n2,0.625,nan,0.05,,1.0\n"), 0o644)
 	png := filepath.Join(dir, "results.png")
-	if err := WriteCurvesFromCSV(path, png); err != nil {
+	if err := writeCurvesFromCSV(path, png); err != nil {
 		t.Fatal(err)
 	}
 	decodePNG(t, png, CurvesWidth, CurvesHeight)
 	headerOnly := filepath.Join(dir, "empty.csv")
 	os.WriteFile(headerOnly, []byte("epoch,acc,loss,lr,val_acc,val_loss\n"), 0o644)
-	if err := WriteCurvesFromCSV(headerOnly, png); err == nil || !strings.Contains(err.Error(), headerOnly) {
+	if err := writeCurvesFromCSV(headerOnly, png); err == nil || !strings.Contains(err.Error(), headerOnly) {
 		t.Errorf("empty log: %v", err)
 	}
 }

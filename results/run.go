@@ -109,11 +109,7 @@ func (r *Run) prepare(o OpenOptions) error {
 }
 
 // runFiles are the files and folders a training run writes into its results folder.
-var runFiles = []string{WeightsDir, TrainingCSV, StatusFile, "results.png", "classmap.json"}
-
-// RegisterRunFile adds a file or folder name that training writes into its results folder,
-// so that a forced fresh run clears it too (e.g. TensorBoard logs).
-func RegisterRunFile(name string) { runFiles = append(runFiles, name) }
+var runFiles = []string{WeightsDir, TrainingCSV, StatusFile, "results.png", "classmap.json", "events", "report.html"}
 
 // HasResults reports whether dir holds a finished epoch of some run: a training.csv row or a
 // checkpoint.

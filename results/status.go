@@ -3,11 +3,12 @@ package results
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/bonsai-ml/bonsai/internal/atomicfile"
 )
 
 // Status levels of status.json, as TAO names them.

@@ -45,6 +45,9 @@ def parse_args():
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--channels_last", action="store_true", help="NHWC memory format")
+    p.add_argument("--amp", choices=["none", "bf16"], default="none",
+                   help="bf16: torch.autocast(bfloat16) around the forward pass and the loss, as mixed precision")
+    p.add_argument("--cudnn_benchmark", action="store_true", help="torch.backends.cudnn.benchmark = True")
     p.add_argument("--no_train", dest="train", action="store_false", help="measure inference only")
     p.add_argument("--no_infer", dest="infer", action="store_false", help="measure training only")
     return p.parse_args()
@@ -121,6 +124,12 @@ def count_macs(net, x):
     return total[0]
 
 
+def device_name(args):
+    if args.device.startswith("cuda"):
+        return f"{args.device} ({torch.cuda.get_device_name()})"
+    return args.device
+
+
 def sync(args):
     if args.device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -151,6 +160,7 @@ def main():
         args.n_layers = {"resnet": 18, "vgg": 16, "darknet": 53}.get(args.arch, 0)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     torch.manual_seed(1)
     net = build(args)
     params = sum(p.numel() for p in net.parameters())
@@ -161,20 +171,25 @@ def main():
     name = args.arch + (str(args.n_layers) if args.arch in ("resnet", "vgg", "darknet") else "")
     print(f"torch bench: {name}, {args.size}x{args.size}x{args.channels}, batch {args.batch}, "
           f"{args.classes} classes, {params / 1e6:.2f}M params, {macs} MACs per image, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, device {args.device}, channels_last={args.channels_last}, "
+          f"{torch.get_num_threads()} threads, device {device_name(args)}, channels_last={args.channels_last}, "
+          f"amp={args.amp}, cudnn.benchmark={args.cudnn_benchmark}, "
           f"{platform.processor() or platform.machine()}", flush=True)
     y = torch.randint(0, args.classes, (args.batch,), device=args.device)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
 
+    def autocast():
+        return torch.autocast(device_type=args.device.split(":")[0], dtype=torch.bfloat16, enabled=args.amp == "bf16")
+
     def train_step():
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(x), y)
+        with autocast():
+            loss = loss_fn(net(x), y)
         loss.backward()
         opt.step()
 
     def infer_step():
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             torch.softmax(net(x), dim=1)
 
     if args.train:

@@ -18,8 +18,6 @@
 //	c, h, w := e.InputSize(); n := e.NLayers(); mean := e.ImageMean()
 //
 // Proto holds the fields as written; the methods give effective values.
-// Effective returns a copy of Proto with the defaults written in and paths
-// resolved, for recording in a model file.
 //
 // # Errors
 //

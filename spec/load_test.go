@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/bonsai-ml/bonsai/spec/specpb"
@@ -253,45 +252,6 @@ func TestTextScannerTolerance(t *testing.T) {
 	want := []string{"a", "b", "b.c", "d", "d.e", "d.e", "f", "f.g"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("paths %q, want %q", got, want)
-	}
-}
-
-func TestEffectiveWritesDefaultsAndReloads(t *testing.T) {
-	text := `model_config { arch: "resnet" input_image_size: "3,32,32" }
-train_config { train_dataset_path: "data/train" preprocess_mode: "caffe"
-  optimizer { adam { lr: 0.001 } } }
-eval_config { model_path: "m.hdf5" }`
-	e, err := Parse("/specs/exp.cfg", []byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eff := e.Effective()
-	mc, tc := eff.GetModelConfig(), eff.GetTrainConfig()
-	if mc.GetNLayers() != 18 || mc.GetBatchNormConfig().GetMomentum() != 0.9 || mc.GetBatchNormConfig().GetEpsilon() != 1e-5 {
-		t.Errorf("model_config defaults not written: %v", mc)
-	}
-	if tc.GetTrainDatasetPath() != "/specs/data/train" || eff.GetEvalConfig().GetModelPath() != "/specs/m.hdf5" {
-		t.Errorf("paths not resolved: %v", eff)
-	}
-	if m := tc.GetImageMean(); m["b"] != float32(103.939) || m["g"] != float32(116.779) || m["r"] != float32(123.68) {
-		t.Errorf("image_mean %v", m)
-	}
-	if a := tc.GetOptimizer().GetAdam(); a.GetBeta_1() != 0.9 || a.GetBeta_2() != 0.999 || a.GetEpsilon() != 1e-7 {
-		t.Errorf("adam %v", a)
-	}
-	if e.Proto.GetModelConfig().GetNLayers() != 0 {
-		t.Error("Effective changed the spec as written")
-	}
-	out, err := prototext.Marshal(eff)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := Parse("/elsewhere/exp.cfg", out)
-	if err != nil {
-		t.Fatalf("effective spec does not load: %v\n%s", err, out)
-	}
-	if !proto.Equal(again.Effective(), eff) {
-		t.Errorf("Effective is not a fixed point:\n%v\n%v", again.Effective(), eff)
 	}
 }
 

@@ -2,9 +2,12 @@ package train
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
 
 	"github.com/bonsai-ml/bonsai/data/loader"
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/internal/sysmem"
 	"github.com/bonsai-ml/bonsai/spec"
 )
 
@@ -53,4 +56,19 @@ func dataParallel(e *spec.Experiment, ids []int, cfg *engine.TrainConfig, lo *lo
 	lo.BatchSize *= len(ids)
 	lo.DropLast = true
 	return len(ids)
+}
+
+// feedGPU sizes the training loader for a GPU, which outruns the host: decoding on every core
+// whatever train_config.n_workers says (TAO's worker count is for Keras' processes), and a
+// decoded-image cache of a quarter of the available memory (at least the default 1 GiB), so
+// that from the second epoch on most images skip decoding. CPU backends keep the spec's
+// values: there the decoders share the cores with the training step.
+func feedGPU(eng *engine.Engine, lo *loader.Options) {
+	if !strings.HasPrefix(eng.Name, "xla:cuda") {
+		return
+	}
+	lo.Workers = max(lo.Workers, runtime.NumCPU())
+	if avail, ok := sysmem.Available(); ok {
+		lo.CacheMaxBytes = max(lo.CacheMaxBytes, avail/4)
+	}
 }

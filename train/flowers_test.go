@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/bonsai-ml/bonsai/results"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/bonsai-ml/bonsai/internal/cli"
 	"github.com/bonsai-ml/bonsai/internal/testutil"
+	"github.com/bonsai-ml/bonsai/results"
 )
 
 // splitFlowers links every fifth image of each class (in name order) into val and the rest

@@ -97,6 +97,7 @@ func FromSpec(ctx context.Context, o SpecOptions) (*Result, error) {
 	}
 	tlOpts := TrainLoaderOptions(e)
 	devices := dataParallel(e, o.DeviceIDs, &tcfg, &tlOpts)
+	feedGPU(o.Engine, &tlOpts)
 	tl, err := loader.New(loader.Items(trainDS), len(trainDS.Classes), tlOpts)
 	if err != nil {
 		return nil, fmt.Errorf("training data: %w", err)

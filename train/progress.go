@@ -2,13 +2,14 @@ package train
 
 import (
 	"fmt"
-	"github.com/bonsai-ml/bonsai/results"
 	"io"
 	"os"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/bonsai-ml/bonsai/results"
 )
 
 // Progress draws the per-epoch progress bar on a terminal (one line redrawn with \r), or
@@ -23,6 +24,7 @@ type Progress struct {
 	steps    int
 	start    time.Time
 	last     time.Time
+	trained  time.Time // when validation started (zero before)
 	images   int
 	lossSum  float64
 	accSum   float64
@@ -47,7 +49,7 @@ func isTerminal(w io.Writer) bool {
 func (p *Progress) StartEpoch(epoch, maxEpoch, steps int) {
 	p.epoch, p.maxEpoch, p.steps = epoch, maxEpoch, steps
 	p.start = p.now()
-	p.last = time.Time{}
+	p.last, p.trained = time.Time{}, time.Time{}
 	p.images, p.lossSum, p.accSum, p.done = 0, 0, 0, 0
 	p.nextMark = quarter(steps, 1)
 }
@@ -95,15 +97,20 @@ func (p *Progress) line(lr float64, now time.Time) string {
 		p.lossSum/n, p.accSum/n, lr, rate, eta)
 }
 
-// EndEpoch prints the epoch's summary line, Keras style, ending the bar's line.
+// EndEpoch prints the epoch's summary line, Keras style, ending the bar's line. Its img/s is
+// the training rate: the images over the time to validation (data loading included).
 func (p *Progress) EndEpoch(r results.Epoch, best bool) {
 	elapsed := p.now().Sub(p.start)
 	mark := ""
 	if best {
 		mark = "  (best)"
 	}
+	training := elapsed
+	if !p.trained.IsZero() {
+		training = p.trained.Sub(p.start)
+	}
 	rate := 0.0
-	if s := elapsed.Seconds(); s > 0 {
+	if s := training.Seconds(); s > 0 {
 		rate = float64(p.images) / s
 	}
 	if p.tty {
@@ -113,8 +120,9 @@ func (p *Progress) EndEpoch(r results.Epoch, best bool) {
 		r.Epoch, p.maxEpoch, p.done, p.steps, shortDuration(elapsed), r.Loss, r.Acc, r.ValLoss, r.ValAcc, r.LR, rate, mark)
 }
 
-// Validating notes that validation is running (terminal only).
+// Validating notes that validation is running (on a terminal) and ends the training time.
 func (p *Progress) Validating() {
+	p.trained = p.now()
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\x1b[KEpoch %d/%d validating...", p.epoch, p.maxEpoch)
 	}

@@ -19,6 +19,8 @@ func TestProgressPlainLines(t *testing.T) {
 		clock = clock.Add(time.Second)
 		p.Step(16, 1.0, 0.5, 0.01)
 	}
+	p.Validating()
+	clock = clock.Add(8 * time.Second) // validation: not in the epoch's training rate
 	p.EndEpoch(results.Epoch{Epoch: 1, Loss: 1, Acc: 0.5, ValLoss: 0.9, ValAcc: 0.6, LR: 0.01}, true)
 	out := b.String()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -31,7 +33,7 @@ func TestProgressPlainLines(t *testing.T) {
 	if !strings.Contains(lines[0], "2/8") || !strings.Contains(lines[0], "16.0 img/s") || !strings.Contains(lines[0], "ETA 6s") {
 		t.Errorf("first line %q lacks step count, img/s or ETA", lines[0])
 	}
-	if !strings.Contains(lines[4], "val_acc: 0.6000") || !strings.Contains(lines[4], "(best)") {
+	if !strings.Contains(lines[4], "val_acc: 0.6000") || !strings.Contains(lines[4], "(best)") || !strings.Contains(lines[4], " 16.0 img/s") {
 		t.Errorf("summary line %q", lines[4])
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/bonsai-ml/bonsai/results"
 	"io"
 	"maps"
 	"math"
@@ -20,6 +19,7 @@ import (
 	"github.com/bonsai-ml/bonsai/data/loader"
 	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/model"
+	"github.com/bonsai-ml/bonsai/results"
 )
 
 // Checkpoint is what the loop saves after every epoch, and what resuming reads back.
@@ -306,6 +306,8 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 	o := r.o
 	it := o.TrainData.Epoch(epoch)
 	defer it.Close()
+	batches := prefetch(r.tr, it, r.steps)
+	defer batches.close()
 	r.bar.StartEpoch(epoch, o.Epochs, r.steps)
 	row := results.Epoch{Epoch: epoch}
 	if o.TensorBoard.Histograms {
@@ -318,32 +320,26 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 	start := time.Now()
 	var lossSum, accSum float64
 	var seen int
-	for i := 0; i < r.steps && it.Next(); i++ {
-		if err := ctx.Err(); err != nil {
-			return row, fmt.Errorf("epoch %d, iteration %d: %w (%s)", epoch, i+1, ErrInterrupted, r.keptCheckpoint())
+	for i := 0; ; i++ {
+		b, ok := batches.next()
+		if !ok {
+			break
 		}
-		b := it.Batch()
+		if b.err != nil {
+			return row, fmt.Errorf("epoch %d, iteration %d: %w", epoch, i+1, b.err)
+		}
 		if i == 0 {
-			r.events.images(epoch, o.TrainData, b.Images)
+			r.events.images(epoch, o.TrainData, b.images)
 		}
-		global := (epoch-1)*r.steps + i
-		lr := o.Schedule.LR(global, r.maxSteps)
-		if o.lrHook != nil {
-			lr = o.lrHook(global, lr)
-		}
-		loss, acc, err := r.tr.Step(b.Images, b.Labels, float32(lr))
-		if errors.Is(err, engine.ErrNonFinite) {
-			return row, r.nonFinite(epoch, i+1, float64(loss), lr)
-		}
+		loss, acc, lr, err := r.step(ctx, epoch, i, b)
 		if err != nil {
-			return row, fmt.Errorf("epoch %d, iteration %d: %w", epoch, i+1, err)
+			return row, err
 		}
-		n := b.Images.Shape[0]
-		lossSum += float64(loss) * float64(n)
-		accSum += float64(acc) * float64(n)
-		seen += n
-		r.bar.Step(n, float64(loss), float64(acc), lr)
-		r.events.step(global, float64(loss), float64(acc), lr)
+		lossSum += float64(loss) * float64(b.n)
+		accSum += float64(acc) * float64(b.n)
+		seen += b.n
+		r.bar.Step(b.n, float64(loss), float64(acc), lr)
+		r.events.step((epoch-1)*r.steps+i, float64(loss), float64(acc), lr)
 	}
 	if err := it.Err(); err != nil {
 		return row, fmt.Errorf("epoch %d: %w", epoch, err)
@@ -354,6 +350,27 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (results.Epoch, error) 
 	row.Loss, row.Acc = lossSum/float64(seen), accSum/float64(seen)
 	row.ImagesPerSecond = float64(seen) / max(time.Since(start).Seconds(), 1e-9)
 	return row, nil
+}
+
+// step runs iteration i (0-based) of an epoch on a staged batch, which it releases.
+func (r *run) step(ctx context.Context, epoch, i int, b stagedBatch) (loss, acc float32, lr float64, err error) {
+	defer b.batch.Release()
+	if err := ctx.Err(); err != nil {
+		return 0, 0, 0, fmt.Errorf("epoch %d, iteration %d: %w (%s)", epoch, i+1, ErrInterrupted, r.keptCheckpoint())
+	}
+	global := (epoch-1)*r.steps + i
+	lr = r.o.Schedule.LR(global, r.maxSteps)
+	if r.o.lrHook != nil {
+		lr = r.o.lrHook(global, lr)
+	}
+	loss, acc, err = r.tr.StepStaged(b.batch, float32(lr))
+	if errors.Is(err, engine.ErrNonFinite) {
+		return 0, 0, lr, r.nonFinite(epoch, i+1, float64(loss), lr)
+	}
+	if err != nil {
+		return 0, 0, lr, fmt.Errorf("epoch %d, iteration %d: %w", epoch, i+1, err)
+	}
+	return loss, acc, lr, nil
 }
 
 // checkClassesReadable refuses a class none of whose training images could be read in the

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/bonsai-ml/bonsai/results"
 	"math"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/bonsai-ml/bonsai/engine"
 	"github.com/bonsai-ml/bonsai/evaluate"
 	"github.com/bonsai-ml/bonsai/model"
+	"github.com/bonsai-ml/bonsai/results"
 )
 
 func baseOptions(t *testing.T, outDir, dataDir string, store *memStore) Options {

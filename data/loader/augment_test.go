@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 )
 
 // A 3x1 image with pixels 30, 60, 90 (gray in RGB), tf mode. A flipped sample reads 90, 60, 30.
@@ -26,7 +28,7 @@ func TestHorizontalFlip(t *testing.T) {
 		if isFlipped {
 			want = flipped
 		}
-		assertClose(t, "flip", got, want, 1e-5)
+		testutil.AssertClose(t, "flip", got, want, 1e-5)
 		seen[isFlipped]++
 		again := oneBatch(t, []Item{{Path: path}}, 1, opts, e).Images.Data
 		for i := range got {
@@ -41,7 +43,7 @@ func TestHorizontalFlip(t *testing.T) {
 	}
 	opts.HorizontalFlip = false
 	for e := 0; e < 5; e++ {
-		assertClose(t, "no flip", oneBatch(t, []Item{{Path: path}}, 1, opts, e).Images.Data, plain, 1e-5)
+		testutil.AssertClose(t, "no flip", oneBatch(t, []Item{{Path: path}}, 1, opts, e).Images.Data, plain, 1e-5)
 	}
 }
 
@@ -167,7 +169,7 @@ func TestColorAugmentationInLoader(t *testing.T) {
 	}
 	opts.RandomCrop = false // color augmentation alone does nothing, as in TAO
 	got = oneBatch(t, []Item{{Path: path}}, 1, opts, 2).Images.Data
-	assertClose(t, "no random crop", got[:3], []float64{51, 102, 204}, 1e-4)
+	testutil.AssertClose(t, "no random crop", got[:3], []float64{51, 102, 204}, 1e-4)
 }
 
 // λ = 0.7, 0.9, 0.6 on three samples: sample i mixes with sample 2-i.
@@ -181,12 +183,12 @@ func TestMixBatchFixedLambda(t *testing.T) {
 		0.6*50 + 0.4*10, 0.6*60 + 0.4*20,
 	}
 	wantLabels := []float64{0.7*1 + 0.3*1, 0.7*0 + 0.3*0, 0, 1, 0.6*1 + 0.4*1, 0}
-	assertClose(t, "images", images, wantImages, 1e-5)
-	assertClose(t, "labels", labels, wantLabels, 1e-6)
+	testutil.AssertClose(t, "images", images, wantImages, 1e-5)
+	testutil.AssertClose(t, "labels", labels, wantLabels, 1e-6)
 	// Different classes: 0.7 of class 0 and 0.3 of class 1.
 	labels = []float32{1, 0, 0, 1}
 	mixBatch(make([]float32, 2), labels, 2, []float64{0.7, 0.8})
-	assertClose(t, "soft labels", labels, []float64{0.7, 0.3, 0.2, 0.8}, 1e-6)
+	testutil.AssertClose(t, "soft labels", labels, []float64{0.7, 0.3, 0.2, 0.8}, 1e-6)
 }
 
 // Beta(α, α) has mean 1/2 and variance 1/(4(2α+1)); after λ = max(λ, 1-λ) every λ is >= 0.5.

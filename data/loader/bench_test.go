@@ -32,40 +32,47 @@ func hymenopteraItems(b *testing.B) []Item {
 	return items
 }
 
-// BenchmarkLoaderHymenoptera measures the loader end to end from JPEG files: 224x224, random
-// crop + flip, torch mode, bilinear, batches of 32, over train+val (397 JPEGs) per iteration.
-// "cold" epochs decode every file; "cached" epochs run after a first epoch filled the cache.
+// BenchmarkLoaderHymenoptera measures the loader end to end from JPEG files: 224x224 (and 64x64,
+// where JPEGs decode at a reduced scale), random crop + flip, torch mode, bilinear, batches of
+// 32, over train+val (397 JPEGs) per iteration. "cold" epochs decode every file; "cached" epochs
+// run after a first epoch filled the cache.
 //
 //	go test ./data/loader -run '^$' -bench LoaderHymenoptera -benchtime 3x
 func BenchmarkLoaderHymenoptera(b *testing.B) {
 	items := hymenopteraItems(b)
-	for _, cache := range []bool{false, true} {
-		for _, workers := range []int{1, 2} {
-			name := fmt.Sprintf("workers=%d/cache=%v", workers, cache)
-			b.Run(name, func(b *testing.B) {
-				l, err := New(items, 2, Options{Height: 224, Width: 224, Channels: 3,
-					PreprocessMode: "torch", RandomCrop: true, HorizontalFlip: true, Seed: 1,
-					Workers: workers, BatchSize: 32, Shuffle: true, Cache: cache})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if cache {
-					runEpoch(b, l, -1) // fill the cache, untimed
-				}
-				b.ResetTimer()
-				cpu0 := cputime.Used().Seconds()
-				images := 0
-				for i := 0; i < b.N; i++ {
-					images += runEpoch(b, l, i)
-				}
-				b.ReportMetric(float64(images)/b.Elapsed().Seconds(), "images/s")
-				b.ReportMetric(float64(images)/(cputime.Used().Seconds()-cpu0), "images/cpu-s")
-				if cache {
-					b.ReportMetric(float64(l.Stats().CacheBytes)/(1<<20), "cache-MiB")
-				}
-			})
+	for _, size := range []int{224, 64} {
+		for _, cache := range []bool{false, true} {
+			for _, workers := range []int{1, 2} {
+				benchLoader(b, items, size, workers, cache)
+			}
 		}
 	}
+}
+
+func benchLoader(b *testing.B, items []Item, size, workers int, cache bool) {
+	name := fmt.Sprintf("size=%d/workers=%d/cache=%v", size, workers, cache)
+	b.Run(name, func(b *testing.B) {
+		l, err := New(items, 2, Options{Height: size, Width: size, Channels: 3,
+			PreprocessMode: "torch", RandomCrop: true, HorizontalFlip: true, Seed: 1,
+			Workers: workers, BatchSize: 32, Shuffle: true, Cache: cache})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if cache {
+			runEpoch(b, l, -1) // fill the cache, untimed
+		}
+		b.ResetTimer()
+		cpu0 := cputime.Used().Seconds()
+		images := 0
+		for i := 0; i < b.N; i++ {
+			images += runEpoch(b, l, i)
+		}
+		b.ReportMetric(float64(images)/b.Elapsed().Seconds(), "images/s")
+		b.ReportMetric(float64(images)/(cputime.Used().Seconds()-cpu0), "images/cpu-s")
+		if cache {
+			b.ReportMetric(float64(l.Stats().CacheBytes)/(1<<20), "cache-MiB")
+		}
+	})
 }
 
 // BenchmarkDecodeHymenoptera is Go's image/jpeg decode alone (plus conversion to packed RGB),

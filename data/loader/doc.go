@@ -10,9 +10,13 @@
 // Everything random is drawn from generators derived from (Seed, epoch, item index) or
 // (Seed, epoch, batch index), so an epoch's batches are identical for any number of workers.
 //
-// Decoding uses Go's image/jpeg; on 10 hymenoptera photos its RGB differs from PIL 9.4's
-// (libjpeg-turbo) by 0.13 to 0.31 levels on average, at most 4. Resizing and TAO's crops
-// reproduce PIL's arithmetic and equal its output.
+// Baseline JPEGs (nearly all photos) decode with package data/jpeg, which computes what PIL 9.4
+// (libjpeg-turbo) computes: the same pixels on the hymenoptera, VOC and sample photos. With
+// random crop, a JPEG at least twice the size the crop pipeline keeps decodes at 1/2, 1/4 or
+// 1/8 scale (DCT scaling, as PIL's draft mode), still at least that size. Progressive and other
+// JPEGs, and PNGs, decode with the standard library (Go's image/jpeg differs from PIL by 0.13 to
+// 0.31 levels on average, at most 4). Resizing and TAO's crops reproduce PIL's arithmetic and
+// equal its output.
 //
 // torch mode divides every channel by 0.224, as TAO's numpy path (the one its Keras generators
 // and tao_deploy use) does; Options.ImageStd (spec: train_config.image_std) gives per-channel

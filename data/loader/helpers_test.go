@@ -61,18 +61,6 @@ func patternImage(w, h, seed int) *image.NRGBA {
 
 func approx(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
-func assertClose(t *testing.T, what string, got []float32, want []float64, tol float64) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: got %d values, want %d", what, len(got), len(want))
-	}
-	for i := range want {
-		if !approx(float64(got[i]), want[i], tol) {
-			t.Errorf("%s[%d] = %v, want %v", what, i, got[i], want[i])
-		}
-	}
-}
-
 // oneBatch loads items with opts (batch = all items) and returns the first batch of epoch e.
 func oneBatch(t *testing.T, items []Item, classes int, opts Options, e int) Batch {
 	t.Helper()

@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"image/png"
 
+	bonsaijpeg "github.com/bonsai-ml/bonsai/data/jpeg"
 	"github.com/bonsai-ml/bonsai/internal/readfile"
 )
 
@@ -46,11 +47,17 @@ var ErrUnsupportedFormat = errors.New("not a JPEG or PNG file")
 // DecodeFile reads and decodes the image at path into the given number of channels (1 or 3).
 // Errors name the path.
 func DecodeFile(path string, channels int) (*Image, error) {
+	return decodeFileFor(path, channels, nil)
+}
+
+// decodeFileFor is DecodeFile for a pipeline that keeps at most need(w, h) pixels of a w x h
+// image (nil: all of it); see decode.
+func decodeFileFor(path string, channels int, need func(w, h int) (int, int)) (*Image, error) {
 	data, err := readfile.Read(path, "image", MaxImageFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading image: %w", err)
 	}
-	m, err := Decode(data, channels)
+	m, err := decode(data, channels, need)
 	if err != nil {
 		return nil, fmt.Errorf("decoding image %s: %w", path, err)
 	}
@@ -60,6 +67,14 @@ func DecodeFile(path string, channels int) (*Image, error) {
 // Decode decodes a JPEG or PNG held in data into 1 (luminance) or 3 (RGB) channels, applying the
 // EXIF orientation of JPEGs. It never panics: a decoder panic becomes an error.
 func Decode(data []byte, channels int) (m *Image, err error) {
+	return decode(data, channels, nil)
+}
+
+// decode is Decode. Baseline JPEGs go through package jpeg (libjpeg's arithmetic, as PIL), the
+// others through the standard library. When need is set and a JPEG is at least twice as large
+// on both sides as need(w, h) (w x h as oriented), it is decoded at 1/2, 1/4 or 1/8 of its size
+// (DCT scaling, as PIL's draft mode), the smallest that still covers need(w, h).
+func decode(data []byte, channels int, need func(w, h int) (int, int)) (m *Image, err error) {
 	if channels != 1 && channels != 3 {
 		return nil, fmt.Errorf("channels must be 1 or 3, got %d", channels)
 	}
@@ -68,11 +83,60 @@ func Decode(data []byte, channels int) (m *Image, err error) {
 			m, err = nil, fmt.Errorf("corrupt image (decoder panic: %v)", r)
 		}
 	}()
+	if m := decodeBaselineJPEG(data, channels, need); m != nil {
+		return m, nil
+	}
 	img, orientation, err := decodeStd(data)
 	if err != nil {
 		return nil, err
 	}
 	return applyOrientation(toImage(img, channels), orientation), nil
+}
+
+// decodeBaselineJPEG decodes data with Bonsai's package jpeg, or returns nil for anything that is not a
+// JPEG it decodes within the size limits (the standard library then decodes it, or reports
+// what is wrong with it).
+func decodeBaselineJPEG(data []byte, channels int, need func(w, h int) (int, int)) *Image {
+	if !bytes.HasPrefix(data, []byte{0xFF, 0xD8}) {
+		return nil
+	}
+	cfg, err := bonsaijpeg.DecodeConfig(data)
+	if err != nil || !cfg.Supported || cfg.Width*cfg.Height > maxPixels ||
+		int64(cfg.Width)*int64(cfg.Height)*6 > maxDecodedBytes {
+		return nil
+	}
+	orientation := exifOrientation(data)
+	scale := 1
+	if need != nil {
+		w, h := cfg.Width, cfg.Height
+		if orientation >= 5 { // rotated by 90 degrees
+			w, h = h, w
+		}
+		nw, nh := need(w, h)
+		for s := 8; s > 1; s /= 2 {
+			if (w+s-1)/s >= nw && (h+s-1)/s >= nh {
+				scale = s
+				break
+			}
+		}
+	}
+	j, err := bonsaijpeg.Decode(data, scale, channels)
+	if err != nil {
+		return nil
+	}
+	return applyOrientation(&Image{Width: j.Width, Height: j.Height, Channels: j.Channels, Pix: j.Pix}, orientation)
+}
+
+// decodeNeed is what the pipeline keeps of a w x h image, for decoding JPEGs at a reduced
+// scale: with random crop, the cover of the largest crop (stable's downscale); nil otherwise,
+// so that evaluation decodes at full size as TAO does.
+func (p *pipeline) decodeNeed() func(w, h int) (int, int) {
+	if !p.randomCrop {
+		return nil
+	}
+	return func(w, h int) (int, int) {
+		return coverSize(w, h, float64(p.width)/minCropFraction, float64(p.height)/minCropFraction)
+	}
 }
 
 // decodeStd runs the standard library decoder chosen by the file's magic bytes and returns the

@@ -245,7 +245,7 @@ func (l *Loader) source(i int) (*Image, error) {
 			return nil, err
 		}
 	}
-	m, err := DecodeFile(l.items[i].Path, l.opts.Channels)
+	m, err := decodeFileFor(l.items[i].Path, l.opts.Channels, l.pipe.decodeNeed())
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package loader
 
 import (
 	"math/rand/v2"
+
+	"github.com/bonsai-ml/bonsai/internal/splitmix"
 )
 
 // pipeline is the per-image work, from a decoded image to normalized float32 pixels.
@@ -70,14 +72,6 @@ func augmentColors(px []float32, cp colorParams) {
 	}
 }
 
-// splitmix64 is a strong 64-bit mixing function (Steele et al.).
-func splitmix64(x uint64) uint64 {
-	x += 0x9E3779B97F4A7C15
-	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
-	x = (x ^ (x >> 27)) * 0x94D049BB133111EB
-	return x ^ (x >> 31)
-}
-
 // Streams keep the generators of different purposes apart.
 const (
 	streamSample  = 1
@@ -88,7 +82,7 @@ const (
 // derivedRNG is the generator for (seed, epoch, stream, index): the same four numbers always give
 // the same draws, whatever goroutine uses it.
 func derivedRNG(seed int64, epoch, stream, index int) *rand.Rand {
-	a := splitmix64(uint64(seed) ^ splitmix64(uint64(epoch)<<8|uint64(stream)))
-	b := splitmix64(a ^ splitmix64(uint64(index)))
+	a := splitmix.Mix(uint64(seed) ^ splitmix.Mix(uint64(epoch)<<8|uint64(stream)))
+	b := splitmix.Mix(a ^ splitmix.Mix(uint64(index)))
 	return rand.New(rand.NewPCG(a, b))
 }

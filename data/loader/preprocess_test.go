@@ -5,6 +5,8 @@ import (
 	"image/color"
 	"slices"
 	"testing"
+
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 )
 
 // twoPixelPNG writes two pixels, (10,20,30) and (200,100,50), as a 2x1 PNG.
@@ -56,7 +58,7 @@ func TestPreprocessModes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			b := oneBatch(t, []Item{{Path: path}}, 1, Options{Height: 1, Width: 2,
 				Channels: c.channels, PreprocessMode: c.mode, ImageMean: c.mean, ImageStd: c.std, BatchSize: 1}, 0)
-			assertClose(t, "pixels", b.Images.Data, c.want, 1e-4)
+			testutil.AssertClose(t, "pixels", b.Images.Data, c.want, 1e-4)
 		})
 	}
 }
@@ -106,7 +108,7 @@ func TestCenterCropLeavesTargetSizeUntouched(t *testing.T) {
 	for i := range want {
 		want[i] = float64(16*i)/127.5 - 1 // gray of (v, v, v) is v
 	}
-	assertClose(t, "pixels", b.Images.Data, want, 1e-6)
+	testutil.AssertClose(t, "pixels", b.Images.Data, want, 1e-6)
 }
 
 // TestPictureInvertsPreprocessing: every mode's output turns back into the pixels it came

@@ -88,11 +88,8 @@ func bnStats[T float](x []T, l bnLayout, stats []T) {
 	var sums [][]float64
 	if l.inner == 1 {
 		sums = l.rowSums(2, func(o int, acc [][]float64) {
-			s, sq := acc[0][:l.c], acc[1][:l.c]
-			for ch, v := range x[o*l.c : (o+1)*l.c] {
-				s[ch] += float64(v)
-				sq[ch] += float64(v) * float64(v)
-			}
+			row := x[o*l.c : (o+1)*l.c]
+			bnSumsRow(row, row, acc[0][:l.c], acc[1][:l.c])
 		})
 	} else {
 		sums = l.channelSums(
@@ -118,10 +115,7 @@ func bnApply[T float](x, scale, offset, mean, variance []T, eps float64, l bnLay
 	parallelRows(l.outer, func(start, end int) {
 		for o := start; o < end; o++ {
 			if l.inner == 1 {
-				row, dst := x[o*l.c:(o+1)*l.c], out[o*l.c:(o+1)*l.c]
-				for ch, v := range row {
-					dst[ch] = v*factor[ch] + shift[ch]
-				}
+				bnAffineRow(out[o*l.c:(o+1)*l.c], x[o*l.c:(o+1)*l.c], factor, shift)
 				continue
 			}
 			for ch := range l.c {
@@ -143,14 +137,13 @@ func bnGradSums[T float](x, mean, variance, dy []T, eps float64, l bnLayout, sum
 	}
 	var s [][]float64
 	if l.inner == 1 {
+		// Σ dy·x̂ = invStd·(Σ dy·x − mean·Σ dy), from sums of dy and dy·x.
 		s = l.rowSums(2, func(o int, acc [][]float64) {
-			sdy, sdyx := acc[0][:l.c], acc[1][:l.c]
-			xs, dys := x[o*l.c:(o+1)*l.c], dy[o*l.c:(o+1)*l.c]
-			for ch, d := range dys {
-				sdy[ch] += float64(d)
-				sdyx[ch] += float64(d) * (float64(xs[ch]) - float64(mean[ch])) * invStd[ch]
-			}
+			bnSumsRow(x[o*l.c:(o+1)*l.c], dy[o*l.c:(o+1)*l.c], acc[0][:l.c], acc[1][:l.c])
 		})
+		for ch := range l.c {
+			s[1][ch] = invStd[ch] * (s[1][ch] - float64(mean[ch])*s[0][ch])
+		}
 	} else {
 		s = l.channelSums(
 			func(i, _ int) float64 { return float64(dy[i]) },
@@ -178,10 +171,7 @@ func bnGradInput[T float](x, scale, mean, variance, dy, sums []T, eps float64, l
 	parallelRows(l.outer, func(start, end int) {
 		for o := start; o < end; o++ {
 			if l.inner == 1 {
-				xs, dys, dst := x[o*l.c:(o+1)*l.c], dy[o*l.c:(o+1)*l.c], dx[o*l.c:(o+1)*l.c]
-				for ch := range dst {
-					dst[ch] = a[ch]*dys[ch] + b[ch]*xs[ch] + c[ch]
-				}
+				bnGradInputRow(dx[o*l.c:(o+1)*l.c], dy[o*l.c:(o+1)*l.c], x[o*l.c:(o+1)*l.c], a, b, c)
 				continue
 			}
 			for ch := range l.c {
@@ -193,4 +183,26 @@ func bnGradInput[T float](x, scale, mean, variance, dy, sums []T, eps float64, l
 			}
 		}
 	})
+}
+
+func bnSumsRowGo[T float](x, y []T, s1, s2 []float64) {
+	x, s1, s2 = x[:len(y)], s1[:len(y)], s2[:len(y)]
+	for i, v := range y {
+		s1[i] += float64(v)
+		s2[i] += float64(x[i]) * float64(v)
+	}
+}
+
+func bnAffineRowGo[T float](dst, x, f, s []T) {
+	x, f, s = x[:len(dst)], f[:len(dst)], s[:len(dst)]
+	for i, v := range x {
+		dst[i] = v*f[i] + s[i]
+	}
+}
+
+func bnGradInputRowGo[T float](dst, dy, x, a, b, c []T) {
+	dy, x, a, b, c = dy[:len(dst)], x[:len(dst)], a[:len(dst)], b[:len(dst)], c[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i]*dy[i] + b[i]*x[i] + c[i]
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -123,7 +124,7 @@ func TestLoweredConvMatchesDirect(t *testing.T) {
 			for _, backend := range []backends.Backend{lowered, composed} {
 				got := run(t, backend, fn, x, k, r)
 				for j, name := range []string{"output", "grad input", "grad kernel"}[:len(want)] {
-					assertClose(t, fmt.Sprintf("%s %s (%s)", cc.name, name, backend.(*Backend).config()), got[j], want[j], tol)
+					testutil.AssertClose(t, fmt.Sprintf("%s %s (%s)", cc.name, name, backend.(*Backend).config()), got[j], want[j], tol)
 				}
 			}
 		})
@@ -210,7 +211,7 @@ func TestDepthwiseKernelGradForm(t *testing.T) {
 			}
 			for _, backend := range []backends.Backend{lowered, composed} {
 				outs := run(t, backend, fn, x, k, r)
-				assertClose(t, fmt.Sprintf("%s (%s)", cc.name, backend.(*Backend).config()), outs[1], outs[0], tol)
+				testutil.AssertClose(t, fmt.Sprintf("%s (%s)", cc.name, backend.(*Backend).config()), outs[1], outs[0], tol)
 			}
 		})
 	}

@@ -47,160 +47,70 @@ TEXT ·ewBinaryAVX2(SB), NOSPLIT, $0-40
 	JEQ  and
 	JMP  or
 
+// STEP advances the three pointers by one vector and counts it down.
+#define STEP ADDQ $32, SI; ADDQ $32, DX; ADDQ $32, DI; DECQ CX
+// ARITH: dst = a op b.
+#define ARITH(op) VMOVUPS (SI), Y0; op (DX), Y0, Y0; VMOVUPS Y0, (DI); STEP
+// CMP: dst = (a pred b) ? 1 : 0 (ordered, quiet predicates; NEQ unordered).
+#define CMP(pred) VMOVUPS (SI), Y0; VCMPPS pred, (DX), Y0, Y0; VANDPS Y15, Y0, Y0; VMOVUPS Y0, (DI); STEP
+// MINMAX: dst = op(a, b), NaN from either side kept (op returns b when either is NaN; then a where a is NaN).
+#define MINMAX(op) VMOVUPS (SI), Y0; VMOVUPS (DX), Y1; op Y1, Y0, Y2; VCMPPS $3, Y0, Y0, Y3; VBLENDVPS Y3, Y0, Y2, Y2; VMOVUPS Y2, (DI); STEP
+
 add:
-	VMOVUPS (SI), Y0
-	VADDPS  (DX), Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  add
-	JMP  done
+	ARITH(VADDPS)
+	JNZ add
+	JMP done
 sub:
-	VMOVUPS (SI), Y0
-	VSUBPS  (DX), Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  sub
-	JMP  done
+	ARITH(VSUBPS)
+	JNZ sub
+	JMP done
 mul:
-	VMOVUPS (SI), Y0
-	VMULPS  (DX), Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  mul
-	JMP  done
+	ARITH(VMULPS)
+	JNZ mul
+	JMP done
 div:
-	VMOVUPS (SI), Y0
-	VDIVPS  (DX), Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  div
-	JMP  done
+	ARITH(VDIVPS)
+	JNZ div
+	JMP done
 max:
-	// max(a, b) keeping NaN from either side, as Go's max: VMAXPS returns b
-	// when either is NaN; then a where a is NaN.
-	VMOVUPS (SI), Y0
-	VMOVUPS (DX), Y1
-	VMAXPS  Y1, Y0, Y2
-	VCMPPS  $3, Y0, Y0, Y3 // unordered: a is NaN
-	VBLENDVPS Y3, Y0, Y2, Y2
-	VMOVUPS Y2, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  max
-	JMP  done
+	MINMAX(VMAXPS)
+	JNZ max
+	JMP done
 min:
-	VMOVUPS (SI), Y0
-	VMOVUPS (DX), Y1
-	VMINPS  Y1, Y0, Y2
-	VCMPPS  $3, Y0, Y0, Y3
-	VBLENDVPS Y3, Y0, Y2, Y2
-	VMOVUPS Y2, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  min
-	JMP  done
+	MINMAX(VMINPS)
+	JNZ min
+	JMP done
 gt:
-	VMOVUPS (SI), Y0
-	VCMPPS  $0x1e, (DX), Y0, Y0 // GT_OQ
-	VANDPS  Y15, Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  gt
-	JMP  done
+	CMP($0x1e) // GT_OQ
+	JNZ gt
+	JMP done
 ge:
-	VMOVUPS (SI), Y0
-	VCMPPS  $0x1d, (DX), Y0, Y0 // GE_OQ
-	VANDPS  Y15, Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  ge
-	JMP  done
+	CMP($0x1d) // GE_OQ
+	JNZ ge
+	JMP done
 lt:
-	VMOVUPS (SI), Y0
-	VCMPPS  $0x11, (DX), Y0, Y0 // LT_OQ
-	VANDPS  Y15, Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  lt
-	JMP  done
+	CMP($0x11) // LT_OQ
+	JNZ lt
+	JMP done
 le:
-	VMOVUPS (SI), Y0
-	VCMPPS  $0x12, (DX), Y0, Y0 // LE_OQ
-	VANDPS  Y15, Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  le
-	JMP  done
+	CMP($0x12) // LE_OQ
+	JNZ le
+	JMP done
 eq:
-	VMOVUPS (SI), Y0
-	VCMPPS  $0x00, (DX), Y0, Y0 // EQ_OQ
-	VANDPS  Y15, Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  eq
-	JMP  done
+	CMP($0x00) // EQ_OQ
+	JNZ eq
+	JMP done
 ne:
-	VMOVUPS (SI), Y0
-	VCMPPS  $0x04, (DX), Y0, Y0 // NEQ_UQ
-	VANDPS  Y15, Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  ne
-	JMP  done
+	CMP($0x04) // NEQ_UQ
+	JNZ ne
+	JMP done
 and:
-	// Bool values are exactly 0 or 1.
-	VMOVUPS (SI), Y0
-	VANDPS  (DX), Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  and
-	JMP  done
+	ARITH(VANDPS) // bool values are exactly 0 or 1
+	JNZ and
+	JMP done
 or:
-	VMOVUPS (SI), Y0
-	VORPS   (DX), Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  or
+	ARITH(VORPS)
+	JNZ or
 done:
 	VZEROUPPER
 	RET

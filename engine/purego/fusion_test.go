@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
 // TestFusedChainsMatchSimpleGo checks chains of element-wise operations that the fused kernels
@@ -102,4 +103,34 @@ func TestLogisticKernel(t *testing.T) {
 			t.Errorf("logistic(%g) = %g, want %g", v, got[i], want)
 		}
 	}
+}
+
+// TestFusedComparisonsMatchSimpleGo checks every comparison and logical operation of the fused
+// kernels (vector loops and the scalar tails), NaN and equal operands included, and Min/Max with
+// NaN, against SimpleGo bit for bit.
+func TestFusedComparisonsMatchSimpleGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 14))
+	x, y := randomTensor(rng, 5, 33, 31), randomTensor(rng, 5, 33, 31)
+	xs, ys := x.Value().([][][]float64), y.Value().([][][]float64)
+	for i := range 5 {
+		xs[i][0][0], ys[i][1][1] = math.NaN(), math.NaN()
+		ys[i][2] = xs[i][2] // equal rows
+	}
+	x, y = tensors.FromValue(xs), tensors.FromValue(ys)
+	fn := func(in []*Node) []*Node {
+		var outs []*Node
+		for _, dt := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
+			a, b := ConvertDType(in[0], dt), ConvertDType(in[1], dt)
+			f := func(m *Node) *Node { return ConvertDType(m, dtypes.Float64) }
+			gt, le := GreaterThan(a, b), LessOrEqual(a, b)
+			outs = append(outs, f(gt), f(GreaterOrEqual(a, b)), f(LessThan(a, b)), f(le), f(Equal(a, b)), f(NotEqual(a, b)),
+				f(LogicalAnd(gt, le)), f(LogicalOr(gt, le)), f(LogicalNot(gt)))
+			for _, m := range []*Node{Min(a, b), Max(b, a), Div(a, b)} {
+				nan := IsNaN(m) // NaN != NaN: compare where it is and the other values
+				outs = append(outs, f(nan), f(Where(nan, ZerosLike(m), m)))
+			}
+		}
+		return outs
+	}
+	assertMatchesSimpleGo(t, "comparisons", fn, x, y)
 }

@@ -1,7 +1,6 @@
 package purego
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -54,19 +53,6 @@ func run(t testing.TB, backend backends.Backend, fn func(inputs []*Node) []*Node
 		flats[i] = tensors.MustCopyFlatData[float64](o)
 	}
 	return flats
-}
-
-// assertClose fails unless got and want agree within tol (absolute, scaled by max(1, |want|)).
-func assertClose(t testing.TB, what string, got, want []float64, tol float64) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: got %d values, want %d", what, len(got), len(want))
-	}
-	for i := range got {
-		if math.Abs(got[i]-want[i]) > tol*math.Max(1, math.Abs(want[i])) || math.IsNaN(got[i]) {
-			t.Fatalf("%s: element %d = %g, want %g (tol %g)", what, i, got[i], want[i], tol)
-		}
-	}
 }
 
 // mustClone returns a local copy of t, usable on any backend.

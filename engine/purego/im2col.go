@@ -108,42 +108,29 @@ func parallelRows(n int, fn func(start, end int)) {
 // patchGather returns the gather function of the matrix multiplication's A
 // operand for the patches of x [batch, spatialSize, channels] following table
 // (see patchTable): row b*oFlat+o, depth k*channels+c. It writes panels of mr
-// rows (out[panel][p][r]) straight from x, so the patch matrix is never stored
-// whole: each block is gathered into a worker's cache-sized buffer.
-// The panel copy below is written out for six rows.
-const _ = uint(mr-6) + uint(6-mr)
-
+// rows, each row's depths contiguous (out[panel][r][p]), straight from x, so
+// the patch matrix is never stored whole: each block is gathered into a
+// worker's cache-sized buffer, a run of channels per kernel tap at a time.
 func patchGather[T float](x []T, table []int32, spatialSize, channels, oFlat, kFlat int) func(i0, i1, p0, depth int, out []T) {
-	zeros := make([]T, channels)
 	return func(i0, i1, p0, depth int, out []T) {
-		var src [mr][]T
-		for i := i0; i < i1; i += mr {
-			panel := out[(i-i0)*depth : (i-i0+mr)*depth]
-			var entries [mr][]int32
-			var bases [mr]int
-			for r := range mr {
-				if row := i + r; row < i1 {
-					b, o := row/oFlat, row%oFlat
-					entries[r], bases[r] = table[o*kFlat:(o+1)*kFlat], b*spatialSize*channels
-				}
+		for row := i0; row < roundUp(i1, mr); row++ {
+			dst := out[(row-i0)*depth : (row-i0+1)*depth]
+			if row >= i1 {
+				clear(dst)
+				continue
 			}
+			b, o := row/oFlat, row%oFlat
+			entries := table[o*kFlat : (o+1)*kFlat]
+			base := b * spatialSize * channels
 			for p := p0; p < p0+depth; {
 				k, c := p/channels, p%channels
 				run := min(channels-c, p0+depth-p)
-				for r := range mr {
-					src[r] = zeros[:run]
-					if entries[r] != nil {
-						if s := entries[r][k]; s >= 0 {
-							off := bases[r] + int(s)*channels + c
-							src[r] = x[off : off+run]
-						}
-					}
-				}
-				dst := panel[(p-p0)*mr : (p-p0+run)*mr]
-				s0, s1, s2, s3, s4, s5 := src[0][:run], src[1][:run], src[2][:run], src[3][:run], src[4][:run], src[5][:run]
-				for j := range run {
-					d := dst[j*mr : j*mr+mr : j*mr+mr]
-					d[0], d[1], d[2], d[3], d[4], d[5] = s0[j], s1[j], s2[j], s3[j], s4[j], s5[j]
+				d := dst[p-p0 : p-p0+run]
+				if src := entries[k]; src < 0 {
+					clear(d)
+				} else {
+					off := base + int(src)*channels + c
+					copy(d, x[off:off+run])
 				}
 				p += run
 			}

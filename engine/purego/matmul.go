@@ -24,7 +24,8 @@ type float interface{ ~float32 | ~float64 }
 // operand describes the A matrix: read in place, element (i, p) at
 // i*rowStride + p*depthStride, or, when gather is set, produced block by block:
 // gather writes rows [i0, i1) at depths [p0, p0+depth) as panels of mr rows,
-// out[panel][p][r], zero padded (the convolution's patches, never stored whole).
+// each row's depths contiguous, out[panel][r][p], zero padded (the
+// convolution's patches, never stored whole).
 type operand[T float] struct {
 	data                   []T
 	rowStride, depthStride int
@@ -132,6 +133,8 @@ func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i
 				var aData []T
 				aRow, aDepth := A.rowStride, A.depthStride
 				switch {
+				case A.gather != nil:
+					aData, aRow, aDepth = s.a[(i-i0)*depth:], depth, 1
 				case packed:
 					aData, aRow, aDepth = s.a[(i-i0)*depth:], 1, mr
 				case rows < mr:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bonsai-ml/bonsai/internal/cputime"
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 )
 
 func naiveMatMul(a, b []float64, m, k, n int) []float64 {
@@ -40,9 +41,9 @@ func TestMatMulMatchesNaive(t *testing.T) {
 			got[i] = math.NaN() // must be overwritten
 		}
 		matMul(a, b, got, m, k, n, false)
-		assertClose(t, "float64 matMul", got, want, 1e-12)
+		testutil.AssertClose(t, "float64 matMul", got, want, 1e-12)
 		matMul(transpose2D(a, m, k), b, got, m, k, n, true)
-		assertClose(t, "float64 matMul transA", got, want, 1e-12)
+		testutil.AssertClose(t, "float64 matMul transA", got, want, 1e-12)
 		// B stored transposed, rows listed backwards in pairs of blocks.
 		bt := transpose2D(b, k, n)
 		rowOffsets := make([]int, k)
@@ -50,7 +51,7 @@ func TestMatMulMatchesNaive(t *testing.T) {
 			rowOffsets[p] = p
 		}
 		matMulB(a, bt, got, m, k, n, false, &bLayout{rowOffsets: rowOffsets, colStride: k})
-		assertClose(t, "float64 matMul strided B", got, want, 1e-12)
+		testutil.AssertClose(t, "float64 matMul strided B", got, want, 1e-12)
 
 		a32, b32, c32 := make([]float32, len(a)), make([]float32, len(b)), make([]float32, m*n)
 		for i, v := range a {
@@ -76,7 +77,7 @@ func TestMatMulMatchesNaive(t *testing.T) {
 			for i, v := range c32 {
 				got32[i] = float64(v)
 			}
-			assertClose(t, "float32 matMul", got32, want, 1e-4*math.Sqrt(float64(k)))
+			testutil.AssertClose(t, "float32 matMul", got32, want, 1e-4*math.Sqrt(float64(k)))
 		}
 	}
 }
@@ -108,4 +109,37 @@ func transpose2D(a []float64, rows, cols int) []float64 {
 		}
 	}
 	return t
+}
+
+// TestMicroKernelMatchesGo runs the micro-kernel this build uses for float32 (assembly on amd64
+// with AVX2/FMA and on arm64, see MatMulKernel) against the portable Go kernel: row-major and
+// packed A, padded B and C rows, adding to C and overwriting it.
+func TestMicroKernelMatchesGo(t *testing.T) {
+	t.Logf("float32 micro-kernel: %s", MatMulKernel())
+	rng := rand.New(rand.NewPCG(10, 10))
+	random := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = rng.Float32()*2 - 1
+		}
+		return v
+	}
+	for _, k := range []int{1, 2, 7, 64, 257} {
+		for _, layout := range []struct{ name, aRow, aDepth int }{{0, k + 3, 1}, {1, 1, mr}} {
+			for _, overwrite := range []bool{false, true} {
+				a := random(mr * k * (k + 3))
+				ldb, ldc := nr+5, nr+3
+				b, c := random(k*ldb), random(mr*ldc)
+				want := append([]float32(nil), c...)
+				goKernel(k, a, layout.aRow, layout.aDepth, b, ldb, want, ldc, overwrite)
+				got := append([]float32(nil), c...)
+				fastKernel(k, a, layout.aRow, layout.aDepth, b, ldb, got, ldc, overwrite)
+				for i := range want {
+					if math.Abs(float64(got[i]-want[i])) > 1e-5*float64(k) {
+						t.Fatalf("k=%d layout %d overwrite %v: c[%d] = %g, Go kernel %g", k, layout.name, overwrite, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -77,7 +78,7 @@ func testGradients(t *testing.T, backend backends.Backend) {
 			defer lossExec.Finalize()
 			for j := range inputs {
 				numeric := finiteDifferences(lossExec, all, j)
-				assertClose(t, gc.name+" gradient of input "+string(rune('0'+j)), analytic[j], numeric, 1e-5)
+				testutil.AssertClose(t, gc.name+" gradient of input "+string(rune('0'+j)), analytic[j], numeric, 1e-5)
 			}
 		})
 	}
@@ -194,14 +195,43 @@ func checkBatchNorm(t *testing.T, backend backends.Backend) {
 			sq += (xs[i*f+c] - m) * (xs[i*f+c] - m)
 		}
 		v := sq / n
-		assertClose(t, "batch mean", outs[1][c:c+1], []float64{m}, 1e-12)
-		assertClose(t, "batch variance", outs[2][c:c+1], []float64{v}, 1e-12)
+		testutil.AssertClose(t, "batch mean", outs[1][c:c+1], []float64{m}, 1e-12)
+		testutil.AssertClose(t, "batch variance", outs[2][c:c+1], []float64{v}, 1e-12)
 		for i := range n {
 			wantTrain := (xs[i*f+c]-m)/math.Sqrt(v+eps)*sc[c] + off[c]
 			wantInfer := (xs[i*f+c]-ms[c])/math.Sqrt(vs[c]+eps)*sc[c] + off[c]
-			assertClose(t, "training output", outs[0][i*f+c:i*f+c+1], []float64{wantTrain}, 1e-9)
-			assertClose(t, "inference output", outs[3][i*f+c:i*f+c+1], []float64{wantInfer}, 1e-9)
+			testutil.AssertClose(t, "training output", outs[0][i*f+c:i*f+c+1], []float64{wantTrain}, 1e-9)
+			testutil.AssertClose(t, "inference output", outs[3][i*f+c:i*f+c+1], []float64{wantInfer}, 1e-9)
 		}
+	}
+}
+
+// TestBatchNormFloat32Kernels checks the float32 batch-norm kernels (vector loops for channels
+// last, with a tail of channels after the last full vector) and their gradient against the
+// composed form (kernels=off): training output, batch statistics, inference output and the
+// gradients with respect to x, scale and offset.
+func TestBatchNormFloat32Kernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	const c = 20
+	x, scale, offset, r := randomTensor(rng, 3, 5, 4, c), randomTensor(rng, c), randomTensor(rng, c), randomTensor(rng, 3, 5, 4, c)
+	mean, variance := randomTensor(rng, c), randomTensor(rng, c)
+	fn := func(in []*Node) []*Node {
+		f32 := func(n *Node) *Node { return ConvertDType(n, dtypes.Float32) }
+		x, scale, offset, r := f32(MulScalar(in[0], 3)), f32(in[1]), f32(in[2]), f32(in[3])
+		variance := f32(AddScalar(Abs(in[5]), 0.5))
+		y, m, v := InternalBatchNormForTraining(x, scale, offset, 1e-3, -1)
+		yi := InternalBatchNormForInference(x, scale, offset, f32(in[4]), variance, 1e-3, -1)
+		grads := Gradient(ReduceAllSum(Mul(y, r)), x, scale, offset)
+		outs := append([]*Node{y, m, v, yi}, grads...)
+		for i, o := range outs {
+			outs[i] = ConvertDType(o, dtypes.Float64)
+		}
+		return outs
+	}
+	want := run(t, newBackend(t, "kernels=off"), fn, x, scale, offset, r, mean, variance)
+	got := run(t, newBackend(t, ""), fn, x, scale, offset, r, mean, variance)
+	for i, what := range []string{"training output", "batch mean", "batch variance", "inference output", "grad x", "grad scale", "grad offset"} {
+		testutil.AssertClose(t, what, got[i], want[i], 1e-4)
 	}
 }
 
@@ -230,7 +260,7 @@ func TestReduceWindowMatchesSimpleGo(t *testing.T) {
 		want := run(t, reference, fn, x)[0]
 		for _, config := range []string{"", "kernels=off"} {
 			got := run(t, newBackend(t, config), fn, x)[0]
-			assertClose(t, name+" "+config, got, want, 1e-12)
+			testutil.AssertClose(t, name+" "+config, got, want, 1e-12)
 		}
 	}
 }
@@ -254,7 +284,7 @@ func TestTransposeMatchesSimpleGo(t *testing.T) {
 	want := run(t, reference, fn, x)
 	got := run(t, newBackend(t, ""), fn, x)
 	for i := range want {
-		assertClose(t, "transpose", got[i], want[i], 1e-6)
+		testutil.AssertClose(t, "transpose", got[i], want[i], 1e-6)
 	}
 	rev := func(in []*Node) []*Node {
 		asInt := ConvertDType(MulScalar(in[0], 100), dtypes.Int32)
@@ -287,7 +317,7 @@ func TestFusedPermutes(t *testing.T) {
 	want := run(t, newBackend(t, "kernels=off"), fn, x)
 	got := run(t, newBackend(t, ""), fn, x)
 	for i := range want {
-		assertClose(t, "fused permutes", got[i], want[i], 0)
+		testutil.AssertClose(t, "fused permutes", got[i], want[i], 0)
 	}
 }
 
@@ -378,7 +408,7 @@ func assertMatchesSimpleGo(t *testing.T, what string, fn func(in []*Node) []*Nod
 	assertNearSimpleGo(t, what, 0, fn, inputs...)
 }
 
-// assertNearSimpleGo is assertMatchesSimpleGo within tol (see assertClose).
+// assertNearSimpleGo is assertMatchesSimpleGo within tol (see testutil.AssertClose).
 func assertNearSimpleGo(t *testing.T, what string, tol float64, fn func(in []*Node) []*Node, inputs ...*tensors.Tensor) {
 	t.Helper()
 	reference, err := simplego.New("")
@@ -388,7 +418,7 @@ func assertNearSimpleGo(t *testing.T, what string, tol float64, fn func(in []*No
 	want := run(t, reference, fn, inputs...)
 	got := run(t, newBackend(t, ""), fn, inputs...)
 	for i := range want {
-		assertClose(t, what+" "+strconv.Itoa(i), got[i], want[i], tol)
+		testutil.AssertClose(t, what+" "+strconv.Itoa(i), got[i], want[i], tol)
 	}
 }
 

@@ -122,19 +122,6 @@ func Append(path string, data []byte) error {
 	return nil
 }
 
-// Copy copies the file at src to dst atomically.
-func Copy(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("copying %s: %w", src, err)
-	}
-	defer in.Close()
-	return Write(dst, func(w io.Writer) error {
-		_, err := io.Copy(w, in)
-		return err
-	})
-}
-
 // WriteBytes writes data atomically, as Write does.
 func WriteBytes(path string, data []byte) error {
 	return Write(path, func(w io.Writer) error {

@@ -27,10 +27,15 @@ type benchConfig struct {
 	steps, warmup        int
 	skipTrain, skipInfer bool
 	cpuProfile           string
+	precision            string
+	gpus                 int
+	spmd                 bool
 }
 
 func runBench(env *Env, args []string) error {
-	fs := NewFlagSet(env, "bench", "[--backend X] [--arch resnet --n_layers 18] [--batch 16] [--size 64] [--steps N]")
+	fs := NewFlagSet(env, "bench", "[--backend X] [--arch resnet --n_layers 18] [--batch 16] [--size 64] [--steps N] [--precision bf16] [--gpus N | --spmd]\n\n"+
+		"Training steps on one synthetic batch already on the device(s) (Trainer.Stage once, then StepStaged),\n"+
+		"as PyTorch benchmarks do; inference on the same batch from host memory.")
 	var c benchConfig
 	BackendFlag(fs, &c.backend)
 	fs.StringVar(&c.arch, "arch", "resnet", "architecture (TAO arch name)")
@@ -43,12 +48,15 @@ func runBench(env *Env, args []string) error {
 	fs.IntVar(&c.warmup, "warmup", 1, "untimed steps after the first (compile) step")
 	fs.BoolVar(&c.skipTrain, "no_train", false, "measure inference only")
 	fs.BoolVar(&c.skipInfer, "no_infer", false, "measure training only")
+	fs.StringVar(&c.precision, "precision", "fp32", "training precision: fp32, or bf16 (mixed precision; XLA backends)")
+	fs.IntVar(&c.gpus, "gpus", 1, "train data parallel on devices 0..N-1, --batch images on each")
+	fs.BoolVar(&c.spmd, "spmd", false, "with --gpus 1: run the data-parallel (SPMD) training program on one device")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed steps (pprof format) to this file; with both training and inference, FILE.train and FILE.infer")
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
 	}
-	if c.batch < 1 || c.steps < 1 || c.size < 16 || c.warmup < 0 {
-		return Usagef("--batch and --steps must be positive, --size at least 16")
+	if c.batch < 1 || c.steps < 1 || c.size < 16 || c.warmup < 0 || c.gpus < 1 {
+		return Usagef("--batch, --steps and --gpus must be positive, --size at least 16")
 	}
 	return bench(env.Stdout, c)
 }
@@ -78,45 +86,79 @@ func bench(w io.Writer, c benchConfig) error {
 	}
 	fmt.Fprintf(w, "bonsai bench: %s, %dx%dx%d, batch %d, %d classes, %.2fM params, %d MACs per image, backend %s (%s)\n",
 		name, c.size, c.size, c.channels, c.batch, c.classes, float64(total)/1e6, cost.MACs, e.Name, e.Backend.Description())
-	images, labels := syntheticBatch(c)
 	if !c.skipTrain {
-		if err := benchTrain(w, m, images, labels, c); err != nil {
+		if err := benchTrain(w, e, m, c); err != nil {
 			return err
 		}
 	}
 	if !c.skipInfer {
+		images, _ := syntheticBatch(c, c.batch)
 		return benchInfer(w, m, images, c)
 	}
 	return nil
 }
 
-// syntheticBatch is a batch of uniform random images in [-1, 1] with random one-hot labels.
-func syntheticBatch(c benchConfig) (*model.Tensor, *model.Tensor) {
+// syntheticBatch is a batch of n uniform random images in [-1, 1] with random one-hot labels.
+func syntheticBatch(c benchConfig, n int) (*model.Tensor, *model.Tensor) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	x := model.NewTensor(c.batch, c.size, c.size, c.channels)
+	x := model.NewTensor(n, c.size, c.size, c.channels)
 	for i := range x.Data {
 		x.Data[i] = rng.Float32()*2 - 1
 	}
-	y := model.NewTensor(c.batch, c.classes)
-	for i := range c.batch {
+	y := model.NewTensor(n, c.classes)
+	for i := range n {
 		y.Data[i*c.classes+rng.IntN(c.classes)] = 1
 	}
 	return x, y
 }
 
-func benchTrain(w io.Writer, m *engine.Model, x, y *model.Tensor, c benchConfig) error {
-	tr, err := m.NewTrainer(engine.TrainConfig{Optimizer: "sgd", Momentum: 0.9, BatchSize: c.batch, Seed: 1})
+// benchTrain times training steps (SGD with momentum) on one batch staged on the device(s):
+// --batch images per device.
+func benchTrain(w io.Writer, e *engine.Engine, m *engine.Model, c benchConfig) error {
+	cfg := engine.TrainConfig{Optimizer: "sgd", Momentum: 0.9, BatchSize: c.batch, Seed: 1}
+	precision, note, err := e.TrainingPrecision(c.precision)
+	if err != nil {
+		return UsageError{err}
+	}
+	if note != "" && c.precision != precision {
+		fmt.Fprintf(w, "note: bench runs %s as asked (the training command would use %s: %s)\n", c.precision, precision, note)
+	}
+	cfg.Precision = c.precision
+	if c.gpus > 1 || c.spmd {
+		for i := range c.gpus {
+			cfg.Devices = append(cfg.Devices, i)
+		}
+	}
+	tr, err := m.NewTrainer(cfg)
 	if err != nil {
 		return err
 	}
-	step := func() error {
-		_, _, err := tr.Step(x, y, 0.01)
+	x, y := syntheticBatch(c, c.batch*c.gpus)
+	staged, err := tr.Stage(x, y)
+	if err != nil {
 		return err
 	}
-	return timeIt(w, "train", c, step)
+	defer staged.Release()
+	program := "plain program"
+	if cfg.Devices != nil {
+		program = "SPMD program"
+	}
+	fmt.Fprintf(w, "train: %s, %d device(s), %s, %d images per step\n", c.precision, c.gpus, program, c.batch*c.gpus)
+	step := func() error {
+		_, _, err := tr.StepStaged(staged, 0.01)
+		return err
+	}
+	return timeIt(w, "train", withBatch(c, c.batch*c.gpus), step)
+}
+
+// withBatch is c measuring n images per step.
+func withBatch(c benchConfig, n int) benchConfig {
+	c.batch = n
+	return c
 }
 
 func benchInfer(w io.Writer, m *engine.Model, x *model.Tensor, c benchConfig) error {
+	m.SetPredictBatch(c.batch)
 	step := func() error {
 		_, err := m.Predict(x)
 		return err

@@ -36,7 +36,7 @@ an existing output is an error unless --overwrite.
 the model's preprocess mode needs: TAO writes caffe's for every mode), labels.txt (TAO's, one
 class per line), labels_deepstream.txt (the one ';'-separated line DeepStream's classifier
 parser reads) and config_infer_primary.txt (a complete nvinfer [property] block). nvinfer has
-one scale for all channels; for torch-mode models the per-channel std is folded into the first
+one scale for all channels; a per-channel std (train_config.image_std) is folded into the first
 convolution so that the config is exact.
 
 --data_type int8 calibrates in Bonsai (TAO needs TensorRT for this): --batches x --batch_size

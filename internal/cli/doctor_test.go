@@ -42,9 +42,17 @@ func TestBenchRunsOnPureGo(t *testing.T) {
 	if code := Main(args, &out, &errb); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"resnet10", "train: first step", "infer: first step", "img/s"} {
+	for _, want := range []string{"resnet10", "train: fp32, 1 device(s), plain program, 2 images per step", "train: first step", "infer: first step", "img/s"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("bench output lacks %q:\n%s", want, out.String())
 		}
+	}
+	// The data-parallel program with one replica, in bf16.
+	out.Reset()
+	if code := Main(append(args, "--spmd", "--precision", "bf16", "--no_infer"), &out, &errb); code != ExitOK {
+		t.Fatalf("--spmd --precision bf16: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "train: bf16, 1 device(s), SPMD program") {
+		t.Errorf("bench --spmd --precision bf16 output:\n%s", out.String())
 	}
 }

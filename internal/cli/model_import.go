@@ -378,6 +378,9 @@ func foreignModel(path string) error {
 	format, _, err := pretrained.Detect(path)
 	if errors.Is(err, os.ErrNotExist) {
 		ext := strings.ToLower(filepath.Ext(path))
+		if sibling := modelfile.Sibling(path); sibling != "" {
+			return UsageError{fmt.Errorf("%s: no such file, but %s exists: Bonsai writes model files as %s; give that path", path, sibling, modelfile.Ext)}
+		}
 		if ext == ".hdf5" || ext == ".h5" || ext == ".tlt" {
 			return UsageError{fmt.Errorf("%s: no such file; Bonsai's checkpoints are %s files (weights/<arch>_NNN%s), and a TAO or Keras %s model must be converted first: bonsai model import MODEL%s -o MODEL%s -e SPEC",
 				path, modelfile.Ext, modelfile.Ext, ext, ext, modelfile.Ext)}

@@ -76,34 +76,29 @@ func TestPruneRefusesItsOwnInput(t *testing.T) {
 	}
 }
 
-// TestResumeMessages: --resume refuses a spec that builds another model and names the fields,
-// says a finished run is finished, and asks for the key of an encrypted run.
+// TestResumeMessages: --resume of an encrypted run asks for the key, refuses a spec that
+// builds another model naming the fields, and says a finished run is finished.
 func TestResumeMessages(t *testing.T) {
 	root, specPath := tinyProject(t, 2)
 	dir := filepath.Join(root, "results")
 	crashAtWrite(t, "resnet_002", func() {
-		bonsai("classification", "train", "-e", specPath, "-r", dir, "--backend", "go")
+		bonsai("classification", "train", "-e", specPath, "-r", dir, "-k", "s3cret", "--backend", "go")
 	})
+	code, _, errs := bonsai("classification", "train", "-e", specPath, "-r", dir, "--resume", "--backend", "go")
+	if code != ExitUsage || !strings.Contains(errs, "last.safetensors.enc") || !strings.Contains(errs, "-k") {
+		t.Errorf("--resume of an encrypted run without -k: exit %d, %s", code, errs)
+	}
 	changed := filepath.Join(root, "changed.cfg")
 	text, _ := os.ReadFile(specPath)
 	os.WriteFile(changed, []byte(strings.NewReplacer("n_layers: 10", "n_layers: 18", `"3,32,32"`, `"3,48,48"`).Replace(string(text))), 0o644)
-	code, _, errs := bonsai("classification", "train", "-e", changed, "-r", dir, "--resume", "--backend", "go")
+	code, _, errs = bonsai("classification", "train", "-e", changed, "-r", dir, "-k", "s3cret", "--resume", "--backend", "go")
 	if code != ExitFailure || !strings.Contains(errs, "model_config.n_layers: 10 -> 18") || !strings.Contains(errs, `model_config.input_image_size: "3,32,32" -> "3,48,48"`) {
 		t.Errorf("--resume with another model: exit %d, %s", code, errs)
 	}
-	mustRun(t, "classification", "train", "-e", specPath, "-r", dir, "--resume", "--backend", "go")
-	code, _, errs = bonsai("classification", "train", "-e", specPath, "-r", dir, "--resume", "--backend", "go")
+	mustRun(t, "classification", "train", "-e", specPath, "-r", dir, "-k", "s3cret", "--resume", "--backend", "go")
+	code, _, errs = bonsai("classification", "train", "-e", specPath, "-r", dir, "-k", "s3cret", "--resume", "--backend", "go")
 	if code != ExitFailure || !strings.Contains(errs, "already finished its 2 epochs") || strings.Contains(errs, "init_epoch") {
 		t.Errorf("--resume of a finished run: exit %d, %s", code, errs)
-	}
-
-	enc := filepath.Join(root, "encrypted")
-	crashAtWrite(t, "resnet_002", func() {
-		bonsai("classification", "train", "-e", specPath, "-r", enc, "-k", "s3cret", "--backend", "go")
-	})
-	code, _, errs = bonsai("classification", "train", "-e", specPath, "-r", enc, "--resume", "--backend", "go")
-	if code != ExitUsage || !strings.Contains(errs, "last.safetensors.enc") || !strings.Contains(errs, "-k") {
-		t.Errorf("--resume of an encrypted run without -k: exit %d, %s", code, errs)
 	}
 }
 
@@ -131,12 +126,12 @@ func TestHugeBatches(t *testing.T) {
 }
 
 // TestLogFileTakesEverything: with --log_file nothing reaches the terminal, not even the
-// backend's fallback note.
+// backend's fallback note, but for the "Execution status" line that TAO's launcher prints.
 func TestLogFileTakesEverything(t *testing.T) {
 	_, specPath := tinyProject(t, 1)
 	logFile := filepath.Join(t.TempDir(), "train.log")
 	code, out, errs := bonsai("classification", "train", "-e", specPath, "-r", t.TempDir(), "--backend", "auto", "--log_file", logFile)
-	if code != ExitOK || out != "" || errs != "" {
+	if code != ExitOK || out != "Execution status: PASS\n" || errs != "" {
 		t.Errorf("exit %d; stdout %q; stderr %q", code, out, errs)
 	}
 	if log, _ := os.ReadFile(logFile); !strings.Contains(string(log), "Best epoch") {
@@ -185,5 +180,17 @@ func TestMessagesSayWhatToDo(t *testing.T) {
 	code, _, errs = bonsai("classification", "evaluate", "-e", specPath, "--backend", "go")
 	if code == ExitOK || !strings.Contains(errs, "eval_config.model_path") || !strings.Contains(errs, "-m MODEL") {
 		t.Errorf("evaluate before training: exit %d, %s", code, errs)
+	}
+}
+
+// TestTAOModelNameWithSafetensorsSibling: -m resnet_001.hdf5, which does not exist, names the
+// resnet_001.safetensors next to it.
+func TestTAOModelNameWithSafetensorsSibling(t *testing.T) {
+	dir := t.TempDir()
+	in := prunableModelFile(t, dir, "")
+	tao := strings.TrimSuffix(in, modelfile.Ext) + ".hdf5"
+	code, _, errs := bonsai("classification", "inference", "-m", tao, "-i", in)
+	if code == ExitOK || !strings.Contains(errs, in+" exists") {
+		t.Errorf("-m %s: exit %d, %s", tao, code, errs)
 	}
 }

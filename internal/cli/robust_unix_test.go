@@ -45,6 +45,7 @@ func TestNonRegularInputsRefused(t *testing.T) {
 			{"classification", "train", "-e", bad, "-r", t.TempDir()},
 			{"classification", "inference", "-m", bad, "-i", bad},
 			{"model", "summary", "-e", bad},
+			{"dataset", "idx", "--images", bad, "--labels", bad, "--out", filepath.Join(t.TempDir(), "out")},
 		} {
 			code, _, errs := bonsai(args...)
 			if code == ExitOK || !strings.Contains(errs, "not a regular file") {

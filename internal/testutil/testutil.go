@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bonsai-ml/bonsai/internal/splitmix"
 )
 
 // EnvAcceptance turns on the long acceptance checks (training runs that prove accuracy).
@@ -71,20 +73,12 @@ func AssertClose[T float32 | float64](t testing.TB, what string, got []T, want [
 	}
 }
 
-// SplitMix64 is a strong 64-bit mixing function (Steele et al.), for deterministic test data.
-func SplitMix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
 // Rand returns a deterministic uniform [0,1) generator seeded by seed.
 func Rand(seed uint64) func() float64 {
 	s := seed
 	return func() float64 {
 		s++
-		return float64(SplitMix64(s)>>11) / (1 << 53)
+		return float64(splitmix.Mix(s)>>11) / (1 << 53)
 	}
 }
 

@@ -74,7 +74,26 @@ func (o *object) readV1() error {
 	if c.err != nil {
 		return c.err
 	}
-	blocks := [][2]uint64{{o.addr + 16, size}}
+	return o.readBlocks([2]uint64{o.addr + 16, size}, func(b *cursor, _ int) ([][2]uint64, error) {
+		var next [][2]uint64
+		for b.left() >= 8 && len(o.msgs) < nmsgs {
+			typ, msize := b.u16(), int(b.u16())
+			flags := b.u8()
+			b.skip(3)
+			blk, err := o.addMessage(b, typ, flags, msize)
+			if err != nil {
+				return nil, err
+			}
+			next = append(next, blk...)
+		}
+		return next, nil
+	})
+}
+
+// readBlocks decodes the header's first block and, in turn, every continuation block the
+// messages point to.
+func (o *object) readBlocks(first [2]uint64, decode func(b *cursor, i int) ([][2]uint64, error)) error {
+	blocks := [][2]uint64{first}
 	for i := 0; i < len(blocks); i++ {
 		if i >= maxHeaderBlocks {
 			return fmt.Errorf("too many header continuation blocks")
@@ -83,26 +102,32 @@ func (o *object) readV1() error {
 		if err != nil {
 			return err
 		}
-		for b.left() >= 8 && len(o.msgs) < nmsgs {
-			typ, msize := b.u16(), int(b.u16())
-			flags := b.u8()
-			b.skip(3)
-			data := b.take(msize)
-			if b.err != nil {
-				return fmt.Errorf("header message: %w", b.err)
-			}
-			m := message{typ: typ, flags: flags, data: data}
-			o.msgs = append(o.msgs, m)
-			if typ == msgContinuation {
-				next, err := o.continuation(m)
-				if err != nil {
-					return err
-				}
-				blocks = append(blocks, next)
-			}
+		next, err := decode(b, i)
+		if err != nil {
+			return err
 		}
+		blocks = append(blocks, next...)
 	}
 	return nil
+}
+
+// addMessage takes one message's data from b and records it; a continuation message returns
+// the block it points to.
+func (o *object) addMessage(b *cursor, typ uint16, flags uint8, size int) ([][2]uint64, error) {
+	data := b.take(size)
+	if b.err != nil {
+		return nil, fmt.Errorf("header message: %w", b.err)
+	}
+	m := message{typ: typ, flags: flags, data: data}
+	o.msgs = append(o.msgs, m)
+	if typ != msgContinuation {
+		return nil, nil
+	}
+	blk, err := o.continuation(m)
+	if err != nil {
+		return nil, err
+	}
+	return [][2]uint64{blk}, nil
 }
 
 // continuation decodes a continuation message: the address and length of the next block.
@@ -138,26 +163,13 @@ func (o *object) readV2() error {
 		return c.err
 	}
 	order := flags&0x04 != 0
-	blocks := [][2]uint64{{o.addr + uint64(c.off), size}}
-	for i := 0; i < len(blocks); i++ {
-		if i >= maxHeaderBlocks {
-			return fmt.Errorf("too many header continuation blocks")
-		}
-		b, err := o.f.cursorAt(blocks[i][0], blocks[i][1])
-		if err != nil {
-			return err
-		}
+	return o.readBlocks([2]uint64{o.addr + uint64(c.off), size}, func(b *cursor, i int) ([][2]uint64, error) {
 		if i > 0 {
 			b.signature("OCHK")
 			b.b = b.b[:max(len(b.b)-4, 0)] // checksum
 		}
-		next, err := o.messagesV2(b, order)
-		if err != nil {
-			return err
-		}
-		blocks = append(blocks, next...)
-	}
-	return nil
+		return o.messagesV2(b, order)
+	})
 }
 
 // messagesV2 decodes the messages of one v2 header block and returns its continuation blocks.
@@ -174,19 +186,11 @@ func (o *object) messagesV2(b *cursor, order bool) ([][2]uint64, error) {
 		if order {
 			b.skip(2)
 		}
-		data := b.take(msize)
-		if b.err != nil {
-			return nil, fmt.Errorf("header message: %w", b.err)
+		blk, err := o.addMessage(b, typ, flags, msize)
+		if err != nil {
+			return nil, err
 		}
-		m := message{typ: typ, flags: flags, data: data}
-		o.msgs = append(o.msgs, m)
-		if typ == msgContinuation {
-			blk, err := o.continuation(m)
-			if err != nil {
-				return nil, err
-			}
-			next = append(next, blk)
-		}
+		next = append(next, blk...)
 	}
 	return next, nil
 }

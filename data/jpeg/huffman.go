@@ -1,0 +1,230 @@
+package jpeg
+
+import (
+	"errors"
+	"fmt"
+)
+
+var errCorrupt = errors.New("jpeg: corrupt entropy-coded data")
+
+// bitReader reads the entropy-coded segment most significant bit first, removing the zero
+// byte stuffed after each 0xFF. At a marker (or the end of the data) it supplies zero bits, as
+// libjpeg does.
+type bitReader struct {
+	data   []byte
+	pos    int
+	acc    uint64 // the next n bits are its low n bits
+	n      uint
+	marker bool
+	padded uint // zero bits supplied after a marker or the end of the data
+}
+
+var errTruncated = errors.New("jpeg: entropy-coded data ends early (truncated file?)")
+
+// truncated reports whether the decoder consumed bits the data does not have.
+func (r *bitReader) truncated() bool { return r.padded > r.n }
+
+// fill tops the accumulator up to at least 57 bits.
+func (r *bitReader) fill() {
+	for r.n <= 56 {
+		var b byte
+		if !r.marker && r.pos < len(r.data) {
+			b = r.data[r.pos]
+			if b != 0xFF {
+				r.pos++
+			} else if r.pos+1 < len(r.data) && r.data[r.pos+1] == 0 {
+				r.pos += 2
+			} else {
+				r.marker, b = true, 0
+			}
+		}
+		if r.marker || r.pos >= len(r.data) {
+			r.padded += 8
+		}
+		r.acc = r.acc<<8 | uint64(b)
+		r.n += 8
+	}
+}
+
+// peek returns the next k bits (k <= 16) without consuming them.
+func (r *bitReader) peek(k uint) uint32 {
+	if r.n < k {
+		r.fill()
+	}
+	return uint32(r.acc>>(r.n-k)) & (1<<k - 1)
+}
+
+// receiveExtend reads s bits (s <= 15) and sign-extends them as JPEG codes magnitudes.
+func (r *bitReader) receiveExtend(s uint) int32 {
+	if s == 0 {
+		return 0
+	}
+	v := int32(r.peek(s))
+	r.n -= s
+	if v < 1<<(s-1) {
+		v -= 1<<s - 1
+	}
+	return v
+}
+
+// restart discards the bits left before a restart marker and reads the marker (searching
+// forward for it in a damaged file).
+func (r *bitReader) restart() error {
+	if r.truncated() {
+		return errTruncated
+	}
+	r.acc, r.n, r.marker, r.padded = 0, 0, false, 0
+	for r.pos+1 < len(r.data) {
+		if r.data[r.pos] == 0xFF && r.data[r.pos+1] >= markerRST0 && r.data[r.pos+1] <= markerRST7 {
+			r.pos += 2
+			return nil
+		}
+		r.pos++
+	}
+	return errTruncated
+}
+
+// lutBits is the code length the lookup table resolves at once; longer codes take the slow path.
+const lutBits = 9
+
+// huffTable is a Huffman table: a lookup of the first lutBits bits, and for longer codes the
+// canonical code ranges of JPEG's Annex C.
+type huffTable struct {
+	set     bool
+	lut     [1 << lutBits]uint16 // length<<8 | symbol, 0 for codes longer than lutBits
+	maxcode [17]int32            // largest code of each length, -1 if none
+	valptr  [17]int32            // index in vals of the first code of each length
+	mincode [17]int32
+	vals    [256]uint8
+}
+
+func (d *decoder) readHuffman(seg []byte) error {
+	for len(seg) > 0 {
+		if len(seg) < 17 {
+			return fmt.Errorf("jpeg: short Huffman table")
+		}
+		class, id := seg[0]>>4, int(seg[0]&15)
+		if class > 1 || id > 3 {
+			return fmt.Errorf("jpeg: bad Huffman table class %d id %d", class, id)
+		}
+		t := &d.dc[id]
+		if class == 1 {
+			t = &d.ac[id]
+		}
+		var counts [17]int
+		total := 0
+		for l := 1; l <= 16; l++ {
+			counts[l] = int(seg[l])
+			total += counts[l]
+		}
+		if total > 256 || len(seg) < 17+total {
+			return fmt.Errorf("jpeg: bad Huffman table")
+		}
+		*t = huffTable{set: true}
+		copy(t.vals[:], seg[17:17+total])
+		if err := t.build(counts); err != nil {
+			return err
+		}
+		seg = seg[17+total:]
+	}
+	return nil
+}
+
+// build assigns the canonical codes (Annex C) and fills the lookup table.
+func (t *huffTable) build(counts [17]int) error {
+	code, k := int32(0), 0
+	for l := 1; l <= 16; l++ {
+		t.valptr[l], t.mincode[l], t.maxcode[l] = int32(k), code, -1
+		if counts[l] > 0 {
+			t.maxcode[l] = code + int32(counts[l]) - 1
+		}
+		for range counts[l] {
+			if l <= lutBits {
+				first := int(code) << (lutBits - l)
+				for j := range 1 << (lutBits - l) {
+					t.lut[first+j] = uint16(l)<<8 | uint16(t.vals[k])
+				}
+			}
+			code++
+			k++
+		}
+		if code > 1<<l {
+			return fmt.Errorf("jpeg: bad Huffman code lengths")
+		}
+		code <<= 1
+	}
+	return nil
+}
+
+// decode reads one Huffman-coded symbol.
+func (r *bitReader) decode(t *huffTable) (uint8, error) {
+	if r.n < 16 {
+		r.fill()
+	}
+	if e := t.lut[uint32(r.acc>>(r.n-lutBits))&(1<<lutBits-1)]; e != 0 {
+		r.n -= uint(e >> 8)
+		return uint8(e), nil
+	}
+	for l := lutBits + 1; l <= 16; l++ {
+		code := int32(r.acc>>(r.n-uint(l))) & (1<<l - 1)
+		if code <= t.maxcode[l] {
+			r.n -= uint(l)
+			return t.vals[t.valptr[l]+code-t.mincode[l]], nil
+		}
+	}
+	return 0, errCorrupt
+}
+
+// decodeBlock reads one block's coefficients into coef (natural order, not dequantized), with
+// pred the component's DC predictor, and returns the number of coefficients up to the last
+// nonzero one in coded order (1: DC only). With dcOnly it reads past the AC coefficients
+// without storing them.
+func (r *bitReader) decodeBlock(coef *[64]int32, dc, ac *huffTable, pred *int32, dcOnly bool) (int, error) {
+	s, err := r.decode(dc)
+	if err != nil {
+		return 0, err
+	}
+	if s > 15 {
+		return 0, errCorrupt
+	}
+	*pred += r.receiveExtend(uint(s))
+	coef[0] = *pred
+	last := 1
+	for k := 1; k < 64; k++ {
+		// The lookup of r.decode, inlined.
+		if r.n < 32 {
+			r.fill()
+		}
+		var rs uint8
+		if e := ac.lut[uint32(r.acc>>(r.n-lutBits))&(1<<lutBits-1)]; e != 0 {
+			r.n -= uint(e >> 8)
+			rs = uint8(e)
+		} else if rs, err = r.decode(ac); err != nil {
+			return 0, err
+		}
+		run, size := int(rs>>4), uint(rs&15)
+		if size == 0 {
+			if run != 15 {
+				break // end of block
+			}
+			k += 15
+			continue
+		}
+		k += run
+		if k > 63 {
+			return 0, errCorrupt
+		}
+		// receiveExtend, inlined: r.n >= 16 after the symbol.
+		v := int32(r.acc>>(r.n-size)) & (1<<size - 1)
+		r.n -= size
+		if dcOnly {
+			continue
+		}
+		if v < 1<<(size-1) {
+			v -= 1<<size - 1
+		}
+		coef[zigzag[k]] = v
+		last = k + 1
+	}
+	return last, nil
+}

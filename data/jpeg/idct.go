@@ -1,0 +1,157 @@
+package jpeg
+
+import "math"
+
+// Inverse DCTs: dequantize a block's coefficients (natural order) and write its samples, level
+// shifted by 128 and clamped, to dst with the given row stride.
+type idctFunc func(coef *[64]int32, q *[64]int32, dst []uint8, stride int)
+
+func idctFor(scale int) idctFunc {
+	switch scale {
+	case 2:
+		return idctReduced(4)
+	case 4:
+		return idctReduced(2)
+	case 8:
+		return idctDC
+	}
+	return idct8
+}
+
+// Fixed-point constants of the 8-point LLM inverse DCT, 13 fractional bits.
+const (
+	constBits = 13
+	pass1Bits = 2
+	c0298     = 2446  // 0.298631336
+	c0390     = 3196  // 0.390180644
+	c0541     = 4433  // 0.541196100
+	c0765     = 6270  // 0.765366865
+	c0899     = 7373  // 0.899976223
+	c1175     = 9633  // 1.175875602
+	c1501     = 12299 // 1.501321110
+	c1847     = 15137 // 1.847759065
+	c1961     = 16069 // 1.961570560
+	c2053     = 16819 // 2.053119869
+	c2562     = 20995 // 2.562915447
+	c3072     = 25172 // 3.072711026
+)
+
+// descale divides by 2^n, rounding half up.
+func descale(x int32, n uint) int32 { return (x + 1<<(n-1)) >> n }
+
+// idct8 is the accurate integer inverse DCT (Loeffler, Ligtenberg and Moschytz's factorization,
+// the one libjpeg calls "islow"): columns first, keeping pass1Bits extra bits, then rows.
+func idct8(coef *[64]int32, q *[64]int32, dst []uint8, stride int) {
+	var ws [64]int32
+	for col := range 8 {
+		if coef[8+col]|coef[16+col]|coef[24+col]|coef[32+col]|coef[40+col]|coef[48+col]|coef[56+col] == 0 {
+			dc := coef[col] * q[col] << pass1Bits
+			for r := range 8 {
+				ws[r*8+col] = dc
+			}
+			continue
+		}
+		var in [8]int32
+		for r := range 8 {
+			in[r] = coef[r*8+col] * q[r*8+col]
+		}
+		var out [8]int32
+		llm(&in, &out, constBits-pass1Bits)
+		for r := range 8 {
+			ws[r*8+col] = out[r]
+		}
+	}
+	for row := range 8 {
+		w := (*[8]int32)(ws[row*8 : row*8+8])
+		d := dst[row*stride : row*stride+8]
+		if w[1]|w[2]|w[3]|w[4]|w[5]|w[6]|w[7] == 0 {
+			v := clamp8(descale(w[0], pass1Bits+3) + 128)
+			for x := range d {
+				d[x] = v
+			}
+			continue
+		}
+		var out [8]int32
+		llm(w, &out, constBits+pass1Bits+3)
+		for x := range d {
+			d[x] = clamp8(out[x] + 128)
+		}
+	}
+}
+
+// llm is one 8-point pass: the even part from inputs 0, 2, 4, 6, the odd part from 1, 3, 5, 7,
+// results descaled by shift bits.
+func llm(in, out *[8]int32, shift uint) {
+	z2, z3 := in[2], in[6]
+	z1 := (z2 + z3) * c0541
+	tmp2 := z1 - z3*c1847
+	tmp3 := z1 + z2*c0765
+	tmp0 := (in[0] + in[4]) << constBits
+	tmp1 := (in[0] - in[4]) << constBits
+	tmp10, tmp13 := tmp0+tmp3, tmp0-tmp3
+	tmp11, tmp12 := tmp1+tmp2, tmp1-tmp2
+
+	t0, t1, t2, t3 := in[7], in[5], in[3], in[1]
+	z1, z2, z3 = t0+t3, t1+t2, t0+t2
+	z4 := t1 + t3
+	z5 := (z3 + z4) * c1175
+	t0 *= c0298
+	t1 *= c2053
+	t2 *= c3072
+	t3 *= c1501
+	z1 *= -c0899
+	z2 *= -c2562
+	z3 = z3*-c1961 + z5
+	z4 = z4*-c0390 + z5
+	t0 += z1 + z3
+	t1 += z2 + z4
+	t2 += z2 + z3
+	t3 += z1 + z4
+
+	out[0], out[7] = descale(tmp10+t3, shift), descale(tmp10-t3, shift)
+	out[1], out[6] = descale(tmp11+t2, shift), descale(tmp11-t2, shift)
+	out[2], out[5] = descale(tmp12+t1, shift), descale(tmp12-t1, shift)
+	out[3], out[4] = descale(tmp13+t0, shift), descale(tmp13-t0, shift)
+}
+
+// idctDC is the 1x1 inverse DCT: the block's mean, DC/8.
+func idctDC(coef *[64]int32, q *[64]int32, dst []uint8, _ int) {
+	dst[0] = clamp8(descale(coef[0]*q[0], 3) + 128)
+}
+
+// idctReduced returns the n x n inverse DCT (n = 4 or 2) of a block's n x n lowest
+// frequencies: the samples an 8 x 8 inverse DCT would give at the centers of (8/n)-pixel
+// cells, f(x, y) = 1/4 Σ C(u) C(v) F(v, u) cos((2x+1)uπ/2n) cos((2y+1)vπ/2n), C(0) = 1/√2.
+func idctReduced(n int) idctFunc {
+	basis := make([]float32, n*n) // basis[x*n+u] = C(u) cos((2x+1)uπ/2n) / 2
+	for x := range n {
+		for u := range n {
+			c := math.Cos(float64((2*x+1)*u) * math.Pi / float64(2*n))
+			if u == 0 {
+				c /= math.Sqrt2
+			}
+			basis[x*n+u] = float32(c / 2)
+		}
+	}
+	return func(coef *[64]int32, q *[64]int32, dst []uint8, stride int) {
+		var tmp [16]float32 // [v][x]: rows of coefficients transformed along u
+		for v := range n {
+			for x := range n {
+				var s float32
+				for u := range n {
+					s += basis[x*n+u] * float32(coef[v*8+u]*q[v*8+u])
+				}
+				tmp[v*n+x] = s
+			}
+		}
+		for y := range n {
+			for x := range n {
+				var s float32
+				for v := range n {
+					s += basis[y*n+v] * tmp[v*n+x]
+				}
+				dst[y*stride+x] = clamp8(int32(math.Floor(float64(s)+0.5)) + 128)
+			}
+		}
+	}
+}
