@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Bonsai's pure-Go engine against PyTorch on the CPU, interleaved in one sitting: for each
 # architecture, training (64x64, batch 16) and inference (224x224, batch 8) images/second of
-# `bonsai bench --backend go` and of scripts/bench_torch.py (PyTorch with $THREADS threads),
-# one after the other, $ROUNDS rounds. Writes a Markdown table for BENCHMARKS.md: images/s per
-# round, images per CPU-second, GFLOP/s (multiply-adds x2, training counted as 3x the forward
-# pass), and Bonsai/PyTorch ratios of images/s and of FLOP-normalised throughput (images/s x
-# multiply-adds per image, which differ a little between the TAO and torchvision forms).
-# Ratios use the best round of each program (the least disturbed on a shared machine).
+# `bonsai bench --backend go` (GOMAXPROCS=$THREADS) and of scripts/bench_torch.py (PyTorch with
+# $THREADS threads), one after the other, $ROUNDS rounds. Writes a Markdown table for
+# BENCHMARKS.md: images/s per round, images per CPU-second, GFLOP/s (multiply-adds x2, training
+# counted as 3x the forward pass), and Bonsai/PyTorch ratios of images/s and of FLOP-normalised
+# throughput (images/s x multiply-adds per image, which differ a little between the TAO and
+# torchvision forms). Ratios use the best round of each program (the least disturbed).
+#
+# Run it on a quiet machine: when other processes take the cores, PyTorch's OpenMP threads
+# (which spin at every barrier) lose several times more than Bonsai's goroutines, and its
+# images per CPU-second fall too. The load average at the start and end is in the output.
 #
 # Usage: scripts/bench_cpu.sh [OUT.md]
 # Environment:
@@ -80,10 +84,10 @@ for round in $(seq "$ROUNDS"); do
 				shape="--batch 8 --size 224 --steps $INFER_STEPS --warmup $WARMUP --no_train"
 			fi
 			# shellcheck disable=SC2086 # flags and shape are word lists
-			measure bonsai "$arch" $task "$round" "$BONSAI" bench --backend go $flags $shape
+			measure bonsai "$arch" $task "$round" env GOMAXPROCS="$THREADS" "$BONSAI" bench --backend go $flags $shape
 			if [ -n "${BASELINE:-}" ]; then
 				# shellcheck disable=SC2086
-				measure baseline "$arch" $task "$round" "$BASELINE" bench --backend go $flags $shape
+				measure baseline "$arch" $task "$round" env GOMAXPROCS="$THREADS" "$BASELINE" bench --backend go $flags $shape
 			fi
 			# shellcheck disable=SC2086
 			measure pytorch "$arch" $task "$round" "$PYTHON" scripts/bench_torch.py --threads "$THREADS" $flags $shape

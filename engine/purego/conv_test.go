@@ -39,6 +39,7 @@ var convCases = []convCase{
 	{name: "depthwise x2 stride2", batch: 2, channels: 3, outCh: 6, spatial: []int{7, 7}, kernel: []int{3, 3}, featureGroups: 3, strides: []int{2, 2}, paddings: [][2]int{{1, 1}, {1, 1}}},
 	{name: "depthwise dilated input", batch: 2, channels: 4, outCh: 4, spatial: []int{4, 5}, kernel: []int{3, 3}, featureGroups: 4, inDil: []int{2, 2}, paddings: [][2]int{{2, 3}, {2, 2}}, noGrad: true},
 	{name: "groups of 2 inputs, 1 output", batch: 2, channels: 6, outCh: 3, spatial: []int{5, 6}, kernel: []int{3, 3}, featureGroups: 3, inDil: []int{2, 1}, paddings: [][2]int{{2, 2}, {1, 1}}, noGrad: true},
+	{name: "depthwise 44 channels stride 2", batch: 2, channels: 44, outCh: 44, spatial: []int{7, 6}, kernel: []int{3, 3}, featureGroups: 44, strides: []int{2, 2}, paddings: [][2]int{{1, 1}, {0, 1}}},
 	{name: "depthwise 5x5 dilation 2", batch: 2, channels: 16, outCh: 16, spatial: []int{9, 8}, kernel: []int{5, 5}, featureGroups: 16, kerDil: []int{2, 2}, paddings: [][2]int{{4, 4}, {4, 4}}},
 	{name: "input dilation", batch: 2, channels: 2, outCh: 3, spatial: []int{4, 5}, kernel: []int{3, 3}, inDil: []int{2, 3}, paddings: [][2]int{{1, 2}, {2, 1}}, noGrad: true},
 	{name: "batch groups", batch: 4, channels: 3, outCh: 4, spatial: []int{5, 5}, kernel: []int{3, 3}, batchGrps: 2, noGrad: true},

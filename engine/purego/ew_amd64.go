@@ -14,7 +14,10 @@ func ewWhereAVX2(dst, cond, a, b *float32, n int)
 func ewNegAVX2(dst, a *float32, n int)
 
 //go:noescape
-func ewLogisticAVX2(dst, a *float32, n int)
+func ewLogisticAVX2(dst, a *float32, n int, times int)
+
+//go:noescape
+func ewMulAddAVX2(dst, a, b, c *float32, n int)
 
 // ewBinaryOps maps codes to ewBinaryAVX2's op numbers.
 var ewBinaryOps = map[ewCode]int{ewAdd: 0, ewSub: 1, ewMul: 2, ewDiv: 3, ewMax: 4, ewMin: 5,
@@ -38,7 +41,11 @@ func execEWFast(code ewCode, dst, a, b, c []float32) int {
 	case ewNeg:
 		ewNegAVX2(&dst[0], &a[:n][0], n)
 	case ewLogistic:
-		ewLogisticAVX2(&dst[0], &a[:n][0], n)
+		ewLogisticAVX2(&dst[0], &a[:n][0], n, 0)
+	case ewSwish:
+		ewLogisticAVX2(&dst[0], &a[:n][0], n, 1)
+	case ewMulAdd:
+		ewMulAddAVX2(&dst[0], &a[:n][0], &b[:n][0], &c[:n][0], n)
 	default:
 		return 0
 	}

@@ -163,13 +163,15 @@ ndone:
 	VZEROUPPER
 	RET
 
-// func ewLogisticAVX2(dst, a *float32, n int)
+// func ewLogisticAVX2(dst, a *float32, n int, times int)
 // 1/(1+e^-x) for x >= 0 and e^x/(1+e^x) below, with e = exp(-|x|) from
-// Cephes' single-precision polynomial (relative error about 2e-7).
-TEXT ·ewLogisticAVX2(SB), NOSPLIT, $0-24
+// Cephes' single-precision polynomial (relative error about 2e-7); with
+// times != 0, multiplied by x (swish).
+TEXT ·ewLogisticAVX2(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ n+16(FP), CX
+	MOVQ times+24(FP), DX
 	SHRQ $3, CX
 	JZ   ldone
 	MOVL $0x7fffffff, R8
@@ -240,11 +242,40 @@ lloop:
 	VXORPS  Y2, Y2, Y2
 	VCMPPS  $0x11, Y2, Y0, Y3     // x < 0
 	VBLENDVPS Y3, Y8, Y7, Y7
+	TESTQ DX, DX
+	JZ   lstore
+	VMULPS Y0, Y7, Y7
+lstore:
 	VMOVUPS Y7, (DI)
 	ADDQ $32, SI
 	ADDQ $32, DI
 	DECQ CX
 	JNZ  lloop
 ldone:
+	VZEROUPPER
+	RET
+
+// func ewMulAddAVX2(dst, a, b, c *float32, n int)
+// dst = a*b + c, the product rounded before the sum (as Mul then Add).
+TEXT ·ewMulAddAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), R8
+	MOVQ n+32(FP), CX
+	SHRQ $3, CX
+	JZ   mdone
+mloop:
+	VMOVUPS (SI), Y0
+	VMULPS  (DX), Y0, Y0
+	VADDPS  (R8), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  mloop
+mdone:
 	VZEROUPPER
 	RET

@@ -49,6 +49,9 @@ const (
 	ewNot
 	// Where(bool, float, float)
 	ewWhere
+	// Formed inside fused kernels from two operations (fusedProgram.combine):
+	ewMulAdd // a*b + c, rounded after the product as Mul then Add
+	ewSwish  // a * Logistic(a)
 )
 
 // ewNames are the operations' names, for fused nodes' names.
@@ -56,7 +59,7 @@ var ewNames = [...]string{ewNone: "?", ewAdd: "Add", ewSub: "Sub", ewMul: "Mul",
 	ewPow: "Pow", ewNeg: "Neg", ewAbs: "Abs", ewExp: "Exp", ewLog: "Log", ewLog1p: "Log1p", ewLogistic: "Logistic",
 	ewTanh: "Tanh", ewSqrt: "Sqrt", ewRsqrt: "Rsqrt", ewSign: "Sign", ewIdentity: "Identity", ewConvert: "ConvertDType",
 	ewGT: "GreaterThan", ewGE: "GreaterOrEqual", ewLT: "LessThan", ewLE: "LessOrEqual", ewEQ: "Equal", ewNE: "NotEqual",
-	ewAnd: "LogicalAnd", ewOr: "LogicalOr", ewNot: "LogicalNot", ewWhere: "Where"}
+	ewAnd: "LogicalAnd", ewOr: "LogicalOr", ewNot: "LogicalNot", ewWhere: "Where", ewMulAdd: "MulAdd", ewSwish: "Swish"}
 
 // recordEW records a SimpleGo operation tagged as element-wise.
 func (b *Builder) recordEW(name string, code ewCode, in []backends.Op, op func(sb backends.Builder, in []backends.Op) (backends.Op, error)) (backends.Op, error) {

@@ -20,6 +20,7 @@ type fusedProgram struct {
 	// that is not an exported float value gets one (reused after its last read).
 	buffers int
 	chunk   int // elements per chunk, whole rows when an operand broadcasts rows
+	slots   int // inputs and results
 }
 
 type fusedInput struct {
@@ -87,6 +88,8 @@ func newFusedNode(members []*node, f *fusion) (*node, bool) {
 		}
 		p.instrs = append(p.instrs, ins)
 	}
+	p.slots = len(p.inputs) + len(p.instrs)
+	p.combine()
 	p.allocateBuffers()
 	p.chunk = 1024
 	if rowLen := dims[len(dims)-1]; hasRows {
@@ -144,6 +147,57 @@ func newFusedInput(dims, full []int, isBool bool) fusedInput {
 		}
 	}
 	return in
+}
+
+// combine merges pairs of instructions into one pass over the chunk: a product
+// read only by a sum becomes a multiply-add (batch-norm inference), a logistic
+// read only by the product with its own argument a swish. Results stay bit for
+// bit the same.
+func (p *fusedProgram) combine() {
+	uses := make(map[int]int)
+	for _, ins := range p.instrs {
+		for _, a := range ins.args[:ins.nargs] {
+			uses[a]++
+		}
+	}
+	producer := make(map[int]int) // slot -> instruction
+	removed := make(map[int]bool)
+	// single returns the instruction computing slot s if it has code, is read once and is not exported.
+	single := func(s int, code ewCode) (int, bool) {
+		i, ok := producer[s]
+		if !ok || removed[i] || p.instrs[i].code != code || p.instrs[i].output >= 0 || uses[s] != 1 {
+			return 0, false
+		}
+		return i, true
+	}
+	for j := range p.instrs {
+		ins := &p.instrs[j]
+		for side := range 2 {
+			if ins.nargs != 2 {
+				break
+			}
+			s, other := ins.args[side], ins.args[1-side]
+			if i, ok := single(s, ewMul); ok && ins.code == ewAdd {
+				mul := p.instrs[i]
+				ins.code, ins.nargs, ins.args = ewMulAdd, 3, [3]int{mul.args[0], mul.args[1], other}
+				removed[i] = true
+				break
+			}
+			if i, ok := single(s, ewLogistic); ok && ins.code == ewMul && p.instrs[i].args[0] == other {
+				ins.code, ins.nargs, ins.args = ewSwish, 1, [3]int{other}
+				removed[i] = true
+				break
+			}
+		}
+		producer[ins.result] = j
+	}
+	kept := p.instrs[:0]
+	for j, ins := range p.instrs {
+		if !removed[j] {
+			kept = append(kept, ins)
+		}
+	}
+	p.instrs = kept
 }
 
 // allocateBuffers gives each result that is not an exported float value a
@@ -243,7 +297,7 @@ type fusedWorker[T float] struct {
 }
 
 func newFusedWorker[T float](p *fusedProgram, ins [][]T, boolIns [][]bool) *fusedWorker[T] {
-	w := &fusedWorker[T]{p: p, ins: ins, boolIns: boolIns, slots: make([][]T, len(p.inputs)+len(p.instrs)),
+	w := &fusedWorker[T]{p: p, ins: ins, boolIns: boolIns, slots: make([][]T, p.slots),
 		scratch: make([][]T, p.buffers), inBuf: make([][]T, len(p.inputs)), constant: make([]bool, len(p.inputs))}
 	for i := range w.scratch {
 		w.scratch[i] = make([]T, p.chunk)
@@ -448,6 +502,12 @@ func execEW[T float](code ewCode, dst, a, b, c []T) {
 				dst[i] = c[i]
 			}
 		}
+	case ewMulAdd:
+		c = c[:len(dst)]
+		for i := range dst {
+			prod := T(a[i] * b[i]) // rounded before the sum: no fused multiply-add
+			dst[i] = prod + c[i]
+		}
 	default:
 		unaryEW(code, dst, a)
 	}
@@ -509,6 +569,11 @@ func unaryEW[T float](code ewCode, dst, a []T) {
 		}
 	case ewLogistic:
 		logisticEW(dst, a)
+	case ewSwish:
+		logisticEW(dst, a)
+		for i, v := range a {
+			dst[i] *= v
+		}
 	case ewTanh:
 		for i := range dst {
 			dst[i] = T(math.Tanh(float64(a[i])))

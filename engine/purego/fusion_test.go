@@ -40,7 +40,9 @@ func TestFusedChainsMatchSimpleGo(t *testing.T) {
 			picked := Where(mask, Mul(x, se), Sub(y, se))
 			maskOutside := ConvertDType(Reshape(mask, -1), dt) // the bool mask read by a non-element-wise op
 			misc := Add(Sqrt(Abs(x)), Div(Exp(Neg(Abs(y))), Add(Abs(x), Scalar(g, dt, 1))))
-			for _, o := range []*Node{relu6, inside, swish, mish, grads[0], bn, leaky, picked, maskOutside, misc, Sign(x)} {
+			bnY := Add(shift, Mul(scale, MulScalar(y, 3)))
+			bnSwish := Mul(Logistic(bnY), bnY) // inference: multiply-add and swish passes
+			for _, o := range []*Node{relu6, inside, swish, mish, grads[0], bn, leaky, picked, maskOutside, misc, Sign(x), bnSwish} {
 				outs = append(outs, ConvertDType(o, dtypes.Float64))
 			}
 		}
@@ -49,9 +51,9 @@ func TestFusedChainsMatchSimpleGo(t *testing.T) {
 	assertNearSimpleGo(t, "fused chains", 1e-6, fn, x, y, scale, shift, se)
 }
 
-// TestFusionClusters checks what the fusion pass does with a batch-norm + ReLU chain and a
-// swish whose intermediate value is also an output: one fused node each, the small chain left
-// to SimpleGo.
+// TestFusionClusters checks what the fusion pass does with a batch-norm + ReLU chain (a
+// multiply-add pass and a max), a swish whose intermediate value is also an output (two
+// passes) and one whose logistic is not (one), and a small chain (left to SimpleGo).
 func TestFusionClusters(t *testing.T) {
 	b := newBackend(t, "").Builder("fusion").(*Builder)
 	must := func(op backends.Op, err error) backends.Op {
@@ -69,7 +71,9 @@ func TestFusionClusters(t *testing.T) {
 	sig := must(b.Logistic(x))
 	swish := must(b.Mul(x, sig))
 	smallOut := must(b.Add(must(b.Mul(small, small)), small))
-	exec, err := b.Compile([]backends.Op{bnRelu, swish, sig, smallOut}, nil)
+	z := must(b.Sub(x, scale))
+	bnSwish := must(b.Mul(z, must(b.Logistic(z))))
+	exec, err := b.Compile([]backends.Op{bnRelu, swish, sig, smallOut, bnSwish}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +84,7 @@ func TestFusionClusters(t *testing.T) {
 			fused = append(fused, st.custom.name)
 		}
 	}
-	want := []string{"Fused(Mul,Add,Max)", "Fused(Logistic,Mul)"}
+	want := []string{"Fused(MulAdd,Max)", "Fused(Logistic,Mul)", "Fused(Sub,Swish)"}
 	if strings.Join(fused, " ") != strings.Join(want, " ") {
 		t.Errorf("fused nodes %q, want %q", fused, want)
 	}

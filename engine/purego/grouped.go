@@ -82,6 +82,10 @@ type grouping struct{ groups, kIn, outPer int }
 // out[o, g*outPer+j] = Σ_t Σ_i x[table[o,t], g*kIn+i] · w[t, i, g*outPer+j].
 func groupedConv[T float](x, w, out []T, table []int32, d convDims, g grouping) {
 	kOut := g.groups * g.outPer
+	if g.kIn == 1 && g.outPer == 1 {
+		depthwiseRows(x, w, out, table, d)
+		return
+	}
 	parallelRows(d.batch*d.oFlat, func(start, end int) {
 		for row := start; row < end; row++ {
 			b, o := row/d.oFlat, row%d.oFlat
@@ -97,6 +101,37 @@ func groupedConv[T float](x, w, out []T, table []int32, d convDims, g grouping) 
 			}
 		}
 	})
+}
+
+// depthwiseRows is groupedConv with one input and one output channel per group:
+// each output row sums its valid taps (dwRow, in registers on amd64).
+func depthwiseRows[T float](x, w, out []T, table []int32, d convDims) {
+	c := d.channels
+	parallelRows(d.batch*d.oFlat, func(start, end int) {
+		xoffs, woffs := make([]int, 0, d.kFlat), make([]int, 0, d.kFlat)
+		for row := start; row < end; row++ {
+			b, o := row/d.oFlat, row%d.oFlat
+			xoffs, woffs = xoffs[:0], woffs[:0]
+			for t, src := range table[o*d.kFlat : (o+1)*d.kFlat] {
+				if src >= 0 {
+					xoffs = append(xoffs, (b*d.spatialSize+int(src))*c)
+					woffs = append(woffs, t*c)
+				}
+			}
+			dwRow(out[row*c:(row+1)*c], x, xoffs, w, woffs)
+		}
+	})
+}
+
+// dwRowTail computes elements [from, len(dst)) of dwRow.
+func dwRowTail[T float](dst, x []T, xoffs []int, w []T, woffs []int, from int) {
+	for i := from; i < len(dst); i++ {
+		var s T
+		for t, xo := range xoffs {
+			s += x[xo+i] * w[woffs[t]+i]
+		}
+		dst[i] = s
+	}
 }
 
 // groupedTap adds one kernel tap's contribution: dst[g*outPer+j] += Σ_i xr[g*kIn+i]·wr[i, g*outPer+j].
