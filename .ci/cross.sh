@@ -22,7 +22,7 @@ if [ -z "$qemu" ]; then
 fi
 echo "-- linux/arm64 under $qemu: pure-Go engine tests"
 start=$SECONDS
-CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go test -short -exec "$qemu" ./engine/purego/... ./internal/cputime/
+CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go test -short -exec "$qemu" ./engine/purego/... ./data/jpeg/ ./internal/cputime/
 echo "arm64 engine tests took $((SECONDS - start)) s under emulation"
 
 echo "-- linux/arm64 under $qemu: the demo's dataset steps and a short training run, against amd64"
