@@ -265,6 +265,70 @@ func TestReduceWindowMatchesSimpleGo(t *testing.T) {
 	}
 }
 
+// TestPoolingRowsMatchSimpleGo checks the pooling kernels on float32 rows long
+// enough for the vector loops (19 channels: two vectors and a tail), with ties
+// and a NaN, and the max-pool gradient (select and scatter), against SimpleGo.
+func TestPoolingRowsMatchSimpleGo(t *testing.T) {
+	reference, err := simplego.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := randomTensor(rng, 2, 6, 5, 19)
+	flat := tensors.MustCopyFlatData[float64](x)
+	for i := range flat {
+		flat[i] = math.Round(flat[i] * 4) // many ties
+	}
+	flat[7] = math.NaN()
+	x = tensors.FromFlatDataAndDimensions(flat, 2, 6, 5, 19)
+	maxPool := func(x *Node) *Node {
+		return MaxPool(x).Window(3).Strides(2).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
+	}
+	minPool := func(x *Node) *Node { return MinPool(x).WindowPerAxis(2, 3).Strides(1).Done() }
+	float64s := func(outs ...*Node) []*Node {
+		for i, o := range outs {
+			outs[i] = ConvertDType(o, dtypes.Float64)
+		}
+		return outs
+	}
+	pools := func(in []*Node) []*Node {
+		x32 := ConvertDType(in[0], dtypes.Float32)
+		sum := BackendReduceWindow(x32, backends.ReduceOpSum, []int{1, 3, 3, 1}, []int{1, 1, 1, 1}, nil, nil,
+			[][2]int{{0, 0}, {2, 1}, {1, 1}, {0, 0}})
+		return float64s(maxPool(x32), minPool(x32), sum)
+	}
+	grads := func(in []*Node) []*Node {
+		x32 := ConvertDType(in[0], dtypes.Float32)
+		finite := Where(IsNaN(x32), ZerosLike(x32), x32)
+		return float64s(
+			Gradient(ReduceAllSum(Mul(maxPool(finite), OnePlus(maxPool(finite)))), finite)[0],
+			Gradient(ReduceAllSum(minPool(finite)), finite)[0])
+	}
+	fast := newBackend(t, "")
+	got := append(run(t, fast, pools, x), run(t, fast, grads, x)...)
+	// SimpleGo has no SelectAndScatter: the gradients' reference is this
+	// backend's composed form (strided slices and comparisons).
+	want := append(run(t, reference, pools, x), run(t, newBackend(t, "kernels=off"), grads, x)...)
+	for i, what := range []string{"max pool", "min pool", "sum window"} { // the windows of x's NaN
+		nans := 0
+		for j := range got[i] {
+			if math.IsNaN(got[i][j]) != math.IsNaN(want[i][j]) {
+				t.Errorf("%s[%d] = %v, want %v", what, j, got[i][j], want[i][j])
+			}
+			if math.IsNaN(want[i][j]) {
+				got[i][j], want[i][j] = 0, 0
+				nans++
+			}
+		}
+		if nans == 0 {
+			t.Errorf("%s: the NaN of x reached no output", what)
+		}
+	}
+	for i, what := range []string{"max pool", "min pool", "sum window", "max pool gradient", "min pool gradient"} {
+		testutil.AssertClose(t, what, got[i], want[i], 1e-6)
+	}
+}
+
 // TestTransposeMatchesSimpleGo checks the permute kernel, and Reverse on both
 // its paths (kernel for floats, slices for integers).
 func TestTransposeMatchesSimpleGo(t *testing.T) {

@@ -50,57 +50,121 @@ func planWindow(dims, window, strides []int, paddings [][2]int) (windowPlan, boo
 	return p, true
 }
 
+// windowOp is the reduction of a pooling window.
+type windowOp int
+
+const (
+	windowSum windowOp = iota
+	windowMax
+	windowMin
+)
+
 // reduceWindowKernel writes out[outer, o, inner] = reduction over the window of
-// o of x (padding contributes the identity element).
-func reduceWindowKernel[T float](x, out []T, p windowPlan, combine func(a, b T) T, identity T) {
+// o of x (padding contributes the identity element): the first row of the
+// window is copied and the others combined into it, whole rows at a time.
+func reduceWindowKernel[T float](x, out []T, p windowPlan, op windowOp) {
+	identity := T(0)
+	switch op {
+	case windowMax:
+		identity = T(math.Inf(-1))
+	case windowMin:
+		identity = T(math.Inf(1))
+	}
 	parallelRows(p.outer*p.outMid, func(start, end int) {
 		for row := start; row < end; row++ {
 			outer, o := row/p.outMid, row%p.outMid
 			dst := out[row*p.inner : (row+1)*p.inner]
-			for i := range dst {
-				dst[i] = identity
-			}
+			first := true
 			for _, src := range p.table[o*p.kMid : (o+1)*p.kMid] {
 				if src < 0 {
 					continue
 				}
 				base := (outer*p.inMid + int(src)) * p.inner
-				for i, v := range x[base : base+p.inner] {
-					dst[i] = combine(dst[i], v)
+				if first {
+					copy(dst, x[base:base+p.inner])
+					first = false
+					continue
+				}
+				combineRow(op, dst, x[base:base+p.inner])
+			}
+			if first {
+				for i := range dst {
+					dst[i] = identity
 				}
 			}
 		}
 	})
 }
 
+// combineRow sets dst[i] = op(dst[i], src[i]) (max and min propagate NaN).
+func combineRow[T float](op windowOp, dst, src []T) {
+	src = src[:len(dst)]
+	done := 0
+	if d32, ok := any(dst).([]float32); ok {
+		done = execEWFast([...]ewCode{windowSum: ewAdd, windowMax: ewMax, windowMin: ewMin}[op], d32, d32, any(src).([]float32), nil)
+	}
+	dst, src = dst[done:], src[done:len(dst)]
+	switch op {
+	case windowSum:
+		for i, v := range src {
+			dst[i] += v
+		}
+	case windowMax:
+		for i, v := range src {
+			dst[i] = max(dst[i], v)
+		}
+	case windowMin:
+		for i, v := range src {
+			dst[i] = min(dst[i], v)
+		}
+	}
+}
+
 // selectAndScatterKernel writes into out (x's shape) the source value of each
-// window at the position of the window's first extreme element (per better).
-func selectAndScatterKernel[T float](x, source, out []T, p windowPlan, better func(a, b T) bool) {
+// window at the position of the window's first extreme element (largest with
+// isMax, else smallest; NaN in a window's first element wins, later NaNs lose).
+func selectAndScatterKernel[T float](x, source, out []T, p windowPlan, isMax bool) {
 	clear(out)
 	parallelRows(p.outer, func(start, end int) {
 		best := make([]T, p.inner)
 		arg := make([]int32, p.inner)
 		for outer := start; outer < end; outer++ {
 			for o := range p.outMid {
-				for i := range best {
-					best[i], arg[i] = T(math.NaN()), -1
-				}
+				first := true
 				for _, src := range p.table[o*p.kMid : (o+1)*p.kMid] {
 					if src < 0 {
 						continue
 					}
 					base := (outer*p.inMid + int(src)) * p.inner
-					for i, v := range x[base : base+p.inner] {
-						if arg[i] < 0 || better(v, best[i]) {
-							best[i], arg[i] = v, src
+					row := x[base : base+p.inner]
+					switch {
+					case first:
+						copy(best, row)
+						for i := range arg {
+							arg[i] = src
+						}
+						first = false
+					case isMax:
+						for i, v := range row {
+							if v > best[i] {
+								best[i], arg[i] = v, src
+							}
+						}
+					default:
+						for i, v := range row {
+							if v < best[i] {
+								best[i], arg[i] = v, src
+							}
 						}
 					}
 				}
+				if first {
+					continue
+				}
 				srcRow := source[(outer*p.outMid+o)*p.inner : (outer*p.outMid+o+1)*p.inner]
+				dst := out[outer*p.inMid*p.inner:]
 				for i, a := range arg {
-					if a >= 0 {
-						out[(outer*p.inMid+int(a))*p.inner+i] += srcRow[i]
-					}
+					dst[int(a)*p.inner+i] += srcRow[i]
 				}
 			}
 		}

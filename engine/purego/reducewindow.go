@@ -1,7 +1,6 @@
 package purego
 
 import (
-	"math"
 	"slices"
 
 	"github.com/gomlx/gomlx/backends"
@@ -78,14 +77,14 @@ func (b *Builder) ReduceWindow(x backends.Op, reductionType backends.ReduceOpTyp
 }
 
 func reduceWindowRun[T float](plan windowPlan, t backends.ReduceOpType) func(ins []any, out any) {
-	combine, identity := func(a, b T) T { return a + b }, T(0)
+	op := windowSum
 	switch t {
 	case backends.ReduceOpMax:
-		combine, identity = func(a, b T) T { return max(a, b) }, T(math.Inf(-1))
+		op = windowMax
 	case backends.ReduceOpMin:
-		combine, identity = func(a, b T) T { return min(a, b) }, T(math.Inf(1))
+		op = windowMin
 	}
-	return func(ins []any, out any) { reduceWindowKernel(ins[0].([]T), out.([]T), plan, combine, identity) }
+	return func(ins []any, out any) { reduceWindowKernel(ins[0].([]T), out.([]T), plan, op) }
 }
 
 // reduction returns the identity element and the combining operation.

@@ -170,9 +170,5 @@ func (c *composer) scalarValue(dtype dtypes.DType, v any) backends.Op {
 }
 
 func selectScatterRun[T float](plan windowPlan, isMax bool) func(ins []any, out any) {
-	better := func(a, b T) bool { return a > b }
-	if !isMax {
-		better = func(a, b T) bool { return a < b }
-	}
-	return func(ins []any, out any) { selectAndScatterKernel(ins[0].([]T), ins[1].([]T), out.([]T), plan, better) }
+	return func(ins []any, out any) { selectAndScatterKernel(ins[0].([]T), ins[1].([]T), out.([]T), plan, isMax) }
 }
