@@ -288,6 +288,9 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 	dtype := xShape.DType
 	batch, channels := xShape.Dimensions[0], xShape.Dimensions[nd+1]
 	oFlat, kFlat := prod(outSpatial), prod(kSpatial)
+	if winogradApplies(dtype, kSpatial, p, channels, c.shape(kernel).Dimensions[wPerm[nd+1]]) {
+		return c.winogradConv(x, kernel, wPerm, inSpatial, outSpatial, p)
+	}
 	rows := batch * oFlat
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
 	w, layout := c.kernelOperand(kernel, wPerm, rows)

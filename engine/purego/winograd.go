@@ -1,0 +1,327 @@
+package purego
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// Winograd F(2×2, 3×3) convolution: each 2×2 block of outputs (a tile) is
+// computed from the 4×4 block of padded input around it with 16 multiplications
+// per (input channel, output channel) pair instead of 36:
+//
+//	Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+//
+// summed over input channels. With the 16 positions i of the 4×4 transformed
+// tile as the outer index, the sum over channels becomes 16 independent matrix
+// products M[i] = V[i]·U[i], V[i] [tiles × C] the transformed input and U[i]
+// [C × Co] the transformed kernel, run on this package's blocked matrix
+// multiplication. Tiles are processed in chunks (input transform, the 16
+// products, output transform) so that a chunk's V and M stay in cache; workers
+// take chunks in turn.
+
+// winogradMinChannels is the smallest number of input and of output channels
+// for which winogradConv is used. Below it the transforms (memory bound, a few
+// additions per element) weigh too much against the multiplications they save,
+// and the direct path's gathered matrix product is as fast. Chosen from
+// measurements (BENCHMARKS.md, "Winograd F(2x2,3x3)"); tests lower it to 1.
+var winogradMinChannels = 16
+
+// winogradBuilds counts the convolutions lowered to winogradConv (for tests).
+var winogradBuilds atomic.Int64
+
+// winogradChunkBytes bounds the memory of one chunk's V and M (per worker).
+const winogradChunkBytes = 1 << 20
+
+// Transform matrices (Lavin and Gray, "Fast Algorithms for Convolutional
+// Neural Networks", F(2×2, 3×3)):
+//
+//	Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//	G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
+//	Aᵀ = [1 1 1 0; 0 1 -1 -1]
+//
+// The input and output transforms below apply Bᵀ and Aᵀ as additions; the
+// kernel transform uses G as written here.
+var winogradG = [4][3]float32{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
+
+// winogradApplies reports whether winogradConv handles a convolution: float32,
+// two spatial axes, a 3×3 kernel, stride 1, no dilation, no groups (checked by
+// the caller), non-negative padding and enough channels.
+func winogradApplies(dtype dtypes.DType, kSpatial []int, p convParams, channels, kOut int) bool {
+	if dtype != dtypes.Float32 || len(kSpatial) != 2 || kSpatial[0] != 3 || kSpatial[1] != 3 {
+		return false
+	}
+	for i := range 2 {
+		if p.strides[i] != 1 || p.inDil[i] != 1 || p.kerDil[i] != 1 || p.paddings[i][0] < 0 || p.paddings[i][1] < 0 {
+			return false
+		}
+	}
+	return channels >= winogradMinChannels && kOut >= winogradMinChannels
+}
+
+// winogradConv is kernelConv for the convolutions winogradApplies accepts: x
+// is [B, H, W, C], the kernel permuted by wPerm is [3, 3, C, Co]. The kernel
+// is read through its strided view (as the reversed, channel-swapped kernel of
+// an input gradient is), without a copy. It returns [B, Oflat, Co].
+func (c *composer) winogradConv(x, kernel backends.Op, wPerm, inSpatial, outSpatial []int, p convParams) backends.Op {
+	xShape := c.shape(x)
+	kv, err := c.b.value("ConvGeneral", kernel)
+	if err != nil {
+		c.err = err
+	}
+	if c.err != nil {
+		return nil
+	}
+	winogradBuilds.Add(1)
+	source, view := kv, rowMajorView(kv.shape.Dimensions)
+	if kv.node.view != nil {
+		source, view = kv.node.inputs[0], *kv.node.view
+	}
+	var kl winogradKernelLayout
+	for i, a := range wPerm {
+		kl.strides[i] = view.strides[a]
+	}
+	kl.start = view.start
+	channels, kOut := xShape.Dimensions[3], view.dims[wPerm[3]]
+	u := c.keep(c.b.custom("WinogradKernel", shapes.Make(dtypes.Float32, 16, channels, kOut), func(ins []any, out any) {
+		winogradKernel(ins[0].([]float32), kl, channels, kOut, out.([]float32))
+	}, source))
+	pl := newWinogradPlan(xShape.Dimensions[0], inSpatial, outSpatial, channels, kOut, p)
+	rows := pl.batch * pl.ho * pl.wo
+	out := c.keep(c.b.custom("Winograd", shapes.Make(dtypes.Float32, rows, kOut), func(ins []any, out any) {
+		pl.run(ins[0].([]float32), ins[1].([]float32), out.([]float32))
+	}, x, u))
+	return c.reshape(out, pl.batch, pl.ho*pl.wo, kOut)
+}
+
+// winogradKernelLayout locates element (kh, kw, c, co) of the kernel at
+// start + kh*strides[0] + kw*strides[1] + c*strides[2] + co*strides[3].
+type winogradKernelLayout struct {
+	strides [4]int
+	start   int
+}
+
+// winogradKernel sets u [16, C, Co] to G g Gᵀ for every (c, co), g the 3×3
+// kernel of that channel pair.
+func winogradKernel(w []float32, kl winogradKernelLayout, channels, kOut int, u []float32) {
+	plane := channels * kOut
+	parallelRows(channels, func(c0, c1 int) {
+		for ch := c0; ch < c1; ch++ {
+			for co := range kOut {
+				base := kl.start + ch*kl.strides[2] + co*kl.strides[3]
+				var g [3][3]float32
+				for kh := range 3 {
+					for kw := range 3 {
+						g[kh][kw] = w[base+kh*kl.strides[0]+kw*kl.strides[1]]
+					}
+				}
+				var gg [4][3]float32 // G g
+				for r := range 4 {
+					for col := range 3 {
+						gg[r][col] = winogradG[r][0]*g[0][col] + winogradG[r][1]*g[1][col] + winogradG[r][2]*g[2][col]
+					}
+				}
+				for r := range 4 {
+					for col := range 4 {
+						v := gg[r][0]*winogradG[col][0] + gg[r][1]*winogradG[col][1] + gg[r][2]*winogradG[col][2]
+						u[(r*4+col)*plane+ch*kOut+co] = v
+					}
+				}
+			}
+		}
+	})
+}
+
+// winogradPlan is the geometry of one Winograd convolution.
+type winogradPlan struct {
+	batch, h, w, c, co   int
+	ho, wo, padT, padL   int
+	tilesH, tilesW       int
+	tiles, chunk, chunks int
+}
+
+func newWinogradPlan(batch int, inSpatial, outSpatial []int, channels, kOut int, p convParams) *winogradPlan {
+	pl := &winogradPlan{batch: batch, h: inSpatial[0], w: inSpatial[1], c: channels, co: kOut,
+		ho: outSpatial[0], wo: outSpatial[1], padT: p.paddings[0][0], padL: p.paddings[1][0]}
+	pl.tilesH, pl.tilesW = (pl.ho+1)/2, (pl.wo+1)/2
+	pl.tiles = batch * pl.tilesH * pl.tilesW
+	// Chunk: as many tiles as fit V and M (16 rows of C and Co floats per
+	// tile) in winogradChunkBytes, at least 8 micro-tiles of rows so the
+	// kernel's B panels are reused, and no more than an even share per worker.
+	chunk := winogradChunkBytes / (64 * (channels + kOut))
+	chunk = max(chunk, 8*mr)
+	share := (pl.tiles + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0)
+	chunk = min(chunk, roundUp(share, mr))
+	pl.chunk = max(chunk, mr)
+	pl.chunks = (pl.tiles + pl.chunk - 1) / pl.chunk
+	return pl
+}
+
+// winogradBuffers is a worker's chunk memory.
+type winogradBuffers struct {
+	v, m  []float32
+	zero  []float32 // C zeros: the padding rows of the input tile
+	crop  []float32 // Co floats: where the cropped outputs of edge tiles go
+	s     *scratch[float32]
+	inPtr [16][]float32
+	outP  [4][]float32
+}
+
+var winogradPool sync.Pool
+
+func (pl *winogradPlan) buffers() *winogradBuffers {
+	bf, _ := winogradPool.Get().(*winogradBuffers)
+	if bf == nil {
+		bf = &winogradBuffers{}
+	}
+	grow := func(s []float32, n int) []float32 {
+		if cap(s) < n {
+			return make([]float32, n)
+		}
+		return s[:n]
+	}
+	bf.v = grow(bf.v, 16*pl.chunk*pl.c)
+	bf.m = grow(bf.m, 16*pl.chunk*pl.co)
+	bf.zero = grow(bf.zero, pl.c)
+	clear(bf.zero)
+	bf.crop = grow(bf.crop, pl.co)
+	bf.s = getScratch[float32]()
+	return bf
+}
+
+func (bf *winogradBuffers) release() {
+	scratchPool.Put(bf.s)
+	bf.s = nil
+	bf.inPtr, bf.outP = [16][]float32{}, [4][]float32{}
+	winogradPool.Put(bf)
+}
+
+// run computes out [B·Ho·Wo, Co] from x [B, H, W, C] and u [16, C, Co].
+func (pl *winogradPlan) run(x, u, out []float32) {
+	var next atomic.Int64
+	workers := min(runtime.GOMAXPROCS(0), pl.chunks)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bf := pl.buffers()
+			defer bf.release()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= pl.chunks {
+					return
+				}
+				t0 := k * pl.chunk
+				pl.runChunk(x, u, out, t0, min(t0+pl.chunk, pl.tiles), bf)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// runChunk computes the outputs of tiles [t0, t1).
+func (pl *winogradPlan) runChunk(x, u, out []float32, t0, t1 int, bf *winogradBuffers) {
+	n := t1 - t0
+	vStride, mStride := pl.chunk*pl.c, pl.chunk*pl.co
+	for t := t0; t < t1; t++ {
+		pl.tileInputs(x, t, bf)
+		winogradInput(&bf.inPtr, bf.v[(t-t0)*pl.c:], vStride, pl.c)
+	}
+	for i := range 16 {
+		A := operand[float32]{data: bf.v[i*vStride:], rowStride: pl.c, depthStride: 1}
+		multiplyBlock(A, u[i*pl.c*pl.co:], nil, bf.m[i*mStride:], pl.co, pl.c, 0, n, 0, pl.co, bf.s)
+	}
+	for t := t0; t < t1; t++ {
+		pl.tileOutputs(out, t, bf)
+		winogradOutput(bf.m[(t-t0)*pl.co:], mStride, &bf.outP, pl.co)
+	}
+}
+
+// tileInputs points bf.inPtr at the 16 input positions (row-major 4×4) of
+// tile t: channel vectors of x, or zeros in the padding.
+func (pl *winogradPlan) tileInputs(x []float32, t int, bf *winogradBuffers) {
+	b, y0, x0 := pl.tileOrigin(t)
+	y0, x0 = y0-pl.padT, x0-pl.padL
+	base := b * pl.h * pl.w * pl.c
+	for r := range 4 {
+		y := y0 + r
+		for col := range 4 {
+			xx := x0 + col
+			if y < 0 || y >= pl.h || xx < 0 || xx >= pl.w {
+				bf.inPtr[r*4+col] = bf.zero
+				continue
+			}
+			off := base + (y*pl.w+xx)*pl.c
+			bf.inPtr[r*4+col] = x[off : off+pl.c : off+pl.c]
+		}
+	}
+}
+
+// tileOutputs points bf.outP at the 2×2 output positions of tile t, or at a
+// scratch row for those cropped at the bottom and right edges.
+func (pl *winogradPlan) tileOutputs(out []float32, t int, bf *winogradBuffers) {
+	b, y0, x0 := pl.tileOrigin(t)
+	for r := range 2 {
+		for col := range 2 {
+			y, xx := y0+r, x0+col
+			if y >= pl.ho || xx >= pl.wo {
+				bf.outP[r*2+col] = bf.crop
+				continue
+			}
+			off := ((b*pl.ho+y)*pl.wo + xx) * pl.co
+			bf.outP[r*2+col] = out[off : off+pl.co : off+pl.co]
+		}
+	}
+}
+
+// tileOrigin returns tile t's batch index and its first output row and column.
+func (pl *winogradPlan) tileOrigin(t int) (b, y, x int) {
+	perImage := pl.tilesH * pl.tilesW
+	b, t = t/perImage, t%perImage
+	return b, 2 * (t / pl.tilesW), 2 * (t % pl.tilesW)
+}
+
+// winogradInputGo sets, for channels [c0, c), v[i*stride+ch] to (Bᵀ d B)[i] where
+// d[j] = in[j][ch] (j, i row-major over the 4×4 tile).
+func winogradInputGo(in *[16][]float32, v []float32, stride, c0, c int) {
+	for ch := c0; ch < c; ch++ {
+		var d [16]float32
+		for j := range 16 {
+			d[j] = in[j][ch]
+		}
+		var t [16]float32 // Bᵀ d, row by row
+		for col := range 4 {
+			d0, d1, d2, d3 := d[col], d[4+col], d[8+col], d[12+col]
+			t[col], t[4+col], t[8+col], t[12+col] = d0-d2, d1+d2, d2-d1, d1-d3
+		}
+		for r := range 4 {
+			t0, t1, t2, t3 := t[4*r], t[4*r+1], t[4*r+2], t[4*r+3]
+			v[(4*r)*stride+ch] = t0 - t2
+			v[(4*r+1)*stride+ch] = t1 + t2
+			v[(4*r+2)*stride+ch] = t2 - t1
+			v[(4*r+3)*stride+ch] = t1 - t3
+		}
+	}
+}
+
+// winogradOutputGo sets, for channels [c0, c), out[j][ch] to (Aᵀ m A)[j] where
+// m[i] = m[i*stride+ch] (j row-major over the 2×2 outputs).
+func winogradOutputGo(m []float32, stride int, out *[4][]float32, c0, c int) {
+	for ch := c0; ch < c; ch++ {
+		var t [8]float32 // Aᵀ m: 2 rows of 4
+		for col := range 4 {
+			m0, m1, m2, m3 := m[col*stride+ch], m[(4+col)*stride+ch], m[(8+col)*stride+ch], m[(12+col)*stride+ch]
+			t[col], t[4+col] = m0+m1+m2, m1-m2-m3
+		}
+		for r := range 2 {
+			t0, t1, t2, t3 := t[4*r], t[4*r+1], t[4*r+2], t[4*r+3]
+			out[2*r][ch] = t0 + t1 + t2
+			out[2*r+1][ch] = t1 - t2 - t3
+		}
+	}
+}

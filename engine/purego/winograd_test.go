@@ -1,0 +1,128 @@
+package purego
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// winogradCases are 3×3 stride-1 convolutions that winogradConv handles (with
+// winogradMinChannels lowered to 1): padding 0, 1, asymmetric and larger than
+// the kernel's reach, odd and even sizes, 1×1 and 2×2 maps, channel counts that
+// are not multiples of 8, batch 1 and more.
+var winogradCases = []convCase{
+	{name: "pad 1 odd", batch: 2, channels: 5, outCh: 7, spatial: []int{6, 5}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "pad 0", batch: 1, channels: 9, outCh: 16, spatial: []int{7, 8}},
+	{name: "asymmetric", batch: 3, channels: 13, outCh: 10, spatial: []int{5, 6}, paddings: [][2]int{{0, 2}, {1, 0}}},
+	{name: "pad 2", batch: 2, channels: 8, outCh: 8, spatial: []int{5, 4}, paddings: [][2]int{{2, 2}, {2, 1}}},
+	{name: "pad 3", batch: 1, channels: 4, outCh: 3, spatial: []int{4, 4}, paddings: [][2]int{{3, 2}, {2, 3}}, noGrad: true},
+	{name: "1x1 map", batch: 2, channels: 17, outCh: 5, spatial: []int{1, 1}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "2x2 map", batch: 2, channels: 16, outCh: 17, spatial: []int{2, 2}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "3x3 map pad 0", batch: 4, channels: 3, outCh: 2, spatial: []int{3, 3}},
+	{name: "wide channels", batch: 2, channels: 40, outCh: 37, spatial: []int{9, 10}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "many tiles", batch: 3, channels: 24, outCh: 32, spatial: []int{23, 17}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "NCHW", layout: "NCHW", batch: 2, channels: 6, outCh: 9, spatial: []int{7, 6}, paddings: [][2]int{{1, 1}, {1, 1}}},
+}
+
+// TestWinogradMatchesDirect compares the Winograd convolution and its
+// gradients (the input gradient is itself a 3×3 stride-1 convolution on the
+// Winograd path) with SimpleGo's direct convolution in float64, and checks that
+// the error is of the order of the direct float32 path's.
+func TestWinogradMatchesDirect(t *testing.T) {
+	lowered, direct := newBackend(t, ""), newBackend(t, "conv=direct")
+	defer func(m int) { winogradMinChannels = m }(winogradMinChannels)
+	for i, cc := range winogradCases {
+		cc.kernel = []int{3, 3}
+		t.Run(cc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(i), 15))
+			inDims, kDims, axes := cc.shapes()
+			x, k := randomTensor(rng, inDims...), randomTensor(rng, kDims...)
+			r := randomTensor(rng, outputDims(t, direct, cc, axes, x, k)...)
+			want := run(t, direct, cc.graphFn(axes), x, k, r)
+			f32 := cc
+			f32.float32 = true
+			winogradMinChannels = math.MaxInt
+			plain := run(t, lowered, f32.graphFn(axes), x, k, r)
+			winogradMinChannels = 1
+			before := winogradBuilds.Load()
+			got := run(t, lowered, f32.graphFn(axes), x, k, r)
+			// The forward convolution and the input gradient (padding 2-p).
+			if n, want := winogradBuilds.Load()-before, 2-btoi(cc.noGrad); n != int64(want) {
+				t.Fatalf("%d convolutions took the Winograd path, want %d", n, want)
+			}
+			tol := 1e-5 * math.Sqrt(float64(9*max(cc.channels, cc.outCh)))
+			for j, name := range []string{"output", "grad input", "grad kernel"}[:len(want)] {
+				errW, errD := relError(got[j], want[j]), relError(plain[j], want[j])
+				t.Logf("%s: relative error Winograd %.2e, direct float32 %.2e (tol %.1e)", name, errW, errD, tol)
+				if errW > tol {
+					t.Errorf("%s: relative error %.2e > %.1e", name, errW, tol)
+				}
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// relError is max|got-want| / max|want|.
+func relError(got, want []float64) float64 {
+	var diff, scale float64
+	for i := range got {
+		diff = max(diff, math.Abs(got[i]-want[i]))
+		scale = max(scale, math.Abs(want[i]))
+	}
+	return diff / max(scale, 1e-30)
+}
+
+// TestWinogradTransformsMatchGo checks the build's input and output transforms
+// (AVX2 assembly on amd64) against the portable ones, on channel counts with
+// and without a remainder of 8.
+func TestWinogradTransformsMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []int{1, 8, 13, 64, 67} {
+		t.Run(fmt.Sprint(c), func(t *testing.T) {
+			random := func(n int) []float32 {
+				s := make([]float32, n)
+				for i := range s {
+					s[i] = 2*rng.Float32() - 1
+				}
+				return s
+			}
+			var in [16][]float32
+			for j := range in {
+				in[j] = random(c)
+			}
+			stride := c + 3
+			got, want := random(16*stride), make([]float32, 16*stride)
+			copy(want, got)
+			winogradInput(&in, got, stride, c)
+			winogradInputGo(&in, want, stride, 0, c)
+			assertSame(t, "input transform", got, want)
+			m := random(16 * stride)
+			var outGot, outWant [4][]float32
+			for j := range outGot {
+				outGot[j], outWant[j] = make([]float32, c), make([]float32, c)
+			}
+			winogradOutput(m, stride, &outGot, c)
+			winogradOutputGo(m, stride, &outWant, 0, c)
+			for j := range outGot {
+				assertSame(t, fmt.Sprintf("output transform %d", j), outGot[j], outWant[j])
+			}
+		})
+	}
+}
+
+func assertSame(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
