@@ -44,9 +44,7 @@ const winogradChunkBytes = 1 << 20
 //	G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
 //	Aᵀ = [1 1 1 0; 0 1 -1 -1]
 //
-// The input and output transforms below apply Bᵀ and Aᵀ as additions; the
-// kernel transform uses G as written here.
-var winogradG = [4][3]float32{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
+// The transforms below apply them as additions (and halvings).
 
 // winogradApplies reports whether winogradConv handles a convolution: float32,
 // two spatial axes, a 3×3 kernel, stride 1, no dilation, no groups (checked by
@@ -77,9 +75,16 @@ func (c *composer) winogradConv(x, kernel backends.Op, wPerm, inSpatial, outSpat
 		return nil
 	}
 	winogradBuilds.Add(1)
-	source, view := kv, rowMajorView(kv.shape.Dimensions)
+	source, view := backends.Op(kv), rowMajorView(kv.shape.Dimensions)
 	if kv.node.view != nil {
 		source, view = kv.node.inputs[0], *kv.node.view
+	}
+	if view.strides[wPerm[3]] != 1 {
+		// Output channels not contiguous (an input gradient's channel-swapped
+		// kernel): the kernel transform reads rows of output channels, so
+		// transpose first (cheaper than transforming along the strided axis).
+		source = c.transpose(kernel, wPerm...)
+		view, wPerm = rowMajorView(c.shape(source).Dimensions), []int{0, 1, 2, 3}
 	}
 	var kl winogradKernelLayout
 	for i, a := range wPerm {
@@ -87,7 +92,7 @@ func (c *composer) winogradConv(x, kernel backends.Op, wPerm, inSpatial, outSpat
 	}
 	kl.start = view.start
 	channels, kOut := xShape.Dimensions[3], view.dims[wPerm[3]]
-	u := c.keep(c.b.custom("WinogradKernel", shapes.Make(dtypes.Float32, 16, channels, kOut), func(ins []any, out any) {
+	u := c.keep(c.b.custom("WinogradKernel", shapes.Make(dtypes.Float32, 16*winogradPlane(channels, kOut)), func(ins []any, out any) {
 		winogradKernel(ins[0].([]float32), kl, channels, kOut, out.([]float32))
 	}, source))
 	pl := newWinogradPlan(xShape.Dimensions[0], inSpatial, outSpatial, channels, kOut, p)
@@ -105,35 +110,43 @@ type winogradKernelLayout struct {
 	start   int
 }
 
-// winogradKernel sets u [16, C, Co] to G g Gᵀ for every (c, co), g the 3×3
-// kernel of that channel pair.
+// winogradPlane is the distance between the 16 matrices [C, Co] of the
+// transformed kernel: one cache line more than their size, so that the 16
+// rows written or read together do not map to the same cache set when C·Co
+// is a power of two.
+func winogradPlane(channels, kOut int) int { return channels*kOut + 16 }
+
+// winogradKernel sets u [16, C, Co] (planes winogradPlane apart) to G g Gᵀ
+// for every (c, co), g the 3×3 kernel of that channel pair; the output
+// channels must be contiguous in w (kl.strides[3] == 1).
 func winogradKernel(w []float32, kl winogradKernelLayout, channels, kOut int, u []float32) {
-	plane := channels * kOut
+	plane := winogradPlane(channels, kOut)
 	parallelRows(channels, func(c0, c1 int) {
 		for ch := c0; ch < c1; ch++ {
-			for co := range kOut {
-				base := kl.start + ch*kl.strides[2] + co*kl.strides[3]
-				var g [3][3]float32
-				for kh := range 3 {
-					for kw := range 3 {
-						g[kh][kw] = w[base+kh*kl.strides[0]+kw*kl.strides[1]]
-					}
-				}
-				var gg [4][3]float32 // G g
-				for r := range 4 {
-					for col := range 3 {
-						gg[r][col] = winogradG[r][0]*g[0][col] + winogradG[r][1]*g[1][col] + winogradG[r][2]*g[2][col]
-					}
-				}
-				for r := range 4 {
-					for col := range 4 {
-						v := gg[r][0]*winogradG[col][0] + gg[r][1]*winogradG[col][1] + gg[r][2]*winogradG[col][2]
-						u[(r*4+col)*plane+ch*kOut+co] = v
-					}
-				}
-			}
+			winogradKernelRow(w, kl.start+ch*kl.strides[2], kl.strides[0], kl.strides[1], u, ch*kOut, plane, kOut)
 		}
 	})
+}
+
+// winogradKernelRowGo sets u[off+i*plane+j] = (G g Gᵀ)[i] for j in [j0, n),
+// where g[kh][kw] = w[base + kh*s0 + kw*s1 + j].
+func winogradKernelRowGo(w []float32, base, s0, s1 int, u []float32, off, plane, j0, n int) {
+	for j := j0; j < n; j++ {
+		var gg [4][3]float32 // G g
+		for col := range 3 {
+			at := base + col*s1 + j
+			g0, g1, g2 := w[at], w[at+s0], w[at+2*s0]
+			s := g0 + g2
+			gg[0][col], gg[1][col], gg[2][col], gg[3][col] = g0, 0.5*(s+g1), 0.5*(s-g1), g2
+		}
+		for r, a := range gg { // (G g) Gᵀ
+			u[off+(4*r)*plane+j] = a[0]
+			s := a[0] + a[2]
+			u[off+(4*r+1)*plane+j] = 0.5 * (s + a[1])
+			u[off+(4*r+2)*plane+j] = 0.5 * (s - a[1])
+			u[off+(4*r+3)*plane+j] = a[2]
+		}
+	}
 }
 
 // winogradPlan is the geometry of one Winograd convolution.
@@ -152,7 +165,7 @@ func newWinogradPlan(batch int, inSpatial, outSpatial []int, channels, kOut int,
 	// Chunk: as many tiles as fit V and M (16 rows of C and Co floats per
 	// tile) in winogradChunkBytes, at least 8 micro-tiles of rows so the
 	// kernel's B panels are reused, and no more than an even share per worker.
-	chunk := winogradChunkBytes / (64 * (channels + kOut))
+	chunk := winogradChunkBytes / (64 * (channels + kOut)) / mr * mr
 	chunk = max(chunk, 8*mr)
 	share := (pl.tiles + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0)
 	chunk = min(chunk, roundUp(share, mr))
@@ -184,8 +197,8 @@ func (pl *winogradPlan) buffers() *winogradBuffers {
 		}
 		return s[:n]
 	}
-	bf.v = grow(bf.v, 16*pl.chunk*pl.c)
-	bf.m = grow(bf.m, 16*pl.chunk*pl.co)
+	bf.v = grow(bf.v, 16*(pl.chunk*pl.c+16))
+	bf.m = grow(bf.m, 16*(pl.chunk*pl.co+16))
 	bf.zero = grow(bf.zero, pl.c)
 	clear(bf.zero)
 	bf.crop = grow(bf.crop, pl.co)
@@ -227,14 +240,14 @@ func (pl *winogradPlan) run(x, u, out []float32) {
 // runChunk computes the outputs of tiles [t0, t1).
 func (pl *winogradPlan) runChunk(x, u, out []float32, t0, t1 int, bf *winogradBuffers) {
 	n := t1 - t0
-	vStride, mStride := pl.chunk*pl.c, pl.chunk*pl.co
+	vStride, mStride := pl.chunk*pl.c+16, pl.chunk*pl.co+16
 	for t := t0; t < t1; t++ {
 		pl.tileInputs(x, t, bf)
 		winogradInput(&bf.inPtr, bf.v[(t-t0)*pl.c:], vStride, pl.c)
 	}
 	for i := range 16 {
 		A := operand[float32]{data: bf.v[i*vStride:], rowStride: pl.c, depthStride: 1}
-		multiplyBlock(A, u[i*pl.c*pl.co:], nil, bf.m[i*mStride:], pl.co, pl.c, 0, n, 0, pl.co, bf.s)
+		multiplyBlock(A, u[i*winogradPlane(pl.c, pl.co):], nil, bf.m[i*mStride:], pl.co, pl.c, 0, n, 0, pl.co, bf.s)
 	}
 	for t := t0; t < t1; t++ {
 		pl.tileOutputs(out, t, bf)

@@ -2,14 +2,62 @@
 
 package purego
 
+// winogradInputAVX2 and winogradOutputAVX2 are the transforms of
+// winogradInputGo and winogradOutputGo on channels [0, n), n a multiple of 8
+// (winograd_amd64.s).
+//
+//go:noescape
+func winogradInputAVX2(in *[16]*float32, v *float32, stride, n int)
+
+//go:noescape
+func winogradOutputAVX2(m *float32, stride int, out *[4]*float32, n int)
+
 // winogradInput sets v[i*stride+ch] to (Bᵀ d B)[i] for channels ch < c, where
 // d[j] = in[j][ch].
 func winogradInput(in *[16][]float32, v []float32, stride, c int) {
-	winogradInputGo(in, v, stride, 0, c)
+	body := 0
+	if haveFastKernel && c >= 8 {
+		body = c &^ 7
+		var p [16]*float32
+		for j := range in {
+			_ = in[j][body-1]
+			p[j] = &in[j][0]
+		}
+		_ = v[15*stride+body-1]
+		winogradInputAVX2(&p, &v[0], stride, body)
+	}
+	winogradInputGo(in, v, stride, body, c)
 }
 
 // winogradOutput sets out[j][ch] to (Aᵀ m A)[j] for channels ch < c, where
 // m[i] = m[i*stride+ch].
 func winogradOutput(m []float32, stride int, out *[4][]float32, c int) {
-	winogradOutputGo(m, stride, out, 0, c)
+	body := 0
+	if haveFastKernel && c >= 8 {
+		body = c &^ 7
+		var p [4]*float32
+		for j := range out {
+			_ = out[j][body-1]
+			p[j] = &out[j][0]
+		}
+		_ = m[15*stride+body-1]
+		winogradOutputAVX2(&m[0], stride, &p, body)
+	}
+	winogradOutputGo(m, stride, out, body, c)
+}
+
+//go:noescape
+func winogradKernelAVX2(w *float32, s0, s1 int, u *float32, plane, n int)
+
+// winogradKernelRow sets u[off+i*plane+j] = (G g Gᵀ)[i] for j < n, where
+// g[kh][kw] = w[base + kh*s0 + kw*s1 + j].
+func winogradKernelRow(w []float32, base, s0, s1 int, u []float32, off, plane, n int) {
+	body := 0
+	if haveFastKernel && n >= 8 && s0 >= 0 && s1 >= 0 {
+		body = n &^ 7
+		_, _ = w[base], w[base+2*s0+2*s1+body-1]
+		_ = u[off+15*plane+body-1]
+		winogradKernelAVX2(&w[base], s0, s1, &u[off], plane, body)
+	}
+	winogradKernelRowGo(w, base, s0, s1, u, off, plane, body, n)
 }

@@ -13,3 +13,9 @@ func winogradInput(in *[16][]float32, v []float32, stride, c int) {
 func winogradOutput(m []float32, stride int, out *[4][]float32, c int) {
 	winogradOutputGo(m, stride, out, 0, c)
 }
+
+// winogradKernelRow sets u[off+i*plane+j] = (G g Gᵀ)[i] for j < n, where
+// g[kh][kw] = w[base + kh*s0 + kw*s1 + j].
+func winogradKernelRow(w []float32, base, s0, s1 int, u []float32, off, plane, n int) {
+	winogradKernelRowGo(w, base, s0, s1, u, off, plane, 0, n)
+}

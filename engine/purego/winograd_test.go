@@ -1,7 +1,11 @@
 package purego
 
 import (
+	"time"
+
 	"fmt"
+	"github.com/bonsai-ml/bonsai/internal/cputime"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -80,7 +84,7 @@ func relError(got, want []float64) float64 {
 	return diff / max(scale, 1e-30)
 }
 
-// TestWinogradTransformsMatchGo checks the build's input and output transforms
+// TestWinogradTransformsMatchGo checks the build's input, output and kernel transforms
 // (AVX2 assembly on amd64) against the portable ones, on channel counts with
 // and without a remainder of 8.
 func TestWinogradTransformsMatchGo(t *testing.T) {
@@ -114,6 +118,15 @@ func TestWinogradTransformsMatchGo(t *testing.T) {
 			for j := range outGot {
 				assertSame(t, fmt.Sprintf("output transform %d", j), outGot[j], outWant[j])
 			}
+			// Kernel rows: element (kh, kw, j) at 3 + kh*s0 + kw*s1 + j.
+			s1, s0 := c+5, 3*(c+5)+2
+			w := random(3 + 3*s0)
+			plane := 2*c + 1
+			uGot, uWant := random(16*plane), make([]float32, 16*plane)
+			copy(uWant, uGot)
+			winogradKernelRow(w, 3, s0, s1, uGot, 1, plane, c)
+			winogradKernelRowGo(w, 3, s0, s1, uWant, 1, plane, 0, c)
+			assertSame(t, "kernel transform", uGot, uWant)
 		})
 	}
 }
@@ -123,6 +136,39 @@ func assertSame(t *testing.T, what string, got, want []float32) {
 	for i := range got {
 		if got[i] != want[i] {
 			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// BenchmarkWinograd measures 3×3 stride-1 same-padded float32 convolutions
+// [n, hw, hw, c] -> c with Winograd on and off, in direct-convolution GFLOP/s:
+//
+//	go test ./engine/purego -run '^$' -bench Winograd -benchtime 10x
+func BenchmarkWinograd(b *testing.B) {
+	backend := newBackend(b, "")
+	defer func(m int) { winogradMinChannels = m }(winogradMinChannels)
+	for _, s := range [][4]int{{16, 32, 32, 8}, {16, 32, 32, 16}, {16, 32, 32, 32}, {4, 32, 32, 64}, {8, 56, 56, 64}, {8, 28, 28, 128}, {8, 14, 14, 256}, {8, 7, 7, 512}, {16, 4, 4, 512}} {
+		n, hw, c := s[0], s[1], s[3]
+		rng := rand.New(rand.NewPCG(1, 2))
+		x, k := float32Tensor(rng, n, hw, hw, c), float32Tensor(rng, 3, 3, c, c)
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%dx%dx%dx%d/winograd=%v", n, hw, hw, c, on), func(b *testing.B) {
+				winogradMinChannels = math.MaxInt
+				if on {
+					winogradMinChannels = 1
+				}
+				exec := MustNewExec(backend, func(x, k *Node) *Node { return Convolve(x, k).PadSame().Done() })
+				defer exec.Finalize()
+				exec.MustExec(x, k)[0].FinalizeAll()
+				b.ResetTimer()
+				start, cpu := time.Now(), cputime.Used()
+				for range b.N {
+					exec.MustExec(x, k)[0].FinalizeAll()
+				}
+				flops := 2.0 * float64(n*hw*hw*c*c*9*b.N)
+				b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
+			})
 		}
 	}
 }
