@@ -288,7 +288,7 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 	dtype := xShape.DType
 	batch, channels := xShape.Dimensions[0], xShape.Dimensions[nd+1]
 	oFlat, kFlat := prod(outSpatial), prod(kSpatial)
-	if winogradApplies(dtype, kSpatial, p, channels, c.shape(kernel).Dimensions[wPerm[nd+1]]) {
+	if winogradApplies(dtype, kSpatial, p, batch, outSpatial, channels, c.shape(kernel).Dimensions[wPerm[nd+1]]) {
 		return c.winogradConv(x, kernel, wPerm, inSpatial, outSpatial, p)
 	}
 	rows := batch * oFlat

@@ -24,12 +24,25 @@ import (
 // products, output transform) so that a chunk's V and M stay in cache; workers
 // take chunks in turn.
 
-// winogradMinChannels is the smallest number of input and of output channels
-// for which winogradConv is used. Below it the transforms (memory bound, a few
-// additions per element) weigh too much against the multiplications they save,
-// and the direct path's gathered matrix product is as fast. Chosen from
-// measurements (BENCHMARKS.md, "Winograd F(2x2,3x3)"); tests lower it to 1.
-var winogradMinChannels = 16
+// When Winograd pays (measured with BenchmarkWinograd on the 2-core Zen 4
+// development machine, BENCHMARKS.md "Winograd F(2x2,3x3)"):
+//   - winogradMinChannels: input and output channels. With 3 input channels
+//     (a network's first layer) the 16 products have depth 3 and the
+//     transforms dominate: 0.8x the direct path; from 8 channels on it is
+//     1.6-2.2x faster.
+//   - winogradMinTiles: tiles (2×2 output blocks, all images). The kernel
+//     transform costs as much as the products of about 16 tiles: 0.4x at 16
+//     tiles, 1.0x at 32, 1.4x from 64.
+//   - winogradMaxMulRatio: the multiplications of the tiles (16 each,
+//     partial tiles included) against the direct path's (9 per output): 3×3
+//     maps (4 tiles for 9 outputs, 0.79) are 0.9x, 5×5 maps (0.64) 1.3x.
+//
+// Tests lift all three limits.
+var (
+	winogradMinChannels = 8
+	winogradMinTiles    = 64
+	winogradMaxMulRatio = 0.7
+)
 
 // winogradBuilds counts the convolutions lowered to winogradConv (for tests).
 var winogradBuilds atomic.Int64
@@ -48,8 +61,8 @@ const winogradChunkBytes = 1 << 20
 
 // winogradApplies reports whether winogradConv handles a convolution: float32,
 // two spatial axes, a 3×3 kernel, stride 1, no dilation, no groups (checked by
-// the caller), non-negative padding and enough channels.
-func winogradApplies(dtype dtypes.DType, kSpatial []int, p convParams, channels, kOut int) bool {
+// the caller), non-negative padding, and where it pays (see winogradMinChannels).
+func winogradApplies(dtype dtypes.DType, kSpatial []int, p convParams, batch int, outSpatial []int, channels, kOut int) bool {
 	if dtype != dtypes.Float32 || len(kSpatial) != 2 || kSpatial[0] != 3 || kSpatial[1] != 3 {
 		return false
 	}
@@ -58,7 +71,10 @@ func winogradApplies(dtype dtypes.DType, kSpatial []int, p convParams, channels,
 			return false
 		}
 	}
-	return channels >= winogradMinChannels && kOut >= winogradMinChannels
+	tiles := batch * ((outSpatial[0] + 1) / 2) * ((outSpatial[1] + 1) / 2)
+	outputs := batch * outSpatial[0] * outSpatial[1]
+	return channels >= winogradMinChannels && kOut >= winogradMinChannels && tiles >= winogradMinTiles &&
+		float64(tiles*16) <= winogradMaxMulRatio*float64(outputs*9)
 }
 
 // winogradConv is kernelConv for the convolutions winogradApplies accepts: x

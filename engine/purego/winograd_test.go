@@ -35,7 +35,7 @@ var winogradCases = []convCase{
 // the error is of the order of the direct float32 path's.
 func TestWinogradMatchesDirect(t *testing.T) {
 	lowered, direct := newBackend(t, ""), newBackend(t, "conv=direct")
-	defer func(m int) { winogradMinChannels = m }(winogradMinChannels)
+	defer liftWinogradLimits()()
 	for i, cc := range winogradCases {
 		cc.kernel = []int{3, 3}
 		t.Run(cc.name, func(t *testing.T) {
@@ -72,6 +72,15 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// liftWinogradLimits lets every convolution winogradConv can handle take the
+// Winograd path, except for winogradMinChannels (the caller's choice); it
+// returns the function restoring the limits.
+func liftWinogradLimits() (restore func()) {
+	c, t, r := winogradMinChannels, winogradMinTiles, winogradMaxMulRatio
+	winogradMinTiles, winogradMaxMulRatio = 1, math.Inf(1)
+	return func() { winogradMinChannels, winogradMinTiles, winogradMaxMulRatio = c, t, r }
 }
 
 // relError is max|got-want| / max|want|.
@@ -141,18 +150,20 @@ func assertSame(t *testing.T, what string, got, want []float32) {
 }
 
 // BenchmarkWinograd measures 3×3 stride-1 same-padded float32 convolutions
-// [n, hw, hw, c] -> c with Winograd on and off, in direct-convolution GFLOP/s:
+// [n, hw, hw, c] -> co with Winograd on and off, in direct-convolution GFLOP/s:
 //
 //	go test ./engine/purego -run '^$' -bench Winograd -benchtime 10x
 func BenchmarkWinograd(b *testing.B) {
 	backend := newBackend(b, "")
-	defer func(m int) { winogradMinChannels = m }(winogradMinChannels)
-	for _, s := range [][4]int{{16, 32, 32, 8}, {16, 32, 32, 16}, {16, 32, 32, 32}, {4, 32, 32, 64}, {8, 56, 56, 64}, {8, 28, 28, 128}, {8, 14, 14, 256}, {8, 7, 7, 512}, {16, 4, 4, 512}} {
-		n, hw, c := s[0], s[1], s[3]
+	defer liftWinogradLimits()()
+	for _, s := range [][4]int{{16, 64, 3, 64}, {16, 32, 8, 8}, {16, 32, 8, 32}, {16, 32, 16, 16}, {16, 32, 32, 32}, {4, 32, 64, 64},
+		{8, 56, 64, 64}, {8, 28, 128, 128}, {8, 14, 256, 256}, {8, 7, 512, 512}, {16, 4, 512, 512}, {16, 2, 1024, 1024}, {1, 2, 256, 256},
+		{8, 4, 512, 512}, {4, 4, 512, 512}, {16, 3, 256, 256}, {16, 5, 256, 256}, {2, 8, 128, 128}} {
+		n, hw, c, co := s[0], s[1], s[2], s[3]
 		rng := rand.New(rand.NewPCG(1, 2))
-		x, k := float32Tensor(rng, n, hw, hw, c), float32Tensor(rng, 3, 3, c, c)
+		x, k := float32Tensor(rng, n, hw, hw, c), float32Tensor(rng, 3, 3, c, co)
 		for _, on := range []bool{false, true} {
-			b.Run(fmt.Sprintf("%dx%dx%dx%d/winograd=%v", n, hw, hw, c, on), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%dx%dx%dx%d-%d/winograd=%v", n, hw, hw, c, co, on), func(b *testing.B) {
 				winogradMinChannels = math.MaxInt
 				if on {
 					winogradMinChannels = 1
@@ -165,7 +176,7 @@ func BenchmarkWinograd(b *testing.B) {
 				for range b.N {
 					exec.MustExec(x, k)[0].FinalizeAll()
 				}
-				flops := 2.0 * float64(n*hw*hw*c*c*9*b.N)
+				flops := 2.0 * float64(n*hw*hw*c*co*9*b.N)
 				b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
 				b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
 			})
