@@ -453,10 +453,11 @@ func (t *Trainer) StepStaged(b *StagedBatch, lr float32) (loss, acc float32, err
 	}
 	loss = tensors.ToScalar[float32](out[0])
 	hits := tensors.ToScalar[float32](out[1])
-	t.keepOutputs(out)
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		release(out...) // the state before the step stays
 		return loss, 0, fmt.Errorf("step %d: %w", t.iter+1, ErrNonFinite)
 	}
+	t.keepOutputs(out)
 	t.iter++
 	return loss, hits / float32(b.n), nil
 }
@@ -513,15 +514,8 @@ func (t *Trainer) stepGraph(in []*Node) []*Node {
 			newParams[idx] = u
 		}
 	}
-	finite := IsFinite(loss)
-	outs := []*Node{loss, hits}
-	for i, p := range newParams {
-		outs = append(outs, Where(finite, p, params[i]))
-	}
-	for i, s := range newSlots {
-		outs = append(outs, Where(finite, s, slots[i]))
-	}
-	return outs
+	// A non-finite loss discards the outputs (StepStaged): no per-element guard here.
+	return append(append([]*Node{loss, hits}, newParams...), newSlots...)
 }
 
 // trainingBuilder is the forward builder of a training step (with coll: of one replica).

@@ -293,6 +293,7 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 	}
 	rows := batch * oFlat
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
+	spans := tapSpans(table, kFlat)
 	w, layout := c.kernelOperand(kernel, wPerm, rows)
 	if c.err != nil {
 		return nil
@@ -300,9 +301,9 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 	kOut := c.shape(kernel).Dimensions[wPerm[nd+1]]
 	var run func(ins []any, out any)
 	if dtype == dtypes.Float32 {
-		run = convRun[float32](table, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
+		run = convRun[float32](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	} else {
-		run = convRun[float64](table, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
+		run = convRun[float64](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	}
 	out := c.keep(c.b.custom("Conv", shapes.Make(dtype, rows, kOut), run, x, w))
 	return c.reshape(out, batch, oFlat, kOut)
@@ -351,9 +352,9 @@ func (c *composer) kernelOperand(kernel backends.Op, wPerm []int, rows int) (bac
 
 // convRun returns the convolution kernel: the matrix multiplication of the
 // patches of x (gathered block by block, see patchGather) by the kernel.
-func convRun[T float](table []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int, layout *bLayout) func(ins []any, out any) {
+func convRun[T float](table, spans []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int, layout *bLayout) func(ins []any, out any) {
 	return func(ins []any, out any) {
-		A := operand[T]{gather: patchGather(ins[0].([]T), table, spatialSize, channels, oFlat, kFlat)}
+		A := operand[T]{gather: patchGather(ins[0].([]T), table, spans, spatialSize, channels, oFlat, kFlat)}
 		matMulOperand(A, ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut, layout)
 	}
 }

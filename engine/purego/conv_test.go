@@ -45,6 +45,8 @@ var convCases = []convCase{
 	{name: "batch groups", batch: 4, channels: 3, outCh: 4, spatial: []int{5, 5}, kernel: []int{3, 3}, batchGrps: 2, noGrad: true},
 	{name: "NCHW stride2", layout: "NCHW", batch: 2, channels: 3, outCh: 4, spatial: []int{7, 6}, kernel: []int{3, 3}, strides: []int{2, 2}, paddings: [][2]int{{1, 1}, {1, 1}}},
 	{name: "3x3 many rows", batch: 4, channels: 3, outCh: 4, spatial: []int{20, 20}, kernel: []int{3, 3}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "3x3 wide (column blocks, taps inside panels)", batch: 2, channels: 40, outCh: 20, spatial: []int{9, 7}, kernel: []int{3, 3}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "3x3 tall (row blocks) stride 2", batch: 3, channels: 16, outCh: 100, spatial: []int{8, 9}, kernel: []int{3, 3}, strides: []int{2, 2}, paddings: [][2]int{{0, 1}, {1, 1}}},
 	{name: "1D", batch: 2, channels: 3, outCh: 2, spatial: []int{9}, kernel: []int{3}, strides: []int{2}, paddings: [][2]int{{1, 0}}},
 }
 

@@ -107,11 +107,13 @@ func parallelRows(n int, fn func(start, end int)) {
 
 // patchGather returns the gather function of the matrix multiplication's A
 // operand for the patches of x [batch, spatialSize, channels] following table
-// (see patchTable): row b*oFlat+o, depth k*channels+c. It writes panels of mr
+// (see patchTable) and its spans (tapSpans): row b*oFlat+o, depth k*channels+c. It writes panels of mr
 // rows, each row's depths contiguous (out[panel][r][p]), straight from x, so
 // the patch matrix is never stored whole: each block is gathered into a
-// worker's cache-sized buffer, a run of channels per kernel tap at a time.
-func patchGather[T float](x []T, table []int32, spatialSize, channels, oFlat, kFlat int) func(i0, i1, p0, depth int, out []T) {
+// worker's cache-sized buffer, one copy per run of kernel taps that are
+// contiguous in x (see tapSpans; with few channels, as in a first layer,
+// these runs are much longer than one tap).
+func patchGather[T float](x []T, table, spans []int32, spatialSize, channels, oFlat, kFlat int) func(i0, i1, p0, depth int, out []T) {
 	return func(i0, i1, p0, depth int, out []T) {
 		for row := i0; row < roundUp(i1, mr); row++ {
 			dst := out[(row-i0)*depth : (row-i0+1)*depth]
@@ -121,10 +123,11 @@ func patchGather[T float](x []T, table []int32, spatialSize, channels, oFlat, kF
 			}
 			b, o := row/oFlat, row%oFlat
 			entries := table[o*kFlat : (o+1)*kFlat]
+			rowSpans := spans[o*kFlat : (o+1)*kFlat]
 			base := b * spatialSize * channels
 			for p := p0; p < p0+depth; {
 				k, c := p/channels, p%channels
-				run := min(channels-c, p0+depth-p)
+				run := min(int(rowSpans[k])*channels-c, p0+depth-p)
 				d := dst[p-p0 : p-p0+run]
 				if src := entries[k]; src < 0 {
 					clear(d)
@@ -136,4 +139,23 @@ func patchGather[T float](x []T, table []int32, spatialSize, channels, oFlat, kF
 			}
 		}
 	}
+}
+
+// tapSpans returns, for each entry of a patch table (rows of kFlat kernel
+// taps), how many taps from it on read consecutive input positions (or all
+// read padding): the taps whose channels form one contiguous run of x.
+func tapSpans(table []int32, kFlat int) []int32 {
+	spans := make([]int32, len(table))
+	for row := 0; row < len(table); row += kFlat {
+		for k := kFlat - 1; k >= 0; k-- {
+			spans[row+k] = 1
+			if k+1 < kFlat {
+				cur, next := table[row+k], table[row+k+1]
+				if (cur < 0 && next < 0) || (cur >= 0 && next == cur+1) {
+					spans[row+k] = spans[row+k+1] + 1
+				}
+			}
+		}
+	}
+	return spans
 }

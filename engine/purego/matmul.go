@@ -238,10 +238,25 @@ func packB[T float](b []T, ldb, p0, depth, j0, j1 int, out []T) {
 	}
 }
 
-// packBStrided is packB for a B laid out by bl.
+// packBStrided is packB for a B laid out by bl. Runs of rows at consecutive
+// offsets are eight columns by eight rows transposes (transpose8).
 func packBStrided[T float](b []T, bl *bLayout, p0, depth, j, j1 int, out []T) {
 	cols := min(nr, j1-j)
 	rows := bl.rowOffsets[p0 : p0+depth]
+	if b32, ok := any(b).([]float32); ok && cols == nr {
+		out32 := any(out).([]float32)
+		for p := 0; p < depth; {
+			run := 1
+			for p+run < depth && rows[p+run] == rows[p]+run {
+				run++
+			}
+			for half := 0; half < nr; half += 8 {
+				transpose8(out32[p*nr+half:], b32[rows[p]+(j+half)*bl.colStride:], bl.colStride, nr, run)
+			}
+			p += run
+		}
+		return
+	}
 	for jj := range nr {
 		if jj >= cols {
 			for p := range depth {
@@ -252,6 +267,17 @@ func packBStrided[T float](b []T, bl *bLayout, p0, depth, j, j1 int, out []T) {
 		base := (j + jj) * bl.colStride
 		for p, off := range rows {
 			out[p*nr+jj] = b[off+base]
+		}
+	}
+}
+
+// transpose8Go sets out[q*outStride+i] = src[i*stride+q] for i < 8 and
+// q in [from, n).
+func transpose8Go(out, src []float32, stride, outStride, from, n int) {
+	for i := range 8 {
+		row := src[i*stride : i*stride+n]
+		for q := from; q < n; q++ {
+			out[q*outStride+i] = row[q]
 		}
 	}
 }

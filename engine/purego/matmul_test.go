@@ -1,6 +1,7 @@
 package purego
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -64,6 +65,24 @@ func TestMatMulMatchesNaive(t *testing.T) {
 		for i, v := range transpose2D(a, m, k) {
 			at32[i] = float32(v)
 		}
+		// float32 B stored transposed, its rows rotated (two runs of
+		// consecutive offsets, as the taps of a reversed kernel): transpose8.
+		rowOffsets = make([]int, k)
+		bPermuted := make([]float64, len(b))
+		for p := range rowOffsets {
+			rowOffsets[p] = (p + k/3) % k
+			copy(bPermuted[p*n:(p+1)*n], b[rowOffsets[p]*n:(rowOffsets[p]+1)*n])
+		}
+		bt32 := make([]float32, len(bt))
+		for i, v := range bt {
+			bt32[i] = float32(v)
+		}
+		matMulB(a32, bt32, c32, m, k, n, false, &bLayout{rowOffsets: rowOffsets, colStride: k})
+		got32 := make([]float64, len(c32))
+		for i, v := range c32 {
+			got32[i] = float64(v)
+		}
+		testutil.AssertClose(t, "float32 matMul strided B", got32, naiveMatMul(a, bPermuted, m, k, n), 1e-4*math.Sqrt(float64(k)))
 		for _, transA := range []bool{false, true} {
 			for i := range c32 {
 				c32[i] = float32(math.NaN()) // must be overwritten
@@ -141,5 +160,28 @@ func TestMicroKernelMatchesGo(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func BenchmarkMatMulShapes(b *testing.B) {
+	for _, s := range [][3]int{{4096, 576, 64}, {64, 4608, 512}, {256, 2304, 256}, {1024, 1152, 128}} {
+		m, k, n := s[0], s[1], s[2]
+		b.Run(fmt.Sprintf("%dx%dx%d", m, k, n), func(b *testing.B) {
+			a, w, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+			for i := range a {
+				a[i] = float32(i%7) - 3
+			}
+			for i := range w {
+				w[i] = float32(i%5) - 2
+			}
+			b.ResetTimer()
+			start, cpu := time.Now(), cputime.Used()
+			for range b.N {
+				matMul(a, w, c, m, k, n, false)
+			}
+			flops := 2 * float64(m*k*n) * float64(b.N)
+			b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
+		})
 	}
 }
