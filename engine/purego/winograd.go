@@ -30,7 +30,7 @@ import (
 //     (a network's first layer) the 16 products have depth 3 and the
 //     transforms dominate: 0.8x the direct path; from 8 channels on it is
 //     1.6-2.2x faster.
-//   - winogradMinTiles: tiles (2×2 output blocks, all images). The kernel
+//   - winogradMinTiles: 2×2 output blocks (over all images). The kernel
 //     transform costs as much as the products of about 16 tiles: 0.4x at 16
 //     tiles, 1.0x at 32, 1.4x from 64.
 //   - winogradMaxMulRatio: the multiplications of the tiles (16 each,
@@ -42,6 +42,9 @@ var (
 	winogradMinChannels = 8
 	winogradMinTiles    = 64
 	winogradMaxMulRatio = 0.7
+	winogradF4Ratio     = 0.75
+	winogradF4MinTiles  = 256
+	winogradForceTile   = 0 // 2 or 4 in tests
 )
 
 // winogradBuilds counts the convolutions lowered to winogradConv (for tests).
@@ -71,10 +74,38 @@ func winogradApplies(dtype dtypes.DType, kSpatial []int, p convParams, batch int
 			return false
 		}
 	}
-	tiles := batch * ((outSpatial[0] + 1) / 2) * ((outSpatial[1] + 1) / 2)
-	outputs := batch * outSpatial[0] * outSpatial[1]
+	tiles, _ := winogradTiles(2, batch, outSpatial)
+	_, ratio := winogradTiles(winogradTileSize(batch, outSpatial), batch, outSpatial)
 	return channels >= winogradMinChannels && kOut >= winogradMinChannels && tiles >= winogradMinTiles &&
-		float64(tiles*16) <= winogradMaxMulRatio*float64(outputs*9)
+		ratio <= winogradMaxMulRatio
+}
+
+// winogradTiles returns the number of m×m tiles covering the outputs and the
+// ratio of their multiplications, (m+2)² per tile, to the direct
+// convolution's, 9 per output.
+func winogradTiles(m, batch int, outSpatial []int) (int, float64) {
+	tiles := batch * ((outSpatial[0] + m - 1) / m) * ((outSpatial[1] + m - 1) / m)
+	return tiles, float64(tiles*(m+2)*(m+2)) / float64(9*batch*outSpatial[0]*outSpatial[1])
+}
+
+// winogradTileSize chooses F(4×4, 3×3) over F(2×2, 3×3) when there are at
+// least winogradF4MinTiles 4×4 tiles and their multiplications are under
+// winogradF4Ratio of F(2×2)'s (partial 4×4 tiles waste more on small maps);
+// winogradForceTile overrides it. Measured (BenchmarkWinograd, per
+// CPU-second): F(4×4) is 1.25-1.35x F(2×2) on [16, 64, 64, 64], [16, 32, 32,
+// 128] and [16, 16, 16, 256] (256-4096 tiles) and [8, 28, 28, 128] (392
+// tiles), 0.8-0.9x with 64-128 tiles ([16, 8, 8, 512], [8, 14, 14, 256]):
+// its kernel transform (36 planes) and B panels are amortised over fewer rows.
+func winogradTileSize(batch int, outSpatial []int) int {
+	if winogradForceTile != 0 {
+		return winogradForceTile
+	}
+	_, r2 := winogradTiles(2, batch, outSpatial)
+	t4, r4 := winogradTiles(4, batch, outSpatial)
+	if t4 >= winogradF4MinTiles && r4 <= winogradF4Ratio*r2 {
+		return 4
+	}
+	return 2
 }
 
 // winogradConv is kernelConv for the convolutions winogradApplies accepts: x
@@ -91,6 +122,33 @@ func (c *composer) winogradConv(x, kernel backends.Op, wPerm, inSpatial, outSpat
 		return nil
 	}
 	winogradBuilds.Add(1)
+	channels, batch := xShape.Dimensions[3], xShape.Dimensions[0]
+	m := winogradTileSize(batch, outSpatial)
+	var u backends.Op
+	var kOut int
+	if m == 4 {
+		w := kernel
+		if !isIdentity(wPerm) {
+			w = c.transpose(kernel, wPerm...)
+		}
+		kOut = kv.shape.Dimensions[wPerm[3]]
+		u = c.keep(c.b.custom("Winograd4Kernel", shapes.Make(dtypes.Float32, 36*channels*kOut), func(ins []any, out any) {
+			winograd4Kernel(ins[0].([]float32), out.([]float32), channels, kOut)
+		}, w))
+	} else {
+		u, kOut = c.winogradKernelOp(kernel, kv, wPerm, channels)
+	}
+	pl := newWinogradPlan(m, batch, inSpatial, outSpatial, channels, kOut, p)
+	rows := pl.batch * pl.ho * pl.wo
+	out := c.keep(c.b.custom("Winograd", shapes.Make(dtypes.Float32, rows, kOut), func(ins []any, out any) {
+		pl.run(ins[0].([]float32), ins[1].([]float32), out.([]float32))
+	}, x, u))
+	return c.reshape(out, pl.batch, pl.ho*pl.wo, kOut)
+}
+
+// winogradKernelOp returns the node computing the F(2×2, 3×3) transformed
+// kernel (see winogradKernel), and the number of output channels.
+func (c *composer) winogradKernelOp(kernel backends.Op, kv *value, wPerm []int, channels int) (backends.Op, int) {
 	source, view := backends.Op(kv), rowMajorView(kv.shape.Dimensions)
 	if kv.node.view != nil {
 		source, view = kv.node.inputs[0], *kv.node.view
@@ -107,16 +165,11 @@ func (c *composer) winogradConv(x, kernel backends.Op, wPerm, inSpatial, outSpat
 		kl.strides[i] = view.strides[a]
 	}
 	kl.start = view.start
-	channels, kOut := xShape.Dimensions[3], view.dims[wPerm[3]]
+	kOut := view.dims[wPerm[3]]
 	u := c.keep(c.b.custom("WinogradKernel", shapes.Make(dtypes.Float32, 16*winogradPlane(channels, kOut)), func(ins []any, out any) {
 		winogradKernel(ins[0].([]float32), kl, channels, kOut, out.([]float32))
 	}, source))
-	pl := newWinogradPlan(xShape.Dimensions[0], inSpatial, outSpatial, channels, kOut, p)
-	rows := pl.batch * pl.ho * pl.wo
-	out := c.keep(c.b.custom("Winograd", shapes.Make(dtypes.Float32, rows, kOut), func(ins []any, out any) {
-		pl.run(ins[0].([]float32), ins[1].([]float32), out.([]float32))
-	}, x, u))
-	return c.reshape(out, pl.batch, pl.ho*pl.wo, kOut)
+	return u, kOut
 }
 
 // winogradKernelLayout locates element (kh, kw, c, co) of the kernel at
@@ -165,39 +218,48 @@ func winogradKernelRowGo(w []float32, base, s0, s1 int, u []float32, off, plane,
 	}
 }
 
-// winogradPlan is the geometry of one Winograd convolution.
+// winogradPlan is the geometry of one Winograd convolution F(m×m, 3×3):
+// tiles of m×m outputs read (m+2)×(m+2) inputs and take planes = (m+2)²
+// products.
 type winogradPlan struct {
-	batch, h, w, c, co   int
-	ho, wo, padT, padL   int
-	tilesH, tilesW       int
-	tiles, chunk, chunks int
+	m, alpha, planes, uPlane int
+	batch, h, w, c, co       int
+	ho, wo, padT, padL       int
+	tilesH, tilesW           int
+	tiles, chunk, chunks     int
 }
 
-func newWinogradPlan(batch int, inSpatial, outSpatial []int, channels, kOut int, p convParams) *winogradPlan {
-	pl := &winogradPlan{batch: batch, h: inSpatial[0], w: inSpatial[1], c: channels, co: kOut,
-		ho: outSpatial[0], wo: outSpatial[1], padT: p.paddings[0][0], padL: p.paddings[1][0]}
-	pl.tilesH, pl.tilesW = (pl.ho+1)/2, (pl.wo+1)/2
+func newWinogradPlan(m, batch int, inSpatial, outSpatial []int, channels, kOut int, p convParams) *winogradPlan {
+	pl := &winogradPlan{m: m, alpha: m + 2, planes: (m + 2) * (m + 2), batch: batch, h: inSpatial[0], w: inSpatial[1],
+		c: channels, co: kOut, ho: outSpatial[0], wo: outSpatial[1], padT: p.paddings[0][0], padL: p.paddings[1][0]}
+	pl.uPlane = winogradPlane(channels, kOut)
+	if m == 4 {
+		pl.uPlane = channels * kOut
+	}
+	pl.tilesH, pl.tilesW = (pl.ho+m-1)/m, (pl.wo+m-1)/m
 	pl.tiles = batch * pl.tilesH * pl.tilesW
-	// Chunk: as many tiles as fit V and M (16 rows of C and Co floats per
-	// tile) in winogradChunkBytes, at least 8 micro-tiles of rows so the
-	// kernel's B panels are reused, and no more than an even share per worker.
-	chunk := winogradChunkBytes / (64 * (channels + kOut)) / mr * mr
+	// Chunk: at most as many tiles as fit V and M (planes rows of C and Co
+	// floats per tile) in winogradChunkBytes, but at least 8 micro-tiles of
+	// rows so the kernel's B panels are reused; then a number of chunks that
+	// is a multiple of the number of workers, of equal sizes.
+	chunk := winogradChunkBytes / (4 * pl.planes * (channels + kOut))
 	chunk = max(chunk, 8*mr)
-	share := (pl.tiles + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0)
-	chunk = min(chunk, roundUp(share, mr))
-	pl.chunk = max(chunk, mr)
+	workers := runtime.GOMAXPROCS(0)
+	chunks := roundUp((pl.tiles+chunk-1)/chunk, workers)
+	pl.chunk = roundUp((pl.tiles+chunks-1)/chunks, mr)
 	pl.chunks = (pl.tiles + pl.chunk - 1) / pl.chunk
 	return pl
 }
 
 // winogradBuffers is a worker's chunk memory.
 type winogradBuffers struct {
-	v, m  []float32
-	zero  []float32 // C zeros: the padding rows of the input tile
-	crop  []float32 // Co floats: where the cropped outputs of edge tiles go
-	s     *scratch[float32]
-	inPtr [16][]float32
-	outP  [4][]float32
+	v, m   []float32
+	zero   []float32 // C zeros: the padding rows of the input tile
+	crop   []float32 // Co floats: where the cropped outputs of edge tiles go
+	s      *scratch[float32]
+	inPtr  [36][]float32 // a tile's inputs
+	outP   [16][]float32 // a tile's outputs
+	vp, mp [36][]float32 // a tile's rows of V and M (F(4×4, 3×3))
 }
 
 var winogradPool sync.Pool
@@ -213,8 +275,8 @@ func (pl *winogradPlan) buffers() *winogradBuffers {
 		}
 		return s[:n]
 	}
-	bf.v = grow(bf.v, 16*(pl.chunk*pl.c+16))
-	bf.m = grow(bf.m, 16*(pl.chunk*pl.co+16))
+	bf.v = grow(bf.v, pl.planes*(pl.chunk*pl.c+16))
+	bf.m = grow(bf.m, pl.planes*(pl.chunk*pl.co+16))
 	bf.zero = grow(bf.zero, pl.c)
 	clear(bf.zero)
 	bf.crop = grow(bf.crop, pl.co)
@@ -225,11 +287,11 @@ func (pl *winogradPlan) buffers() *winogradBuffers {
 func (bf *winogradBuffers) release() {
 	scratchPool.Put(bf.s)
 	bf.s = nil
-	bf.inPtr, bf.outP = [16][]float32{}, [4][]float32{}
+	bf.inPtr, bf.outP, bf.vp, bf.mp = [36][]float32{}, [16][]float32{}, [36][]float32{}, [36][]float32{}
 	winogradPool.Put(bf)
 }
 
-// run computes out [B·Ho·Wo, Co] from x [B, H, W, C] and u [16, C, Co].
+// run computes out [B·Ho·Wo, Co] from x [B, H, W, C] and u [planes, C, Co].
 func (pl *winogradPlan) run(x, u, out []float32) {
 	var next atomic.Int64
 	workers := min(runtime.GOMAXPROCS(0), pl.chunks)
@@ -259,51 +321,67 @@ func (pl *winogradPlan) runChunk(x, u, out []float32, t0, t1 int, bf *winogradBu
 	vStride, mStride := pl.chunk*pl.c+16, pl.chunk*pl.co+16
 	for t := t0; t < t1; t++ {
 		pl.tileInputs(x, t, bf)
-		winogradInput(&bf.inPtr, bf.v[(t-t0)*pl.c:], vStride, pl.c)
+		v := bf.v[(t-t0)*pl.c:]
+		if pl.m == 2 {
+			winogradInput((*[16][]float32)(bf.inPtr[:16]), v, vStride, pl.c)
+			continue
+		}
+		for i := range bf.vp {
+			bf.vp[i] = v[i*vStride : i*vStride+pl.c : i*vStride+pl.c]
+		}
+		winograd4Input(&bf.inPtr, &bf.vp, pl.c)
 	}
-	for i := range 16 {
+	for i := range pl.planes {
 		A := operand[float32]{data: bf.v[i*vStride:], rowStride: pl.c, depthStride: 1}
-		multiplyBlock(A, u[i*winogradPlane(pl.c, pl.co):], nil, bf.m[i*mStride:], pl.co, pl.c, 0, n, 0, pl.co, bf.s)
+		multiplyBlock(A, u[i*pl.uPlane:], nil, bf.m[i*mStride:], pl.co, pl.c, 0, n, 0, pl.co, bf.s)
 	}
 	for t := t0; t < t1; t++ {
 		pl.tileOutputs(out, t, bf)
-		winogradOutput(bf.m[(t-t0)*pl.co:], mStride, &bf.outP, pl.co)
+		m := bf.m[(t-t0)*pl.co:]
+		if pl.m == 2 {
+			winogradOutput(m, mStride, (*[4][]float32)(bf.outP[:4]), pl.co)
+			continue
+		}
+		for i := range bf.mp {
+			bf.mp[i] = m[i*mStride : i*mStride+pl.co : i*mStride+pl.co]
+		}
+		winograd4Output(&bf.mp, &bf.outP, pl.co)
 	}
 }
 
-// tileInputs points bf.inPtr at the 16 input positions (row-major 4×4) of
-// tile t: channel vectors of x, or zeros in the padding.
+// tileInputs points bf.inPtr at the alpha×alpha input positions (row-major)
+// of tile t: channel vectors of x, or zeros in the padding.
 func (pl *winogradPlan) tileInputs(x []float32, t int, bf *winogradBuffers) {
 	b, y0, x0 := pl.tileOrigin(t)
 	y0, x0 = y0-pl.padT, x0-pl.padL
 	base := b * pl.h * pl.w * pl.c
-	for r := range 4 {
+	for r := range pl.alpha {
 		y := y0 + r
-		for col := range 4 {
+		for col := range pl.alpha {
 			xx := x0 + col
 			if y < 0 || y >= pl.h || xx < 0 || xx >= pl.w {
-				bf.inPtr[r*4+col] = bf.zero
+				bf.inPtr[r*pl.alpha+col] = bf.zero
 				continue
 			}
 			off := base + (y*pl.w+xx)*pl.c
-			bf.inPtr[r*4+col] = x[off : off+pl.c : off+pl.c]
+			bf.inPtr[r*pl.alpha+col] = x[off : off+pl.c : off+pl.c]
 		}
 	}
 }
 
-// tileOutputs points bf.outP at the 2×2 output positions of tile t, or at a
+// tileOutputs points bf.outP at the m×m output positions of tile t, or at a
 // scratch row for those cropped at the bottom and right edges.
 func (pl *winogradPlan) tileOutputs(out []float32, t int, bf *winogradBuffers) {
 	b, y0, x0 := pl.tileOrigin(t)
-	for r := range 2 {
-		for col := range 2 {
+	for r := range pl.m {
+		for col := range pl.m {
 			y, xx := y0+r, x0+col
 			if y >= pl.ho || xx >= pl.wo {
-				bf.outP[r*2+col] = bf.crop
+				bf.outP[r*pl.m+col] = bf.crop
 				continue
 			}
 			off := ((b*pl.ho+y)*pl.wo + xx) * pl.co
-			bf.outP[r*2+col] = out[off : off+pl.co : off+pl.co]
+			bf.outP[r*pl.m+col] = out[off : off+pl.co : off+pl.co]
 		}
 	}
 }
@@ -312,7 +390,7 @@ func (pl *winogradPlan) tileOutputs(out []float32, t int, bf *winogradBuffers) {
 func (pl *winogradPlan) tileOrigin(t int) (b, y, x int) {
 	perImage := pl.tilesH * pl.tilesW
 	b, t = t/perImage, t%perImage
-	return b, 2 * (t / pl.tilesW), 2 * (t % pl.tilesW)
+	return b, pl.m * (t / pl.tilesW), pl.m * (t % pl.tilesW)
 }
 
 // winogradInputGo sets, for channels [c0, c), v[i*stride+ch] to (Bᵀ d B)[i] where

@@ -61,3 +61,48 @@ func winogradKernelRow(w []float32, base, s0, s1 int, u []float32, off, plane, n
 	}
 	winogradKernelRowGo(w, base, s0, s1, u, off, plane, body, n)
 }
+
+// winograd4InputAVX2 and winograd4OutputAVX2 are winograd4InputGo and
+// winograd4OutputGo on channels [0, n), n a multiple of 8, through tables of
+// the rows' first elements (winograd4_amd64.s).
+//
+//go:noescape
+func winograd4InputAVX2(in, out *[36]*float32, n int)
+
+//go:noescape
+func winograd4OutputAVX2(in *[36]*float32, out *[16]*float32, n int)
+
+// winograd4Input sets v[i][ch] = (Bᵀ d B)[i] with d[j] = in[j][ch] for ch < c.
+func winograd4Input(in, v *[36][]float32, c int) {
+	body := 0
+	if haveFastKernel && c >= 8 {
+		body = c &^ 7
+		var p, q [36]*float32
+		pointers(in[:], p[:], body)
+		pointers(v[:], q[:], body)
+		winograd4InputAVX2(&p, &q, body)
+	}
+	winograd4InputGo(in, v, body, c)
+}
+
+// winograd4Output sets out[j][ch] = (Aᵀ m A)[j] with m[i] = in[i][ch] for ch < c.
+func winograd4Output(in *[36][]float32, out *[16][]float32, c int) {
+	body := 0
+	if haveFastKernel && c >= 8 {
+		body = c &^ 7
+		var p [36]*float32
+		var q [16]*float32
+		pointers(in[:], p[:], body)
+		pointers(out[:], q[:], body)
+		winograd4OutputAVX2(&p, &q, body)
+	}
+	winograd4OutputGo(in, out, body, c)
+}
+
+// pointers sets p[i] to &rows[i][0] after checking that each row holds n values.
+func pointers(rows [][]float32, p []*float32, n int) {
+	for i, r := range rows {
+		_ = r[n-1]
+		p[i] = &r[0]
+	}
+}

@@ -19,3 +19,9 @@ func winogradOutput(m []float32, stride int, out *[4][]float32, c int) {
 func winogradKernelRow(w []float32, base, s0, s1 int, u []float32, off, plane, n int) {
 	winogradKernelRowGo(w, base, s0, s1, u, off, plane, 0, n)
 }
+
+// winograd4Input sets v[i][ch] = (Bᵀ d B)[i] with d[j] = in[j][ch] for ch < c.
+func winograd4Input(in, v *[36][]float32, c int) { winograd4InputGo(in, v, 0, c) }
+
+// winograd4Output sets out[j][ch] = (Aᵀ m A)[j] with m[i] = in[i][ch] for ch < c.
+func winograd4Output(in *[36][]float32, out *[16][]float32, c int) { winograd4OutputGo(in, out, 0, c) }

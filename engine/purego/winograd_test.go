@@ -5,6 +5,7 @@ import (
 
 	"fmt"
 	"github.com/bonsai-ml/bonsai/internal/cputime"
+	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"math"
 	"math/rand/v2"
@@ -36,34 +37,43 @@ var winogradCases = []convCase{
 func TestWinogradMatchesDirect(t *testing.T) {
 	lowered, direct := newBackend(t, ""), newBackend(t, "conv=direct")
 	defer liftWinogradLimits()()
-	for i, cc := range winogradCases {
-		cc.kernel = []int{3, 3}
-		t.Run(cc.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(uint64(i), 15))
-			inDims, kDims, axes := cc.shapes()
-			x, k := randomTensor(rng, inDims...), randomTensor(rng, kDims...)
-			r := randomTensor(rng, outputDims(t, direct, cc, axes, x, k)...)
-			want := run(t, direct, cc.graphFn(axes), x, k, r)
-			f32 := cc
-			f32.float32 = true
-			winogradMinChannels = math.MaxInt
-			plain := run(t, lowered, f32.graphFn(axes), x, k, r)
-			winogradMinChannels = 1
-			before := winogradBuilds.Load()
-			got := run(t, lowered, f32.graphFn(axes), x, k, r)
-			// The forward convolution and the input gradient (padding 2-p).
-			if n, want := winogradBuilds.Load()-before, 2-btoi(cc.noGrad); n != int64(want) {
-				t.Fatalf("%d convolutions took the Winograd path, want %d", n, want)
-			}
-			tol := 1e-5 * math.Sqrt(float64(9*max(cc.channels, cc.outCh)))
-			for j, name := range []string{"output", "grad input", "grad kernel"}[:len(want)] {
-				errW, errD := relError(got[j], want[j]), relError(plain[j], want[j])
-				t.Logf("%s: relative error Winograd %.2e, direct float32 %.2e (tol %.1e)", name, errW, errD, tol)
-				if errW > tol {
-					t.Errorf("%s: relative error %.2e > %.1e", name, errW, tol)
-				}
-			}
-		})
+	for _, tile := range []int{2, 4} {
+		winogradForceTile = tile
+		for i, cc := range winogradCases {
+			cc.kernel = []int{3, 3}
+			t.Run(fmt.Sprintf("F(%dx%d,3x3) %s", tile, tile, cc.name), func(t *testing.T) {
+				checkWinograd(t, lowered, direct, cc, uint64(i))
+			})
+		}
+	}
+}
+
+// checkWinograd runs cc (a convolution and its gradients) on direct in float64
+// and on lowered in float32 without and with Winograd, and checks the errors.
+func checkWinograd(t *testing.T, lowered, direct backends.Backend, cc convCase, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 15))
+	inDims, kDims, axes := cc.shapes()
+	x, k := randomTensor(rng, inDims...), randomTensor(rng, kDims...)
+	r := randomTensor(rng, outputDims(t, direct, cc, axes, x, k)...)
+	want := run(t, direct, cc.graphFn(axes), x, k, r)
+	f32 := cc
+	f32.float32 = true
+	winogradMinChannels = math.MaxInt
+	plain := run(t, lowered, f32.graphFn(axes), x, k, r)
+	winogradMinChannels = 1
+	before := winogradBuilds.Load()
+	got := run(t, lowered, f32.graphFn(axes), x, k, r)
+	// The forward convolution and the input gradient (padding 2-p).
+	if n, want := winogradBuilds.Load()-before, 2-btoi(cc.noGrad); n != int64(want) {
+		t.Fatalf("%d convolutions took the Winograd path, want %d", n, want)
+	}
+	tol := 1e-5 * math.Sqrt(float64(9*max(cc.channels, cc.outCh)))
+	for j, name := range []string{"output", "grad input", "grad kernel"}[:len(want)] {
+		errW, errD := relError(got[j], want[j]), relError(plain[j], want[j])
+		t.Logf("%s: relative error Winograd %.2e, direct float32 %.2e (tol %.1e)", name, errW, errD, tol)
+		if errW > tol {
+			t.Errorf("%s: relative error %.2e > %.1e", name, errW, tol)
+		}
 	}
 }
 
@@ -78,9 +88,11 @@ func btoi(b bool) int {
 // Winograd path, except for winogradMinChannels (the caller's choice); it
 // returns the function restoring the limits.
 func liftWinogradLimits() (restore func()) {
-	c, t, r := winogradMinChannels, winogradMinTiles, winogradMaxMulRatio
+	c, t, r, f := winogradMinChannels, winogradMinTiles, winogradMaxMulRatio, winogradForceTile
 	winogradMinTiles, winogradMaxMulRatio = 1, math.Inf(1)
-	return func() { winogradMinChannels, winogradMinTiles, winogradMaxMulRatio = c, t, r }
+	return func() {
+		winogradMinChannels, winogradMinTiles, winogradMaxMulRatio, winogradForceTile = c, t, r, f
+	}
 }
 
 // relError is max|got-want| / max|want|.
@@ -140,6 +152,52 @@ func TestWinogradTransformsMatchGo(t *testing.T) {
 	}
 }
 
+// TestWinograd4TransformsMatchGo checks the build's F(4×4, 3×3) input and
+// output transforms against the portable ones (to rounding: the assembly
+// fuses multiply-adds).
+func TestWinograd4TransformsMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	rows := func(n, c int) [][]float32 {
+		r := make([][]float32, n)
+		for i := range r {
+			r[i] = make([]float32, c)
+			for j := range r[i] {
+				r[i][j] = 2*rng.Float32() - 1
+			}
+		}
+		return r
+	}
+	for _, c := range []int{1, 8, 13, 64, 67} {
+		var in, vGot, vWant, m [36][]float32
+		var oGot, oWant [16][]float32
+		copy(in[:], rows(36, c))
+		copy(m[:], rows(36, c))
+		copy(vGot[:], rows(36, c))
+		copy(vWant[:], rows(36, c))
+		copy(oGot[:], rows(16, c))
+		copy(oWant[:], rows(16, c))
+		winograd4Input(&in, &vGot, c)
+		winograd4InputGo(&in, &vWant, 0, c)
+		winograd4Output(&m, &oGot, c)
+		winograd4OutputGo(&m, &oWant, 0, c)
+		for i := range vGot {
+			assertNear(t, fmt.Sprintf("c=%d input transform %d", c, i), vGot[i], vWant[i], 1e-5)
+		}
+		for i := range oGot {
+			assertNear(t, fmt.Sprintf("c=%d output transform %d", c, i), oGot[i], oWant[i], 1e-5)
+		}
+	}
+}
+
+func assertNear(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	for i := range got {
+		if math.Abs(float64(got[i]-want[i])) > tol*(1+math.Abs(float64(want[i]))) {
+			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
+
 func assertSame(t *testing.T, what string, got, want []float32) {
 	t.Helper()
 	for i := range got {
@@ -150,7 +208,8 @@ func assertSame(t *testing.T, what string, got, want []float32) {
 }
 
 // BenchmarkWinograd measures 3×3 stride-1 same-padded float32 convolutions
-// [n, hw, hw, c] -> co with Winograd on and off, in direct-convolution GFLOP/s:
+// [n, hw, hw, c] -> co on the direct path (F0) and with F(2×2, 3×3) and
+// F(4×4, 3×3), in direct-convolution GFLOP/s:
 //
 //	go test ./engine/purego -run '^$' -bench Winograd -benchtime 10x
 func BenchmarkWinograd(b *testing.B) {
@@ -158,14 +217,15 @@ func BenchmarkWinograd(b *testing.B) {
 	defer liftWinogradLimits()()
 	for _, s := range [][4]int{{16, 64, 3, 64}, {16, 32, 8, 8}, {16, 32, 8, 32}, {16, 32, 16, 16}, {16, 32, 32, 32}, {4, 32, 64, 64},
 		{8, 56, 64, 64}, {8, 28, 128, 128}, {8, 14, 256, 256}, {8, 7, 512, 512}, {16, 4, 512, 512}, {16, 2, 1024, 1024}, {1, 2, 256, 256},
-		{8, 4, 512, 512}, {4, 4, 512, 512}, {16, 3, 256, 256}, {16, 5, 256, 256}, {2, 8, 128, 128}} {
+		{8, 4, 512, 512}, {4, 4, 512, 512}, {16, 3, 256, 256}, {16, 5, 256, 256}, {2, 8, 128, 128},
+		{16, 64, 64, 64}, {16, 32, 128, 128}, {16, 16, 256, 256}, {16, 8, 512, 512}} {
 		n, hw, c, co := s[0], s[1], s[2], s[3]
 		rng := rand.New(rand.NewPCG(1, 2))
 		x, k := float32Tensor(rng, n, hw, hw, c), float32Tensor(rng, 3, 3, c, co)
-		for _, on := range []bool{false, true} {
-			b.Run(fmt.Sprintf("%dx%dx%dx%d-%d/winograd=%v", n, hw, hw, c, co, on), func(b *testing.B) {
-				winogradMinChannels = math.MaxInt
-				if on {
+		for _, tile := range []int{0, 2, 4} {
+			b.Run(fmt.Sprintf("%dx%dx%dx%d-%d/F%d", n, hw, hw, c, co, tile), func(b *testing.B) {
+				winogradMinChannels, winogradForceTile = math.MaxInt, tile
+				if tile != 0 {
 					winogradMinChannels = 1
 				}
 				exec := MustNewExec(backend, func(x, k *Node) *Node { return Convolve(x, k).PadSame().Done() })
