@@ -296,13 +296,16 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 		return nil
 	}
 	kOut := c.shape(kernel).Dimensions[wPerm[nd+1]]
-	var run func(ins []any, out any)
+	var run func(ins []any, out any, epi func(lo, hi int))
 	if dtype == dtypes.Float32 {
 		run = convRun[float32](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	} else {
 		run = convRun[float64](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	}
-	out := c.keep(c.b.custom("Conv", shapes.Make(dtype, rows, kOut), run, x, w))
+	out := c.keep(c.b.custom("Conv", shapes.Make(dtype, rows, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, w))
+	if v, ok := out.(*value); ok {
+		v.node.runEpilogue = run
+	}
 	return c.reshape(out, batch, oFlat, kOut)
 }
 
@@ -349,10 +352,10 @@ func (c *composer) kernelOperand(kernel backends.Op, wPerm []int, rows int) (bac
 
 // convRun returns the convolution kernel: the matrix multiplication of the
 // patches of x (gathered block by block, see patchGather) by the kernel.
-func convRun[T float](table, spans []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int, layout *bLayout) func(ins []any, out any) {
-	return func(ins []any, out any) {
+func convRun[T float](table, spans []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int, layout *bLayout) func(ins []any, out any, epi func(lo, hi int)) {
+	return func(ins []any, out any, epi func(lo, hi int)) {
 		A := operand[T]{gather: patchGather(ins[0].([]T), table, spans, spatialSize, channels, oFlat, kFlat)}
-		matMulOperand(A, ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut, layout)
+		matMulOperand(A, ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut, layout, epi)
 	}
 }
 

@@ -3,6 +3,7 @@ package purego
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Matrix multiplication C = A·B of row-major matrices (A optionally stored
@@ -56,13 +57,18 @@ func matMulB[T float](a, b, c []T, m, k, n int, transA bool, bl *bLayout) {
 	if transA {
 		A = operand[T]{data: a, rowStride: 1, depthStride: m}
 	}
-	matMulOperand(A, b, c, m, k, n, bl)
+	matMulOperand(A, b, c, m, k, n, bl, nil)
 }
 
-// matMulOperand sets c [m×n] to A·b.
-func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout) {
+// matMulOperand sets c [m×n] to A·b. With epi, it calls epi(lo, hi) on each
+// flat range of c (whole rows) as soon as it is final, on the goroutine that
+// finished it.
+func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, epi func(lo, hi int)) {
 	if m == 0 || n == 0 || k == 0 {
 		clear(c[:m*n])
+		if epi != nil {
+			epi(0, m*n)
+		}
 		return
 	}
 	// A packed A is packed once per column block: use a single column block
@@ -83,6 +89,11 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout) {
 		next <- bl
 	}
 	close(next)
+	// Column blocks still to finish per row block, for epi.
+	pending := make([]atomic.Int32, (m+mc-1)/mc)
+	for i := range pending {
+		pending[i].Store(int32((n + colBlock - 1) / colBlock))
+	}
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(blocks)) {
 		wg.Add(1)
@@ -91,7 +102,11 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout) {
 			s := getScratch[T]()
 			defer scratchPool.Put(s)
 			for blk := range next {
-				multiplyBlock(A, b, bl, c, n, k, blk.i0, min(blk.i0+mc, m), blk.j0, min(blk.j0+colBlock, n), s)
+				i1 := min(blk.i0+mc, m)
+				multiplyBlock(A, b, bl, c, n, k, blk.i0, i1, blk.j0, min(blk.j0+colBlock, n), s)
+				if epi != nil && pending[blk.i0/mc].Add(-1) == 0 {
+					epi(blk.i0*n, i1*n)
+				}
 			}
 		}()
 	}
