@@ -36,9 +36,14 @@ type operand[T float] struct {
 // bLayout describes a B operand that is not a plain row-major [k×n] matrix:
 // element (p, j) is at rowOffsets[p] + j*colStride. Such a B is packed panel by
 // panel (it is read with stride colStride, typically a transposed kernel).
+//
+// When gather is set, it produces the panels instead (b is not read): columns
+// [j, j1) (j1-j <= nr) at depths [p0, p0+depth) into out[p][nr], zero padded
+// (the patches of a kernel gradient, never stored whole).
 type bLayout struct {
 	rowOffsets []int
 	colStride  int
+	gather     func(p0, depth, j, j1 int, out []float32)
 }
 
 // matMul sets c [m×n] to a [m×k] times b [k×n]; with transA, a is stored
@@ -74,7 +79,7 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, ep
 	// A packed A is packed once per column block: use a single column block
 	// when the row blocks alone keep every worker busy.
 	colBlock := ncBlock
-	if A.packed() && (m+mc-1)/mc >= 2*runtime.GOMAXPROCS(0) {
+	if A.packed() && (m+mc-1)/mc >= 2*runtime.GOMAXPROCS(0) && (bl == nil || bl.gather == nil) {
 		colBlock = roundUp(n, nr)
 	}
 	type block struct{ i0, j0 int }
@@ -135,13 +140,16 @@ func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i
 		}
 		for j := j0; j < j1; j += nr {
 			cols := min(nr, j1-j)
-			bData, ldb := b[p0*n+j:], n
-			if bl != nil {
+			bData, ldb := edgeB[:], nr
+			switch {
+			case bl != nil && bl.gather != nil:
+				bl.gather(p0, depth, j, min(j+nr, j1), any(edgeB[:nr*depth]).([]float32))
+			case bl != nil:
 				packBStrided(b, bl, p0, depth, j, j1, edgeB[:nr*depth])
-				bData, ldb = edgeB[:], nr
-			} else if cols < nr {
+			case cols < nr:
 				packB(b, n, p0, depth, j, j1, edgeB[:nr*depth])
-				bData, ldb = edgeB[:], nr
+			default:
+				bData, ldb = b[p0*n+j:], n
 			}
 			for i := i0; i < i1; i += mr {
 				rows := min(mr, i1-i)
