@@ -164,7 +164,7 @@ func TestMicroKernelMatchesGo(t *testing.T) {
 }
 
 func BenchmarkMatMulShapes(b *testing.B) {
-	for _, s := range [][3]int{{4096, 576, 64}, {64, 4608, 512}, {256, 2304, 256}, {1024, 1152, 128}} {
+	for _, s := range [][3]int{{4096, 576, 64}, {64, 4608, 512}, {256, 2304, 256}, {1024, 1152, 128}, {2048, 1024, 512}} {
 		m, k, n := s[0], s[1], s[2]
 		b.Run(fmt.Sprintf("%dx%dx%d", m, k, n), func(b *testing.B) {
 			a, w, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
