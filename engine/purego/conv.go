@@ -299,13 +299,16 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 		return nil
 	}
 	kOut := c.shape(kernel).Dimensions[wPerm[nd+1]]
-	var run func(ins []any, out any)
+	var run func(ins []any, out any, epi func(lo, hi int))
 	if dtype == dtypes.Float32 {
 		run = convRun[float32](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	} else {
 		run = convRun[float64](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	}
-	out := c.keep(c.b.custom("Conv", shapes.Make(dtype, rows, kOut), run, x, w))
+	out := c.keep(c.b.custom("Conv", shapes.Make(dtype, rows, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, w))
+	if v, ok := out.(*value); ok {
+		v.node.runEpilogue = run
+	}
 	return c.reshape(out, batch, oFlat, kOut)
 }
 
@@ -352,10 +355,10 @@ func (c *composer) kernelOperand(kernel backends.Op, wPerm []int, rows int) (bac
 
 // convRun returns the convolution kernel: the matrix multiplication of the
 // patches of x (gathered block by block, see patchGather) by the kernel.
-func convRun[T float](table, spans []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int, layout *bLayout) func(ins []any, out any) {
-	return func(ins []any, out any) {
+func convRun[T float](table, spans []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int, layout *bLayout) func(ins []any, out any, epi func(lo, hi int)) {
+	return func(ins []any, out any, epi func(lo, hi int)) {
 		A := operand[T]{gather: patchGather(ins[0].([]T), table, spans, spatialSize, channels, oFlat, kFlat)}
-		matMulOperand(A, ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut, layout)
+		matMulOperand(A, ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut, layout, epi)
 	}
 }
 
@@ -403,6 +406,52 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	// Table over (kernel position, output position): the kernel positions play
 	// the role of the im2col rows.
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
+	var out backends.Op
+	if gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch) {
+		// outᵀ = w'ᵀ·P: w' read transposed in place and the patches P of x'
+		// gathered panel by panel as B, never stored whole.
+		run := kernelGradRun(table, channels, prod(inSpatial), batch, kFlat, oFlat, kOut)
+		outT := c.keep(c.b.custom("KernelGrad", shapes.Make(dtype, kOut, oFlat*batch), run, x, w))
+		out = c.transpose(outT, 1, 0)
+	} else {
+		out = c.weightGradIm2col(x, w, table, inSpatial, kFlat, oFlat, batch, channels, kOut)
+	}
+	out = c.reshape(out, append(append([]int{}, outSpatial...), batch, kOut)...)
+	perm := make([]int, nd+2)
+	for i, ax := range a.OutputSpatial {
+		perm[ax] = i
+	}
+	perm[a.OutputBatch] = nd
+	perm[a.OutputChannels] = nd + 1
+	return c.transpose(out, perm...), true
+}
+
+// gatherKernelGrad reports whether a kernel gradient whose product has depth
+// (images x output positions), rows (taps x channels) and channels input
+// channels is computed as outᵀ = w'ᵀ·P with gathered patches (kernelGradRun):
+// for float32, when the depth is long against the rows (so the patch matrix
+// would be large to store and pack) and the channels make copies of whole
+// vectors.
+func gatherKernelGrad(dtype dtypes.DType, depth, rows, channels int) bool {
+	return dtype == dtypes.Float32 && depth >= 4*rows && channels >= 16
+}
+
+// kernelGradRun returns the kernel of weightGradientConv for float32: x' is
+// [images, spatialSize, channels], w' [images*kFlat, kOut]; the output is
+// [kOut, oFlat*channels].
+func kernelGradRun(table []int32, images, spatialSize, channels, kFlat, oFlat, kOut int) func(ins []any, out any) {
+	return func(ins []any, out any) {
+		x, w := ins[0].([]float32), ins[1].([]float32)
+		A := operand[float32]{data: w, rowStride: 1, depthStride: kOut}
+		B := &bLayout{gather: patchPanelGather(x, table, spatialSize, channels, kFlat)}
+		matMulOperand(A, nil, out.([]float32), kOut, images*kFlat, oFlat*channels, B, nil)
+	}
+}
+
+// weightGradIm2col is weightGradientConv with the patch matrix stored whole,
+// then multiplied transposed by w'. It returns [oFlat*batch, kOut].
+func (c *composer) weightGradIm2col(x, w backends.Op, table []int32, inSpatial []int, kFlat, oFlat, batch, channels, kOut int) backends.Op {
+	dtype := c.shape(x).DType
 	swapped := make([]int32, len(table))
 	for o := range oFlat {
 		for k := range kFlat {
@@ -422,17 +471,9 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	patches := c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
 	w = c.reshape(w, rows, kOut)
 	if c.err != nil {
-		return nil, true
+		return nil
 	}
-	out := c.keep(c.b.custom("MatMulTransA", shapes.Make(dtype, depth, kOut), matMulRun, patches, w))
-	out = c.reshape(out, append(append([]int{}, outSpatial...), batch, kOut)...)
-	perm := make([]int, nd+2)
-	for i, ax := range a.OutputSpatial {
-		perm[ax] = i
-	}
-	perm[a.OutputBatch] = nd
-	perm[a.OutputChannels] = nd + 1
-	return c.transpose(out, perm...), true
+	return c.keep(c.b.custom("MatMulTransA", shapes.Make(dtype, depth, kOut), matMulRun, patches, w))
 }
 
 // weightGradRuns returns the kernels of weightGradientConv: patches

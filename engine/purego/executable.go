@@ -42,7 +42,7 @@ func newExecutable(b *Builder, outputs []*value) (*Executable, error) {
 		}
 	}
 	if !b.backend.noKernels {
-		order = fuseElementwise(order, outputs)
+		order = fuseConvEpilogues(fuseElementwise(order, outputs), outputs)
 	}
 	stepOf := make(map[*node]int)
 	var groups [][]*node

@@ -159,3 +159,35 @@ func tapSpans(table []int32, kFlat int) []int32 {
 	}
 	return spans
 }
+
+// patchPanelGather returns the gather of a kernel gradient's B operand (see
+// bLayout): the patches of x [images, spatialSize, channels] with rows
+// (image, output position), oFlat positions per image, and columns (tap,
+// channel), the input position of each in table[tap*oFlat+position] (a
+// patchTable with the roles of kernel and output positions exchanged).
+func patchPanelGather(x []float32, table []int32, spatialSize, channels, oFlat int) func(p0, depth, j, j1 int, out []float32) {
+	return func(p0, depth, j, j1 int, out []float32) {
+		cols := j1 - j
+		img, pos := p0/oFlat, p0%oFlat
+		for p := range depth {
+			dst := out[p*nr : p*nr+nr : p*nr+nr]
+			base := img * spatialSize
+			for jj := 0; jj < cols; {
+				tap, c := (j+jj)/channels, (j+jj)%channels
+				run := min(channels-c, cols-jj)
+				d := dst[jj : jj+run]
+				if src := table[tap*oFlat+pos]; src < 0 {
+					clear(d)
+				} else {
+					off := (base+int(src))*channels + c
+					copy(d, x[off:off+run])
+				}
+				jj += run
+			}
+			clear(dst[cols:])
+			if pos++; pos == oFlat {
+				pos, img = 0, img+1
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package purego
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Matrix multiplication C = A·B of row-major matrices (A optionally stored
@@ -35,9 +36,14 @@ type operand[T float] struct {
 // bLayout describes a B operand that is not a plain row-major [k×n] matrix:
 // element (p, j) is at rowOffsets[p] + j*colStride. Such a B is packed panel by
 // panel (it is read with stride colStride, typically a transposed kernel).
+//
+// When gather is set, it produces the panels instead (b is not read): columns
+// [j, j1) (j1-j <= nr) at depths [p0, p0+depth) into out[p][nr], zero padded
+// (the patches of a kernel gradient, never stored whole).
 type bLayout struct {
 	rowOffsets []int
 	colStride  int
+	gather     func(p0, depth, j, j1 int, out []float32)
 }
 
 // matMul sets c [m×n] to a [m×k] times b [k×n]; with transA, a is stored
@@ -56,19 +62,24 @@ func matMulB[T float](a, b, c []T, m, k, n int, transA bool, bl *bLayout) {
 	if transA {
 		A = operand[T]{data: a, rowStride: 1, depthStride: m}
 	}
-	matMulOperand(A, b, c, m, k, n, bl)
+	matMulOperand(A, b, c, m, k, n, bl, nil)
 }
 
-// matMulOperand sets c [m×n] to A·b.
-func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout) {
+// matMulOperand sets c [m×n] to A·b. With epi, it calls epi(lo, hi) on each
+// flat range of c (whole rows) as soon as it is final, on the goroutine that
+// finished it.
+func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, epi func(lo, hi int)) {
 	if m == 0 || n == 0 || k == 0 {
 		clear(c[:m*n])
+		if epi != nil {
+			epi(0, m*n)
+		}
 		return
 	}
 	// A packed A is packed once per column block: use a single column block
 	// when the row blocks alone keep every worker busy.
 	colBlock := ncBlock
-	if A.packed() && (m+mc-1)/mc >= 2*runtime.GOMAXPROCS(0) {
+	if A.packed() && (m+mc-1)/mc >= 2*runtime.GOMAXPROCS(0) && (bl == nil || bl.gather == nil) {
 		colBlock = roundUp(n, nr)
 	}
 	type block struct{ i0, j0 int }
@@ -83,6 +94,11 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout) {
 		next <- bl
 	}
 	close(next)
+	// Column blocks still to finish per row block, for epi.
+	pending := make([]atomic.Int32, (m+mc-1)/mc)
+	for i := range pending {
+		pending[i].Store(int32((n + colBlock - 1) / colBlock))
+	}
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(blocks)) {
 		wg.Add(1)
@@ -91,7 +107,11 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout) {
 			s := getScratch[T]()
 			defer scratchPool.Put(s)
 			for blk := range next {
-				multiplyBlock(A, b, bl, c, n, k, blk.i0, min(blk.i0+mc, m), blk.j0, min(blk.j0+colBlock, n), s)
+				i1 := min(blk.i0+mc, m)
+				multiplyBlock(A, b, bl, c, n, k, blk.i0, i1, blk.j0, min(blk.j0+colBlock, n), s)
+				if epi != nil && pending[blk.i0/mc].Add(-1) == 0 {
+					epi(blk.i0*n, i1*n)
+				}
 			}
 		}()
 	}
@@ -120,13 +140,16 @@ func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i
 		}
 		for j := j0; j < j1; j += nr {
 			cols := min(nr, j1-j)
-			bData, ldb := b[p0*n+j:], n
-			if bl != nil {
+			bData, ldb := edgeB[:], nr
+			switch {
+			case bl != nil && bl.gather != nil:
+				bl.gather(p0, depth, j, min(j+nr, j1), any(edgeB[:nr*depth]).([]float32))
+			case bl != nil:
 				packBStrided(b, bl, p0, depth, j, j1, edgeB[:nr*depth])
-				bData, ldb = edgeB[:], nr
-			} else if cols < nr {
+			case cols < nr:
 				packB(b, n, p0, depth, j, j1, edgeB[:nr*depth])
-				bData, ldb = edgeB[:], nr
+			default:
+				bData, ldb = b[p0*n+j:], n
 			}
 			for i := i0; i < i1; i += mr {
 				rows := min(mr, i1-i)

@@ -164,7 +164,7 @@ func TestMicroKernelMatchesGo(t *testing.T) {
 }
 
 func BenchmarkMatMulShapes(b *testing.B) {
-	for _, s := range [][3]int{{4096, 576, 64}, {64, 4608, 512}, {256, 2304, 256}, {1024, 1152, 128}} {
+	for _, s := range [][3]int{{4096, 576, 64}, {64, 4608, 512}, {256, 2304, 256}, {1024, 1152, 128}, {2048, 1024, 512}} {
 		m, k, n := s[0], s[1], s[2]
 		b.Run(fmt.Sprintf("%dx%dx%d", m, k, n), func(b *testing.B) {
 			a, w, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
@@ -182,6 +182,34 @@ func BenchmarkMatMulShapes(b *testing.B) {
 			flops := 2 * float64(m*k*n) * float64(b.N)
 			b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
 			b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
+		})
+	}
+}
+
+// BenchmarkMicroKernel times the float32 micro-kernel alone on data in L1 (packed or
+// row-major A; B rows 16, 64 or 512 floats apart: the last collide in the cache's sets).
+func BenchmarkMicroKernel(b *testing.B) {
+	if !haveFastKernel {
+		b.Skip()
+	}
+	const k = 256
+	for _, cfg := range []struct {
+		name         string
+		aRow, aDepth int
+		ldb          int
+	}{{"packedA-ldb16", 1, mr, 16}, {"rowA-ldb64", k, 1, 64}, {"rowA-ldb512", k, 1, 512}} {
+		b.Run(cfg.name, func(b *testing.B) {
+			a := make([]float32, mr*k*8)
+			bb := make([]float32, k*cfg.ldb)
+			c := make([]float32, mr*16)
+			start := time.Now()
+			for range b.N {
+				for range 100 {
+					fastKernel(k, a, cfg.aRow, cfg.aDepth, bb, cfg.ldb, c, 16, false)
+				}
+			}
+			flops := float64(b.N) * 100 * 2 * mr * 16 * k
+			b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }
