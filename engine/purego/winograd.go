@@ -31,8 +31,10 @@ import (
 //     transforms dominate: 0.8x the direct path; from 8 channels on it is
 //     1.6-2.2x faster.
 //   - winogradMinTiles: 2×2 output blocks (over all images). The kernel
-//     transform costs as much as the products of about 16 tiles: 0.4x at 16
-//     tiles, 1.0x at 32, 1.4x from 64.
+//     transform costs as much as the products of about 16 tiles; few tiles
+//     also make short products, so their output channels are split over the
+//     workers: with 512 channels 0.75-0.8x at 16 tiles, 1.15-1.2x at 32, 1.5x
+//     at 64.
 //   - winogradMaxMulRatio: the multiplications of the tiles (16 each,
 //     partial tiles included) against the direct path's (9 per output): 3×3
 //     maps (4 tiles for 9 outputs, 0.79) are 0.9x, 5×5 maps (0.64) 1.3x.
@@ -40,7 +42,7 @@ import (
 // Tests lift all three limits.
 var (
 	winogradMinChannels = 8
-	winogradMinTiles    = 64
+	winogradMinTiles    = 32
 	winogradMaxMulRatio = 0.7
 	winogradF4Ratio     = 0.75
 	winogradF4MinTiles  = 256
@@ -227,6 +229,7 @@ type winogradPlan struct {
 	ho, wo, padT, padL       int
 	tilesH, tilesW           int
 	tiles, chunk, chunks     int
+	colPart, colParts        int // output channels per work item, and items per chunk
 }
 
 func newWinogradPlan(m, batch int, inSpatial, outSpatial []int, channels, kOut int, p convParams) *winogradPlan {
@@ -247,7 +250,15 @@ func newWinogradPlan(m, batch int, inSpatial, outSpatial []int, channels, kOut i
 	workers := runtime.GOMAXPROCS(0)
 	chunks := roundUp((pl.tiles+chunk-1)/chunk, workers)
 	pl.chunk = roundUp((pl.tiles+chunks-1)/chunks, mr)
+	pl.colPart = kOut
+	if pl.tiles < workers*8*mr && kOut >= 2*ncBlock {
+		// Few tiles: one chunk, its output channels split over the workers
+		// (each transforms the chunk's input itself).
+		pl.chunk = roundUp(pl.tiles, mr)
+		pl.colPart = roundUp((kOut+workers-1)/workers, nr)
+	}
 	pl.chunks = (pl.tiles + pl.chunk - 1) / pl.chunk
+	pl.colParts = (kOut + pl.colPart - 1) / pl.colPart
 	return pl
 }
 
@@ -294,7 +305,8 @@ func (bf *winogradBuffers) release() {
 // run computes out [B·Ho·Wo, Co] from x [B, H, W, C] and u [planes, C, Co].
 func (pl *winogradPlan) run(x, u, out []float32) {
 	var next atomic.Int64
-	workers := min(runtime.GOMAXPROCS(0), pl.chunks)
+	items := pl.chunks * pl.colParts
+	workers := min(runtime.GOMAXPROCS(0), items)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -302,23 +314,29 @@ func (pl *winogradPlan) run(x, u, out []float32) {
 			defer wg.Done()
 			bf := pl.buffers()
 			defer bf.release()
+			transformed := -1 // the chunk whose input V holds
 			for {
 				k := int(next.Add(1)) - 1
-				if k >= pl.chunks {
+				if k >= items {
 					return
 				}
-				t0 := k * pl.chunk
-				pl.runChunk(x, u, out, t0, min(t0+pl.chunk, pl.tiles), bf)
+				chunk, part := k/pl.colParts, k%pl.colParts
+				t0, j0 := chunk*pl.chunk, part*pl.colPart
+				t1, j1 := min(t0+pl.chunk, pl.tiles), min(j0+pl.colPart, pl.co)
+				if chunk != transformed {
+					pl.inputChunk(x, t0, t1, bf)
+					transformed = chunk
+				}
+				pl.outputChunk(u, out, t0, t1, j0, j1, bf)
 			}
 		}()
 	}
 	wg.Wait()
 }
 
-// runChunk computes the outputs of tiles [t0, t1).
-func (pl *winogradPlan) runChunk(x, u, out []float32, t0, t1 int, bf *winogradBuffers) {
-	n := t1 - t0
-	vStride, mStride := pl.chunk*pl.c+16, pl.chunk*pl.co+16
+// inputChunk sets the worker's V to the transformed inputs of tiles [t0, t1).
+func (pl *winogradPlan) inputChunk(x []float32, t0, t1 int, bf *winogradBuffers) {
+	vStride := pl.chunk*pl.c + 16
 	for t := t0; t < t1; t++ {
 		pl.tileInputs(x, t, bf)
 		v := bf.v[(t-t0)*pl.c:]
@@ -331,21 +349,28 @@ func (pl *winogradPlan) runChunk(x, u, out []float32, t0, t1 int, bf *winogradBu
 		}
 		winograd4Input(&bf.inPtr, &bf.vp, pl.c)
 	}
+}
+
+// outputChunk computes output channels [j0, j1) of tiles [t0, t1) from the
+// worker's V: the products M[i] = V[i]·U[i] and the output transform.
+func (pl *winogradPlan) outputChunk(u, out []float32, t0, t1, j0, j1 int, bf *winogradBuffers) {
+	vStride, mStride := pl.chunk*pl.c+16, pl.chunk*pl.co+16
 	for i := range pl.planes {
 		A := operand[float32]{data: bf.v[i*vStride:], rowStride: pl.c, depthStride: 1}
-		multiplyBlock(A, u[i*pl.uPlane:], nil, bf.m[i*mStride:], pl.co, pl.c, 0, n, 0, pl.co, bf.s)
+		multiplyBlock(A, u[i*pl.uPlane:], nil, bf.m[i*mStride:], pl.co, pl.c, 0, t1-t0, j0, j1, bf.s)
 	}
+	n := j1 - j0
 	for t := t0; t < t1; t++ {
-		pl.tileOutputs(out, t, bf)
-		m := bf.m[(t-t0)*pl.co:]
+		pl.tileOutputs(out, t, j0, j1, bf)
+		m := bf.m[(t-t0)*pl.co+j0:]
 		if pl.m == 2 {
-			winogradOutput(m, mStride, (*[4][]float32)(bf.outP[:4]), pl.co)
+			winogradOutput(m, mStride, (*[4][]float32)(bf.outP[:4]), n)
 			continue
 		}
 		for i := range bf.mp {
-			bf.mp[i] = m[i*mStride : i*mStride+pl.co : i*mStride+pl.co]
+			bf.mp[i] = m[i*mStride : i*mStride+n : i*mStride+n]
 		}
-		winograd4Output(&bf.mp, &bf.outP, pl.co)
+		winograd4Output(&bf.mp, &bf.outP, n)
 	}
 }
 
@@ -369,19 +394,20 @@ func (pl *winogradPlan) tileInputs(x []float32, t int, bf *winogradBuffers) {
 	}
 }
 
-// tileOutputs points bf.outP at the m×m output positions of tile t, or at a
-// scratch row for those cropped at the bottom and right edges.
-func (pl *winogradPlan) tileOutputs(out []float32, t int, bf *winogradBuffers) {
+// tileOutputs points bf.outP at channels [j0, j1) of the m×m output
+// positions of tile t, or at a scratch row for those cropped at the bottom and
+// right edges.
+func (pl *winogradPlan) tileOutputs(out []float32, t, j0, j1 int, bf *winogradBuffers) {
 	b, y0, x0 := pl.tileOrigin(t)
 	for r := range pl.m {
 		for col := range pl.m {
 			y, xx := y0+r, x0+col
 			if y >= pl.ho || xx >= pl.wo {
-				bf.outP[r*pl.m+col] = bf.crop
+				bf.outP[r*pl.m+col] = bf.crop[j0:j1]
 				continue
 			}
 			off := ((b*pl.ho+y)*pl.wo + xx) * pl.co
-			bf.outP[r*pl.m+col] = out[off : off+pl.co : off+pl.co]
+			bf.outP[r*pl.m+col] = out[off+j0 : off+j1 : off+j1]
 		}
 	}
 }

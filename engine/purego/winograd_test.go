@@ -27,6 +27,7 @@ var winogradCases = []convCase{
 	{name: "3x3 map pad 0", batch: 4, channels: 3, outCh: 2, spatial: []int{3, 3}},
 	{name: "wide channels", batch: 2, channels: 40, outCh: 37, spatial: []int{9, 10}, paddings: [][2]int{{1, 1}, {1, 1}}},
 	{name: "many tiles", batch: 3, channels: 24, outCh: 32, spatial: []int{23, 17}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "few tiles, output channels split", batch: 2, channels: 12, outCh: 260, spatial: []int{4, 3}, paddings: [][2]int{{1, 1}, {1, 1}}},
 	{name: "NCHW", layout: "NCHW", batch: 2, channels: 6, outCh: 9, spatial: []int{7, 6}, paddings: [][2]int{{1, 1}, {1, 1}}},
 }
 
