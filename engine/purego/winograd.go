@@ -28,8 +28,8 @@ import (
 // development machine, BENCHMARKS.md "Winograd F(2x2,3x3)"):
 //   - winogradMinChannels: input and output channels. With 3 input channels
 //     (a network's first layer) the 16 products have depth 3 and the
-//     transforms dominate: 0.8x the direct path; from 8 channels on it is
-//     1.6-2.2x faster.
+//     transforms dominate: 0.8x the direct path; with 8, 0.9-1.7x from one
+//     run to the next; from 16 on 1.4-2.2x.
 //   - winogradMinTiles: 2×2 output blocks (over all images). The kernel
 //     transform costs as much as the products of about 16 tiles; few tiles
 //     also make short products, so their output channels are split over the
@@ -41,7 +41,7 @@ import (
 //
 // Tests lift all three limits.
 var (
-	winogradMinChannels = 8
+	winogradMinChannels = 16
 	winogradMinTiles    = 32
 	winogradMaxMulRatio = 0.7
 	winogradF4Ratio     = 0.75
@@ -142,9 +142,15 @@ func (c *composer) winogradConv(x, kernel backends.Op, wPerm, inSpatial, outSpat
 	}
 	pl := newWinogradPlan(m, batch, inSpatial, outSpatial, channels, kOut, p)
 	rows := pl.batch * pl.ho * pl.wo
-	out := c.keep(c.b.custom("Winograd", shapes.Make(dtypes.Float32, rows, kOut), func(ins []any, out any) {
-		pl.run(ins[0].([]float32), ins[1].([]float32), out.([]float32))
-	}, x, u))
+	run := func(ins []any, out any, epi func(lo, hi int)) {
+		pl.run(ins[0].([]float32), ins[1].([]float32), out.([]float32), epi)
+	}
+	// Named "Conv" like kernelConv's node: it takes an element-wise epilogue
+	// the same way (epilogue.go).
+	out := c.keep(c.b.custom("Conv", shapes.Make(dtypes.Float32, rows, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, u))
+	if v, ok := out.(*value); ok {
+		v.node.runEpilogue = run
+	}
 	return c.reshape(out, pl.batch, pl.ho*pl.wo, kOut)
 }
 
@@ -303,9 +309,18 @@ func (bf *winogradBuffers) release() {
 }
 
 // run computes out [B·Ho·Wo, Co] from x [B, H, W, C] and u [planes, C, Co].
-func (pl *winogradPlan) run(x, u, out []float32) {
+// With epi, it calls epi(lo, hi) on the flat range of each row of tiles (m
+// output rows of an image) once all its tiles are final.
+func (pl *winogradPlan) run(x, u, out []float32, epi func(lo, hi int)) {
 	var next atomic.Int64
 	items := pl.chunks * pl.colParts
+	var pending []atomic.Int32 // per row of tiles: tiles × column parts to go
+	if epi != nil {
+		pending = make([]atomic.Int32, pl.batch*pl.tilesH)
+		for i := range pending {
+			pending[i].Store(int32(pl.tilesW * pl.colParts))
+		}
+	}
 	workers := min(runtime.GOMAXPROCS(0), items)
 	var wg sync.WaitGroup
 	for range workers {
@@ -328,10 +343,29 @@ func (pl *winogradPlan) run(x, u, out []float32) {
 					transformed = chunk
 				}
 				pl.outputChunk(u, out, t0, t1, j0, j1, bf)
+				if epi != nil {
+					pl.finishRows(pending, t0, t1, epi)
+				}
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// finishRows counts tiles [t0, t1) (one column part) as done in pending and
+// calls epi on the output rows of each row of tiles that is then complete.
+func (pl *winogradPlan) finishRows(pending []atomic.Int32, t0, t1 int, epi func(lo, hi int)) {
+	rowLen := pl.wo * pl.co
+	for t := t0; t < t1; {
+		row := t / pl.tilesW
+		end := min((row+1)*pl.tilesW, t1)
+		if pending[row].Add(int32(t-end)) == 0 {
+			b, ty := row/pl.tilesH, row%pl.tilesH
+			y0, y1 := ty*pl.m, min(ty*pl.m+pl.m, pl.ho)
+			epi((b*pl.ho+y0)*rowLen, (b*pl.ho+y1)*rowLen)
+		}
+		t = end
+	}
 }
 
 // inputChunk sets the worker's V to the transformed inputs of tiles [t0, t1).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/bonsai-ml/bonsai/internal/cputime"
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"math"
 	"math/rand/v2"
@@ -241,6 +242,36 @@ func BenchmarkWinograd(b *testing.B) {
 				b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
 				b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
 			})
+		}
+	}
+}
+
+// TestWinogradEpilogue runs Winograd convolutions followed by batch-norm
+// inference and ReLU, merged into one node that runs them row of tiles by
+// row of tiles (epilogue.go), against SimpleGo: F(2×2) and F(4×4), with the
+// output channels split over the workers (few tiles, 260 channels) and not.
+func TestWinogradEpilogue(t *testing.T) {
+	defer liftWinogradLimits()()
+	winogradMinChannels = 1
+	for _, tile := range []int{2, 4} {
+		for _, dims := range [][4]int{{2, 10, 9, 8}, {1, 5, 6, 260}} {
+			winogradForceTile = tile
+			rng := rand.New(rand.NewPCG(uint64(tile), uint64(dims[3])))
+			n, h, w, co := dims[0], dims[1], dims[2], dims[3]
+			x, k := randomTensor(rng, n, h, w, 6), randomTensor(rng, 3, 3, 6, co)
+			scale, shift := randomTensor(rng, 1, 1, 1, co), randomTensor(rng, 1, 1, 1, co)
+			fn := func(in []*Node) []*Node {
+				x, k, scale, shift := ConvertDType(in[0], dtypes.Float32), ConvertDType(in[1], dtypes.Float32),
+					ConvertDType(in[2], dtypes.Float32), ConvertDType(in[3], dtypes.Float32)
+				y := Convolve(x, k).StridePerAxis(1, 1).PadSame().Done()
+				y = Max(Add(Mul(y, scale), shift), ScalarZero(x.Graph(), dtypes.Float32))
+				return []*Node{ConvertDType(y, dtypes.Float64)}
+			}
+			before := winogradBuilds.Load()
+			assertNearSimpleGo(t, fmt.Sprintf("F(%d) %v", tile, dims), 1e-5*math.Sqrt(9*6), fn, x, k, scale, shift)
+			if winogradBuilds.Load() == before {
+				t.Errorf("F(%d) %v: the convolution did not take the Winograd path", tile, dims)
+			}
 		}
 	}
 }
