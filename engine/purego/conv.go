@@ -296,6 +296,18 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 		return nil
 	}
 	kOut := c.shape(kernel).Dimensions[wPerm[nd+1]]
+	bRow, colStride := func(r int) int { return r * kOut }, 1
+	if layout != nil {
+		bRow, colStride = func(r int) int { return layout.rowOffsets[r] }, layout.colStride
+	}
+	if phases := convPhases(table, kSpatial, outSpatial, p, channels, bRow); phases != nil {
+		run := phasedConvRun[float32](phases, batch, prod(inSpatial), channels, oFlat, kOut, colStride)
+		if dtype == dtypes.Float64 {
+			run = phasedConvRun[float64](phases, batch, prod(inSpatial), channels, oFlat, kOut, colStride)
+		}
+		out := c.keep(c.b.custom("PhasedConv", shapes.Make(dtype, rows, kOut), run, x, w))
+		return c.reshape(out, batch, oFlat, kOut)
+	}
 	var run func(ins []any, out any, epi func(lo, hi int))
 	if dtype == dtypes.Float32 {
 		run = convRun[float32](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
