@@ -416,7 +416,7 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	// the role of the im2col rows.
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
 	var out backends.Op
-	if gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch) {
+	if gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch*outSpatial[nd-1]) {
 		// outᵀ = w'ᵀ·P: w' read transposed in place and the patches P of x'
 		// gathered panel by panel as B, never stored whole.
 		run := kernelGradRun(table, channels, prod(inSpatial), batch, kFlat, oFlat, kOut)
@@ -436,23 +436,24 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 }
 
 // gatherKernelGrad reports whether a kernel gradient whose product has depth
-// (images x output positions), rows (taps x channels) and channels input
-// channels is computed as outᵀ = w'ᵀ·P with gathered patches (kernelGradRun):
-// for float32, when the depth is long against the rows (so the patch matrix
-// would be large to store and pack) and the channels make copies of whole
-// vectors.
-func gatherKernelGrad(dtype dtypes.DType, depth, rows, channels int) bool {
-	return dtype == dtypes.Float32 && depth >= 4*rows && channels >= 16
+// (images x output positions) and rows (taps x channels) is computed as
+// outᵀ = w'ᵀ·P with gathered patches (kernelGradRun): for float32, when the
+// depth is long against the rows (so the patch matrix would be large to store
+// and pack) and a row of taps (run: the kernel's last axis times the
+// channels, contiguous in the input) makes copies of whole vectors.
+func gatherKernelGrad(dtype dtypes.DType, depth, rows, run int) bool {
+	return dtype == dtypes.Float32 && depth >= 4*rows && run >= 16
 }
 
 // kernelGradRun returns the kernel of weightGradientConv for float32: x' is
 // [images, spatialSize, channels], w' [images*kFlat, kOut]; the output is
 // [kOut, oFlat*channels].
 func kernelGradRun(table []int32, images, spatialSize, channels, kFlat, oFlat, kOut int) func(ins []any, out any) {
+	spans := tapSpansStrided(table, oFlat, kFlat)
 	return func(ins []any, out any) {
 		x, w := ins[0].([]float32), ins[1].([]float32)
 		A := operand[float32]{data: w, rowStride: 1, depthStride: kOut}
-		B := &bLayout{gather: patchPanelGather(x, table, spatialSize, channels, kFlat)}
+		B := &bLayout{gather: patchPanelGather(x, table, spans, spatialSize, channels, kFlat)}
 		matMulOperand(A, nil, out.([]float32), kOut, images*kFlat, oFlat*channels, B, nil)
 	}
 }
