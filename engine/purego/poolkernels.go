@@ -122,7 +122,8 @@ func combineRow[T float](op windowOp, dst, src []T) {
 
 // selectAndScatterKernel writes into out (x's shape) the source value of each
 // window at the position of the window's first extreme element (largest with
-// isMax, else smallest; NaN in a window's first element wins, later NaNs lose).
+// isMax, else smallest; NaN in a window's first element wins, later NaNs lose;
+// float32 rows go to selectAndScatterRows).
 func selectAndScatterKernel[T float](x, source, out []T, p windowPlan, isMax bool) {
 	clear(out)
 	if x32, ok := any(x).([]float32); ok && haveFastKernel && p.inner >= 8 {
