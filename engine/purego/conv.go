@@ -314,6 +314,14 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 	} else {
 		run = convRun[float64](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	}
+	if isPointwise(table, prod(inSpatial)) {
+		// A 1x1 convolution over every position: x is the A operand as it is.
+		if dtype == dtypes.Float32 {
+			run = pointwiseRun[float32](rows, channels, kOut, layout)
+		} else {
+			run = pointwiseRun[float64](rows, channels, kOut, layout)
+		}
+	}
 	out := c.keep(c.b.custom("Conv", shapes.Make(dtype, rows, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, w))
 	if v, ok := out.(*value); ok {
 		v.node.runEpilogue = run
@@ -360,6 +368,29 @@ func (c *composer) kernelOperand(kernel backends.Op, wPerm []int, rows int) (bac
 		layout.rowOffsets[p] = off
 	}
 	return source, layout
+}
+
+// isPointwise reports whether a patch table reads each of the inSize input
+// positions once, in order, with one tap: a 1x1 convolution, stride 1, no padding.
+func isPointwise(table []int32, inSize int) bool {
+	if len(table) != inSize {
+		return false
+	}
+	for i, src := range table {
+		if int(src) != i {
+			return false
+		}
+	}
+	return true
+}
+
+// pointwiseRun returns the kernel of a pointwise convolution: x [rows,
+// channels] times the kernel operand.
+func pointwiseRun[T float](rows, channels, kOut int, layout *bLayout) func(ins []any, out any, epi func(lo, hi int)) {
+	return func(ins []any, out any, epi func(lo, hi int)) {
+		A := operand[T]{data: ins[0].([]T), rowStride: channels, depthStride: 1}
+		matMulOperand(A, ins[1].([]T), out.([]T), rows, channels, kOut, layout, epi)
+	}
 }
 
 // convRun returns the convolution kernel: the matrix multiplication of the
@@ -450,9 +481,14 @@ func gatherKernelGrad(dtype dtypes.DType, depth, rows, run int) bool {
 // [kOut, oFlat*channels].
 func kernelGradRun(table []int32, images, spatialSize, channels, kFlat, oFlat, kOut int) func(ins []any, out any) {
 	spans := tapSpansStrided(table, oFlat, kFlat)
+	pointwise := oFlat == 1 && isPointwise(table, spatialSize)
 	return func(ins []any, out any) {
 		x, w := ins[0].([]float32), ins[1].([]float32)
 		A := operand[float32]{data: w, rowStride: 1, depthStride: kOut}
+		if pointwise { // the patches are x itself
+			matMulOperand(A, x, out.([]float32), kOut, images*kFlat, channels, nil, nil)
+			return
+		}
 		B := &bLayout{gather: patchPanelGather(x, table, spans, spatialSize, channels, kFlat)}
 		matMulOperand(A, nil, out.([]float32), kOut, images*kFlat, oFlat*channels, B, nil)
 	}
