@@ -299,11 +299,31 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 		return nil
 	}
 	kOut := c.shape(kernel).Dimensions[wPerm[nd+1]]
+	bRow, colStride := func(r int) int { return r * kOut }, 1
+	if layout != nil {
+		bRow, colStride = func(r int) int { return layout.rowOffsets[r] }, layout.colStride
+	}
+	if phases := convPhases(table, kSpatial, outSpatial, p, channels, bRow); phases != nil {
+		run := phasedConvRun[float32](phases, batch, prod(inSpatial), channels, oFlat, kOut, colStride)
+		if dtype == dtypes.Float64 {
+			run = phasedConvRun[float64](phases, batch, prod(inSpatial), channels, oFlat, kOut, colStride)
+		}
+		out := c.keep(c.b.custom("PhasedConv", shapes.Make(dtype, rows, kOut), run, x, w))
+		return c.reshape(out, batch, oFlat, kOut)
+	}
 	var run func(ins []any, out any, epi func(lo, hi int))
 	if dtype == dtypes.Float32 {
 		run = convRun[float32](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	} else {
 		run = convRun[float64](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
+	}
+	if isPointwise(table, prod(inSpatial)) {
+		// A 1x1 convolution over every position: x is the A operand as it is.
+		if dtype == dtypes.Float32 {
+			run = pointwiseRun[float32](rows, channels, kOut, layout)
+		} else {
+			run = pointwiseRun[float64](rows, channels, kOut, layout)
+		}
 	}
 	out := c.keep(c.b.custom("Conv", shapes.Make(dtype, rows, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, w))
 	if v, ok := out.(*value); ok {
@@ -351,6 +371,29 @@ func (c *composer) kernelOperand(kernel backends.Op, wPerm []int, rows int) (bac
 		layout.rowOffsets[p] = off
 	}
 	return source, layout
+}
+
+// isPointwise reports whether a patch table reads each of the inSize input
+// positions once, in order, with one tap: a 1x1 convolution, stride 1, no padding.
+func isPointwise(table []int32, inSize int) bool {
+	if len(table) != inSize {
+		return false
+	}
+	for i, src := range table {
+		if int(src) != i {
+			return false
+		}
+	}
+	return true
+}
+
+// pointwiseRun returns the kernel of a pointwise convolution: x [rows,
+// channels] times the kernel operand.
+func pointwiseRun[T float](rows, channels, kOut int, layout *bLayout) func(ins []any, out any, epi func(lo, hi int)) {
+	return func(ins []any, out any, epi func(lo, hi int)) {
+		A := operand[T]{data: ins[0].([]T), rowStride: channels, depthStride: 1}
+		matMulOperand(A, ins[1].([]T), out.([]T), rows, channels, kOut, layout, epi)
+	}
 }
 
 // convRun returns the convolution kernel: the matrix multiplication of the
@@ -407,7 +450,7 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	// the role of the im2col rows.
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
 	var out backends.Op
-	if gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch) {
+	if gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch*outSpatial[nd-1]) {
 		// outᵀ = w'ᵀ·P: w' read transposed in place and the patches P of x'
 		// gathered panel by panel as B, never stored whole.
 		run := kernelGradRun(table, channels, prod(inSpatial), batch, kFlat, oFlat, kOut)
@@ -427,23 +470,29 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 }
 
 // gatherKernelGrad reports whether a kernel gradient whose product has depth
-// (images x output positions), rows (taps x channels) and channels input
-// channels is computed as outᵀ = w'ᵀ·P with gathered patches (kernelGradRun):
-// for float32, when the depth is long against the rows (so the patch matrix
-// would be large to store and pack) and the channels make copies of whole
-// vectors.
-func gatherKernelGrad(dtype dtypes.DType, depth, rows, channels int) bool {
-	return dtype == dtypes.Float32 && depth >= 4*rows && channels >= 16
+// (images x output positions) and rows (taps x channels) is computed as
+// outᵀ = w'ᵀ·P with gathered patches (kernelGradRun): for float32, when the
+// depth is long against the rows (so the patch matrix would be large to store
+// and pack) and a row of taps (run: the kernel's last axis times the
+// channels, contiguous in the input) makes copies of whole vectors.
+func gatherKernelGrad(dtype dtypes.DType, depth, rows, run int) bool {
+	return dtype == dtypes.Float32 && depth >= 4*rows && run >= 16
 }
 
 // kernelGradRun returns the kernel of weightGradientConv for float32: x' is
 // [images, spatialSize, channels], w' [images*kFlat, kOut]; the output is
 // [kOut, oFlat*channels].
 func kernelGradRun(table []int32, images, spatialSize, channels, kFlat, oFlat, kOut int) func(ins []any, out any) {
+	spans := tapSpansStrided(table, oFlat, kFlat)
+	pointwise := oFlat == 1 && isPointwise(table, spatialSize)
 	return func(ins []any, out any) {
 		x, w := ins[0].([]float32), ins[1].([]float32)
 		A := operand[float32]{data: w, rowStride: 1, depthStride: kOut}
-		B := &bLayout{gather: patchPanelGather(x, table, spatialSize, channels, kFlat)}
+		if pointwise { // the patches are x itself
+			matMulOperand(A, x, out.([]float32), kOut, images*kFlat, channels, nil, nil)
+			return
+		}
+		B := &bLayout{gather: patchPanelGather(x, table, spans, spatialSize, channels, kFlat)}
 		matMulOperand(A, nil, out.([]float32), kOut, images*kFlat, oFlat*channels, B, nil)
 	}
 }

@@ -164,8 +164,9 @@ func tapSpans(table []int32, kFlat int) []int32 {
 // bLayout): the patches of x [images, spatialSize, channels] with rows
 // (image, output position), oFlat positions per image, and columns (tap,
 // channel), the input position of each in table[tap*oFlat+position] (a
-// patchTable with the roles of kernel and output positions exchanged).
-func patchPanelGather(x []float32, table []int32, spatialSize, channels, oFlat int) func(p0, depth, j, j1 int, out []float32) {
+// patchTable with the roles of kernel and output positions exchanged). Taps
+// at consecutive input positions are one copy (spans, see tapSpansStrided).
+func patchPanelGather(x []float32, table, spans []int32, spatialSize, channels, oFlat int) func(p0, depth, j, j1 int, out []float32) {
 	return func(p0, depth, j, j1 int, out []float32) {
 		cols := j1 - j
 		img, pos := p0/oFlat, p0%oFlat
@@ -174,7 +175,7 @@ func patchPanelGather(x []float32, table []int32, spatialSize, channels, oFlat i
 			base := img * spatialSize
 			for jj := 0; jj < cols; {
 				tap, c := (j+jj)/channels, (j+jj)%channels
-				run := min(channels-c, cols-jj)
+				run := min(int(spans[tap*oFlat+pos])*channels-c, cols-jj)
 				d := dst[jj : jj+run]
 				if src := table[tap*oFlat+pos]; src < 0 {
 					clear(d)
@@ -190,4 +191,24 @@ func patchPanelGather(x []float32, table []int32, spatialSize, channels, oFlat i
 			}
 		}
 	}
+}
+
+// tapSpansStrided is tapSpans for a table of taps by positions
+// (table[tap*positions+position]): per entry, how many taps from it on read
+// consecutive input positions at the same output position (or all padding).
+func tapSpansStrided(table []int32, taps, positions int) []int32 {
+	spans := make([]int32, len(table))
+	for pos := range positions {
+		for t := taps - 1; t >= 0; t-- {
+			i := t*positions + pos
+			spans[i] = 1
+			if t+1 < taps {
+				cur, next := table[i], table[i+positions]
+				if (cur < 0 && next < 0) || (cur >= 0 && next == cur+1) {
+					spans[i] = spans[i+positions] + 1
+				}
+			}
+		}
+	}
+	return spans
 }

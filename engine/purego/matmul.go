@@ -266,6 +266,12 @@ func packB[T float](b []T, ldb, p0, depth, j0, j1 int, out []T) {
 func packBStrided[T float](b []T, bl *bLayout, p0, depth, j, j1 int, out []T) {
 	cols := min(nr, j1-j)
 	rows := bl.rowOffsets[p0 : p0+depth]
+	if bl.colStride == 1 && cols == nr { // selected rows of a row-major B
+		for p, off := range rows {
+			copy(out[p*nr:(p+1)*nr], b[off+j:off+j+nr])
+		}
+		return
+	}
 	if b32, ok := any(b).([]float32); ok && cols == nr {
 		out32 := any(out).([]float32)
 		for p := 0; p < depth; {
