@@ -26,10 +26,11 @@ import (
 
 // When Winograd pays (measured with BenchmarkWinograd on the 2-core Zen 4
 // development machine, BENCHMARKS.md "Winograd F(2x2,3x3)"):
-//   - winogradMinChannels: input and output channels. With 3 input channels
-//     (a network's first layer) the 16 products have depth 3 and the
-//     transforms dominate: 0.8x the direct path; with 8, 0.9-1.7x from one
-//     run to the next; from 16 on 1.4-2.2x.
+//   - winogradMinChannels: input and output channels. The products' depth
+//     is C (the direct path's 9C) and the transforms cost per channel: with
+//     3 input channels (a network's first layer) 0.5-0.8x the direct path;
+//     with 8 or 16 0.9-1.7x from one run to the next (memory-bound, sensitive
+//     to the other processes' load); with 32 1.0-2.0x; from 64 on 1.4-2.3x.
 //   - winogradMinTiles: 2×2 output blocks (over all images). The kernel
 //     transform costs as much as the products of about 16 tiles; few tiles
 //     also make short products, so their output channels are split over the
@@ -41,7 +42,7 @@ import (
 //
 // Tests lift all three limits.
 var (
-	winogradMinChannels = 16
+	winogradMinChannels = 32
 	winogradMinTiles    = 32
 	winogradMaxMulRatio = 0.7
 	winogradF4Ratio     = 0.75

@@ -1,6 +1,7 @@
 package purego
 
 import (
+	"slices"
 	"time"
 
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -250,6 +252,9 @@ func BenchmarkWinograd(b *testing.B) {
 // inference and ReLU, merged into one node that runs them row of tiles by
 // row of tiles (epilogue.go), against SimpleGo: F(2×2) and F(4×4), with the
 // output channels split over the workers (few tiles, 260 channels) and not.
+//
+// TestConvEpilogueMerges checks the merging itself; TestWinogradEpilogueMerges
+// checks it on a convolution that takes the Winograd path by default.
 func TestWinogradEpilogue(t *testing.T) {
 	defer liftWinogradLimits()()
 	winogradMinChannels = 1
@@ -273,5 +278,45 @@ func TestWinogradEpilogue(t *testing.T) {
 				t.Errorf("F(%d) %v: the convolution did not take the Winograd path", tile, dims)
 			}
 		}
+	}
+}
+
+// TestWinogradEpilogueMerges checks that a Winograd convolution (default
+// limits) read only by a batch-norm + ReLU cluster takes it as its epilogue.
+func TestWinogradEpilogueMerges(t *testing.T) {
+	b := newBackend(t, "").Builder("epilogue").(*Builder)
+	must := func(op backends.Op, err error) backends.Op {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return op
+	}
+	x := must(b.Parameter("x", shapes.Make(dtypes.Float32, 4, 16, 16, 64), nil))
+	k := must(b.Parameter("k", shapes.Make(dtypes.Float32, 3, 3, 64, 64), nil))
+	scale := must(b.Parameter("scale", shapes.Make(dtypes.Float32, 1, 1, 1, 64), nil))
+	zero := must(b.Constant([]float32{0}))
+	axes := backends.ConvolveAxesConfig{InputBatch: 0, InputSpatial: []int{1, 2}, InputChannels: 3,
+		KernelSpatial: []int{0, 1}, KernelInputChannels: 2, KernelOutputChannels: 3,
+		OutputBatch: 0, OutputSpatial: []int{1, 2}, OutputChannels: 3}
+	before := winogradBuilds.Load()
+	conv := must(b.ConvGeneral(x, k, axes, nil, [][2]int{{1, 1}, {1, 1}}, nil, nil, 1, 1))
+	if winogradBuilds.Load() == before {
+		t.Fatal("the convolution did not take the Winograd path")
+	}
+	bnRelu := must(b.Max(must(b.Add(must(b.Mul(conv, scale)), scale)), zero))
+	exec, err := b.Compile([]backends.Op{bnRelu}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exec.Finalize()
+	var names []string
+	for _, st := range exec.(*Executable).steps {
+		if st.custom != nil {
+			names = append(names, st.custom.name)
+		}
+	}
+	if !slices.Contains(names, "Conv+Fused(MulAdd,Max)") {
+		t.Errorf("nodes %q, want a Conv+Fused(MulAdd,Max)", names)
 	}
 }
