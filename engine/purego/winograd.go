@@ -46,7 +46,7 @@ var (
 	winogradMinTiles    = 32
 	winogradMaxMulRatio = 0.7
 	winogradF4Ratio     = 0.75
-	winogradF4MinTiles  = 256
+	winogradF4MinTiles  = 64
 	winogradForceTile   = 0 // 2 or 4 in tests
 )
 
@@ -95,10 +95,11 @@ func winogradTiles(m, batch int, outSpatial []int) (int, float64) {
 // least winogradF4MinTiles 4×4 tiles and their multiplications are under
 // winogradF4Ratio of F(2×2)'s (partial 4×4 tiles waste more on small maps);
 // winogradForceTile overrides it. Measured (BenchmarkWinograd, per
-// CPU-second): F(4×4) is 1.25-1.35x F(2×2) on [16, 64, 64, 64], [16, 32, 32,
-// 128] and [16, 16, 16, 256] (256-4096 tiles) and [8, 28, 28, 128] (392
-// tiles), 0.8-0.9x with 64-128 tiles ([16, 8, 8, 512], [8, 14, 14, 256]):
-// its kernel transform (36 planes) and B panels are amortised over fewer rows.
+// CPU-second, load 2-4.5): F(4×4) is 1.25-1.35x F(2×2) on [16, 64, 64, 64],
+// [16, 32, 32, 128] and [16, 16, 16, 256] (256-4096 tiles) and [8, 28, 28,
+// 128] (392 tiles), 1.1-1.3x on [16, 8, 8, 512] (64 tiles), 0.85-1.25x on
+// [8, 14, 14, 256] (128 tiles, ratio 0.74), 0.75x on [16, 4, 4, 512] (16
+// tiles) and on 5×5 maps (ratio 1.0).
 func winogradTileSize(batch int, outSpatial []int) int {
 	if winogradForceTile != 0 {
 		return winogradForceTile
@@ -127,20 +128,7 @@ func (c *composer) winogradConv(x, kernel backends.Op, wPerm, inSpatial, outSpat
 	winogradBuilds.Add(1)
 	channels, batch := xShape.Dimensions[3], xShape.Dimensions[0]
 	m := winogradTileSize(batch, outSpatial)
-	var u backends.Op
-	var kOut int
-	if m == 4 {
-		w := kernel
-		if !isIdentity(wPerm) {
-			w = c.transpose(kernel, wPerm...)
-		}
-		kOut = kv.shape.Dimensions[wPerm[3]]
-		u = c.keep(c.b.custom("Winograd4Kernel", shapes.Make(dtypes.Float32, 36*channels*kOut), func(ins []any, out any) {
-			winograd4Kernel(ins[0].([]float32), out.([]float32), channels, kOut)
-		}, w))
-	} else {
-		u, kOut = c.winogradKernelOp(kernel, kv, wPerm, channels)
-	}
+	u, kOut := c.winogradKernelOp(kernel, kv, wPerm, channels, m)
 	pl := newWinogradPlan(m, batch, inSpatial, outSpatial, channels, kOut, p)
 	rows := pl.batch * pl.ho * pl.wo
 	run := func(ins []any, out any, epi func(lo, hi int)) {
@@ -155,9 +143,9 @@ func (c *composer) winogradConv(x, kernel backends.Op, wPerm, inSpatial, outSpat
 	return c.reshape(out, pl.batch, pl.ho*pl.wo, kOut)
 }
 
-// winogradKernelOp returns the node computing the F(2×2, 3×3) transformed
+// winogradKernelOp returns the node computing the F(m×m, 3×3) transformed
 // kernel (see winogradKernel), and the number of output channels.
-func (c *composer) winogradKernelOp(kernel backends.Op, kv *value, wPerm []int, channels int) (backends.Op, int) {
+func (c *composer) winogradKernelOp(kernel backends.Op, kv *value, wPerm []int, channels, m int) (backends.Op, int) {
 	source, view := backends.Op(kv), rowMajorView(kv.shape.Dimensions)
 	if kv.node.view != nil {
 		source, view = kv.node.inputs[0], *kv.node.view
@@ -175,8 +163,9 @@ func (c *composer) winogradKernelOp(kernel backends.Op, kv *value, wPerm []int, 
 	}
 	kl.start = view.start
 	kOut := view.dims[wPerm[3]]
-	u := c.keep(c.b.custom("WinogradKernel", shapes.Make(dtypes.Float32, 16*winogradPlane(channels, kOut)), func(ins []any, out any) {
-		winogradKernel(ins[0].([]float32), kl, channels, kOut, out.([]float32))
+	planes := (m + 2) * (m + 2)
+	u := c.keep(c.b.custom("WinogradKernel", shapes.Make(dtypes.Float32, planes*winogradPlane(channels, kOut)), func(ins []any, out any) {
+		winogradKernel(m, ins[0].([]float32), kl, channels, kOut, out.([]float32))
 	}, source))
 	return u, kOut
 }
@@ -194,14 +183,19 @@ type winogradKernelLayout struct {
 // is a power of two.
 func winogradPlane(channels, kOut int) int { return channels*kOut + 16 }
 
-// winogradKernel sets u [16, C, Co] (planes winogradPlane apart) to G g Gᵀ
-// for every (c, co), g the 3×3 kernel of that channel pair; the output
-// channels must be contiguous in w (kl.strides[3] == 1).
-func winogradKernel(w []float32, kl winogradKernelLayout, channels, kOut int, u []float32) {
+// winogradKernel sets u [(m+2)², C, Co] (planes winogradPlane apart) to
+// G g Gᵀ for every (c, co), g the 3×3 kernel of that channel pair and G that
+// of F(m×m, 3×3); the output channels must be contiguous in w
+// (kl.strides[3] == 1).
+func winogradKernel(m int, w []float32, kl winogradKernelLayout, channels, kOut int, u []float32) {
 	plane := winogradPlane(channels, kOut)
+	row := winogradKernelRow
+	if m == 4 {
+		row = winograd4KernelRow
+	}
 	parallelRows(channels, func(c0, c1 int) {
 		for ch := c0; ch < c1; ch++ {
-			winogradKernelRow(w, kl.start+ch*kl.strides[2], kl.strides[0], kl.strides[1], u, ch*kOut, plane, kOut)
+			row(w, kl.start+ch*kl.strides[2], kl.strides[0], kl.strides[1], u, ch*kOut, plane, kOut)
 		}
 	})
 }
@@ -243,9 +237,6 @@ func newWinogradPlan(m, batch int, inSpatial, outSpatial []int, channels, kOut i
 	pl := &winogradPlan{m: m, alpha: m + 2, planes: (m + 2) * (m + 2), batch: batch, h: inSpatial[0], w: inSpatial[1],
 		c: channels, co: kOut, ho: outSpatial[0], wo: outSpatial[1], padT: p.paddings[0][0], padL: p.paddings[1][0]}
 	pl.uPlane = winogradPlane(channels, kOut)
-	if m == 4 {
-		pl.uPlane = channels * kOut
-	}
 	pl.tilesH, pl.tilesW = (pl.ho+m-1)/m, (pl.wo+m-1)/m
 	pl.tiles = batch * pl.tilesH * pl.tilesW
 	// Chunk: at most as many tiles as fit V and M (planes rows of C and Co

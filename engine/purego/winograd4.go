@@ -9,29 +9,31 @@ package purego
 //	Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 //
 // The input and output transforms apply Bᵀ and Aᵀ twice (columns, then rows)
-// as the additions below (AVX2 in winograd4_amd64.s); the kernel transform is
-// one matrix product U [36, C·Co] = (G⊗G) [36, 9] · w [9, C·Co].
+// as the additions below, and G to the kernel's columns then rows (AVX2 in
+// winograd4_amd64.s).
 
-// winograd4GG is G⊗G: row 6r+c, column 3a+b holds G[r][a]·G[c][b].
-var winograd4GG = func() []float32 {
-	g := [6][3]float64{{1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-		{1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}}
-	gg := make([]float32, 36*9)
-	for r := range 6 {
-		for c := range 6 {
-			for a := range 3 {
-				for b := range 3 {
-					gg[(6*r+c)*9+3*a+b] = float32(g[r][a] * g[c][b])
-				}
-			}
+// winograd4KernelRowGo sets u[off+i*plane+j] = (G g Gᵀ)[i] for j in [j0, n),
+// where g[kh][kw] = w[base + kh*s0 + kw*s1 + j].
+func winograd4KernelRowGo(w []float32, base, s0, s1 int, u []float32, off, plane, j0, n int) {
+	for j := j0; j < n; j++ {
+		var gg [6][3]float32 // G g
+		for col := range 3 {
+			at := base + col*s1 + j
+			gg[0][col], gg[1][col], gg[2][col], gg[3][col], gg[4][col], gg[5][col] = winograd4K1D(w[at], w[at+s0], w[at+2*s0])
+		}
+		for r, a := range gg { // (G g) Gᵀ
+			o := u[off+6*r*plane+j:]
+			o[0], o[plane], o[2*plane], o[3*plane], o[4*plane], o[5*plane] = winograd4K1D(a[0], a[1], a[2])
 		}
 	}
-	return gg
-}()
+}
 
-// winograd4Kernel sets u [36, C·Co] to the transformed kernel of w [3, 3, C, Co].
-func winograd4Kernel(w, u []float32, channels, kOut int) {
-	matMul(winograd4GG, w, u, 36, 9, channels*kOut, false)
+// winograd4K1D is G applied to one column (or row) of three values.
+func winograd4K1D(a, b, c float32) (o0, o1, o2, o3, o4, o5 float32) {
+	const sixth, twelfth, twentyfourth = 1.0 / 6, 1.0 / 12, 1.0 / 24
+	s := a + c
+	p, q := a*twentyfourth+c*sixth, b*twelfth
+	return a * 0.25, (s + b) * -sixth, (s - b) * -sixth, p + q, p - q, c
 }
 
 // winograd4In1D is Bᵀ applied to one column (or row) of six values.

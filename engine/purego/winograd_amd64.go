@@ -106,3 +106,19 @@ func pointers(rows [][]float32, p []*float32, n int) {
 		p[i] = &r[0]
 	}
 }
+
+//go:noescape
+func winograd4KernelAVX2(w *float32, s0, s1 int, u *float32, plane, n int)
+
+// winograd4KernelRow sets u[off+i*plane+j] = (G g Gᵀ)[i] for j < n, where
+// g[kh][kw] = w[base + kh*s0 + kw*s1 + j].
+func winograd4KernelRow(w []float32, base, s0, s1 int, u []float32, off, plane, n int) {
+	body := 0
+	if haveFastKernel && n >= 8 && s0 >= 0 && s1 >= 0 {
+		body = n &^ 7
+		_, _ = w[base], w[base+2*s0+2*s1+body-1]
+		_ = u[off+35*plane+body-1]
+		winograd4KernelAVX2(&w[base], s0, s1, &u[off], plane, body)
+	}
+	winograd4KernelRowGo(w, base, s0, s1, u, off, plane, body, n)
+}

@@ -25,3 +25,9 @@ func winograd4Input(in, v *[36][]float32, c int) { winograd4InputGo(in, v, 0, c)
 
 // winograd4Output sets out[j][ch] = (Aᵀ m A)[j] with m[i] = in[i][ch] for ch < c.
 func winograd4Output(in *[36][]float32, out *[16][]float32, c int) { winograd4OutputGo(in, out, 0, c) }
+
+// winograd4KernelRow sets u[off+i*plane+j] = (G g Gᵀ)[i] for j < n, where
+// g[kh][kw] = w[base + kh*s0 + kw*s1 + j].
+func winograd4KernelRow(w []float32, base, s0, s1 int, u []float32, off, plane, n int) {
+	winograd4KernelRowGo(w, base, s0, s1, u, off, plane, 0, n)
+}

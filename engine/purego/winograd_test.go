@@ -156,8 +156,8 @@ func TestWinogradTransformsMatchGo(t *testing.T) {
 	}
 }
 
-// TestWinograd4TransformsMatchGo checks the build's F(4×4, 3×3) input and
-// output transforms against the portable ones (to rounding: the assembly
+// TestWinograd4TransformsMatchGo checks the build's F(4×4, 3×3) input,
+// output and kernel transforms against the portable ones (to rounding: the assembly
 // fuses multiply-adds).
 func TestWinograd4TransformsMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -190,6 +190,14 @@ func TestWinograd4TransformsMatchGo(t *testing.T) {
 		for i := range oGot {
 			assertNear(t, fmt.Sprintf("c=%d output transform %d", c, i), oGot[i], oWant[i], 1e-5)
 		}
+		s1, s0 := c+5, 3*(c+5)+2
+		w := rows(1, 3+3*s0)[0]
+		plane := 2*c + 1
+		uGot, uWant := rows(1, 36*plane)[0], make([]float32, 36*plane)
+		copy(uWant, uGot)
+		winograd4KernelRow(w, 3, s0, s1, uGot, 1, plane, c)
+		winograd4KernelRowGo(w, 3, s0, s1, uWant, 1, plane, 0, c)
+		assertNear(t, fmt.Sprintf("c=%d kernel transform", c), uGot, uWant, 1e-6)
 	}
 }
 
