@@ -121,6 +121,7 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, ep
 // scratch holds a worker's packed blocks and a partial micro-tile.
 type scratch[T float] struct {
 	a [mc * kc]T // A block as panels [mc/mr][depth][mr]
+	b [kc * nr]T // a packed B panel
 	c [mr * nr]T
 }
 
@@ -131,7 +132,7 @@ type scratch[T float] struct {
 func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i1, j0, j1 int, s *scratch[T]) {
 	packed := A.packed()
 	rowsPadded := roundUp(i1-i0, mr)
-	var edgeB [kc * nr]T
+	edgeB := s.b[:]
 	for p0 := 0; p0 < k; p0 += kc {
 		depth := min(kc, k-p0)
 		overwrite := p0 == 0 // the first depth slice sets C, the others add to it
