@@ -48,19 +48,7 @@ func fuseConvEpilogues(order []*node, outputs []*value) []*node {
 			break
 		}
 	}
-	if len(replaced) == 0 {
-		return order
-	}
-	out := make([]*node, 0, len(order))
-	for _, n := range order {
-		switch {
-		case replaced[n] != nil:
-			out = append(out, replaced[n])
-		case !removed[n]:
-			out = append(out, n)
-		}
-	}
-	return out
+	return reorder(order, replaced, removed)
 }
 
 // convBehind returns the convolution whose output v is, through reshapes each

@@ -42,13 +42,7 @@ func TestConvEpilogueMatchesSimpleGo(t *testing.T) {
 // does not.
 func TestConvEpilogueMerges(t *testing.T) {
 	b := newBackend(t, "").Builder("epilogue").(*Builder)
-	must := func(op backends.Op, err error) backends.Op {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return op
-	}
+	must := mustOp(t)
 	x := must(b.Parameter("x", shapes.Make(dtypes.Float32, 4, 16, 16, 16), nil))
 	k := must(b.Parameter("k", shapes.Make(dtypes.Float32, 3, 3, 16, 32), nil))
 	scale := must(b.Parameter("scale", shapes.Make(dtypes.Float32, 1, 1, 1, 32), nil))
@@ -62,17 +56,7 @@ func TestConvEpilogueMerges(t *testing.T) {
 	bnRelu := must(b.Max(must(b.Add(must(b.Mul(conv(), scale)), scale)), zero))
 	returned := conv()
 	other := must(b.Max(must(b.Mul(returned, scale)), zero))
-	exec, err := b.Compile([]backends.Op{bnRelu, returned, other}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exec.Finalize()
-	var names []string
-	for _, st := range exec.(*Executable).steps {
-		if st.custom != nil && strings.HasPrefix(st.custom.name, "Conv") {
-			names = append(names, st.custom.name)
-		}
-	}
+	names := customSteps(t, b, "Conv", bnRelu, returned, other)
 	want := []string{"Conv+Fused(MulAdd,Max)", "Conv"}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("convolution nodes %q, want %q", names, want)

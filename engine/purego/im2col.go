@@ -173,6 +173,19 @@ func patchPanelGather(x []float32, table, spans []int32, spatialSize, channels, 
 		for p := range depth {
 			dst := out[p*nr : p*nr+nr : p*nr+nr]
 			base := img * spatialSize
+			if tap, c := j/channels, j%channels; cols == nr && int(spans[tap*oFlat+pos])*channels-c >= nr {
+				// One run fills the panel row: a fixed-size copy, no memmove call.
+				if src := table[tap*oFlat+pos]; src < 0 {
+					*(*[nr]float32)(dst) = [nr]float32{}
+				} else {
+					off := (base+int(src))*channels + c
+					*(*[nr]float32)(dst) = *(*[nr]float32)(x[off : off+nr])
+				}
+				if pos++; pos == oFlat {
+					pos, img = 0, img+1
+				}
+				continue
+			}
 			for jj := 0; jj < cols; {
 				tap, c := (j+jj)/channels, (j+jj)%channels
 				run := min(int(spans[tap*oFlat+pos])*channels-c, cols-jj)

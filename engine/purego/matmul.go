@@ -27,10 +27,14 @@ type float interface{ ~float32 | ~float64 }
 // gather writes rows [i0, i1) at depths [p0, p0+depth) as panels of mr rows,
 // each row's depths contiguous, out[panel][r][p], zero padded (the
 // convolution's patches, never stored whole).
+//
+// When panels is set, data already holds the whole of A as panels of mr rows,
+// [ceil(m/mr)][k][mr], zero padded (see prepackA).
 type operand[T float] struct {
 	data                   []T
 	rowStride, depthStride int
 	gather                 func(i0, i1, p0, depth int, out []T)
+	panels                 bool
 }
 
 // bLayout describes a B operand that is not a plain row-major [k×n] matrix:
@@ -82,6 +86,12 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, ep
 	if A.packed() && (m+mc-1)/mc >= 2*runtime.GOMAXPROCS(0) && (bl == nil || bl.gather == nil) {
 		colBlock = roundUp(n, nr)
 	}
+	if A.rowStride == 1 && !A.panels && colBlock < n && A.gather == nil {
+		// A transposed A would be packed once per column block: pack it whole once.
+		packed := getPacked[T](roundUp(m, mr) * k)
+		defer packedPool.Put(packed)
+		A = prepackA(A, m, k, *packed)
+	}
 	type block struct{ i0, j0 int }
 	var blocks []block
 	for i0 := 0; i0 < m; i0 += mc {
@@ -121,6 +131,7 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, ep
 // scratch holds a worker's packed blocks and a partial micro-tile.
 type scratch[T float] struct {
 	a [mc * kc]T // A block as panels [mc/mr][depth][mr]
+	b [kc * nr]T // a packed B panel
 	c [mr * nr]T
 }
 
@@ -131,7 +142,7 @@ type scratch[T float] struct {
 func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i1, j0, j1 int, s *scratch[T]) {
 	packed := A.packed()
 	rowsPadded := roundUp(i1-i0, mr)
-	var edgeB [kc * nr]T
+	edgeB := s.b[:]
 	for p0 := 0; p0 < k; p0 += kc {
 		depth := min(kc, k-p0)
 		overwrite := p0 == 0 // the first depth slice sets C, the others add to it
@@ -156,6 +167,8 @@ func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i
 				var aData []T
 				aRow, aDepth := A.rowStride, A.depthStride
 				switch {
+				case A.panels:
+					aData, aRow, aDepth = A.data[i/mr*k*mr+p0*mr:], 1, mr
 				case A.gather != nil:
 					aData, aRow, aDepth = s.a[(i-i0)*depth:], depth, 1
 				case packed:
@@ -188,7 +201,35 @@ func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i
 }
 
 // packed reports whether multiplyBlock packs A (gathered, or stored transposed).
-func (A operand[T]) packed() bool { return A.gather != nil || A.rowStride == 1 }
+func (A operand[T]) packed() bool { return !A.panels && (A.gather != nil || A.rowStride == 1) }
+
+// prepackA returns A [m×k] packed whole into out as panels of mr rows
+// (operand.panels), the panels spread over the workers.
+func prepackA[T float](A operand[T], m, k int, out []T) operand[T] {
+	panels := roundUp(m, mr) / mr
+	parallelRows(panels, func(p0, p1 int) {
+		for q := p0; q < p1; q++ {
+			i0 := q * mr
+			for d0 := 0; d0 < k; d0 += kc {
+				depth := min(kc, k-d0)
+				packA(A, i0, min(i0+mr, m), d0, depth, out[q*k*mr+d0*mr:q*k*mr+(d0+depth)*mr])
+			}
+		}
+	})
+	return operand[T]{data: out, panels: true}
+}
+
+// packedPool recycles prepackA's buffers (*[]float32 or *[]float64).
+var packedPool sync.Pool
+
+func getPacked[T float](n int) *[]T {
+	if p, ok := packedPool.Get().(*[]T); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	buf := make([]T, n)
+	return &buf
+}
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
