@@ -22,7 +22,8 @@ import (
 // [C × Co] the transformed kernel, run on this package's blocked matrix
 // multiplication. Tiles are processed in chunks (input transform, the 16
 // products, output transform) so that a chunk's V and M stay in cache; workers
-// take chunks in turn.
+// take chunks in turn. Large maps use F(4×4, 3×3) instead (winograd4.go: 36
+// products for 16 outputs); the plan below serves both.
 
 // When Winograd pays (measured with BenchmarkWinograd on the 2-core Zen 4
 // development machine, BENCHMARKS.md "Winograd F(2x2,3x3)"):
@@ -113,9 +114,8 @@ func winogradTileSize(batch int, outSpatial []int) int {
 }
 
 // winogradConv is kernelConv for the convolutions winogradApplies accepts: x
-// is [B, H, W, C], the kernel permuted by wPerm is [3, 3, C, Co]. The kernel
-// is read through its strided view (as the reversed, channel-swapped kernel of
-// an input gradient is), without a copy. It returns [B, Oflat, Co].
+// is [B, H, W, C], the kernel permuted by wPerm is [3, 3, C, Co]. It returns
+// [B, Oflat, Co].
 func (c *composer) winogradConv(x, kernel backends.Op, wPerm, inSpatial, outSpatial []int, p convParams) backends.Op {
 	xShape := c.shape(x)
 	kv, err := c.b.value("ConvGeneral", kernel)
@@ -144,7 +144,10 @@ func (c *composer) winogradConv(x, kernel backends.Op, wPerm, inSpatial, outSpat
 }
 
 // winogradKernelOp returns the node computing the F(m×m, 3×3) transformed
-// kernel (see winogradKernel), and the number of output channels.
+// kernel (see winogradKernel), and the number of output channels. The kernel
+// is read through its strided view (a reversed kernel, for instance) without
+// a copy when its output channels are contiguous; otherwise (an input
+// gradient's channel-swapped kernel) it is transposed first.
 func (c *composer) winogradKernelOp(kernel backends.Op, kv *value, wPerm []int, channels, m int) (backends.Op, int) {
 	source, view := backends.Op(kv), rowMajorView(kv.shape.Dimensions)
 	if kv.node.view != nil {
@@ -177,10 +180,10 @@ type winogradKernelLayout struct {
 	start   int
 }
 
-// winogradPlane is the distance between the 16 matrices [C, Co] of the
-// transformed kernel: one cache line more than their size, so that the 16
-// rows written or read together do not map to the same cache set when C·Co
-// is a power of two.
+// winogradPlane is the distance between the (m+2)² matrices [C, Co] of the
+// transformed kernel: one cache line more than their size, so that the rows
+// written together do not map to the same cache set when C·Co is a power of
+// two.
 func winogradPlane(channels, kOut int) int { return channels*kOut + 16 }
 
 // winogradKernel sets u [(m+2)², C, Co] (planes winogradPlane apart) to
