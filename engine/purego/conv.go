@@ -511,7 +511,8 @@ func (c *composer) weightGradIm2col(x, w backends.Op, table []int32, inSpatial [
 	spatialSize := prod(inSpatial)
 	// In x' the channels axis comes first (the im2col "batch") and the batch
 	// axis last (the im2col "channels"); kernel positions index the rows.
-	var im2colRun, matMulRun func(ins []any, out any)
+	var im2colRun func(ins []any, out any)
+	var matMulRun func(ins []any, out any, epi func(lo, hi int))
 	if dtype == dtypes.Float32 {
 		im2colRun, matMulRun = weightGradRuns[float32](swapped, channels, spatialSize, batch, kFlat, oFlat, kOut)
 	} else {
@@ -522,18 +523,24 @@ func (c *composer) weightGradIm2col(x, w backends.Op, table []int32, inSpatial [
 	if c.err != nil {
 		return nil
 	}
-	return c.keep(c.b.custom("MatMulTransA", shapes.Make(dtype, depth, kOut), matMulRun, patches, w))
+	out := c.keep(c.b.custom("MatMulTransA", shapes.Make(dtype, depth, kOut), func(ins []any, out any) { matMulRun(ins, out, nil) }, patches, w))
+	if v, ok := out.(*value); ok {
+		v.node.runEpilogue = matMulRun // the optimizer's update, when it alone reads the gradient
+	}
+	return out
 }
 
 // weightGradRuns returns the kernels of weightGradientConv: patches
 // [outer*rowsPer, colsPer*inner] of x' [outer, spatial..., inner] following the
 // (row, column) table, then patchesᵀ·w' [outer*rowsPer, kOut].
-func weightGradRuns[T float](table []int32, outer, spatialSize, inner, rowsPer, colsPer, kOut int) (im2colRun, matMulRun func(ins []any, out any)) {
+func weightGradRuns[T float](table []int32, outer, spatialSize, inner, rowsPer, colsPer, kOut int) (im2colRun func(ins []any, out any), matMulRun func(ins []any, out any, epi func(lo, hi int))) {
 	im2colRun = func(ins []any, out any) {
 		im2col(ins[0].([]T), out.([]T), table, outer, spatialSize, inner, rowsPer, colsPer)
 	}
-	matMulRun = func(ins []any, out any) {
-		matMul(ins[0].([]T), ins[1].([]T), out.([]T), colsPer*inner, outer*rowsPer, kOut, true)
+	matMulRun = func(ins []any, out any, epi func(lo, hi int)) {
+		m := colsPer * inner
+		A := operand[T]{data: ins[0].([]T), rowStride: 1, depthStride: m} // stored transposed
+		matMulOperand(A, ins[1].([]T), out.([]T), m, outer*rowsPer, kOut, nil, epi)
 	}
 	return im2colRun, matMulRun
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bonsai-ml/bonsai/internal/testutil"
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -61,4 +62,21 @@ func TestConvEpilogueMerges(t *testing.T) {
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("convolution nodes %q, want %q", names, want)
 	}
+}
+
+// TestKernelGradientEpilogue runs an SGD-like update of a kernel as the epilogue of its
+// gradient's product (stored patches, read transposed) against the composed form.
+func TestKernelGradientEpilogue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(22, 22))
+	x, k, r := randomTensor(rng, 2, 6, 6, 32), randomTensor(rng, 3, 3, 32, 40), randomTensor(rng, 2, 6, 6, 40)
+	fn := func(in []*Node) []*Node {
+		x, k, r := ConvertDType(in[0], dtypes.Float32), ConvertDType(in[1], dtypes.Float32), ConvertDType(in[2], dtypes.Float32)
+		y := Convolve(x, k).StridePerAxis(1, 1).PadSame().Done()
+		grad := Gradient(ReduceAllSum(Mul(y, r)), k)[0]
+		updated := Sub(k, MulScalar(grad, 0.01))
+		return []*Node{ConvertDType(updated, dtypes.Float64)}
+	}
+	want := run(t, newBackend(t, "kernels=off"), fn, x, k, r) // SimpleGo has no Reverse
+	got := run(t, newBackend(t, ""), fn, x, k, r)
+	testutil.AssertClose(t, "kernel update", got[0], want[0], 1e-5)
 }

@@ -92,6 +92,19 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, ep
 		defer packedPool.Put(packed)
 		A = prepackA(A, m, k, *packed)
 	}
+	var bPacked []T
+	if bl != nil && bl.gather == nil && m > mc {
+		// A strided B would be packed once per row block: pack it whole once,
+		// as panels [ceil(n/nr)][k][nr].
+		packed := getPacked[T](roundUp(n, nr) * k)
+		defer packedPool.Put(packed)
+		bPacked = *packed
+		parallelRows((n+nr-1)/nr, func(q0, q1 int) {
+			for q := q0; q < q1; q++ {
+				packBStrided(b, bl, 0, k, q*nr, n, bPacked[q*nr*k:(q+1)*nr*k])
+			}
+		})
+	}
 	type block struct{ i0, j0 int }
 	var blocks []block
 	for i0 := 0; i0 < m; i0 += mc {
@@ -118,7 +131,7 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, ep
 			defer scratchPool.Put(s)
 			for blk := range next {
 				i1 := min(blk.i0+mc, m)
-				multiplyBlock(A, b, bl, c, n, k, blk.i0, i1, blk.j0, min(blk.j0+colBlock, n), s)
+				multiplyBlock(A, b, bPacked, bl, c, n, k, blk.i0, i1, blk.j0, min(blk.j0+colBlock, n), s)
 				if epi != nil && pending[blk.i0/mc].Add(-1) == 0 {
 					epi(blk.i0*n, i1*n)
 				}
@@ -138,8 +151,10 @@ type scratch[T float] struct {
 // multiplyBlock adds A[i0:i1, :]·B[:, j0:j1] to C, kc steps of depth at a
 // time. B and row-major A are read in place; a transposed A is packed into
 // panels of mr rows first (in place, its mr values per depth step would each
-// cost a cache line). Partial tiles at the edges use zero-padded copies.
-func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i1, j0, j1 int, s *scratch[T]) {
+// cost a cache line). bPacked, when set, is B packed whole (matMulOperand);
+// otherwise a strided or gathered B is packed panel by panel. Partial tiles at
+// the edges use zero-padded copies.
+func multiplyBlock[T float](A operand[T], b, bPacked []T, bl *bLayout, c []T, n, k, i0, i1, j0, j1 int, s *scratch[T]) {
 	packed := A.packed()
 	rowsPadded := roundUp(i1-i0, mr)
 	edgeB := s.b[:]
@@ -153,6 +168,8 @@ func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i
 			cols := min(nr, j1-j)
 			bData, ldb := edgeB[:], nr
 			switch {
+			case bPacked != nil:
+				bData = bPacked[j*k+p0*nr:]
 			case bl != nil && bl.gather != nil:
 				bl.gather(p0, depth, j, min(j+nr, j1), any(edgeB[:nr*depth]).([]float32))
 			case bl != nil:
