@@ -386,7 +386,7 @@ func (pl *winogradPlan) outputChunk(u, out []float32, t0, t1, j0, j1 int, bf *wi
 	vStride, mStride := pl.chunk*pl.c+16, pl.chunk*pl.co+16
 	for i := range pl.planes {
 		A := operand[float32]{data: bf.v[i*vStride:], rowStride: pl.c, depthStride: 1}
-		multiplyBlock(A, u[i*pl.uPlane:], nil, bf.m[i*mStride:], pl.co, pl.c, 0, t1-t0, j0, j1, bf.s)
+		multiplyBlock(A, u[i*pl.uPlane:], nil, nil, bf.m[i*mStride:], pl.co, pl.c, 0, t1-t0, j0, j1, bf.s)
 	}
 	n := j1 - j0
 	for t := t0; t < t1; t++ {
