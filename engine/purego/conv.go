@@ -345,10 +345,9 @@ func (c *composer) kernelOperand(kernel backends.Op, wPerm []int, rows int) (bac
 		return nil, nil
 	}
 	if isIdentity(wPerm) || rows > maxRowsForStridedB {
-		w := c.transpose(kernel, wPerm...)
-		dims := kv.shape.Dimensions
-		kOut := dims[wPerm[len(wPerm)-1]]
-		return c.reshape(w, kv.shape.Size()/kOut, kOut), nil
+		// Row-major [K..., C, Co] is [K*C, Co] already: the kernels read flat
+		// data, and a Reshape would copy a parameter on every run.
+		return c.transpose(kernel, wPerm...), nil
 	}
 	source, view := kv, rowMajorView(kv.shape.Dimensions)
 	if kv.node.view != nil {
@@ -519,7 +518,6 @@ func (c *composer) weightGradIm2col(x, w backends.Op, table []int32, inSpatial [
 		im2colRun, matMulRun = weightGradRuns[float64](swapped, channels, spatialSize, batch, kFlat, oFlat, kOut)
 	}
 	patches := c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
-	w = c.reshape(w, rows, kOut)
 	if c.err != nil {
 		return nil
 	}

@@ -230,6 +230,9 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 }
 
 func (r *execution) step(st *step) error {
+	if done := timeStep(st); done != nil {
+		defer done()
+	}
 	var outs []backends.Buffer
 	var err error
 	if st.segment != nil {
