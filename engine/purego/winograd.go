@@ -1,6 +1,7 @@
 package purego
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -134,9 +135,8 @@ func (c *composer) winogradConv(x, kernel backends.Op, wPerm, inSpatial, outSpat
 	run := func(ins []any, out any, epi func(lo, hi int)) {
 		pl.run(ins[0].([]float32), ins[1].([]float32), out.([]float32), epi)
 	}
-	// Named "Conv" like kernelConv's node: it takes an element-wise epilogue
-	// the same way (epilogue.go).
-	out := c.keep(c.b.custom("Conv", shapes.Make(dtypes.Float32, rows, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, u))
+	// It takes an element-wise epilogue as kernelConv's node does (epilogue.go).
+	out := c.keep(c.b.custom(fmt.Sprintf("ConvWinograd%d", m), shapes.Make(dtypes.Float32, rows, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, u))
 	if v, ok := out.(*value); ok {
 		v.node.runEpilogue = run
 	}

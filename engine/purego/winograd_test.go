@@ -324,7 +324,7 @@ func TestWinogradEpilogueMerges(t *testing.T) {
 			names = append(names, st.custom.name)
 		}
 	}
-	if !slices.Contains(names, "Conv+Fused(MulAdd,Max)") {
-		t.Errorf("nodes %q, want a Conv+Fused(MulAdd,Max)", names)
+	if !slices.Contains(names, "ConvWinograd4+Fused(MulAdd,Max)") {
+		t.Errorf("nodes %q, want a ConvWinograd4+Fused(MulAdd,Max)", names)
 	}
 }
