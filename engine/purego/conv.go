@@ -317,7 +317,7 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 	} else {
 		run = convRun[float64](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	}
-	if isPointwise(table, prod(inSpatial)) {
+	if kFlat == 1 && isPointwise(table, prod(inSpatial)) {
 		// A 1x1 convolution over every position: x is the A operand as it is.
 		if dtype == dtypes.Float32 {
 			run = pointwiseRun[float32](rows, channels, kOut, layout)
