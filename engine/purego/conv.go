@@ -449,7 +449,10 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	// the role of the im2col rows.
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
 	var out backends.Op
-	if gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch*outSpatial[nd-1]) {
+	// In x' the images are the channels axis and the channels the batch axis.
+	if winogradGradApplies(dtype, outSpatial, kSpatial, p, channels, batch, kOut) {
+		out = c.winogradGradConv(x, w, inSpatial, kSpatial, p, channels, batch, kOut)
+	} else if gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch*outSpatial[nd-1]) {
 		// outᵀ = w'ᵀ·P: w' read transposed in place and the patches P of x'
 		// gathered panel by panel as B, never stored whole.
 		run := kernelGradRun(table, channels, prod(inSpatial), batch, kFlat, oFlat, kOut)

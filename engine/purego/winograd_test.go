@@ -65,11 +65,15 @@ func checkWinograd(t *testing.T, lowered, direct backends.Backend, cc convCase, 
 	winogradMinChannels = math.MaxInt
 	plain := run(t, lowered, f32.graphFn(axes), x, k, r)
 	winogradMinChannels = 1
-	before := winogradBuilds.Load()
+	before, beforeGrad := winogradBuilds.Load(), winogradGradBuilds.Load()
 	got := run(t, lowered, f32.graphFn(axes), x, k, r)
 	// The forward convolution and the input gradient (padding 2-p).
 	if n, want := winogradBuilds.Load()-before, 2-btoi(cc.noGrad); n != int64(want) {
 		t.Fatalf("%d convolutions took the Winograd path, want %d", n, want)
+	}
+	// The kernel gradient (winogradGradConv), when its operands are NHWC.
+	if n, want := winogradGradBuilds.Load()-beforeGrad, btoi(!cc.noGrad && cc.layout == ""); n != int64(want) {
+		t.Fatalf("%d kernel gradients took the Winograd path, want %d", n, want)
 	}
 	tol := 1e-5 * math.Sqrt(float64(9*max(cc.channels, cc.outCh)))
 	for j, name := range []string{"output", "grad input", "grad kernel"}[:len(want)] {

@@ -1,0 +1,186 @@
+package purego
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// Kernel gradient of a 3×3 stride-1 convolution by Winograd F(2×2, 3×3).
+//
+// The gradient dW[kh][kw] = Σ_{n,y,x} x[n][y+kh][x+kw] · dY[n][y][x] (padded x)
+// sums, over 2×2 tiles of output-gradient positions, the correlation of a 4×4
+// input tile d with a 2×2 gradient tile g. F(2×2, 3×3) computes the
+// correlation of d with a 3×3 kernel w as the bilinear form
+// y = Aᵀ[(G w Gᵀ) ⊙ (Bᵀ d B)]A, so Σ g⊙y = Σ w ⊙ Gᵀ[(A g Aᵀ) ⊙ (Bᵀ d B)]G
+// for every w, that is
+//
+//	dW = Gᵀ [ Σ_tiles (A g Aᵀ) ⊙ (Bᵀ d B) ] G
+//
+// with the forward pass's matrices (winograd.go): the input is transformed as
+// in the forward pass, the gradient tile expands with A = (Aᵀ)ᵀ (4×2) and the
+// sum comes back through Gᵀ (3×4). With the 16 positions ξ of the transformed
+// tile as the outer index, the sum over tiles (and images) is 16 matrix
+// products M[ξ] = V[ξ]ᵀ·Y[ξ], V[ξ] [tiles × C] and Y[ξ] [tiles × Co], whose
+// depth is the number of tiles.
+//
+//	A  = [1 0; 1 1; 1 -1; 0 -1]
+//	Gᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1]
+
+// winogradGradBuilds counts the kernel gradients lowered to winogradGradConv
+// (for tests).
+var winogradGradBuilds atomic.Int64
+
+// winogradGradApplies reports whether the kernel gradient described as
+// weightGradientConv's convolution (x' [images, H, W, C], w' = dY [images, Ho,
+// Wo, Co], output [3, 3, C, Co]) runs on Winograd: float32, two spatial axes,
+// a 3×3 result, stride and dilations 1, non-negative padding, and where it
+// pays, with the forward pass's limits (winogradMinChannels, winogradMinTiles,
+// winogradMaxMulRatio).
+func winogradGradApplies(dtype dtypes.DType, outSpatial, gradSpatial []int, p convParams, images, channels, kOut int) bool {
+	if dtype != dtypes.Float32 || len(outSpatial) != 2 || outSpatial[0] != 3 || outSpatial[1] != 3 {
+		return false
+	}
+	for i := range 2 {
+		if p.strides[i] != 1 || p.inDil[i] != 1 || p.kerDil[i] != 1 || p.paddings[i][0] < 0 || p.paddings[i][1] < 0 {
+			return false
+		}
+	}
+	tiles, ratio := winogradTiles(2, images, gradSpatial)
+	return channels >= winogradMinChannels && kOut >= winogradMinChannels && tiles >= winogradMinTiles &&
+		ratio <= winogradMaxMulRatio
+}
+
+// winogradGradConv returns the kernel gradient [9·C, Co] (rows (kh, kw, c))
+// of x [images, H, W, C] and dy [images, Ho, Wo, Co]. Like the MatMulTransA
+// node it replaces, it takes an element-wise epilogue (the optimizer's update).
+func (c *composer) winogradGradConv(x, dy backends.Op, inSpatial, gradSpatial []int, p convParams, images, channels, kOut int) backends.Op {
+	winogradGradBuilds.Add(1)
+	pl := newWinogradPlan(2, images, inSpatial, gradSpatial, channels, kOut, p)
+	run := func(ins []any, out any, epi func(lo, hi int)) {
+		pl.runGrad(ins[0].([]float32), ins[1].([]float32), out.([]float32), epi)
+	}
+	out := c.keep(c.b.custom("KernelGradWinograd2", shapes.Make(dtypes.Float32, 9*channels, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, dy))
+	if v, ok := out.(*value); ok {
+		v.node.runEpilogue = run
+	}
+	return out
+}
+
+// runGrad sets out [9·C, Co] to the kernel gradient of x [B, H, W, C] and dy
+// [B, Ho, Wo, Co]: the transforms of every tile (V, Y), the 16 products, then
+// the back transform. With epi, it calls epi on each range of out once final.
+func (pl *winogradPlan) runGrad(x, dy, out []float32, epi func(lo, hi int)) {
+	vStride, yStride, mStride := pl.tiles*pl.c, pl.tiles*pl.co, pl.c*pl.co
+	buf := getPacked[float32](16 * (vStride + yStride + mStride))
+	defer packedPool.Put(buf)
+	v, y, m := (*buf)[:16*vStride], (*buf)[16*vStride:16*(vStride+yStride)], (*buf)[16*(vStride+yStride):]
+	parallelRows(pl.tiles, func(t0, t1 int) {
+		bf := &winogradBuffers{zero: make([]float32, pl.c)}
+		var g [4][]float32
+		zero := make([]float32, pl.co)
+		for t := t0; t < t1; t++ {
+			pl.tileInputs(x, t, bf)
+			winogradInput((*[16][]float32)(bf.inPtr[:16]), v[t*pl.c:], vStride, pl.c)
+			pl.gradTile(dy, t, zero, &g)
+			winogradGradTileGo(&g, y[t*pl.co:], yStride, pl.co)
+		}
+	})
+	pl.gradProducts(v, y, m)
+	parallelRows(pl.c, func(c0, c1 int) {
+		winogradGradBackGo(m, mStride, out, pl.c, pl.co, c0, c1)
+		if epi != nil {
+			for k := range 9 {
+				epi((k*pl.c+c0)*pl.co, (k*pl.c+c1)*pl.co)
+			}
+		}
+	})
+}
+
+// gradTile points g at the 2×2 output-gradient vectors of tile t, or at zero
+// for positions past the bottom and right edges.
+func (pl *winogradPlan) gradTile(dy []float32, t int, zero []float32, g *[4][]float32) {
+	b, y0, x0 := pl.tileOrigin(t)
+	for r := range 2 {
+		for col := range 2 {
+			yy, xx := y0+r, x0+col
+			if yy >= pl.ho || xx >= pl.wo {
+				g[2*r+col] = zero
+				continue
+			}
+			off := ((b*pl.ho+yy)*pl.wo + xx) * pl.co
+			g[2*r+col] = dy[off : off+pl.co : off+pl.co]
+		}
+	}
+}
+
+// gradProducts sets m[ξ] [C × Co] to v[ξ]ᵀ·y[ξ] for the 16 planes ξ, the
+// blocks of all planes spread over the workers.
+func (pl *winogradPlan) gradProducts(v, y, m []float32) {
+	vStride, yStride, mStride := pl.tiles*pl.c, pl.tiles*pl.co, pl.c*pl.co
+	rowBlocks, colBlocks := (pl.c+mc-1)/mc, (pl.co+ncBlock-1)/ncBlock
+	items := 16 * rowBlocks * colBlocks
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), items) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := getScratch[float32]()
+			defer scratchPool.Put(s)
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= items {
+					return
+				}
+				xi, blk := k/(rowBlocks*colBlocks), k%(rowBlocks*colBlocks)
+				i0, j0 := blk/colBlocks*mc, blk%colBlocks*ncBlock
+				A := operand[float32]{data: v[xi*vStride:], rowStride: 1, depthStride: pl.c} // V[ξ] read transposed
+				multiplyBlock(A, y[xi*yStride:], nil, nil, m[xi*mStride:], pl.co, pl.tiles, i0, min(i0+mc, pl.c), j0, min(j0+ncBlock, pl.co), s)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// winogradGradTileGo sets y[i*stride+ch] to (A g Aᵀ)[i] for channels ch < n,
+// where g[j] = g[j][ch] (j row-major over the 2×2 tile, i over the 4×4 one).
+func winogradGradTileGo(g *[4][]float32, y []float32, stride, n int) {
+	g0, g1, g2, g3 := g[0][:n], g[1][:n], g[2][:n], g[3][:n]
+	for ch := range n {
+		a, b, c, d := g0[ch], g1[ch], g2[ch], g3[ch]
+		// A g: rows g0, g0+g1, g0-g1, -g1 of the 2×2 tile [a b; c d].
+		rows := [4][2]float32{{a, b}, {a + c, b + d}, {a - c, b - d}, {-c, -d}}
+		for r, t := range rows { // (A g) Aᵀ
+			y[(4*r)*stride+ch] = t[0]
+			y[(4*r+1)*stride+ch] = t[0] + t[1]
+			y[(4*r+2)*stride+ch] = t[0] - t[1]
+			y[(4*r+3)*stride+ch] = -t[1]
+		}
+	}
+}
+
+// winogradGradBackGo sets, for input channels [c0, c1), out[(k·C+c)·Co+co]
+// to (Gᵀ M G)[k] (k row-major over 3×3) with M[i] = m[i*stride+c·Co+co].
+func winogradGradBackGo(m []float32, stride int, out []float32, channels, kOut, c0, c1 int) {
+	plane := channels * kOut
+	for at := c0 * kOut; at < c1*kOut; at++ {
+		var t [12]float32 // Gᵀ M: 3 rows of 4
+		for col := range 4 {
+			m0, m1, m2, m3 := m[col*stride+at], m[(4+col)*stride+at], m[(8+col)*stride+at], m[(12+col)*stride+at]
+			s := 0.5 * (m1 + m2)
+			t[col], t[4+col], t[8+col] = m0+s, 0.5*(m1-m2), s+m3
+		}
+		for r := range 3 {
+			t0, t1, t2, t3 := t[4*r], t[4*r+1], t[4*r+2], t[4*r+3]
+			s := 0.5 * (t1 + t2)
+			out[(3*r)*plane+at] = t0 + s
+			out[(3*r+1)*plane+at] = 0.5 * (t1 - t2)
+			out[(3*r+2)*plane+at] = s + t3
+		}
+	}
+}
