@@ -35,6 +35,7 @@ type operand[T float] struct {
 	rowStride, depthStride int
 	gather                 func(i0, i1, p0, depth int, out []T)
 	panels                 bool
+	accumulate             bool // multiplyBlock adds A·B to C instead of setting it
 }
 
 // bLayout describes a B operand that is not a plain row-major [k×n] matrix:
@@ -160,7 +161,7 @@ func multiplyBlock[T float](A operand[T], b, bPacked []T, bl *bLayout, c []T, n,
 	edgeB := s.b[:]
 	for p0 := 0; p0 < k; p0 += kc {
 		depth := min(kc, k-p0)
-		overwrite := p0 == 0 // the first depth slice sets C, the others add to it
+		overwrite := p0 == 0 && !A.accumulate // the first depth slice sets C, the others add to it
 		if packed {
 			packA(A, i0, i1, p0, depth, s.a[:rowsPadded*depth])
 		}

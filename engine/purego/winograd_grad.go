@@ -71,26 +71,37 @@ func (c *composer) winogradGradConv(x, dy backends.Op, inSpatial, gradSpatial []
 	return out
 }
 
+// Kernel gradients whose V and Y (all tiles) fit in winogradGradWholeBytes
+// are computed whole: the transforms of every tile, then the 16 products
+// spread over the workers by blocks. Larger ones go by chunks of
+// winogradGradChunkBytes (V and Y of a chunk, kept in cache), each worker
+// adding its chunks' products into its own M, summed at the end.
+var (
+	winogradGradWholeBytes = 8 << 20 // 0 in tests
+	winogradGradChunkBytes = 1 << 20
+)
+
 // runGrad sets out [9·C, Co] to the kernel gradient of x [B, H, W, C] and dy
-// [B, Ho, Wo, Co]: the transforms of every tile (V, Y), the 16 products, then
-// the back transform. With epi, it calls epi on each range of out once final.
+// [B, Ho, Wo, Co]: the sums M of the tiles' products, then the back transform.
+// With epi, it calls epi on each range of out once final.
 func (pl *winogradPlan) runGrad(x, dy, out []float32, epi func(lo, hi int)) {
-	vStride, yStride, mStride := pl.tiles*pl.c, pl.tiles*pl.co, pl.c*pl.co
-	buf := getPacked[float32](16 * (vStride + yStride + mStride))
-	defer packedPool.Put(buf)
-	v, y, m := (*buf)[:16*vStride], (*buf)[16*vStride:16*(vStride+yStride)], (*buf)[16*(vStride+yStride):]
-	parallelRows(pl.tiles, func(t0, t1 int) {
-		bf := &winogradBuffers{zero: make([]float32, pl.c)}
-		var g [4][]float32
-		zero := make([]float32, pl.co)
-		for t := t0; t < t1; t++ {
-			pl.tileInputs(x, t, bf)
-			winogradInput((*[16][]float32)(bf.inPtr[:16]), v[t*pl.c:], vStride, pl.c)
-			pl.gradTile(dy, t, zero, &g)
-			winogradGradTileGo(&g, y[t*pl.co:], yStride, pl.co)
-		}
-	})
-	pl.gradProducts(v, y, m)
+	mStride := pl.c * pl.co
+	var m []float32
+	if 4*16*pl.tiles*(pl.c+pl.co) <= winogradGradWholeBytes {
+		vStride, yStride := pl.tiles*pl.c, pl.tiles*pl.co
+		buf := getPacked[float32](16 * (vStride + yStride + mStride))
+		defer packedPool.Put(buf)
+		v, y := (*buf)[:16*vStride], (*buf)[16*vStride:16*(vStride+yStride)]
+		m = (*buf)[16*(vStride+yStride):]
+		parallelRows(pl.tiles, func(t0, t1 int) {
+			pl.gradTransforms(x, dy, 0, t0, t1, v, y, vStride, yStride)
+		})
+		pl.gradProducts(v, y, m)
+	} else {
+		var release func()
+		m, release = pl.gradChunks(x, dy)
+		defer release()
+	}
 	parallelRows(pl.c, func(c0, c1 int) {
 		winogradGradBackGo(m, mStride, out, pl.c, pl.co, c0, c1)
 		if epi != nil {
@@ -99,6 +110,75 @@ func (pl *winogradPlan) runGrad(x, dy, out []float32, epi func(lo, hi int)) {
 			}
 		}
 	})
+}
+
+// gradTransforms sets v[ξ*vStride+(t-base)*C+c] to (Bᵀ d B)[ξ] and
+// y[ξ*yStride+(t-base)*Co+co] to (A g Aᵀ)[ξ] for tiles t in [t0, t1).
+func (pl *winogradPlan) gradTransforms(x, dy []float32, base, t0, t1 int, v, y []float32, vStride, yStride int) {
+	bf := &winogradBuffers{zero: make([]float32, pl.c)}
+	var g [4][]float32
+	zero := make([]float32, pl.co)
+	for t := t0; t < t1; t++ {
+		pl.tileInputs(x, t, bf)
+		winogradInput((*[16][]float32)(bf.inPtr[:16]), v[(t-base)*pl.c:], vStride, pl.c)
+		pl.gradTile(dy, t, zero, &g)
+		winogradGradTileGo(&g, y[(t-base)*pl.co:], yStride, pl.co)
+	}
+}
+
+// gradChunks returns M [16, C, Co] summed over all tiles, computed by chunks
+// of tiles (see winogradGradChunkBytes), and the function releasing its memory.
+func (pl *winogradPlan) gradChunks(x, dy []float32) ([]float32, func()) {
+	mStride := pl.c * pl.co
+	chunk := max(winogradGradChunkBytes/(4*16*(pl.c+pl.co)), 8*mr)
+	chunks := (pl.tiles + chunk - 1) / chunk
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	vStride, yStride := chunk*pl.c, chunk*pl.co
+	bufs := make([]*[]float32, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		bufs[w] = getPacked[float32](16 * (mStride + vStride + yStride))
+		wg.Add(1)
+		go func(buf []float32) {
+			defer wg.Done()
+			m, v, y := buf[:16*mStride], buf[16*mStride:16*(mStride+vStride)], buf[16*(mStride+vStride):]
+			clear(m)
+			s := getScratch[float32]()
+			defer scratchPool.Put(s)
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= chunks {
+					return
+				}
+				t0 := k * chunk
+				t1 := min(t0+chunk, pl.tiles)
+				pl.gradTransforms(x, dy, t0, t0, t1, v, y, vStride, yStride)
+				for xi := range 16 {
+					A := operand[float32]{data: v[xi*vStride:], rowStride: 1, depthStride: pl.c, accumulate: true}
+					for i0 := 0; i0 < pl.c; i0 += mc {
+						multiplyBlock(A, y[xi*yStride:], nil, nil, m[xi*mStride:], pl.co, t1-t0, i0, min(i0+mc, pl.c), 0, pl.co, s)
+					}
+				}
+			}
+		}(*bufs[w])
+	}
+	wg.Wait()
+	m := (*bufs[0])[:16*mStride]
+	if workers > 1 {
+		parallelRows(16*mStride, func(lo, hi int) {
+			for _, b := range bufs[1:] {
+				for i, x := range (*b)[lo:hi] {
+					m[lo+i] += x
+				}
+			}
+		})
+	}
+	return m, func() {
+		for _, b := range bufs {
+			packedPool.Put(b)
+		}
+	}
 }
 
 // gradTile points g at the 2×2 output-gradient vectors of tile t, or at zero

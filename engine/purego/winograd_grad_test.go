@@ -65,3 +65,17 @@ func TestWinogradGradTransformsSingleTile(t *testing.T) {
 		assertNear(t, fmt.Sprintf("case %d", n), got, want, 1e-5)
 	}
 }
+
+// TestWinogradGradChunks runs TestWinogradMatchesDirect's cases with the
+// kernel gradient computed by chunks of tiles (gradChunks) instead of whole.
+func TestWinogradGradChunks(t *testing.T) {
+	lowered, direct := newBackend(t, ""), newBackend(t, "conv=direct")
+	defer liftWinogradLimits()()
+	whole := winogradGradWholeBytes
+	defer func() { winogradGradWholeBytes = whole }()
+	winogradGradWholeBytes, winogradForceTile = 0, 2
+	for i, cc := range winogradCases {
+		cc.kernel = []int{3, 3}
+		t.Run(cc.name, func(t *testing.T) { checkWinograd(t, lowered, direct, cc, uint64(i)) })
+	}
+}
