@@ -2,6 +2,12 @@ package purego
 
 import (
 	"fmt"
+	"math"
+	"time"
+
+	"github.com/bonsai-ml/bonsai/internal/cputime"
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"math/rand/v2"
 	"testing"
 )
@@ -46,7 +52,7 @@ func TestWinogradGradTransformsSingleTile(t *testing.T) {
 		}
 		v, y, m := make([]float32, 16), make([]float32, 16), make([]float32, 16)
 		winogradInputGo(&in, v, 1, 0, 1)
-		winogradGradTileGo(&g, y, 1, 1)
+		winogradGradTile(&g, []float32{0}, y, 1, 1)
 		for i := range m {
 			m[i] = v[i] * y[i]
 		}
@@ -77,5 +83,46 @@ func TestWinogradGradChunks(t *testing.T) {
 	for i, cc := range winogradCases {
 		cc.kernel = []int{3, 3}
 		t.Run(cc.name, func(t *testing.T) { checkWinograd(t, lowered, direct, cc, uint64(i)) })
+	}
+}
+
+// BenchmarkWinogradGrad measures kernel gradients of 3×3 stride-1
+// same-padded float32 convolutions [n, hw, hw, c] -> co, expressed as GoMLX
+// does (the input and the output gradient, batch and channel axes swapped),
+// on the direct path (F0) and by Winograd F(2×2, 3×3), in direct GFLOP/s:
+//
+//	go test ./engine/purego -run '^$' -bench WinogradGrad -benchtime 5x
+func BenchmarkWinogradGrad(b *testing.B) {
+	backend := newBackend(b, "")
+	defer liftWinogradLimits()()
+	axes := backends.ConvolveAxesConfig{InputBatch: 3, InputChannels: 0, InputSpatial: []int{1, 2},
+		KernelInputChannels: 0, KernelOutputChannels: 3, KernelSpatial: []int{1, 2},
+		OutputBatch: 2, OutputChannels: 3, OutputSpatial: []int{0, 1}}
+	for _, s := range [][4]int{{16, 64, 64, 64}, {16, 32, 128, 128}, {16, 16, 256, 256}, {16, 8, 512, 512}, {16, 4, 512, 512},
+		{16, 2, 512, 512}, {16, 32, 32, 32}, {16, 16, 64, 64}, {8, 56, 64, 64}, {8, 28, 128, 128}, {8, 14, 256, 256}, {8, 7, 512, 512}} {
+		n, hw, c, co := s[0], s[1], s[2], s[3]
+		rng := rand.New(rand.NewPCG(1, 2))
+		x, dy := float32Tensor(rng, n, hw, hw, c), float32Tensor(rng, n, hw, hw, co)
+		for _, tile := range []int{0, 2} {
+			b.Run(fmt.Sprintf("%dx%dx%dx%d-%d/F%d", n, hw, hw, c, co, tile), func(b *testing.B) {
+				winogradMinChannels = math.MaxInt
+				if tile != 0 {
+					winogradMinChannels = 1
+				}
+				exec := MustNewExec(backend, func(x, dy *Node) *Node {
+					return ConvGeneral(x, dy, axes, nil, [][2]int{{1, 1}, {1, 1}}, nil, nil, 1, 1)
+				})
+				defer exec.Finalize()
+				exec.MustExec(x, dy)[0].FinalizeAll()
+				b.ResetTimer()
+				start, cpu := time.Now(), cputime.Used()
+				for range b.N {
+					exec.MustExec(x, dy)[0].FinalizeAll()
+				}
+				flops := 2.0 * float64(n*hw*hw*c*co*9*b.N)
+				b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
+			})
+		}
 	}
 }

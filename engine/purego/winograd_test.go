@@ -99,10 +99,10 @@ func btoi(b bool) int {
 // Winograd path, except for winogradMinChannels (the caller's choice); it
 // returns the function restoring the limits.
 func liftWinogradLimits() (restore func()) {
-	c, t, r, f := winogradMinChannels, winogradMinTiles, winogradMaxMulRatio, winogradForceTile
-	winogradMinTiles, winogradMaxMulRatio = 1, math.Inf(1)
+	c, t, r, f, g := winogradMinChannels, winogradMinTiles, winogradMaxMulRatio, winogradForceTile, winogradGradMinTiles
+	winogradMinTiles, winogradMaxMulRatio, winogradGradMinTiles = 1, math.Inf(1), 1
 	return func() {
-		winogradMinChannels, winogradMinTiles, winogradMaxMulRatio, winogradForceTile = c, t, r, f
+		winogradMinChannels, winogradMinTiles, winogradMaxMulRatio, winogradForceTile, winogradGradMinTiles = c, t, r, f, g
 	}
 }
 
