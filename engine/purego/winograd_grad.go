@@ -42,15 +42,21 @@ var winogradGradBuilds atomic.Int64
 // direct path, 2 threads, load 5): 1.8x-2.3x from 4096 tiles with 64-128
 // channels, 1.5x at 1024 tiles and 256 channels, 1.1x at 256 tiles of 512
 // channels and at 392 of 256, 0.65x at 128 and 64 tiles of 512 channels,
-// 0.2x at 16 tiles.
-var winogradGradMinTiles = 256
+// 0.2x at 16 tiles. With 64 channels the tiles must be many more (0.9x at
+// 1024 tiles, 1.6x from 6272): winogradGradMinWork bounds tiles × min(C, Co)
+// (256 channels: 1.35x at 392 tiles; 32 channels: 1.0x at 4096).
+var (
+	winogradGradMinTiles = 256
+	winogradGradMinWork  = 96 << 10
+)
 
 // winogradGradApplies reports whether the kernel gradient described as
 // weightGradientConv's convolution (x' [images, H, W, C], w' = dY [images, Ho,
 // Wo, Co], output [3, 3, C, Co]) runs on Winograd: float32, two spatial axes,
 // a 3×3 result, stride and dilations 1, non-negative padding, and where it
 // pays: the forward pass's limits on channels and multiplications
-// (winogradMinChannels, winogradMaxMulRatio) and winogradGradMinTiles.
+// (winogradMinChannels, winogradMaxMulRatio), winogradGradMinTiles and
+// winogradGradMinWork.
 func winogradGradApplies(dtype dtypes.DType, outSpatial, gradSpatial []int, p convParams, images, channels, kOut int) bool {
 	if dtype != dtypes.Float32 || len(outSpatial) != 2 || outSpatial[0] != 3 || outSpatial[1] != 3 {
 		return false
@@ -62,6 +68,7 @@ func winogradGradApplies(dtype dtypes.DType, outSpatial, gradSpatial []int, p co
 	}
 	tiles, ratio := winogradTiles(2, images, gradSpatial)
 	return channels >= winogradMinChannels && kOut >= winogradMinChannels && tiles >= winogradGradMinTiles &&
+		tiles*min(channels, kOut) >= winogradGradMinWork &&
 		ratio <= winogradMaxMulRatio
 }
 
@@ -81,14 +88,19 @@ func (c *composer) winogradGradConv(x, dy backends.Op, inSpatial, gradSpatial []
 	return out
 }
 
-// Kernel gradients whose V and Y (all tiles) fit in winogradGradWholeBytes
-// are computed whole: the transforms of every tile, then the 16 products
-// spread over the workers by blocks. Larger ones go by chunks of
-// winogradGradChunkBytes (V and Y of a chunk, kept in cache), each worker
-// adding its chunks' products into its own M, summed at the end.
+// Kernel gradients with few channel pairs (C·Co up to winogradGradChunkMaxM)
+// or whose V and Y (all tiles) exceed winogradGradWholeBytes go by chunks of
+// tiles (V and Y of a chunk in winogradGradChunkBytes, kept in cache, but at
+// least kc tiles deep), each worker adding its chunks' products into its own
+// M, summed at the end. The others are computed whole: the transforms of every
+// tile, then the 16 products spread over the workers by blocks (a worker's M
+// would be re-read for every chunk). Measured with BenchmarkWinogradGrad:
+// whole instead of chunks of 48 tiles, 1.5x to 2.2x the direct path on [16,
+// 16, 16, 256] and 1.1x to 1.35x on [8, 14, 14, 256].
 var (
-	winogradGradWholeBytes = 8 << 20 // 0 in tests
+	winogradGradWholeBytes = 48 << 20 // 0 in tests
 	winogradGradChunkBytes = 1 << 20
+	winogradGradChunkMaxM  = 128 * 128
 )
 
 // runGrad sets out [9·C, Co] to the kernel gradient of x [B, H, W, C] and dy
@@ -97,7 +109,7 @@ var (
 func (pl *winogradPlan) runGrad(x, dy, out []float32, epi func(lo, hi int)) {
 	mStride := pl.c * pl.co
 	var m []float32
-	if 4*16*pl.tiles*(pl.c+pl.co) <= winogradGradWholeBytes {
+	if 4*16*pl.tiles*(pl.c+pl.co) <= winogradGradWholeBytes && pl.c*pl.co > winogradGradChunkMaxM {
 		vStride, yStride := pl.tiles*pl.c, pl.tiles*pl.co
 		buf := getPacked[float32](16 * (vStride + yStride + mStride))
 		defer packedPool.Put(buf)
@@ -140,7 +152,7 @@ func (pl *winogradPlan) gradTransforms(x, dy []float32, base, t0, t1 int, v, y [
 // of tiles (see winogradGradChunkBytes), and the function releasing its memory.
 func (pl *winogradPlan) gradChunks(x, dy []float32) ([]float32, func()) {
 	mStride := pl.c * pl.co
-	chunk := max(winogradGradChunkBytes/(4*16*(pl.c+pl.co)), 8*mr)
+	chunk := max(winogradGradChunkBytes/(4*16*(pl.c+pl.co)), kc)
 	chunks := (pl.tiles + chunk - 1) / chunk
 	workers := min(runtime.GOMAXPROCS(0), chunks)
 	vStride, yStride := chunk*pl.c, chunk*pl.co

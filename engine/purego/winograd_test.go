@@ -99,10 +99,12 @@ func btoi(b bool) int {
 // Winograd path, except for winogradMinChannels (the caller's choice); it
 // returns the function restoring the limits.
 func liftWinogradLimits() (restore func()) {
-	c, t, r, f, g := winogradMinChannels, winogradMinTiles, winogradMaxMulRatio, winogradForceTile, winogradGradMinTiles
-	winogradMinTiles, winogradMaxMulRatio, winogradGradMinTiles = 1, math.Inf(1), 1
+	c, t, r, f := winogradMinChannels, winogradMinTiles, winogradMaxMulRatio, winogradForceTile
+	gt, gw := winogradGradMinTiles, winogradGradMinWork
+	winogradMinTiles, winogradMaxMulRatio, winogradGradMinTiles, winogradGradMinWork = 1, math.Inf(1), 1, 0
 	return func() {
-		winogradMinChannels, winogradMinTiles, winogradMaxMulRatio, winogradForceTile, winogradGradMinTiles = c, t, r, f, g
+		winogradMinChannels, winogradMinTiles, winogradMaxMulRatio, winogradForceTile = c, t, r, f
+		winogradGradMinTiles, winogradGradMinWork = gt, gw
 	}
 }
 
