@@ -3,6 +3,7 @@ package purego
 import (
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/bonsai-ml/bonsai/internal/cputime"
@@ -123,6 +124,49 @@ func BenchmarkWinogradGrad(b *testing.B) {
 				b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
 				b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
 			})
+		}
+	}
+}
+
+// TestWinogradGradEpilogue checks runGrad's epilogue hook (the optimizer's
+// update, merged by fuseConvEpilogues as bench --op_times shows on VGG-16:
+// KernelGradWinograd2+Fused(Mul,Mul,Sub,Add)): every value of the gradient
+// is in exactly one range, final when its range is handed over; by chunks and
+// whole.
+func TestWinogradGradEpilogue(t *testing.T) {
+	whole := winogradGradWholeBytes
+	defer func() { winogradGradWholeBytes = whole }()
+	rng := rand.New(rand.NewPCG(23, 23))
+	const n, h, w, c, co = 3, 9, 8, 12, 20
+	x, dy := make([]float32, n*h*w*c), make([]float32, n*h*w*co)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for i := range dy {
+		dy[i] = float32(rng.NormFloat64())
+	}
+	p := convParams{paddings: [][2]int{{1, 1}, {1, 1}}}
+	for _, wholeBytes := range []int{0, whole} {
+		winogradGradWholeBytes = wholeBytes
+		pl := newWinogradPlan(2, n, []int{h, w}, []int{h, w}, c, co, p)
+		want := make([]float32, 9*c*co)
+		pl.runGrad(x, dy, want, nil)
+		got, seen := make([]float32, len(want)), make([]int, len(want))
+		var mu sync.Mutex
+		pl.runGrad(x, dy, got, func(lo, hi int) {
+			mu.Lock()
+			defer mu.Unlock()
+			for i := lo; i < hi; i++ {
+				seen[i]++
+				if got[i] != want[i] {
+					t.Errorf("whole %d: out[%d] = %v when handed to the epilogue, want %v", wholeBytes, i, got[i], want[i])
+				}
+			}
+		})
+		for i, k := range seen {
+			if k != 1 {
+				t.Fatalf("whole %d: out[%d] handed to the epilogue %d times", wholeBytes, i, k)
+			}
 		}
 	}
 }
