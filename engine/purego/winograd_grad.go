@@ -38,16 +38,15 @@ var winogradGradBuilds atomic.Int64
 // winogradGradMinTiles is the fewest 2×2 tiles (over all images) for which
 // the kernel gradient runs on Winograd: the products' depth is the number of
 // tiles, and M (16 C×Co matrices) is written and transformed back whatever
-// it is. Measured (BenchmarkWinogradGrad, GFLOP per CPU-second against the
-// direct path, 2 threads, load 5): 1.8x-2.3x from 4096 tiles with 64-128
-// channels, 1.5x at 1024 tiles and 256 channels, 1.1x at 256 tiles of 512
-// channels and at 392 of 256, 0.65x at 128 and 64 tiles of 512 channels,
-// 0.2x at 16 tiles. With 64 channels the tiles must be many more (0.9x at
-// 1024 tiles, 1.6x from 6272): winogradGradMinWork bounds tiles × min(C, Co)
-// (256 channels: 1.35x at 392 tiles; 32 channels: 1.0x at 4096).
+// it is. winogradGradMinWork bounds tiles × min(C, Co) (the transforms cost
+// per tile and channel). Measured (BenchmarkWinogradGrad, GFLOP per
+// CPU-second against the direct path, 2 threads, load 2.5-3): 1.5x-2.4x from
+// 1024 tiles (32 to 256 channels), 1.75x at 392 tiles of 256 channels, 1.65x
+// at 256 of 512, 1.4x at 256 of 128, 1.07x at 128 of 512, 0.95-1.0x at 64
+// tiles (256 and 512 channels), 0.5x at 16.
 var (
-	winogradGradMinTiles = 256
-	winogradGradMinWork  = 96 << 10
+	winogradGradMinTiles = 128
+	winogradGradMinWork  = 32 << 10
 )
 
 // winogradGradApplies reports whether the kernel gradient described as
@@ -94,9 +93,12 @@ func (c *composer) winogradGradConv(x, dy backends.Op, inSpatial, gradSpatial []
 // least kc tiles deep), each worker adding its chunks' products into its own
 // M, summed at the end. The others are computed whole: the transforms of every
 // tile, then the 16 products spread over the workers by blocks (a worker's M
-// would be re-read for every chunk). Measured with BenchmarkWinogradGrad:
-// whole instead of chunks of 48 tiles, 1.5x to 2.2x the direct path on [16,
-// 16, 16, 256] and 1.1x to 1.35x on [8, 14, 14, 256].
+// would be re-read for every chunk). Measured with BenchmarkWinogradGrad
+// (before the planes were padded): whole instead of chunks of 48 tiles, 1.5x
+// to 2.2x the direct path on [16, 16, 16, 256] and 1.1x to 1.35x on [8, 14,
+// 14, 256]. The planes of V, Y and M are winogradPlane apart (one cache line
+// more than their size): with power-of-two planes, 0.9x instead of 1.7x on
+// [16, 16, 16, 64], 1.2x instead of 1.65x on [16, 8, 8, 512].
 var (
 	winogradGradWholeBytes = 48 << 20 // 0 in tests
 	winogradGradChunkBytes = 1 << 20
@@ -107,10 +109,10 @@ var (
 // [B, Ho, Wo, Co]: the sums M of the tiles' products, then the back transform.
 // With epi, it calls epi on each range of out once final.
 func (pl *winogradPlan) runGrad(x, dy, out []float32, epi func(lo, hi int)) {
-	mStride := pl.c * pl.co
+	mStride := winogradPlane(pl.c, pl.co) // planes a cache line apart (see winogradPlane)
 	var m []float32
 	if 4*16*pl.tiles*(pl.c+pl.co) <= winogradGradWholeBytes && pl.c*pl.co > winogradGradChunkMaxM {
-		vStride, yStride := pl.tiles*pl.c, pl.tiles*pl.co
+		vStride, yStride := winogradPlane(pl.tiles, pl.c), winogradPlane(pl.tiles, pl.co)
 		buf := getPacked[float32](16 * (vStride + yStride + mStride))
 		defer packedPool.Put(buf)
 		v, y := (*buf)[:16*vStride], (*buf)[16*vStride:16*(vStride+yStride)]
@@ -151,11 +153,11 @@ func (pl *winogradPlan) gradTransforms(x, dy []float32, base, t0, t1 int, v, y [
 // gradChunks returns M [16, C, Co] summed over all tiles, computed by chunks
 // of tiles (see winogradGradChunkBytes), and the function releasing its memory.
 func (pl *winogradPlan) gradChunks(x, dy []float32) ([]float32, func()) {
-	mStride := pl.c * pl.co
+	mStride := winogradPlane(pl.c, pl.co)
 	chunk := max(winogradGradChunkBytes/(4*16*(pl.c+pl.co)), kc)
 	chunks := (pl.tiles + chunk - 1) / chunk
 	workers := min(runtime.GOMAXPROCS(0), chunks)
-	vStride, yStride := chunk*pl.c, chunk*pl.co
+	vStride, yStride := winogradPlane(chunk, pl.c), winogradPlane(chunk, pl.co)
 	bufs := make([]*[]float32, workers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -223,7 +225,7 @@ func (pl *winogradPlan) gradTile(dy []float32, t int, zero []float32, g *[4][]fl
 // gradProducts sets m[ξ] [C × Co] to v[ξ]ᵀ·y[ξ] for the 16 planes ξ, the
 // blocks of all planes spread over the workers.
 func (pl *winogradPlan) gradProducts(v, y, m []float32) {
-	vStride, yStride, mStride := pl.tiles*pl.c, pl.tiles*pl.co, pl.c*pl.co
+	vStride, yStride, mStride := winogradPlane(pl.tiles, pl.c), winogradPlane(pl.tiles, pl.co), winogradPlane(pl.c, pl.co)
 	rowBlocks, colBlocks := (pl.c+mc-1)/mc, (pl.co+ncBlock-1)/ncBlock
 	items := 16 * rowBlocks * colBlocks
 	var next atomic.Int64

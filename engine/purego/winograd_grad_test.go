@@ -100,7 +100,7 @@ func BenchmarkWinogradGrad(b *testing.B) {
 		KernelInputChannels: 0, KernelOutputChannels: 3, KernelSpatial: []int{1, 2},
 		OutputBatch: 2, OutputChannels: 3, OutputSpatial: []int{0, 1}}
 	for _, s := range [][4]int{{16, 64, 64, 64}, {16, 32, 128, 128}, {16, 16, 256, 256}, {16, 8, 512, 512}, {16, 4, 512, 512},
-		{16, 2, 512, 512}, {16, 32, 32, 32}, {16, 16, 64, 64}, {8, 56, 64, 64}, {8, 28, 128, 128}, {8, 14, 256, 256}, {8, 7, 512, 512}} {
+		{16, 2, 512, 512}, {16, 32, 32, 32}, {16, 16, 64, 64}, {16, 8, 128, 128}, {16, 4, 256, 256}, {8, 56, 64, 64}, {8, 28, 128, 128}, {8, 14, 256, 256}, {8, 7, 512, 512}} {
 		n, hw, c, co := s[0], s[1], s[2], s[3]
 		rng := rand.New(rand.NewPCG(1, 2))
 		x, dy := float32Tensor(rng, n, hw, hw, c), float32Tensor(rng, n, hw, hw, co)
