@@ -520,7 +520,10 @@ func (c *composer) weightGradIm2col(x, w backends.Op, table []int32, inSpatial [
 	} else {
 		im2colRun, matMulRun = weightGradRuns[float64](swapped, channels, spatialSize, batch, kFlat, oFlat, kOut)
 	}
-	patches := c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
+	patches := x // a pointwise convolution's patches are x itself
+	if oFlat != 1 || !isPointwise(table, spatialSize) {
+		patches = c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
+	}
 	if c.err != nil {
 		return nil
 	}
