@@ -3,12 +3,15 @@ package purego
 import (
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/bonsai-ml/bonsai/internal/cputime"
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"math/rand/v2"
 	"testing"
 )
@@ -167,6 +170,33 @@ func TestWinogradGradEpilogue(t *testing.T) {
 			if k != 1 {
 				t.Fatalf("whole %d: out[%d] handed to the epilogue %d times", wholeBytes, i, k)
 			}
+		}
+	}
+}
+
+// TestWinogradGradNode checks which node a kernel gradient written as GoMLX
+// writes it (x and dy [n, hw, hw, 32], batch and channel axes swapped)
+// becomes under the default limits: KernelGradWinograd2 from 256 tiles and
+// 32K tiles × channels, the direct path below.
+func TestWinogradGradNode(t *testing.T) {
+	axes := backends.ConvolveAxesConfig{InputBatch: 3, InputChannels: 0, InputSpatial: []int{1, 2},
+		KernelInputChannels: 0, KernelOutputChannels: 3, KernelSpatial: []int{1, 2},
+		OutputBatch: 2, OutputChannels: 3, OutputSpatial: []int{0, 1}}
+	for _, tc := range []struct {
+		n, hw int
+		want  string
+	}{
+		{4, 32, "KernelGradWinograd2"}, // 1024 tiles
+		{4, 16, "Im2col MatMulTransA"}, // 256 tiles, 8K tiles × channels
+		{2, 8, "Im2col MatMulTransA"},  // 32 tiles
+	} {
+		b := newBackend(t, "").Builder("kernel gradient").(*Builder)
+		must := mustOp(t)
+		x := must(b.Parameter("x", shapes.Make(dtypes.Float32, tc.n, tc.hw, tc.hw, 32), nil))
+		dy := must(b.Parameter("dy", shapes.Make(dtypes.Float32, tc.n, tc.hw, tc.hw, 32), nil))
+		dw := must(b.ConvGeneral(x, dy, axes, nil, [][2]int{{1, 1}, {1, 1}}, nil, nil, 1, 1))
+		if names := strings.Join(customSteps(t, b, "", dw), " "); names != tc.want {
+			t.Errorf("[%d, %d, %d, 32]: nodes %q, want %q", tc.n, tc.hw, tc.hw, names, tc.want)
 		}
 	}
 }
