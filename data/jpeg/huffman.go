@@ -1,6 +1,7 @@
 package jpeg
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -24,8 +25,25 @@ var errTruncated = errors.New("jpeg: entropy-coded data ends early (truncated fi
 // truncated reports whether the decoder consumed bits the data does not have.
 func (r *bitReader) truncated() bool { return r.padded > r.n }
 
-// fill tops the accumulator up to at least 57 bits.
+// fill tops the accumulator up to at least 57 bits: 8 bytes at a time when the next 8 hold no
+// 0xFF (no stuffing, no marker), else byte by byte.
 func (r *bitReader) fill() {
+	if r.pos+8 <= len(r.data) && !r.marker {
+		x := binary.BigEndian.Uint64(r.data[r.pos:])
+		// A zero byte of ^x is a 0xFF byte of x.
+		if (^x-0x0101010101010101)&x&0x8080808080808080 == 0 {
+			k := (64 - r.n) / 8 // whole bytes that fit (Go's shifts by 64 give 0)
+			r.acc = r.acc<<(8*k) | x>>(64-8*k)
+			r.n += 8 * k
+			r.pos += int(k)
+			return
+		}
+	}
+	r.fillBytes()
+}
+
+// fillBytes is fill one byte at a time, removing stuffing and stopping at markers.
+func (r *bitReader) fillBytes() {
 	for r.n <= 56 {
 		var b byte
 		if !r.marker && r.pos < len(r.data) {
@@ -88,10 +106,12 @@ func (r *bitReader) restart() error {
 const lutBits = 9
 
 // huffTable is a Huffman table: a lookup of the first lutBits bits, and for longer codes the
-// canonical code ranges of JPEG's Annex C.
+// canonical code ranges of JPEG's Annex C. For AC coefficients, fast decodes a symbol and its
+// value bits together when both fit in the first lutBits bits.
 type huffTable struct {
 	set     bool
 	lut     [1 << lutBits]uint16 // length<<8 | symbol, 0 for codes longer than lutBits
+	fast    [1 << lutBits]int32  // value<<16 | run<<8 | code+value length, or 0
 	maxcode [17]int32            // largest code of each length, -1 if none
 	valptr  [17]int32            // index in vals of the first code of each length
 	mincode [17]int32
@@ -130,7 +150,7 @@ func (d *decoder) readHuffman(seg []byte) error {
 	return nil
 }
 
-// build assigns the canonical codes (Annex C) and fills the lookup table.
+// build assigns the canonical codes (Annex C) and fills the lookup tables.
 func (t *huffTable) build(counts [17]int) error {
 	code, k := int32(0), 0
 	for l := 1; l <= 16; l++ {
@@ -140,10 +160,7 @@ func (t *huffTable) build(counts [17]int) error {
 		}
 		for range counts[l] {
 			if l <= lutBits {
-				first := int(code) << (lutBits - l)
-				for j := range 1 << (lutBits - l) {
-					t.lut[first+j] = uint16(l)<<8 | uint16(t.vals[k])
-				}
+				t.fillLUT(int(code), l, t.vals[k])
 			}
 			code++
 			k++
@@ -154,6 +171,29 @@ func (t *huffTable) build(counts [17]int) error {
 		code <<= 1
 	}
 	return nil
+}
+
+// fillLUT enters the code of length l for symbol sym in the lookup tables: every lutBits-bit
+// prefix that starts with it.
+func (t *huffTable) fillLUT(code, l int, sym uint8) {
+	run, size := int32(sym>>4), sym&15
+	first := code << (lutBits - l)
+	for j := range 1 << (lutBits - l) {
+		t.lut[first+j] = uint16(l)<<8 | uint16(sym)
+		if size == 0 || l+int(size) > lutBits {
+			continue
+		}
+		bits := int32(j>>(lutBits-l-int(size))) & (1<<size - 1)
+		t.fast[first+j] = extend(bits, size)<<16 | run<<8 | int32(l+int(size))
+	}
+}
+
+// extend turns size magnitude bits into the coefficient they code (JPEG's EXTEND).
+func extend(v int32, size uint8) int32 {
+	if v < 1<<(size-1) {
+		v -= 1<<size - 1
+	}
+	return v
 }
 
 // decode reads one Huffman-coded symbol.
@@ -191,10 +231,23 @@ func (r *bitReader) decodeBlock(coef *[64]int32, dc, ac *huffTable, pred *int32,
 	coef[0] = *pred
 	last := 1
 	for k := 1; k < 64; k++ {
-		// The lookup of r.decode, inlined.
 		if r.n < 32 {
 			r.fill()
 		}
+		// Symbol and value at once when both are in the first lutBits bits.
+		if e := ac.fast[uint32(r.acc>>(r.n-lutBits))&(1<<lutBits-1)]; e != 0 {
+			r.n -= uint(e & 0xFF)
+			k += int(e>>8) & 15
+			if k > 63 {
+				return 0, errCorrupt
+			}
+			if !dcOnly {
+				coef[zigzag[k&63]] = e >> 16
+			}
+			last = k + 1
+			continue
+		}
+		// The lookup of r.decode, inlined.
 		var rs uint8
 		if e := ac.lut[uint32(r.acc>>(r.n-lutBits))&(1<<lutBits-1)]; e != 0 {
 			r.n -= uint(e >> 8)
@@ -220,10 +273,7 @@ func (r *bitReader) decodeBlock(coef *[64]int32, dc, ac *huffTable, pred *int32,
 		if dcOnly {
 			continue
 		}
-		if v < 1<<(size-1) {
-			v -= 1<<size - 1
-		}
-		coef[zigzag[k]] = v
+		coef[zigzag[k]] = extend(v, uint8(size))
 		last = k + 1
 	}
 	return last, nil

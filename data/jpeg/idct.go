@@ -18,6 +18,10 @@ func idctFor(scale int) idctFunc {
 	return idct8
 }
 
+// idct8 is the full-size inverse DCT: idct8Go, or an assembly version of it where the CPU has one
+// (idct_amd64.go).
+var idct8 idctFunc = idct8Go
+
 // Fixed-point constants of the 8-point LLM inverse DCT, 13 fractional bits.
 const (
 	constBits = 13
@@ -39,9 +43,9 @@ const (
 // descale divides by 2^n, rounding half up.
 func descale(x int32, n uint) int32 { return (x + 1<<(n-1)) >> n }
 
-// idct8 is the accurate integer inverse DCT (Loeffler, Ligtenberg and Moschytz's factorization,
+// idct8Go is the accurate integer inverse DCT (Loeffler, Ligtenberg and Moschytz's factorization,
 // the one libjpeg calls "islow"): columns first, keeping pass1Bits extra bits, then rows.
-func idct8(coef *[64]int32, q *[64]int32, dst []uint8, stride int) {
+func idct8Go(coef *[64]int32, q *[64]int32, dst []uint8, stride int) {
 	var ws [64]int32
 	for col := range 8 {
 		if coef[8+col]|coef[16+col]|coef[24+col]|coef[32+col]|coef[40+col]|coef[48+col]|coef[56+col] == 0 {
