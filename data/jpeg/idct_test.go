@@ -2,6 +2,7 @@ package jpeg
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -46,6 +47,51 @@ func TestIDCT8MatchesGo(t *testing.T) {
 			idct8(&coef, &q, got, stride)
 			if !bytes.Equal(got, want) {
 				t.Fatalf("%s, trial %d: got\n%v\nwant\n%v", c.name, trial, got, want)
+			}
+		}
+	}
+}
+
+// reducedReference is the n x n inverse DCT of idctReduced written as the basis sums it stands
+// for, with the basis values computed here (rounded to reducedBits).
+func reducedReference(coef, q *[64]int32, dst []uint8, stride, n int) {
+	basis := func(x, u int) int64 { // C(u) cos((2x+1)uπ/2n) / 2
+		c := math.Cos(float64((2*x+1)*u) * math.Pi / float64(2*n))
+		if u == 0 {
+			c /= math.Sqrt2
+		}
+		return int64(math.Round(c / 2 * (1 << reducedBits)))
+	}
+	for y := range n {
+		for x := range n {
+			var s int64
+			for v := range n {
+				for u := range n {
+					s += basis(y, v) * basis(x, u) * int64(coef[v*8+u]*q[v*8+u])
+				}
+			}
+			dst[y*stride+x] = reducedSample(s)
+		}
+	}
+}
+
+// TestReducedIDCTMatchesBasisSums: the even/odd factorized 4x4 and 2x2 inverse DCTs give
+// exactly the samples of the plain basis sums.
+func TestReducedIDCTMatchesBasisSums(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{4, 2} {
+		for trial := range 500 {
+			var coef, q [64]int32
+			for k := range 64 {
+				q[k] = 1 + rng.Int32N(40)
+				coef[k] = rng.Int32N(121) - 60
+			}
+			const stride = 6
+			want, got := make([]uint8, n*stride), make([]uint8, n*stride)
+			reducedReference(&coef, &q, want, stride, n)
+			idctReduced(n)(&coef, &q, got, stride)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%dx%d, trial %d: got %v, want %v", n, n, trial, got, want)
 			}
 		}
 	}
