@@ -110,9 +110,13 @@ const (
 	half   = 1 << 15
 )
 
-// yccToRGB converts one row: R = Y + 1.402 (Cr-128), G = Y - 0.34414 (Cb-128) - 0.71414
+// yccToRGB converts one row: yccToRGBGo, or an assembly version of it where the CPU has one
+// (color_amd64.go).
+var yccToRGB = yccToRGBGo
+
+// yccToRGBGo converts one row: R = Y + 1.402 (Cr-128), G = Y - 0.34414 (Cb-128) - 0.71414
 // (Cr-128), B = Y + 1.772 (Cb-128), each term rounded as libjpeg's tables round it.
-func yccToRGB(y, cb, cr, dst []uint8) {
+func yccToRGBGo(y, cb, cr, dst []uint8) {
 	cb, cr = cb[:len(y)], cr[:len(y)]
 	dst = dst[:3*len(y)]
 	for x, yv := range y {
