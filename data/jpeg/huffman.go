@@ -28,18 +28,27 @@ func (r *bitReader) truncated() bool { return r.padded > r.n }
 // fill tops the accumulator up to at least 57 bits: 8 bytes at a time when the next 8 hold no
 // 0xFF (no stuffing, no marker), else byte by byte.
 func (r *bitReader) fill() {
-	if r.pos+8 <= len(r.data) && !r.marker {
-		x := binary.BigEndian.Uint64(r.data[r.pos:])
-		// A zero byte of ^x is a 0xFF byte of x.
-		if (^x-0x0101010101010101)&x&0x8080808080808080 == 0 {
-			k := (64 - r.n) / 8 // whole bytes that fit (Go's shifts by 64 give 0)
-			r.acc = r.acc<<(8*k) | x>>(64-8*k)
-			r.n += 8 * k
-			r.pos += int(k)
-			return
-		}
+	var ok bool
+	if !r.marker {
+		r.acc, r.n, r.pos, ok = refill8(r.data, r.pos, r.acc, r.n)
 	}
-	r.fillBytes()
+	if !ok {
+		r.fillBytes()
+	}
+}
+
+// refill8 shifts into acc (holding n <= 56 bits) the whole bytes that fit of the 8 at data[pos:],
+// when there are 8 and none is 0xFF; ok is false (and nothing changed) otherwise.
+func refill8(data []byte, pos int, acc uint64, n uint) (uint64, uint, int, bool) {
+	if pos+8 > len(data) {
+		return acc, n, pos, false
+	}
+	x := binary.BigEndian.Uint64(data[pos:])
+	if (^x-0x0101010101010101)&x&0x8080808080808080 != 0 { // a zero byte of ^x: 0xFF in x
+		return acc, n, pos, false
+	}
+	b := (64 - n) / 8 // Go's shifts by 64 give 0
+	return acc<<(8*b) | x>>(64-8*b), n + 8*b, pos + int(b), true
 }
 
 // fillBytes is fill one byte at a time, removing stuffing and stopping at markers.
@@ -229,14 +238,24 @@ func (r *bitReader) decodeBlock(coef *[64]int32, dc, ac *huffTable, pred *int32,
 	}
 	*pred += r.receiveExtend(uint(s))
 	coef[0] = *pred
+	// The bit buffer lives in locals (registers) for the AC loop; refills write it back.
+	acc, n := r.acc, r.n
 	last := 1
 	for k := 1; k < 64; k++ {
-		if r.n < 32 {
-			r.fill()
+		if n < 32 {
+			var ok bool
+			if !r.marker {
+				acc, n, r.pos, ok = refill8(r.data, r.pos, acc, n)
+			}
+			if !ok {
+				r.acc, r.n = acc, n
+				r.fillBytes()
+				acc, n = r.acc, r.n
+			}
 		}
 		// Symbol and value at once when both are in the first lutBits bits.
-		if e := ac.fast[uint32(r.acc>>(r.n-lutBits))&(1<<lutBits-1)]; e != 0 {
-			r.n -= uint(e & 0xFF)
+		if e := ac.fast[uint32(acc>>(n-lutBits))&(1<<lutBits-1)]; e != 0 {
+			n -= uint(e & 0xFF)
 			k += int(e>>8) & 15
 			if k > 63 {
 				return 0, errCorrupt
@@ -247,13 +266,16 @@ func (r *bitReader) decodeBlock(coef *[64]int32, dc, ac *huffTable, pred *int32,
 			last = k + 1
 			continue
 		}
-		// The lookup of r.decode, inlined.
 		var rs uint8
-		if e := ac.lut[uint32(r.acc>>(r.n-lutBits))&(1<<lutBits-1)]; e != 0 {
-			r.n -= uint(e >> 8)
+		if e := ac.lut[uint32(acc>>(n-lutBits))&(1<<lutBits-1)]; e != 0 {
+			n -= uint(e >> 8)
 			rs = uint8(e)
-		} else if rs, err = r.decode(ac); err != nil {
-			return 0, err
+		} else {
+			r.acc, r.n = acc, n
+			if rs, err = r.decode(ac); err != nil {
+				return 0, err
+			}
+			acc, n = r.acc, r.n
 		}
 		run, size := int(rs>>4), uint(rs&15)
 		if size == 0 {
@@ -267,14 +289,15 @@ func (r *bitReader) decodeBlock(coef *[64]int32, dc, ac *huffTable, pred *int32,
 		if k > 63 {
 			return 0, errCorrupt
 		}
-		// receiveExtend, inlined: r.n >= 16 after the symbol.
-		v := int32(r.acc>>(r.n-size)) & (1<<size - 1)
-		r.n -= size
+		// receiveExtend, inlined: n >= 16 after the symbol.
+		v := int32(acc>>(n-size)) & (1<<size - 1)
+		n -= size
 		if dcOnly {
 			continue
 		}
 		coef[zigzag[k]] = extend(v, uint8(size))
 		last = k + 1
 	}
+	r.acc, r.n = acc, n
 	return last, nil
 }
