@@ -112,7 +112,7 @@ func (r *bitReader) restart() error {
 }
 
 // lutBits is the code length the lookup table resolves at once; longer codes take the slow path.
-const lutBits = 9
+const lutBits = 10
 
 // huffTable is a Huffman table: a lookup of the first lutBits bits, and for longer codes the
 // canonical code ranges of JPEG's Annex C. For AC coefficients, fast decodes a symbol and its
