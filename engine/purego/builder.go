@@ -47,6 +47,12 @@ type node struct {
 	run func(ins []any, out any)
 	// runMulti computes a custom node with several outputs (a fused cluster).
 	runMulti func(ins []any, outs []any)
+	// runEpilogue, on a convolution, is run that calls epi(lo, hi) on each
+	// range of the flat output as soon as it is final (see epilogue.go).
+	runEpilogue func(ins []any, out any, epi func(lo, hi int))
+	// ranges, on a fused cluster, prepares its computation over ranges of its
+	// elements, run by the caller's goroutines (see epilogue.go).
+	ranges func(ins []any, outs []any) func(lo, hi int)
 	// ew tags an element-wise SimpleGo operation that fused kernels can compute.
 	ew ewCode
 	// view is set on permute nodes: the output as a strided view of the input.

@@ -296,13 +296,36 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 		return nil
 	}
 	kOut := c.shape(kernel).Dimensions[wPerm[nd+1]]
-	var run func(ins []any, out any)
+	bRow, colStride := func(r int) int { return r * kOut }, 1
+	if layout != nil {
+		bRow, colStride = func(r int) int { return layout.rowOffsets[r] }, layout.colStride
+	}
+	if phases := convPhases(table, kSpatial, outSpatial, p, channels, bRow); phases != nil {
+		run := phasedConvRun[float32](phases, batch, prod(inSpatial), channels, oFlat, kOut, colStride)
+		if dtype == dtypes.Float64 {
+			run = phasedConvRun[float64](phases, batch, prod(inSpatial), channels, oFlat, kOut, colStride)
+		}
+		out := c.keep(c.b.custom("PhasedConv", shapes.Make(dtype, rows, kOut), run, x, w))
+		return c.reshape(out, batch, oFlat, kOut)
+	}
+	var run func(ins []any, out any, epi func(lo, hi int))
 	if dtype == dtypes.Float32 {
 		run = convRun[float32](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	} else {
 		run = convRun[float64](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	}
-	out := c.keep(c.b.custom("Conv", shapes.Make(dtype, rows, kOut), run, x, w))
+	if isPointwise(table, prod(inSpatial)) {
+		// A 1x1 convolution over every position: x is the A operand as it is.
+		if dtype == dtypes.Float32 {
+			run = pointwiseRun[float32](rows, channels, kOut, layout)
+		} else {
+			run = pointwiseRun[float64](rows, channels, kOut, layout)
+		}
+	}
+	out := c.keep(c.b.custom("Conv", shapes.Make(dtype, rows, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, w))
+	if v, ok := out.(*value); ok {
+		v.node.runEpilogue = run
+	}
 	return c.reshape(out, batch, oFlat, kOut)
 }
 
@@ -319,10 +342,9 @@ func (c *composer) kernelOperand(kernel backends.Op, wPerm []int, rows int) (bac
 		return nil, nil
 	}
 	if isIdentity(wPerm) || rows > maxRowsForStridedB {
-		w := c.transpose(kernel, wPerm...)
-		dims := kv.shape.Dimensions
-		kOut := dims[wPerm[len(wPerm)-1]]
-		return c.reshape(w, kv.shape.Size()/kOut, kOut), nil
+		// Row-major [K..., C, Co] is [K*C, Co] already: the kernels read flat
+		// data, and a Reshape would copy a parameter on every run.
+		return c.transpose(kernel, wPerm...), nil
 	}
 	source, view := kv, rowMajorView(kv.shape.Dimensions)
 	if kv.node.view != nil {
@@ -347,12 +369,35 @@ func (c *composer) kernelOperand(kernel backends.Op, wPerm []int, rows int) (bac
 	return source, layout
 }
 
+// isPointwise reports whether a patch table reads each of the inSize input
+// positions once, in order, with one tap: a 1x1 convolution, stride 1, no padding.
+func isPointwise(table []int32, inSize int) bool {
+	if len(table) != inSize {
+		return false
+	}
+	for i, src := range table {
+		if int(src) != i {
+			return false
+		}
+	}
+	return true
+}
+
+// pointwiseRun returns the kernel of a pointwise convolution: x [rows,
+// channels] times the kernel operand.
+func pointwiseRun[T float](rows, channels, kOut int, layout *bLayout) func(ins []any, out any, epi func(lo, hi int)) {
+	return func(ins []any, out any, epi func(lo, hi int)) {
+		A := operand[T]{data: ins[0].([]T), rowStride: channels, depthStride: 1}
+		matMulOperand(A, ins[1].([]T), out.([]T), rows, channels, kOut, layout, epi)
+	}
+}
+
 // convRun returns the convolution kernel: the matrix multiplication of the
 // patches of x (gathered block by block, see patchGather) by the kernel.
-func convRun[T float](table, spans []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int, layout *bLayout) func(ins []any, out any) {
-	return func(ins []any, out any) {
+func convRun[T float](table, spans []int32, batch, spatialSize, channels, oFlat, kFlat, kOut int, layout *bLayout) func(ins []any, out any, epi func(lo, hi int)) {
+	return func(ins []any, out any, epi func(lo, hi int)) {
 		A := operand[T]{gather: patchGather(ins[0].([]T), table, spans, spatialSize, channels, oFlat, kFlat)}
-		matMulOperand(A, ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut, layout)
+		matMulOperand(A, ins[1].([]T), out.([]T), batch*oFlat, kFlat*channels, kOut, layout, epi)
 	}
 }
 
@@ -400,28 +445,16 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	// Table over (kernel position, output position): the kernel positions play
 	// the role of the im2col rows.
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
-	swapped := make([]int32, len(table))
-	for o := range oFlat {
-		for k := range kFlat {
-			swapped[k*oFlat+o] = table[o*kFlat+k]
-		}
-	}
-	rows, depth := channels*kFlat, oFlat*batch
-	spatialSize := prod(inSpatial)
-	// In x' the channels axis comes first (the im2col "batch") and the batch
-	// axis last (the im2col "channels"); kernel positions index the rows.
-	var im2colRun, matMulRun func(ins []any, out any)
-	if dtype == dtypes.Float32 {
-		im2colRun, matMulRun = weightGradRuns[float32](swapped, channels, spatialSize, batch, kFlat, oFlat, kOut)
+	var out backends.Op
+	if gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch*outSpatial[nd-1]) {
+		// outᵀ = w'ᵀ·P: w' read transposed in place and the patches P of x'
+		// gathered panel by panel as B, never stored whole.
+		run := kernelGradRun(table, channels, prod(inSpatial), batch, kFlat, oFlat, kOut)
+		outT := c.keep(c.b.custom("KernelGrad", shapes.Make(dtype, kOut, oFlat*batch), run, x, w))
+		out = c.transpose(outT, 1, 0)
 	} else {
-		im2colRun, matMulRun = weightGradRuns[float64](swapped, channels, spatialSize, batch, kFlat, oFlat, kOut)
+		out = c.weightGradIm2col(x, w, table, inSpatial, kFlat, oFlat, batch, channels, kOut)
 	}
-	patches := c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
-	w = c.reshape(w, rows, kOut)
-	if c.err != nil {
-		return nil, true
-	}
-	out := c.keep(c.b.custom("MatMulTransA", shapes.Make(dtype, depth, kOut), matMulRun, patches, w))
 	out = c.reshape(out, append(append([]int{}, outSpatial...), batch, kOut)...)
 	perm := make([]int, nd+2)
 	for i, ax := range a.OutputSpatial {
@@ -432,15 +465,77 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	return c.transpose(out, perm...), true
 }
 
+// gatherKernelGrad reports whether a kernel gradient whose product has depth
+// (images x output positions) and rows (taps x channels) is computed as
+// outᵀ = w'ᵀ·P with gathered patches (kernelGradRun): for float32, when the
+// depth is long against the rows (so the patch matrix would be large to store
+// and pack) and a row of taps (run: the kernel's last axis times the
+// channels, contiguous in the input) makes copies of whole vectors.
+func gatherKernelGrad(dtype dtypes.DType, depth, rows, run int) bool {
+	return dtype == dtypes.Float32 && depth >= 4*rows && run >= 16
+}
+
+// kernelGradRun returns the kernel of weightGradientConv for float32: x' is
+// [images, spatialSize, channels], w' [images*kFlat, kOut]; the output is
+// [kOut, oFlat*channels].
+func kernelGradRun(table []int32, images, spatialSize, channels, kFlat, oFlat, kOut int) func(ins []any, out any) {
+	spans := tapSpansStrided(table, oFlat, kFlat)
+	pointwise := oFlat == 1 && isPointwise(table, spatialSize)
+	return func(ins []any, out any) {
+		x, w := ins[0].([]float32), ins[1].([]float32)
+		A := operand[float32]{data: w, rowStride: 1, depthStride: kOut}
+		if pointwise { // the patches are x itself
+			matMulOperand(A, x, out.([]float32), kOut, images*kFlat, channels, nil, nil)
+			return
+		}
+		B := &bLayout{gather: patchPanelGather(x, table, spans, spatialSize, channels, kFlat)}
+		matMulOperand(A, nil, out.([]float32), kOut, images*kFlat, oFlat*channels, B, nil)
+	}
+}
+
+// weightGradIm2col is weightGradientConv with the patch matrix stored whole,
+// then multiplied transposed by w'. It returns [oFlat*batch, kOut].
+func (c *composer) weightGradIm2col(x, w backends.Op, table []int32, inSpatial []int, kFlat, oFlat, batch, channels, kOut int) backends.Op {
+	dtype := c.shape(x).DType
+	swapped := make([]int32, len(table))
+	for o := range oFlat {
+		for k := range kFlat {
+			swapped[k*oFlat+o] = table[o*kFlat+k]
+		}
+	}
+	rows, depth := channels*kFlat, oFlat*batch
+	spatialSize := prod(inSpatial)
+	// In x' the channels axis comes first (the im2col "batch") and the batch
+	// axis last (the im2col "channels"); kernel positions index the rows.
+	var im2colRun func(ins []any, out any)
+	var matMulRun func(ins []any, out any, epi func(lo, hi int))
+	if dtype == dtypes.Float32 {
+		im2colRun, matMulRun = weightGradRuns[float32](swapped, channels, spatialSize, batch, kFlat, oFlat, kOut)
+	} else {
+		im2colRun, matMulRun = weightGradRuns[float64](swapped, channels, spatialSize, batch, kFlat, oFlat, kOut)
+	}
+	patches := c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
+	if c.err != nil {
+		return nil
+	}
+	out := c.keep(c.b.custom("MatMulTransA", shapes.Make(dtype, depth, kOut), func(ins []any, out any) { matMulRun(ins, out, nil) }, patches, w))
+	if v, ok := out.(*value); ok {
+		v.node.runEpilogue = matMulRun // the optimizer's update, when it alone reads the gradient
+	}
+	return out
+}
+
 // weightGradRuns returns the kernels of weightGradientConv: patches
 // [outer*rowsPer, colsPer*inner] of x' [outer, spatial..., inner] following the
 // (row, column) table, then patchesᵀ·w' [outer*rowsPer, kOut].
-func weightGradRuns[T float](table []int32, outer, spatialSize, inner, rowsPer, colsPer, kOut int) (im2colRun, matMulRun func(ins []any, out any)) {
+func weightGradRuns[T float](table []int32, outer, spatialSize, inner, rowsPer, colsPer, kOut int) (im2colRun func(ins []any, out any), matMulRun func(ins []any, out any, epi func(lo, hi int))) {
 	im2colRun = func(ins []any, out any) {
 		im2col(ins[0].([]T), out.([]T), table, outer, spatialSize, inner, rowsPer, colsPer)
 	}
-	matMulRun = func(ins []any, out any) {
-		matMul(ins[0].([]T), ins[1].([]T), out.([]T), colsPer*inner, outer*rowsPer, kOut, true)
+	matMulRun = func(ins []any, out any, epi func(lo, hi int)) {
+		m := colsPer * inner
+		A := operand[T]{data: ins[0].([]T), rowStride: 1, depthStride: m} // stored transposed
+		matMulOperand(A, ins[1].([]T), out.([]T), m, outer*rowsPer, kOut, nil, epi)
 	}
 	return im2colRun, matMulRun
 }

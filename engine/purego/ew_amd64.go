@@ -19,9 +19,10 @@ func ewLogisticAVX2(dst, a *float32, n int, times int)
 //go:noescape
 func ewMulAddAVX2(dst, a, b, c *float32, n int)
 
-// ewBinaryOps maps codes to ewBinaryAVX2's op numbers.
-var ewBinaryOps = map[ewCode]int{ewAdd: 0, ewSub: 1, ewMul: 2, ewDiv: 3, ewMax: 4, ewMin: 5,
-	ewGT: 6, ewGE: 7, ewLT: 8, ewLE: 9, ewEQ: 10, ewNE: 11, ewAnd: 12, ewOr: 13}
+// ewBinaryOps maps codes to ewBinaryAVX2's op numbers plus one (0: none); an
+// array, as it is read once per row of every pooling window.
+var ewBinaryOps = [...]int8{ewAdd: 1, ewSub: 2, ewMul: 3, ewDiv: 4, ewMax: 5, ewMin: 6,
+	ewGT: 7, ewGE: 8, ewLT: 9, ewLE: 10, ewEQ: 11, ewNE: 12, ewAnd: 13, ewOr: 14, ewSwish: 0}
 
 // execEWFast computes the largest multiple of 8 leading elements of dst with
 // AVX2 and returns how many it did (0 when the CPU lacks AVX2/FMA or the
@@ -31,8 +32,8 @@ func execEWFast(code ewCode, dst, a, b, c []float32) int {
 	if !haveFastKernel || n == 0 {
 		return 0
 	}
-	if op, ok := ewBinaryOps[code]; ok {
-		ewBinaryAVX2(op, &dst[0], &a[0], &b[:n][0], n)
+	if op := ewBinaryOps[code]; op > 0 {
+		ewBinaryAVX2(int(op)-1, &dst[0], &a[0], &b[:n][0], n)
 		return n
 	}
 	switch code {

@@ -42,7 +42,7 @@ func newExecutable(b *Builder, outputs []*value) (*Executable, error) {
 		}
 	}
 	if !b.backend.noKernels {
-		order = fuseElementwise(order, outputs)
+		order = fuseConvEpilogues(fuseElementwise(order, outputs), outputs)
 	}
 	stepOf := make(map[*node]int)
 	var groups [][]*node
@@ -230,6 +230,9 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 }
 
 func (r *execution) step(st *step) error {
+	if done := timeStep(st); done != nil {
+		defer done()
+	}
 	var outs []backends.Buffer
 	var err error
 	if st.segment != nil {

@@ -2,6 +2,7 @@ package purego
 
 import (
 	"math"
+	"runtime"
 	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -97,9 +98,9 @@ func newFusedNode(members []*node, f *fusion) (*node, bool) {
 	}
 	fused := &node{builder: members[0].builder, kind: kindCustom, name: p.describe(), inputs: inputs, outputs: outputs}
 	if dtype == dtypes.Float32 {
-		fused.runMulti = fusedRun[float32](p)
+		fused.runMulti, fused.ranges = fusedRun[float32](p), fusedRanges[float32](p)
 	} else {
-		fused.runMulti = fusedRun[float64](p)
+		fused.runMulti, fused.ranges = fusedRun[float64](p), fusedRanges[float64](p)
 	}
 	for _, v := range outputs {
 		v.node = fused
@@ -255,24 +256,7 @@ func (p *fusedProgram) describe() string {
 // each through every instruction with its operands in per-worker buffers.
 func fusedRun[T float](p *fusedProgram) func(ins []any, outs []any) {
 	return func(insAny []any, outsAny []any) {
-		ins := make([][]T, len(insAny))
-		boolIns := make([][]bool, len(insAny))
-		for i, x := range insAny {
-			if p.inputs[i].isBool {
-				boolIns[i] = x.([]bool)
-			} else {
-				ins[i] = x.([]T)
-			}
-		}
-		outs := make([][]T, len(outsAny))
-		boolOuts := make([][]bool, len(outsAny))
-		for i, x := range outsAny {
-			if p.outputs[i].isBool {
-				boolOuts[i] = x.([]bool)
-			} else {
-				outs[i] = x.([]T)
-			}
-		}
+		ins, boolIns, outs, boolOuts := fusedOperands[T](p, insAny, outsAny)
 		numChunks := (p.size + p.chunk - 1) / p.chunk
 		parallelRows(numChunks, func(c0, c1 int) {
 			w := newFusedWorker[T](p, ins, boolIns)
@@ -282,6 +266,53 @@ func fusedRun[T float](p *fusedProgram) func(ins []any, outs []any) {
 			}
 		})
 	}
+}
+
+// fusedRanges returns the kernel as ranges: given the operands, a function
+// that computes the elements [lo, hi) (lo a multiple of the chunk size) on the
+// calling goroutine, so that the producer of an operand can run it as soon as
+// that range of the operand is ready.
+func fusedRanges[T float](p *fusedProgram) func(ins []any, outs []any) func(lo, hi int) {
+	return func(insAny []any, outsAny []any) func(lo, hi int) {
+		ins, boolIns, outs, boolOuts := fusedOperands[T](p, insAny, outsAny)
+		idle := make(chan *fusedWorker[T], runtime.GOMAXPROCS(0))
+		return func(lo, hi int) {
+			var w *fusedWorker[T]
+			select {
+			case w = <-idle:
+			default:
+				w = newFusedWorker[T](p, ins, boolIns)
+			}
+			for c := lo; c < hi; c += p.chunk {
+				w.chunk(c, min(c+p.chunk, hi), outs, boolOuts)
+			}
+			select {
+			case idle <- w:
+			default:
+			}
+		}
+	}
+}
+
+// fusedOperands returns the kernel's operands as typed slices, bools apart.
+func fusedOperands[T float](p *fusedProgram, insAny, outsAny []any) (ins [][]T, boolIns [][]bool, outs [][]T, boolOuts [][]bool) {
+	ins, boolIns = make([][]T, len(insAny)), make([][]bool, len(insAny))
+	for i, x := range insAny {
+		if p.inputs[i].isBool {
+			boolIns[i] = x.([]bool)
+		} else {
+			ins[i] = x.([]T)
+		}
+	}
+	outs, boolOuts = make([][]T, len(outsAny)), make([][]bool, len(outsAny))
+	for i, x := range outsAny {
+		if p.outputs[i].isBool {
+			boolOuts[i] = x.([]bool)
+		} else {
+			outs[i] = x.([]T)
+		}
+	}
+	return ins, boolIns, outs, boolOuts
 }
 
 // fusedWorker holds one goroutine's scratch buffers.

@@ -51,6 +51,12 @@ func fuseElementwise(order []*node, outputs []*value) []*node {
 		}
 		replaced[n] = fused
 	}
+	return reorder(order, replaced, taken)
+}
+
+// reorder returns order with the nodes in replaced swapped for their
+// replacements and those in dropped left out.
+func reorder(order []*node, replaced map[*node]*node, dropped map[*node]bool) []*node {
 	if len(replaced) == 0 {
 		return order
 	}
@@ -59,7 +65,7 @@ func fuseElementwise(order []*node, outputs []*value) []*node {
 		switch {
 		case replaced[n] != nil:
 			out = append(out, replaced[n])
-		case !taken[n]:
+		case !dropped[n]:
 			out = append(out, n)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -56,13 +55,7 @@ func TestFusedChainsMatchSimpleGo(t *testing.T) {
 // passes) and one whose logistic is not (one), and a small chain (left to SimpleGo).
 func TestFusionClusters(t *testing.T) {
 	b := newBackend(t, "").Builder("fusion").(*Builder)
-	must := func(op backends.Op, err error) backends.Op {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return op
-	}
+	must := mustOp(t)
 	x := must(b.Parameter("x", shapes.Make(dtypes.Float32, 8, 16, 16, 32), nil))
 	small := must(b.Parameter("small", shapes.Make(dtypes.Float32, 4, 8), nil))
 	scale := must(b.Parameter("scale", shapes.Make(dtypes.Float32, 1, 1, 1, 32), nil))
@@ -73,17 +66,7 @@ func TestFusionClusters(t *testing.T) {
 	smallOut := must(b.Add(must(b.Mul(small, small)), small))
 	z := must(b.Sub(x, scale))
 	bnSwish := must(b.Mul(z, must(b.Logistic(z))))
-	exec, err := b.Compile([]backends.Op{bnRelu, swish, sig, smallOut, bnSwish}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exec.Finalize()
-	var fused []string
-	for _, st := range exec.(*Executable).steps {
-		if st.custom != nil && strings.HasPrefix(st.custom.name, "Fused") {
-			fused = append(fused, st.custom.name)
-		}
-	}
+	fused := customSteps(t, b, "Fused", bnRelu, swish, sig, smallOut, bnSwish)
 	want := []string{"Fused(MulAdd,Max)", "Fused(Logistic,Mul)", "Fused(Sub,Swish)"}
 	if strings.Join(fused, " ") != strings.Join(want, " ") {
 		t.Errorf("fused nodes %q, want %q", fused, want)

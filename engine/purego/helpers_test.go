@@ -2,6 +2,7 @@ package purego
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
@@ -62,4 +63,33 @@ func mustClone(t *tensors.Tensor) *tensors.Tensor {
 		panic(err)
 	}
 	return c
+}
+
+// mustOp returns a function that unwraps a builder's operation, failing the test on error.
+func mustOp(t testing.TB) func(backends.Op, error) backends.Op {
+	return func(op backends.Op, err error) backends.Op {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return op
+	}
+}
+
+// customSteps compiles outputs on b and returns the names of its custom steps that start
+// with prefix, in order.
+func customSteps(t testing.TB, b *Builder, prefix string, outputs ...backends.Op) []string {
+	t.Helper()
+	exec, err := b.Compile(outputs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exec.Finalize()
+	var names []string
+	for _, st := range exec.(*Executable).steps {
+		if st.custom != nil && strings.HasPrefix(st.custom.name, prefix) {
+			names = append(names, st.custom.name)
+		}
+	}
+	return names
 }

@@ -159,3 +159,69 @@ func tapSpans(table []int32, kFlat int) []int32 {
 	}
 	return spans
 }
+
+// patchPanelGather returns the gather of a kernel gradient's B operand (see
+// bLayout): the patches of x [images, spatialSize, channels] with rows
+// (image, output position), oFlat positions per image, and columns (tap,
+// channel), the input position of each in table[tap*oFlat+position] (a
+// patchTable with the roles of kernel and output positions exchanged). Taps
+// at consecutive input positions are one copy (spans, see tapSpansStrided).
+func patchPanelGather(x []float32, table, spans []int32, spatialSize, channels, oFlat int) func(p0, depth, j, j1 int, out []float32) {
+	return func(p0, depth, j, j1 int, out []float32) {
+		cols := j1 - j
+		img, pos := p0/oFlat, p0%oFlat
+		for p := range depth {
+			dst := out[p*nr : p*nr+nr : p*nr+nr]
+			base := img * spatialSize
+			if tap, c := j/channels, j%channels; cols == nr && int(spans[tap*oFlat+pos])*channels-c >= nr {
+				// One run fills the panel row: a fixed-size copy, no memmove call.
+				if src := table[tap*oFlat+pos]; src < 0 {
+					*(*[nr]float32)(dst) = [nr]float32{}
+				} else {
+					off := (base+int(src))*channels + c
+					*(*[nr]float32)(dst) = *(*[nr]float32)(x[off : off+nr])
+				}
+				if pos++; pos == oFlat {
+					pos, img = 0, img+1
+				}
+				continue
+			}
+			for jj := 0; jj < cols; {
+				tap, c := (j+jj)/channels, (j+jj)%channels
+				run := min(int(spans[tap*oFlat+pos])*channels-c, cols-jj)
+				d := dst[jj : jj+run]
+				if src := table[tap*oFlat+pos]; src < 0 {
+					clear(d)
+				} else {
+					off := (base+int(src))*channels + c
+					copy(d, x[off:off+run])
+				}
+				jj += run
+			}
+			clear(dst[cols:])
+			if pos++; pos == oFlat {
+				pos, img = 0, img+1
+			}
+		}
+	}
+}
+
+// tapSpansStrided is tapSpans for a table of taps by positions
+// (table[tap*positions+position]): per entry, how many taps from it on read
+// consecutive input positions at the same output position (or all padding).
+func tapSpansStrided(table []int32, taps, positions int) []int32 {
+	spans := make([]int32, len(table))
+	for pos := range positions {
+		for t := taps - 1; t >= 0; t-- {
+			i := t*positions + pos
+			spans[i] = 1
+			if t+1 < taps {
+				cur, next := table[i], table[i+positions]
+				if (cur < 0 && next < 0) || (cur >= 0 && next == cur+1) {
+					spans[i] = spans[i+positions] + 1
+				}
+			}
+		}
+	}
+	return spans
+}

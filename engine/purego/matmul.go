@@ -3,6 +3,7 @@ package purego
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Matrix multiplication C = A·B of row-major matrices (A optionally stored
@@ -26,18 +27,27 @@ type float interface{ ~float32 | ~float64 }
 // gather writes rows [i0, i1) at depths [p0, p0+depth) as panels of mr rows,
 // each row's depths contiguous, out[panel][r][p], zero padded (the
 // convolution's patches, never stored whole).
+//
+// When panels is set, data already holds the whole of A as panels of mr rows,
+// [ceil(m/mr)][k][mr], zero padded (see prepackA).
 type operand[T float] struct {
 	data                   []T
 	rowStride, depthStride int
 	gather                 func(i0, i1, p0, depth int, out []T)
+	panels                 bool
 }
 
 // bLayout describes a B operand that is not a plain row-major [k×n] matrix:
 // element (p, j) is at rowOffsets[p] + j*colStride. Such a B is packed panel by
 // panel (it is read with stride colStride, typically a transposed kernel).
+//
+// When gather is set, it produces the panels instead (b is not read): columns
+// [j, j1) (j1-j <= nr) at depths [p0, p0+depth) into out[p][nr], zero padded
+// (the patches of a kernel gradient, never stored whole).
 type bLayout struct {
 	rowOffsets []int
 	colStride  int
+	gather     func(p0, depth, j, j1 int, out []float32)
 }
 
 // matMul sets c [m×n] to a [m×k] times b [k×n]; with transA, a is stored
@@ -56,20 +66,44 @@ func matMulB[T float](a, b, c []T, m, k, n int, transA bool, bl *bLayout) {
 	if transA {
 		A = operand[T]{data: a, rowStride: 1, depthStride: m}
 	}
-	matMulOperand(A, b, c, m, k, n, bl)
+	matMulOperand(A, b, c, m, k, n, bl, nil)
 }
 
-// matMulOperand sets c [m×n] to A·b.
-func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout) {
+// matMulOperand sets c [m×n] to A·b. With epi, it calls epi(lo, hi) on each
+// flat range of c (whole rows) as soon as it is final, on the goroutine that
+// finished it.
+func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, epi func(lo, hi int)) {
 	if m == 0 || n == 0 || k == 0 {
 		clear(c[:m*n])
+		if epi != nil {
+			epi(0, m*n)
+		}
 		return
 	}
 	// A packed A is packed once per column block: use a single column block
 	// when the row blocks alone keep every worker busy.
 	colBlock := ncBlock
-	if A.packed() && (m+mc-1)/mc >= 2*runtime.GOMAXPROCS(0) {
+	if A.packed() && (m+mc-1)/mc >= 2*runtime.GOMAXPROCS(0) && (bl == nil || bl.gather == nil) {
 		colBlock = roundUp(n, nr)
+	}
+	if A.rowStride == 1 && !A.panels && colBlock < n && A.gather == nil {
+		// A transposed A would be packed once per column block: pack it whole once.
+		packed := getPacked[T](roundUp(m, mr) * k)
+		defer packedPool.Put(packed)
+		A = prepackA(A, m, k, *packed)
+	}
+	var bPacked []T
+	if bl != nil && bl.gather == nil && m > mc {
+		// A strided B would be packed once per row block: pack it whole once,
+		// as panels [ceil(n/nr)][k][nr].
+		packed := getPacked[T](roundUp(n, nr) * k)
+		defer packedPool.Put(packed)
+		bPacked = *packed
+		parallelRows((n+nr-1)/nr, func(q0, q1 int) {
+			for q := q0; q < q1; q++ {
+				packBStrided(b, bl, 0, k, q*nr, n, bPacked[q*nr*k:(q+1)*nr*k])
+			}
+		})
 	}
 	type block struct{ i0, j0 int }
 	var blocks []block
@@ -83,6 +117,11 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout) {
 		next <- bl
 	}
 	close(next)
+	// Column blocks still to finish per row block, for epi.
+	pending := make([]atomic.Int32, (m+mc-1)/mc)
+	for i := range pending {
+		pending[i].Store(int32((n + colBlock - 1) / colBlock))
+	}
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(blocks)) {
 		wg.Add(1)
@@ -91,7 +130,11 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout) {
 			s := getScratch[T]()
 			defer scratchPool.Put(s)
 			for blk := range next {
-				multiplyBlock(A, b, bl, c, n, k, blk.i0, min(blk.i0+mc, m), blk.j0, min(blk.j0+colBlock, n), s)
+				i1 := min(blk.i0+mc, m)
+				multiplyBlock(A, b, bPacked, bl, c, n, k, blk.i0, i1, blk.j0, min(blk.j0+colBlock, n), s)
+				if epi != nil && pending[blk.i0/mc].Add(-1) == 0 {
+					epi(blk.i0*n, i1*n)
+				}
 			}
 		}()
 	}
@@ -101,17 +144,20 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout) {
 // scratch holds a worker's packed blocks and a partial micro-tile.
 type scratch[T float] struct {
 	a [mc * kc]T // A block as panels [mc/mr][depth][mr]
+	b [kc * nr]T // a packed B panel
 	c [mr * nr]T
 }
 
 // multiplyBlock adds A[i0:i1, :]·B[:, j0:j1] to C, kc steps of depth at a
 // time. B and row-major A are read in place; a transposed A is packed into
 // panels of mr rows first (in place, its mr values per depth step would each
-// cost a cache line). Partial tiles at the edges use zero-padded copies.
-func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i1, j0, j1 int, s *scratch[T]) {
+// cost a cache line). bPacked, when set, is B packed whole (matMulOperand);
+// otherwise a strided or gathered B is packed panel by panel. Partial tiles at
+// the edges use zero-padded copies.
+func multiplyBlock[T float](A operand[T], b, bPacked []T, bl *bLayout, c []T, n, k, i0, i1, j0, j1 int, s *scratch[T]) {
 	packed := A.packed()
 	rowsPadded := roundUp(i1-i0, mr)
-	var edgeB [kc * nr]T
+	edgeB := s.b[:]
 	for p0 := 0; p0 < k; p0 += kc {
 		depth := min(kc, k-p0)
 		overwrite := p0 == 0 // the first depth slice sets C, the others add to it
@@ -120,19 +166,26 @@ func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i
 		}
 		for j := j0; j < j1; j += nr {
 			cols := min(nr, j1-j)
-			bData, ldb := b[p0*n+j:], n
-			if bl != nil {
+			bData, ldb := edgeB[:], nr
+			switch {
+			case bPacked != nil:
+				bData = bPacked[j*k+p0*nr:]
+			case bl != nil && bl.gather != nil:
+				bl.gather(p0, depth, j, min(j+nr, j1), any(edgeB[:nr*depth]).([]float32))
+			case bl != nil:
 				packBStrided(b, bl, p0, depth, j, j1, edgeB[:nr*depth])
-				bData, ldb = edgeB[:], nr
-			} else if cols < nr {
+			case cols < nr:
 				packB(b, n, p0, depth, j, j1, edgeB[:nr*depth])
-				bData, ldb = edgeB[:], nr
+			default:
+				bData, ldb = b[p0*n+j:], n
 			}
 			for i := i0; i < i1; i += mr {
 				rows := min(mr, i1-i)
 				var aData []T
 				aRow, aDepth := A.rowStride, A.depthStride
 				switch {
+				case A.panels:
+					aData, aRow, aDepth = A.data[i/mr*k*mr+p0*mr:], 1, mr
 				case A.gather != nil:
 					aData, aRow, aDepth = s.a[(i-i0)*depth:], depth, 1
 				case packed:
@@ -165,7 +218,35 @@ func multiplyBlock[T float](A operand[T], b []T, bl *bLayout, c []T, n, k, i0, i
 }
 
 // packed reports whether multiplyBlock packs A (gathered, or stored transposed).
-func (A operand[T]) packed() bool { return A.gather != nil || A.rowStride == 1 }
+func (A operand[T]) packed() bool { return !A.panels && (A.gather != nil || A.rowStride == 1) }
+
+// prepackA returns A [m×k] packed whole into out as panels of mr rows
+// (operand.panels), the panels spread over the workers.
+func prepackA[T float](A operand[T], m, k int, out []T) operand[T] {
+	panels := roundUp(m, mr) / mr
+	parallelRows(panels, func(p0, p1 int) {
+		for q := p0; q < p1; q++ {
+			i0 := q * mr
+			for d0 := 0; d0 < k; d0 += kc {
+				depth := min(kc, k-d0)
+				packA(A, i0, min(i0+mr, m), d0, depth, out[q*k*mr+d0*mr:q*k*mr+(d0+depth)*mr])
+			}
+		}
+	})
+	return operand[T]{data: out, panels: true}
+}
+
+// packedPool recycles prepackA's buffers (*[]float32 or *[]float64).
+var packedPool sync.Pool
+
+func getPacked[T float](n int) *[]T {
+	if p, ok := packedPool.Get().(*[]T); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	buf := make([]T, n)
+	return &buf
+}
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
@@ -243,6 +324,12 @@ func packB[T float](b []T, ldb, p0, depth, j0, j1 int, out []T) {
 func packBStrided[T float](b []T, bl *bLayout, p0, depth, j, j1 int, out []T) {
 	cols := min(nr, j1-j)
 	rows := bl.rowOffsets[p0 : p0+depth]
+	if bl.colStride == 1 && cols == nr { // selected rows of a row-major B
+		for p, off := range rows {
+			copy(out[p*nr:(p+1)*nr], b[off+j:off+j+nr])
+		}
+		return
+	}
 	if b32, ok := any(b).([]float32); ok && cols == nr {
 		out32 := any(out).([]float32)
 		for p := 0; p < depth; {

@@ -27,7 +27,7 @@ func naiveMatMul(a, b []float64, m, k, n int) []float64 {
 // float64 (portable kernel) and float32 (the fast kernel where available).
 func TestMatMulMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	for _, dims := range [][3]int{{1, 1, 1}, {6, 16, 1}, {7, 17, 5}, {13, 300, 33}, {100, 40, 530}, {200, 520, 20}, {500, 70, 300}} {
+	for _, dims := range [][3]int{{1, 1, 1}, {6, 16, 1}, {7, 17, 5}, {13, 300, 33}, {100, 40, 530}, {50, 600, 200}, {200, 520, 20}, {500, 70, 300}} {
 		m, k, n := dims[0], dims[1], dims[2]
 		a, b := make([]float64, m*k), make([]float64, k*n)
 		for i := range a {
@@ -101,8 +101,10 @@ func TestMatMulMatchesNaive(t *testing.T) {
 	}
 }
 
-func BenchmarkMatMul(b *testing.B) {
-	const m, k, n = 4096, 576, 64
+func BenchmarkMatMul(b *testing.B) { benchMatMul(b, 4096, 576, 64) }
+
+// benchMatMul times float32 matMul of [m×k] by [k×n] and reports GFLOP/s.
+func benchMatMul(b *testing.B, m, k, n int) {
 	a, w, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
 	for i := range a {
 		a[i] = float32(i%7) - 3
@@ -115,7 +117,7 @@ func BenchmarkMatMul(b *testing.B) {
 	for range b.N {
 		matMul(a, w, c, m, k, n, false)
 	}
-	flops := 2 * m * k * n * float64(b.N)
+	flops := 2 * float64(m*k*n) * float64(b.N)
 	b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
 	b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
 }
@@ -163,25 +165,38 @@ func TestMicroKernelMatchesGo(t *testing.T) {
 	}
 }
 
+// BenchmarkMatMulShapes times the products of ResNet-18's layers at 64 px, batch 16, and a
+// wide one.
 func BenchmarkMatMulShapes(b *testing.B) {
-	for _, s := range [][3]int{{4096, 576, 64}, {64, 4608, 512}, {256, 2304, 256}, {1024, 1152, 128}} {
-		m, k, n := s[0], s[1], s[2]
-		b.Run(fmt.Sprintf("%dx%dx%d", m, k, n), func(b *testing.B) {
-			a, w, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
-			for i := range a {
-				a[i] = float32(i%7) - 3
-			}
-			for i := range w {
-				w[i] = float32(i%5) - 2
-			}
-			b.ResetTimer()
-			start, cpu := time.Now(), cputime.Used()
+	for _, s := range [][3]int{{4096, 576, 64}, {64, 4608, 512}, {256, 2304, 256}, {1024, 1152, 128}, {2048, 1024, 512}} {
+		b.Run(fmt.Sprintf("%dx%dx%d", s[0], s[1], s[2]), func(b *testing.B) { benchMatMul(b, s[0], s[1], s[2]) })
+	}
+}
+
+// BenchmarkMicroKernel times the float32 micro-kernel alone on data in L1 (packed or
+// row-major A; B rows 16, 64 or 512 floats apart: the last collide in the cache's sets).
+func BenchmarkMicroKernel(b *testing.B) {
+	if !haveFastKernel {
+		b.Skip()
+	}
+	const k = 256
+	for _, cfg := range []struct {
+		name         string
+		aRow, aDepth int
+		ldb          int
+	}{{"packedA-ldb16", 1, mr, 16}, {"rowA-ldb64", k, 1, 64}, {"rowA-ldb512", k, 1, 512}} {
+		b.Run(cfg.name, func(b *testing.B) {
+			a := make([]float32, mr*k*8)
+			bb := make([]float32, k*cfg.ldb)
+			c := make([]float32, mr*16)
+			start := time.Now()
 			for range b.N {
-				matMul(a, w, c, m, k, n, false)
+				for range 100 {
+					fastKernel(k, a, cfg.aRow, cfg.aDepth, bb, cfg.ldb, c, 16, false)
+				}
 			}
-			flops := 2 * float64(m*k*n) * float64(b.N)
+			flops := float64(b.N) * 100 * 2 * mr * 16 * k
 			b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
-			b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
 		})
 	}
 }

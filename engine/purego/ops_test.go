@@ -338,15 +338,24 @@ func TestTransposeMatchesSimpleGo(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(3, 3))
 	x := randomTensor(rng, 2, 3, 4, 5)
+	kernel := randomTensor(rng, 3, 2, 20, 37) // tiled planes, 8-row bands and a tail
 	fn := func(in []*Node) []*Node {
+		k32 := ConvertDType(in[1], dtypes.Float32)
 		return []*Node{
 			TransposeAllAxes(in[0], 3, 1, 0, 2),
 			ConvertDType(TransposeAllAxes(ConvertDType(in[0], dtypes.Float32), 2, 3, 1, 0), dtypes.Float64),
 			ConvertDType(TransposeAllAxes(ConvertDType(MulScalar(in[0], 100), dtypes.Int32), 1, 0, 3, 2), dtypes.Float64),
+			ConvertDType(TransposeAllAxes(k32, 0, 1, 3, 2), dtypes.Float64),
 		}
 	}
-	want := run(t, reference, fn, x)
-	got := run(t, newBackend(t, ""), fn, x)
+	want := run(t, reference, fn, x, kernel)
+	got := run(t, newBackend(t, ""), fn, x, kernel)
+	// An input gradient's kernel: reversed taps, channels swapped (SimpleGo has no Reverse).
+	reversed := func(in []*Node) []*Node {
+		return []*Node{ConvertDType(TransposeAllAxes(Reverse(ConvertDType(in[0], dtypes.Float32), 0, 1), 0, 1, 3, 2), dtypes.Float64)}
+	}
+	want = append(want, run(t, newBackend(t, "kernels=off"), reversed, kernel)...)
+	got = append(got, run(t, newBackend(t, ""), reversed, kernel)...)
 	for i := range want {
 		testutil.AssertClose(t, "transpose", got[i], want[i], 1e-6)
 	}

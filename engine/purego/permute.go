@@ -188,9 +188,17 @@ func tiledTranspose[T float](in, out []T, outDims, inStrides []int, start, q int
 				inBase += v * planeIn[i]
 				outBase += v * planeOut[i]
 			}
+			l0 := 0
+			if in32, ok := any(in).([]float32); ok && sq == 1 && sl > 0 {
+				// Eight input rows at a time become eight output columns.
+				out32 := any(out).([]float32)
+				for ; l0+8 <= nl; l0 += 8 {
+					transpose8(out32[outBase+l0:], in32[inBase+l0*sl:], sl, oq, nq)
+				}
+			}
 			// Bands of tile input rows (l), swept along the rows (q): sequential
 			// reads that the hardware prefetches.
-			for l0 := 0; l0 < nl; l0 += tile {
+			for ; l0 < nl; l0 += tile {
 				tl := min(tile, nl-l0)
 				for q0 := 0; q0 < nq; q0 += tile {
 					tq := min(tile, nq-q0)

@@ -122,9 +122,14 @@ func combineRow[T float](op windowOp, dst, src []T) {
 
 // selectAndScatterKernel writes into out (x's shape) the source value of each
 // window at the position of the window's first extreme element (largest with
-// isMax, else smallest; NaN in a window's first element wins, later NaNs lose).
+// isMax, else smallest; NaN in a window's first element wins, later NaNs lose;
+// float32 rows go to selectAndScatterRows).
 func selectAndScatterKernel[T float](x, source, out []T, p windowPlan, isMax bool) {
 	clear(out)
+	if x32, ok := any(x).([]float32); ok && haveFastKernel && p.inner >= 8 {
+		selectAndScatterRows(x32, any(source).([]float32), any(out).([]float32), p, isMax)
+		return
+	}
 	parallelRows(p.outer, func(start, end int) {
 		best := make([]T, p.inner)
 		arg := make([]int32, p.inner)
@@ -169,4 +174,61 @@ func selectAndScatterKernel[T float](x, source, out []T, p windowPlan, isMax boo
 			}
 		}
 	})
+}
+
+// selectAndScatterRows is selectAndScatterKernel on whole rows of float32: the
+// window's extreme row by row (combineRow), then each window row, in order,
+// passes the source to the lanes equal to it that no earlier row took (a NaN
+// extreme takes nothing).
+func selectAndScatterRows(x, source, out []float32, p windowPlan, isMax bool) {
+	op := windowMin
+	if isMax {
+		op = windowMax
+	}
+	parallelRows(p.outer, func(start, end int) {
+		best := make([]float32, p.inner)
+		taken := make([]float32, p.inner)
+		for outer := start; outer < end; outer++ {
+			for o := range p.outMid {
+				window := p.table[o*p.kMid : (o+1)*p.kMid]
+				first := true
+				for _, src := range window {
+					if src < 0 {
+						continue
+					}
+					base := (outer*p.inMid + int(src)) * p.inner
+					if first {
+						copy(best, x[base:base+p.inner])
+						first = false
+					} else {
+						combineRow(op, best, x[base:base+p.inner])
+					}
+				}
+				if first {
+					continue
+				}
+				clear(taken)
+				srcRow := source[(outer*p.outMid+o)*p.inner : (outer*p.outMid+o+1)*p.inner]
+				for _, src := range window {
+					if src < 0 {
+						continue
+					}
+					base := (outer*p.inMid + int(src)) * p.inner
+					selectRow(out[base:base+p.inner], x[base:base+p.inner], best, srcRow, taken)
+				}
+			}
+		}
+	})
+}
+
+// selectRow adds src[i] to out[i] where x[i] == best[i] and taken[i] is not
+// set, and sets taken[i] there (all bits).
+func selectRow(out, x, best, src, taken []float32) {
+	done := selectRowFast(out, x, best, src, taken)
+	for i := done; i < len(out); i++ {
+		if math.Float32bits(taken[i]) == 0 && x[i] == best[i] {
+			out[i] += src[i]
+			taken[i] = math.Float32frombits(^uint32(0))
+		}
+	}
 }

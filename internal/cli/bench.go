@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bonsai-ml/bonsai/engine"
+	"github.com/bonsai-ml/bonsai/engine/purego"
 	"github.com/bonsai-ml/bonsai/internal/cputime"
 	"github.com/bonsai-ml/bonsai/model"
 	"github.com/bonsai-ml/bonsai/model/arch"
@@ -27,6 +28,7 @@ type benchConfig struct {
 	steps, warmup        int
 	skipTrain, skipInfer bool
 	cpuProfile           string
+	opTimes              bool
 	precision            string
 	gpus                 int
 	spmd                 bool
@@ -51,6 +53,7 @@ func runBench(env *Env, args []string) error {
 	fs.StringVar(&c.precision, "precision", "fp32", "training precision: fp32, or bf16 (mixed precision; XLA backends)")
 	fs.IntVar(&c.gpus, "gpus", 1, "train data parallel on devices 0..N-1, --batch images on each")
 	fs.BoolVar(&c.spmd, "spmd", false, "with --gpus 1: run the data-parallel (SPMD) training program on one device")
+	fs.BoolVar(&c.opTimes, "op_times", false, "after the timed steps, list the kernels of the go backend that took the most time, per step")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed steps (pprof format) to this file; with both training and inference, FILE.train and FILE.infer")
 	if _, err := Parse(fs, args, false); err != nil {
 		return err
@@ -182,6 +185,9 @@ func timeIt(w io.Writer, what string, c benchConfig, fn func() error) error {
 	if err != nil {
 		return err
 	}
+	if c.opTimes {
+		purego.StartOpTimes()
+	}
 	start, cpu0 := time.Now(), cputime.Used().Seconds()
 	for range c.steps {
 		if err := fn(); err != nil {
@@ -194,7 +200,27 @@ func timeIt(w io.Writer, what string, c benchConfig, fn func() error) error {
 	imgs := float64(c.steps * c.batch)
 	fmt.Fprintf(w, "%s: first step %.2f s (compile + run); %d steps in %.2f s: %.1f img/s (%.1f ms/step); %.1f img per CPU-second\n",
 		what, first.Seconds(), c.steps, d.Seconds(), imgs/d.Seconds(), d.Seconds()*1000/float64(c.steps), imgs/cpu)
+	if c.opTimes {
+		printOpTimes(w, what, purego.StopOpTimes(), c.steps, d)
+	}
 	return nil
+}
+
+// printOpTimes lists the kernels that took the most wall time per step, with their share of
+// the step (kernels of the go backend only; a kernel's time includes its parallel workers).
+func printOpTimes(w io.Writer, what string, times []purego.OpTime, steps int, total time.Duration) {
+	const shown = 25
+	if len(times) == 0 {
+		fmt.Fprintf(w, "%s: --op_times: no kernels timed (the go backend times its kernels; this run used another)\n", what)
+		return
+	}
+	fmt.Fprintf(w, "%s: kernels taking the most time per step (of %.1f ms):\n", what, total.Seconds()*1000/float64(steps))
+	for _, t := range times[:min(shown, len(times))] {
+		fmt.Fprintf(w, "  %8.2f ms %5.1f%%  %s\n", t.Time.Seconds()*1000/float64(steps), 100*t.Time.Seconds()/total.Seconds(), t.Name)
+	}
+	if len(times) > shown {
+		fmt.Fprintf(w, "  (%d more)\n", len(times)-shown)
+	}
 }
 
 // startProfile starts the CPU profile of --cpuprofile for the timed steps of what ("train" or
