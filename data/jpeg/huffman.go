@@ -27,15 +27,7 @@ func (r *bitReader) truncated() bool { return r.padded > r.n }
 
 // fill tops the accumulator up to at least 57 bits: 8 bytes at a time when the next 8 hold no
 // 0xFF (no stuffing, no marker), else byte by byte.
-func (r *bitReader) fill() {
-	var ok bool
-	if !r.marker {
-		r.acc, r.n, r.pos, ok = refill8(r.data, r.pos, r.acc, r.n)
-	}
-	if !ok {
-		r.fillBytes()
-	}
-}
+func (r *bitReader) fill() { r.acc, r.n = r.refill(r.acc, r.n) }
 
 // refill8 shifts into acc (holding n <= 56 bits) the whole bytes that fit of the 8 at data[pos:],
 // when there are 8 and none is 0xFF; ok is false (and nothing changed) otherwise.
@@ -49,6 +41,19 @@ func refill8(data []byte, pos int, acc uint64, n uint) (uint64, uint, int, bool)
 	}
 	b := (64 - n) / 8 // Go's shifts by 64 give 0
 	return acc<<(8*b) | x>>(64-8*b), n + 8*b, pos + int(b), true
+}
+
+// refill is fill for a caller holding the buffer in acc and n.
+func (r *bitReader) refill(acc uint64, n uint) (uint64, uint) {
+	if !r.marker {
+		if a, m, pos, ok := refill8(r.data, r.pos, acc, n); ok {
+			r.pos = pos
+			return a, m
+		}
+	}
+	r.acc, r.n = acc, n
+	r.fillBytes()
+	return r.acc, r.n
 }
 
 // fillBytes is fill one byte at a time, removing stuffing and stopping at markers.
@@ -229,28 +234,38 @@ func (r *bitReader) decode(t *huffTable) (uint8, error) {
 // nonzero one in coded order (1: DC only). With dcOnly it reads past the AC coefficients
 // without storing them.
 func (r *bitReader) decodeBlock(coef *[64]int32, dc, ac *huffTable, pred *int32, dcOnly bool) (int, error) {
-	s, err := r.decode(dc)
-	if err != nil {
-		return 0, err
+	// The bit buffer lives in locals (registers); refills and the slow paths write it back.
+	acc, n := r.refill(r.acc, r.n)
+	var s uint8
+	if e := dc.lut[uint32(acc>>(n-lutBits))&(1<<lutBits-1)]; e != 0 {
+		n -= uint(e >> 8)
+		s = uint8(e)
+	} else {
+		var err error
+		r.acc, r.n = acc, n
+		if s, err = r.decode(dc); err != nil {
+			return 0, err
+		}
+		acc, n = r.acc, r.n
 	}
 	if s > 15 {
 		return 0, errCorrupt
 	}
-	*pred += r.receiveExtend(uint(s))
+	if s > 0 { // n >= 16 after a symbol decoded with n >= 32
+		*pred += extend(int32(acc>>(n-uint(s)))&(1<<s-1), s)
+		n -= uint(s)
+	}
 	coef[0] = *pred
-	// The bit buffer lives in locals (registers) for the AC loop; refills write it back.
-	acc, n := r.acc, r.n
+	var err error
 	last := 1
 	for k := 1; k < 64; k++ {
-		if n < 32 {
+		if n < 32 { // refill, with refill8 inlined here
 			var ok bool
 			if !r.marker {
 				acc, n, r.pos, ok = refill8(r.data, r.pos, acc, n)
 			}
 			if !ok {
-				r.acc, r.n = acc, n
-				r.fillBytes()
-				acc, n = r.acc, r.n
+				acc, n = r.refill(acc, n)
 			}
 		}
 		// Symbol and value at once when both are in the first lutBits bits.
