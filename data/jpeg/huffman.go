@@ -78,27 +78,6 @@ func (r *bitReader) fillBytes() {
 	}
 }
 
-// peek returns the next k bits (k <= 16) without consuming them.
-func (r *bitReader) peek(k uint) uint32 {
-	if r.n < k {
-		r.fill()
-	}
-	return uint32(r.acc>>(r.n-k)) & (1<<k - 1)
-}
-
-// receiveExtend reads s bits (s <= 15) and sign-extends them as JPEG codes magnitudes.
-func (r *bitReader) receiveExtend(s uint) int32 {
-	if s == 0 {
-		return 0
-	}
-	v := int32(r.peek(s))
-	r.n -= s
-	if v < 1<<(s-1) {
-		v -= 1<<s - 1
-	}
-	return v
-}
-
 // restart discards the bits left before a restart marker and reads the marker (searching
 // forward for it in a damaged file).
 func (r *bitReader) restart() error {
