@@ -288,6 +288,9 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 	dtype := xShape.DType
 	batch, channels := xShape.Dimensions[0], xShape.Dimensions[nd+1]
 	oFlat, kFlat := prod(outSpatial), prod(kSpatial)
+	if winogradApplies(dtype, kSpatial, p, batch, outSpatial, channels, c.shape(kernel).Dimensions[wPerm[nd+1]]) {
+		return c.winogradConv(x, kernel, wPerm, inSpatial, outSpatial, p)
+	}
 	rows := batch * oFlat
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
 	spans := tapSpans(table, kFlat)
@@ -314,7 +317,7 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 	} else {
 		run = convRun[float64](table, spans, batch, prod(inSpatial), channels, oFlat, kFlat, kOut, layout)
 	}
-	if isPointwise(table, prod(inSpatial)) {
+	if kFlat == 1 && isPointwise(table, prod(inSpatial)) {
 		// A 1x1 convolution over every position: x is the A operand as it is.
 		if dtype == dtypes.Float32 {
 			run = pointwiseRun[float32](rows, channels, kOut, layout)
@@ -514,7 +517,10 @@ func (c *composer) weightGradIm2col(x, w backends.Op, table []int32, inSpatial [
 	} else {
 		im2colRun, matMulRun = weightGradRuns[float64](swapped, channels, spatialSize, batch, kFlat, oFlat, kOut)
 	}
-	patches := c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
+	patches := x // a pointwise convolution's patches are x itself
+	if oFlat != 1 || !isPointwise(table, spatialSize) {
+		patches = c.keep(c.b.custom("Im2col", shapes.Make(dtype, rows, depth), im2colRun, x))
+	}
 	if c.err != nil {
 		return nil
 	}

@@ -51,6 +51,7 @@ var convCases = []convCase{
 	{name: "3x3 long depth, 20 channels, 100 outputs", batch: 4, channels: 20, outCh: 100, spatial: []int{14, 14}, kernel: []int{3, 3}, paddings: [][2]int{{1, 0}, {1, 1}}},
 	{name: "7x7 stride2 first layer (gathered kernel gradient, taps in runs)", batch: 4, channels: 3, outCh: 8, spatial: []int{32, 30}, kernel: []int{7, 7}, strides: []int{2, 2}, paddings: [][2]int{{3, 3}, {3, 2}}},
 	{name: "1x1 pointwise (x read in place)", batch: 2, channels: 24, outCh: 40, spatial: []int{8, 8}, kernel: []int{1, 1}},
+	{name: "1x1 pointwise, short depth (stored patches are x)", batch: 1, channels: 32, outCh: 20, spatial: []int{4, 4}, kernel: []int{1, 1}},
 	{name: "1D", batch: 2, channels: 3, outCh: 2, spatial: []int{9}, kernel: []int{3}, strides: []int{2}, paddings: [][2]int{{1, 0}}},
 }
 

@@ -260,10 +260,19 @@ func packA[T float](A operand[T], i0, i1, p0, depth int, out []T) {
 	full := (i1 - i0) / mr * mr
 	if A.rowStride == 1 && full > 0 {
 		// Transposed A: each depth step is a contiguous run of rows; read it
-		// sequentially and scatter it to the panels.
+		// sequentially and scatter it to the panels. The mr values go as one
+		// 8-value copy where the 2 extra land in the next depth step's slot,
+		// written after (so not for the last depth step, nor the last panel,
+		// whose source may end at the row's end).
 		for p := range depth {
 			src := A.data[(p0+p)*A.depthStride+i0 : (p0+p)*A.depthStride+i0+full]
-			for i := 0; i < full; i += mr {
+			i := 0
+			if p < depth-1 {
+				for ; i+mr < full; i += mr {
+					*(*[8]T)(out[i*depth+p*mr : i*depth+p*mr+8]) = *(*[8]T)(src[i : i+8])
+				}
+			}
+			for ; i < full; i += mr {
 				dst := out[i*depth+p*mr : i*depth+p*mr+mr : i*depth+p*mr+mr]
 				s := src[i : i+mr : i+mr]
 				dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = s[0], s[1], s[2], s[3], s[4], s[5]
