@@ -14,7 +14,7 @@ var errCorrupt = errors.New("jpeg: corrupt entropy-coded data")
 type bitReader struct {
 	data   []byte
 	pos    int
-	acc    uint64 // the next n bits are its low n bits
+	acc    uint64 // the next n bits are its top n bits; the bits below them are 0
 	n      uint
 	marker bool
 	padded uint // zero bits supplied after a marker or the end of the data
@@ -29,7 +29,7 @@ func (r *bitReader) truncated() bool { return r.padded > r.n }
 // 0xFF (no stuffing, no marker), else byte by byte.
 func (r *bitReader) fill() { r.acc, r.n = r.refill(r.acc, r.n) }
 
-// refill8 shifts into acc (holding n <= 56 bits) the whole bytes that fit of the 8 at data[pos:],
+// refill8 appends to acc (holding n <= 56 bits) the whole bytes that fit of the 8 at data[pos:],
 // when there are 8 and none is 0xFF; ok is false (and nothing changed) otherwise.
 func refill8(data []byte, pos int, acc uint64, n uint) (uint64, uint, int, bool) {
 	if pos+8 > len(data) {
@@ -39,8 +39,9 @@ func refill8(data []byte, pos int, acc uint64, n uint) (uint64, uint, int, bool)
 	if (^x-0x0101010101010101)&x&0x8080808080808080 != 0 { // a zero byte of ^x: 0xFF in x
 		return acc, n, pos, false
 	}
-	b := (64 - n) / 8 // Go's shifts by 64 give 0
-	return acc<<(8*b) | x>>(64-8*b), n + 8*b, pos + int(b), true
+	b := (64 - n) / 8
+	x &^= 1<<(64-8*b) - 1 // the first b bytes (Go's shifts by 64 give 0)
+	return acc | x>>n, n + 8*b, pos + int(b), true
 }
 
 // refill is fill for a caller holding the buffer in acc and n.
@@ -73,7 +74,7 @@ func (r *bitReader) fillBytes() {
 		if r.marker || r.pos >= len(r.data) {
 			r.padded += 8
 		}
-		r.acc = r.acc<<8 | uint64(b)
+		r.acc |= uint64(b) << (56 - r.n)
 		r.n += 8
 	}
 }
@@ -194,13 +195,15 @@ func (r *bitReader) decode(t *huffTable) (uint8, error) {
 	if r.n < 16 {
 		r.fill()
 	}
-	if e := t.lut[uint32(r.acc>>(r.n-lutBits))&(1<<lutBits-1)]; e != 0 {
+	if e := t.lut[r.acc>>(64-lutBits)]; e != 0 {
+		r.acc <<= e >> 8
 		r.n -= uint(e >> 8)
 		return uint8(e), nil
 	}
 	for l := lutBits + 1; l <= 16; l++ {
-		code := int32(r.acc>>(r.n-uint(l))) & (1<<l - 1)
+		code := int32(r.acc >> uint(64-l))
 		if code <= t.maxcode[l] {
+			r.acc <<= uint(l)
 			r.n -= uint(l)
 			return t.vals[t.valptr[l]+code-t.mincode[l]], nil
 		}
@@ -216,7 +219,8 @@ func (r *bitReader) decodeBlock(coef *[64]int32, dc, ac *huffTable, pred *int32,
 	// The bit buffer lives in locals (registers); refills and the slow paths write it back.
 	acc, n := r.refill(r.acc, r.n)
 	var s uint8
-	if e := dc.lut[uint32(acc>>(n-lutBits))&(1<<lutBits-1)]; e != 0 {
+	if e := dc.lut[acc>>(64-lutBits)]; e != 0 {
+		acc <<= e >> 8
 		n -= uint(e >> 8)
 		s = uint8(e)
 	} else {
@@ -231,7 +235,8 @@ func (r *bitReader) decodeBlock(coef *[64]int32, dc, ac *huffTable, pred *int32,
 		return 0, errCorrupt
 	}
 	if s > 0 { // n >= 16 after a symbol decoded with n >= 32
-		*pred += extend(int32(acc>>(n-uint(s)))&(1<<s-1), s)
+		*pred += extend(int32(acc>>(64-s)), s)
+		acc <<= s
 		n -= uint(s)
 	}
 	coef[0] = *pred
@@ -248,8 +253,10 @@ func (r *bitReader) decodeBlock(coef *[64]int32, dc, ac *huffTable, pred *int32,
 			}
 		}
 		// Symbol and value at once when both are in the first lutBits bits.
-		if e := ac.fast[uint32(acc>>(n-lutBits))&(1<<lutBits-1)]; e != 0 {
-			n -= uint(e & 0xFF)
+		if e := ac.fast[acc>>(64-lutBits)]; e != 0 {
+			ln := uint(e & 0xFF)
+			acc <<= ln
+			n -= ln
 			k += int(e>>8) & 15
 			if k > 63 {
 				return 0, errCorrupt
@@ -261,7 +268,8 @@ func (r *bitReader) decodeBlock(coef *[64]int32, dc, ac *huffTable, pred *int32,
 			continue
 		}
 		var rs uint8
-		if e := ac.lut[uint32(acc>>(n-lutBits))&(1<<lutBits-1)]; e != 0 {
+		if e := ac.lut[acc>>(64-lutBits)]; e != 0 {
+			acc <<= e >> 8
 			n -= uint(e >> 8)
 			rs = uint8(e)
 		} else {
@@ -284,7 +292,8 @@ func (r *bitReader) decodeBlock(coef *[64]int32, dc, ac *huffTable, pred *int32,
 			return 0, errCorrupt
 		}
 		// receiveExtend, inlined: n >= 16 after the symbol.
-		v := int32(acc>>(n-size)) & (1<<size - 1)
+		v := int32(acc >> (64 - size))
+		acc <<= size
 		n -= size
 		if dcOnly {
 			continue
