@@ -18,7 +18,8 @@ func samples(n, factor, maxFactor, bs int) int {
 	return (n*factor*bs + maxFactor*8 - 1) / (maxFactor * 8)
 }
 
-// row writes output row y of component c to dst (u.width samples).
+// row writes output row y of component c to dst (u.width samples; dst has room for one more,
+// as fancyH may write it).
 func (u *upsampler) row(c *component, y int, dst []uint8) {
 	d := u.d
 	hUp, vUp := d.hmax*u.lumaBS/(c.h*c.bs), d.vmax*u.lumaBS/(c.v*c.bs)
@@ -55,7 +56,8 @@ func (u *upsampler) row(c *component, y int, dst []uint8) {
 }
 
 // fancyH doubles a row horizontally: out[2i] = (3 in[i] + in[i-1] + 1) / 4,
-// out[2i+1] = (3 in[i] + in[i+1] + 2) / 4, the outermost samples copied.
+// out[2i+1] = (3 in[i] + in[i+1] + 2) / 4, the outermost samples copied. It writes
+// max(width, 2 len(in)) samples of dst.
 func fancyH(in, dst []uint8, width int) {
 	n := len(in)
 	if n == 1 {
@@ -64,7 +66,7 @@ func fancyH(in, dst []uint8, width int) {
 		}
 		return
 	}
-	out := make([]uint8, 2*n)
+	out := dst[:2*n]
 	out[0], out[2*n-1] = in[0], in[n-1]
 	out[1] = uint8((3*int32(in[0]) + int32(in[1]) + 2) >> 2)
 	for i := 1; i < n-1; i++ {
@@ -73,7 +75,6 @@ func fancyH(in, dst []uint8, width int) {
 		out[2*i+1] = uint8((v + int32(in[i+1]) + 2) >> 2)
 	}
 	out[2*n-2] = uint8((3*int32(in[n-1]) + int32(in[n-2]) + 1) >> 2)
-	copy(dst[:width], out)
 }
 
 // fancyHV is fancyH on column sums 3 near + far (so with 16ths): out[2i] = (3 s[i] + s[i-1] +
@@ -110,9 +111,13 @@ const (
 	half   = 1 << 15
 )
 
-// yccToRGB converts one row: R = Y + 1.402 (Cr-128), G = Y - 0.34414 (Cb-128) - 0.71414
+// yccToRGB converts one row: yccToRGBGo, or an assembly version of it where the CPU has one
+// (color_amd64.go).
+var yccToRGB = yccToRGBGo
+
+// yccToRGBGo converts one row: R = Y + 1.402 (Cr-128), G = Y - 0.34414 (Cb-128) - 0.71414
 // (Cr-128), B = Y + 1.772 (Cb-128), each term rounded as libjpeg's tables round it.
-func yccToRGB(y, cb, cr, dst []uint8) {
+func yccToRGBGo(y, cb, cr, dst []uint8) {
 	cb, cr = cb[:len(y)], cr[:len(y)]
 	dst = dst[:3*len(y)]
 	for x, yv := range y {

@@ -1,7 +1,5 @@
 package jpeg
 
-import "math"
-
 // Inverse DCTs: dequantize a block's coefficients (natural order) and write its samples, level
 // shifted by 128 and clamped, to dst with the given row stride.
 type idctFunc func(coef *[64]int32, q *[64]int32, dst []uint8, stride int)
@@ -17,6 +15,10 @@ func idctFor(scale int) idctFunc {
 	}
 	return idct8
 }
+
+// idct8 is the full-size inverse DCT: idct8Go, or an assembly version of it where the CPU has one
+// (idct_amd64.go).
+var idct8 idctFunc = idct8Go
 
 // Fixed-point constants of the 8-point LLM inverse DCT, 13 fractional bits.
 const (
@@ -39,9 +41,9 @@ const (
 // descale divides by 2^n, rounding half up.
 func descale(x int32, n uint) int32 { return (x + 1<<(n-1)) >> n }
 
-// idct8 is the accurate integer inverse DCT (Loeffler, Ligtenberg and Moschytz's factorization,
+// idct8Go is the accurate integer inverse DCT (Loeffler, Ligtenberg and Moschytz's factorization,
 // the one libjpeg calls "islow"): columns first, keeping pass1Bits extra bits, then rows.
-func idct8(coef *[64]int32, q *[64]int32, dst []uint8, stride int) {
+func idct8Go(coef *[64]int32, q *[64]int32, dst []uint8, stride int) {
 	var ws [64]int32
 	for col := range 8 {
 		if coef[8+col]|coef[16+col]|coef[24+col]|coef[32+col]|coef[40+col]|coef[48+col]|coef[56+col] == 0 {
@@ -119,39 +121,60 @@ func idctDC(coef *[64]int32, q *[64]int32, dst []uint8, _ int) {
 	dst[0] = clamp8(descale(coef[0]*q[0], 3) + 128)
 }
 
-// idctReduced returns the n x n inverse DCT (n = 4 or 2) of a block's n x n lowest
-// frequencies: the samples an 8 x 8 inverse DCT would give at the centers of (8/n)-pixel
-// cells, f(x, y) = 1/4 Σ C(u) C(v) F(v, u) cos((2x+1)uπ/2n) cos((2y+1)vπ/2n), C(0) = 1/√2.
+// The reduced inverse DCTs compute the samples an 8 x 8 inverse DCT would give at the centers
+// of the (8/n)-pixel cells from the block's n x n lowest frequencies (n = 4 or 2):
+// f(x, y) = 1/4 Σ C(u) C(v) F(v, u) cos((2x+1)uπ/2n) cos((2y+1)vπ/2n), C(0) = 1/√2, in fixed
+// point with reducedBits fractional bits in each basis value and int64 sums. The basis values
+// C(u) cos((2x+1)uπ/2n) / 2 take only these magnitudes (rounded):
+const (
+	reducedBits = 13
+	rk0         = 2896 // 1/(2√2) = cos(π/4)/2
+	rk1         = 3784 // cos(π/8)/2
+	rk3         = 1567 // cos(3π/8)/2
+)
+
+// idctReduced returns the inverse DCT giving n x n samples a block (n = 4 or 2).
 func idctReduced(n int) idctFunc {
-	basis := make([]float32, n*n) // basis[x*n+u] = C(u) cos((2x+1)uπ/2n) / 2
-	for x := range n {
-		for u := range n {
-			c := math.Cos(float64((2*x+1)*u) * math.Pi / float64(2*n))
-			if u == 0 {
-				c /= math.Sqrt2
-			}
-			basis[x*n+u] = float32(c / 2)
-		}
+	if n == 2 {
+		return idct2x2
 	}
-	return func(coef *[64]int32, q *[64]int32, dst []uint8, stride int) {
-		var tmp [16]float32 // [v][x]: rows of coefficients transformed along u
-		for v := range n {
-			for x := range n {
-				var s float32
-				for u := range n {
-					s += basis[x*n+u] * float32(coef[v*8+u]*q[v*8+u])
-				}
-				tmp[v*n+x] = s
-			}
-		}
-		for y := range n {
-			for x := range n {
-				var s float32
-				for v := range n {
-					s += basis[y*n+v] * tmp[v*n+x]
-				}
-				dst[y*stride+x] = clamp8(int32(math.Floor(float64(s)+0.5)) + 128)
-			}
-		}
+	return idct4x4
+}
+
+// reducedSample descales a sum of products of two basis values, level shifts and clamps.
+func reducedSample(s int64) uint8 {
+	const shift = 2 * reducedBits
+	return clamp8(int32((s+1<<(shift-1))>>shift) + 128)
+}
+
+// idct4x4: each 4-point pass is an even part (inputs 0, 2) and an odd part (1, 3), the basis
+// of output 3-x being that of output x with the odd inputs negated.
+func idct4x4(coef *[64]int32, q *[64]int32, dst []uint8, stride int) {
+	var ws [16]int64 // [v][x]: rows of coefficients transformed along u
+	for v := range 4 {
+		c, k := coef[v*8:v*8+4], q[v*8:v*8+4]
+		i0, i1, i2, i3 := int64(c[0]*k[0]), int64(c[1]*k[1]), int64(c[2]*k[2]), int64(c[3]*k[3])
+		e0, e1 := rk0*(i0+i2), rk0*(i0-i2)
+		o0, o1 := rk1*i1+rk3*i3, rk3*i1-rk1*i3
+		w := ws[v*4 : v*4+4]
+		w[0], w[1], w[2], w[3] = e0+o0, e1+o1, e1-o1, e0-o0
 	}
+	d0, d1, d2, d3 := dst[:4], dst[stride:stride+4], dst[2*stride:2*stride+4], dst[3*stride:3*stride+4]
+	for x := range 4 {
+		t0, t1, t2, t3 := ws[x], ws[4+x], ws[8+x], ws[12+x]
+		e0, e1 := rk0*(t0+t2), rk0*(t0-t2)
+		o0, o1 := rk1*t1+rk3*t3, rk3*t1-rk1*t3
+		d0[x], d1[x], d2[x], d3[x] = reducedSample(e0+o0), reducedSample(e1+o1), reducedSample(e1-o1), reducedSample(e0-o0)
+	}
+}
+
+// idct2x2: each 2-point pass is rk0 (in0 ± in1).
+func idct2x2(coef *[64]int32, q *[64]int32, dst []uint8, stride int) {
+	a, b := int64(coef[0]*q[0]), int64(coef[1]*q[1])
+	c, d := int64(coef[8]*q[8]), int64(coef[9]*q[9])
+	r0, r1 := rk0*(a+b), rk0*(a-b) // row v = 0 transformed along u
+	s0, s1 := rk0*(c+d), rk0*(c-d) // row v = 1
+	_ = dst[stride+1]
+	dst[0], dst[1] = reducedSample(rk0*(r0+s0)), reducedSample(rk0*(r1+s1))
+	dst[stride], dst[stride+1] = reducedSample(rk0*(r0-s0)), reducedSample(rk0*(r1-s1))
 }

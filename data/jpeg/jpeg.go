@@ -10,6 +10,10 @@
 // fixed-point YCbCr to RGB with 16 fractional bits. Go's image/jpeg differs from it (another
 // inverse DCT, chroma replicated).
 //
+// On amd64 CPUs with AVX2 the full-size inverse DCT and the YCbCr to RGB conversion run in
+// assembly (idct_amd64.s, color_amd64.s) with the same integer arithmetic, so the same pixels;
+// elsewhere (arm64, the purego build tag) the Go versions do.
+//
 // Everything else (progressive and arithmetic-coded files, 12-bit samples, CMYK and Adobe
 // transforms, unusual sampling factors, multi-scan sequential files) returns ErrUnsupported, and
 // callers fall back to image/jpeg.

@@ -90,11 +90,11 @@ func (d *decoder) output(scale, channels int) *Image {
 		return m
 	}
 	up := &upsampler{d: d, width: w, lumaBS: y.bs, colsum: make([]int32, w+2)}
-	cb, cr := make([]uint8, w), make([]uint8, w)
+	cb, cr := make([]uint8, w+1), make([]uint8, w+1) // see upsampler.row
 	for row := range h {
 		up.row(&d.comps[1], row, cb)
 		up.row(&d.comps[2], row, cr)
-		yccToRGB(y.plane[row*y.stride:row*y.stride+w], cb, cr, m.Pix[row*w*3:(row+1)*w*3])
+		yccToRGB(y.plane[row*y.stride:row*y.stride+w], cb[:w], cr[:w], m.Pix[row*w*3:(row+1)*w*3])
 	}
 	return m
 }
