@@ -16,12 +16,14 @@ import (
 )
 
 // BenchmarkTrainFromFiles compares training throughput end to end from JPEG files (the 397
-// hymenoptera photos, mostly 500x375, decoded cold every epoch: no cache; random crop + flip,
-// 2 loader workers decoding while the engine trains) with the same number of steps on one batch
-// already in memory: ResNet-18 (TAO form, use_pooling), batch 16, SGD, pure-Go backend, at
-// 64x64 and 224x224, the two interleaved epoch by epoch. Run by hand:
+// hymenoptera photos, mostly 500x375; random crop + flip, 2 loader workers decoding while the
+// engine trains) with the same number of steps on one batch already in memory: ResNet-18 (TAO
+// form, use_pooling), batch 16, SGD, pure-Go backend, at 64x64 and 224x224, the two interleaved
+// epoch by epoch. cache=false decodes every epoch cold; cache=true is a training run as `bonsai
+// train` does it (the loader's decoded-image cache on): the first timed epoch decodes and fills
+// the cache, the later ones read it. -benchtime Nx runs N epochs. Run by hand:
 //
-//	go test ./train -run '^$' -bench TrainFromFiles -benchtime 2x
+//	go test ./train -run '^$' -bench TrainFromFiles -benchtime 8x
 func BenchmarkTrainFromFiles(b *testing.B) {
 	dir := testutil.SharedData(b, "hymenoptera")
 	var items []loader.Item
@@ -35,11 +37,13 @@ func BenchmarkTrainFromFiles(b *testing.B) {
 		}
 	}
 	for _, size := range []int{64, 224} {
-		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) { benchFromFiles(b, items, size) })
+		for _, cache := range []bool{false, true} {
+			b.Run(fmt.Sprintf("size=%d/cache=%v", size, cache), func(b *testing.B) { benchFromFiles(b, items, size, cache) })
+		}
 	}
 }
 
-func benchFromFiles(b *testing.B, items []loader.Item, size int) {
+func benchFromFiles(b *testing.B, items []loader.Item, size int, cache bool) {
 	const batch = 16
 	e, err := engine.Open("go")
 	if err != nil {
@@ -58,8 +62,15 @@ func benchFromFiles(b *testing.B, items []loader.Item, size int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	l, err := loader.New(items, 2, loader.Options{Height: size, Width: size, Channels: 3, PreprocessMode: "torch",
-		RandomCrop: true, HorizontalFlip: true, Seed: 1, Workers: 2, BatchSize: batch, Shuffle: true, DropLast: true})
+	opts := loader.Options{Height: size, Width: size, Channels: 3, PreprocessMode: "torch",
+		RandomCrop: true, HorizontalFlip: true, Seed: 1, Workers: 2, BatchSize: batch, Shuffle: true, DropLast: true}
+	warm, err := loader.New(items, 2, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The timed loader starts cold: the untimed epoch below runs on another one.
+	opts.Cache = cache
+	l, err := loader.New(items, 2, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,7 +81,7 @@ func benchFromFiles(b *testing.B, items []loader.Item, size int) {
 	}
 	// One untimed epoch compiles the step; its first batch is the in-memory one.
 	var first *loader.Batch
-	it := l.Epoch(0)
+	it := warm.Epoch(0)
 	for it.Next() {
 		if first == nil {
 			bt := it.Batch()
@@ -84,7 +95,7 @@ func benchFromFiles(b *testing.B, items []loader.Item, size int) {
 	}
 	b.ResetTimer()
 	// Each round is one epoch from files, then as many steps on the in-memory batch: on a
-	// shared machine both halves see about the same load (run -benchtime 2x for two rounds).
+	// shared machine both halves see about the same load.
 	var fileImages, steps int
 	var fileTime, fileCPU, memTime, memCPU time.Duration
 	for i := range b.N {
