@@ -86,6 +86,8 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, ep
 	colBlock := ncBlock
 	if A.packed() && (m+mc-1)/mc >= 2*runtime.GOMAXPROCS(0) && (bl == nil || bl.gather == nil) {
 		colBlock = roundUp(n, nr)
+	} else {
+		colBlock = balancedColBlock(m, n, runtime.GOMAXPROCS(0))
 	}
 	if A.rowStride == 1 && !A.panels && colBlock < n && A.gather == nil {
 		// A transposed A would be packed once per column block: pack it whole once.
@@ -140,6 +142,22 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, ep
 		}()
 	}
 	wg.Wait()
+}
+
+// balancedColBlock returns the width of the column blocks (a multiple of nr,
+// at most ncBlock). With fewer row blocks than workers, it splits the panels
+// of n columns evenly over a number of blocks that is a multiple of the
+// workers: 147 columns over 2 workers are 2 blocks of 5 panels, not 8 and 2.
+func balancedColBlock(m, n, workers int) int {
+	panels, rowBlocks := (n+nr-1)/nr, (m+mc-1)/mc
+	if rowBlocks >= workers {
+		return ncBlock
+	}
+	blocks := (panels + ncBlock/nr - 1) / (ncBlock / nr)
+	for (rowBlocks*blocks)%workers != 0 && blocks < panels {
+		blocks++
+	}
+	return nr * ((panels + blocks - 1) / blocks)
 }
 
 // scratch holds a worker's packed blocks and a partial micro-tile.

@@ -200,3 +200,20 @@ func BenchmarkMicroKernel(b *testing.B) {
 		})
 	}
 }
+
+// Column blocks are balanced when the rows give the workers too little to do.
+func TestBalancedColBlock(t *testing.T) {
+	for _, c := range []struct{ m, n, workers, want int }{
+		{64, 147, 2, 80},    // 10 panels: 5 + 5
+		{64, 288, 2, 80},    // 18 panels: 5 + 5 + 5 + 3 (4 blocks)
+		{64, 512, 2, 128},   // 32 panels: 4 blocks of 8
+		{64, 64, 2, 32},     // 4 panels: 2 + 2
+		{64, 16, 2, 16},     // 1 panel: nothing to split
+		{1000, 147, 2, 128}, // 11 row blocks keep both workers busy
+		{64, 147, 1, 128},
+	} {
+		if got := balancedColBlock(c.m, c.n, c.workers); got != c.want {
+			t.Errorf("balancedColBlock(%d, %d, %d) = %d, want %d", c.m, c.n, c.workers, got, c.want)
+		}
+	}
+}
