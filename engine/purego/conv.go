@@ -452,6 +452,8 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	// In x' the images are the channels axis and the channels the batch axis.
 	if winogradGradApplies(dtype, outSpatial, kSpatial, p, channels, batch, kOut) {
 		out = c.winogradGradConv(x, w, inSpatial, kSpatial, p, channels, batch, kOut)
+	} else if mostlyPadding(table) {
+		out = c.weightGradByTap(x, w, table, prod(inSpatial), kFlat, oFlat, batch, channels, kOut)
 	} else if gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch*outSpatial[nd-1]) {
 		// outᵀ = w'ᵀ·P: w' read transposed in place and the patches P of x'
 		// gathered panel by panel as B, never stored whole.
@@ -496,6 +498,68 @@ func kernelGradRun(table []int32, images, spatialSize, channels, kFlat, oFlat, k
 		}
 		B := &bLayout{gather: patchPanelGather(x, table, spans, spatialSize, channels, kFlat)}
 		matMulOperand(A, nil, out.([]float32), kOut, images*kFlat, oFlat*channels, B, nil)
+	}
+}
+
+// mostlyPadding reports whether at least a third of a patch table's entries
+// read padding (a 3x3 kernel with padding 1 over a 2x2 map: 5 of 9).
+func mostlyPadding(table []int32) bool {
+	padded := 0
+	for _, src := range table {
+		if src < 0 {
+			padded++
+		}
+	}
+	return 3*padded >= len(table)
+}
+
+// weightGradByTap is weightGradientConv one kernel tap at a time, for small
+// padded maps: the gradient of tap t is Pₜᵀ·w'ₜ over only the (image, output
+// position) pairs whose input at t is not padding, written straight into the
+// tap's rows of the result [oFlat*batch, kOut]. In this frame the images are
+// x's channels (channels of them), the kernel taps its output positions
+// (oFlat) and the convolution's output positions the kernel's (kFlat); table
+// is [oFlat][kFlat].
+func (c *composer) weightGradByTap(x, w backends.Op, table []int32, spatialSize, kFlat, oFlat, batch, channels, kOut int) backends.Op {
+	dtype := c.shape(x).DType
+	run := weightGradByTapRun[float32](table, spatialSize, kFlat, oFlat, batch, channels, kOut)
+	if dtype == dtypes.Float64 {
+		run = weightGradByTapRun[float64](table, spatialSize, kFlat, oFlat, batch, channels, kOut)
+	}
+	out := c.keep(c.b.custom("KernelGradByTap", shapes.Make(dtype, oFlat*batch, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, w))
+	if v, ok := out.(*value); ok {
+		v.node.runEpilogue = run // the optimizer's update, when it alone reads the gradient
+	}
+	return out
+}
+
+func weightGradByTapRun[T float](table []int32, spatialSize, kFlat, oFlat, batch, images, kOut int) func(ins []any, out any, epi func(lo, hi int)) {
+	return func(ins []any, outAny any, epi func(lo, hi int)) {
+		x, w, out := ins[0].([]T), ins[1].([]T), outAny.([]T)
+		pt := make([]T, images*kFlat*batch)
+		wt := make([]T, images*kFlat*kOut)
+		for t := range oFlat {
+			// The (image, position) pairs that read a real input at tap t.
+			rows := 0
+			for img := range images {
+				for pos := range kFlat {
+					src := table[t*kFlat+pos]
+					if src < 0 {
+						continue
+					}
+					copy(pt[rows*batch:(rows+1)*batch], x[(img*spatialSize+int(src))*batch:])
+					copy(wt[rows*kOut:(rows+1)*kOut], w[(img*kFlat+pos)*kOut:])
+					rows++
+				}
+			}
+			base := t * batch * kOut
+			var tapEpi func(lo, hi int)
+			if epi != nil {
+				tapEpi = func(lo, hi int) { epi(base+lo, base+hi) }
+			}
+			A := operand[T]{data: pt, rowStride: 1, depthStride: batch} // Pₜ read transposed
+			matMulOperand(A, wt, out[base:base+batch*kOut], batch, rows, kOut, nil, tapEpi)
+		}
 	}
 }
 

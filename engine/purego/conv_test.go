@@ -3,6 +3,7 @@ package purego
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/bonsai-ml/bonsai/internal/testutil"
@@ -52,6 +53,8 @@ var convCases = []convCase{
 	{name: "7x7 stride2 first layer (gathered kernel gradient, taps in runs)", batch: 4, channels: 3, outCh: 8, spatial: []int{32, 30}, kernel: []int{7, 7}, strides: []int{2, 2}, paddings: [][2]int{{3, 3}, {3, 2}}},
 	{name: "1x1 pointwise (x read in place)", batch: 2, channels: 24, outCh: 40, spatial: []int{8, 8}, kernel: []int{1, 1}},
 	{name: "1x1 pointwise, short depth (stored patches are x)", batch: 1, channels: 32, outCh: 20, spatial: []int{4, 4}, kernel: []int{1, 1}},
+	{name: "3x3 on a 2x2 map (kernel gradient by tap)", batch: 3, channels: 20, outCh: 12, spatial: []int{2, 2}, kernel: []int{3, 3}, paddings: [][2]int{{1, 1}, {1, 1}}},
+	{name: "5x5 on a 3x2 map, uneven padding (kernel gradient by tap)", batch: 2, channels: 6, outCh: 5, spatial: []int{3, 2}, kernel: []int{5, 5}, paddings: [][2]int{{2, 1}, {2, 2}}},
 	{name: "1D", batch: 2, channels: 3, outCh: 2, spatial: []int{9}, kernel: []int{3}, strides: []int{2}, paddings: [][2]int{{1, 0}}},
 }
 
@@ -222,5 +225,58 @@ func TestDepthwiseKernelGradForm(t *testing.T) {
 				testutil.AssertClose(t, fmt.Sprintf("%s (%s)", cc.name, backend.(*Backend).config()), outs[1], outs[0], tol)
 			}
 		})
+	}
+}
+
+// The kernel gradient by tap hands every value of the gradient to the
+// epilogue (the optimizer's update) exactly once, final; on a 1x1 map 8 of the
+// 9 taps read only padding.
+func TestKernelGradByTapEpilogue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	const n, c, co = 3, 7, 20
+	for _, hw := range []int{1, 2} {
+		p, err := newConvParams(2, backends.ConvolveAxesConfig{}, nil, [][2]int{{1, 1}, {1, 1}}, nil, nil, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		table := patchTable([]int{hw, hw}, []int{hw, hw}, []int{3, 3}, p)
+		if !mostlyPadding(table) {
+			t.Fatalf("%dx%d map: not mostly padding", hw, hw)
+		}
+		x, dy := make([]float32, n*hw*hw*c), make([]float32, n*hw*hw*co)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		for i := range dy {
+			dy[i] = float32(rng.NormFloat64())
+		}
+		run := weightGradByTapRun[float32](table, hw*hw, hw*hw, 9, c, n, co)
+		want := make([]float32, 9*c*co)
+		run([]any{x, dy}, want, nil)
+		// Tap 4 (the centre) of channel 0, output channel 0, against a plain sum.
+		var sum float32
+		for i := range n * hw * hw {
+			sum += x[i*c] * dy[i*co]
+		}
+		if d := want[4*c*co] - sum; d > 1e-4 || d < -1e-4 {
+			t.Fatalf("%dx%d map: centre tap %v, want %v", hw, hw, want[4*c*co], sum)
+		}
+		got, seen := make([]float32, len(want)), make([]int, len(want))
+		var mu sync.Mutex
+		run([]any{x, dy}, got, func(lo, hi int) {
+			mu.Lock()
+			defer mu.Unlock()
+			for i := lo; i < hi; i++ {
+				seen[i]++
+				if got[i] != want[i] {
+					t.Errorf("%dx%d map: out[%d] = %v when handed to the epilogue, want %v", hw, hw, i, got[i], want[i])
+				}
+			}
+		})
+		for i, k := range seen {
+			if k != 1 {
+				t.Fatalf("%dx%d map: out[%d] handed to the epilogue %d times", hw, hw, i, k)
+			}
+		}
 	}
 }
