@@ -501,8 +501,9 @@ func kernelGradRun(table []int32, images, spatialSize, channels, kFlat, oFlat, k
 	}
 }
 
-// mostlyPadding reports whether at least a third of a patch table's entries
-// read padding (a 3x3 kernel with padding 1 over a 2x2 map: 5 of 9).
+// mostlyPadding reports whether at least half of a patch table's entries read
+// padding (a 3x3 kernel with padding 1 over a 2x2 map: 5 of 9). Over a 4x4 map
+// (31%) the kernel gradient by tap measured 1.35x slower than one product.
 func mostlyPadding(table []int32) bool {
 	padded := 0
 	for _, src := range table {
@@ -510,11 +511,11 @@ func mostlyPadding(table []int32) bool {
 			padded++
 		}
 	}
-	return 3*padded >= len(table)
+	return 2*padded >= len(table)
 }
 
-// weightGradByTap is weightGradientConv one kernel tap at a time, for small
-// padded maps: the gradient of tap t is Pₜᵀ·w'ₜ over only the (image, output
+// weightGradByTap is weightGradientConv one kernel tap at a time, for maps
+// small enough that most patches read padding: the gradient of tap t is Pₜᵀ·w'ₜ over only the (image, output
 // position) pairs whose input at t is not padding, written straight into the
 // tap's rows of the result [oFlat*batch, kOut]. In this frame the images are
 // x's channels (channels of them), the kernel taps its output positions
