@@ -83,12 +83,11 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, ep
 	}
 	// A packed A is packed once per column block: use a single column block
 	// when the row blocks alone keep every worker busy.
-	colBlock := ncBlock
-	if A.packed() && (m+mc-1)/mc >= 2*runtime.GOMAXPROCS(0) && (bl == nil || bl.gather == nil) {
+	colBlock, workers := ncBlock, runtime.GOMAXPROCS(0)
+	if A.packed() && (m+mc-1)/mc >= 2*workers && (bl == nil || bl.gather == nil) {
 		colBlock = roundUp(n, nr)
-	} else {
-		colBlock = balancedColBlock(m, n, runtime.GOMAXPROCS(0))
 	}
+	colBlock = balancedColBlock((m+mc-1)/mc, n, workers, colBlock)
 	if A.rowStride == 1 && !A.panels && colBlock < n && A.gather == nil {
 		// A transposed A would be packed once per column block: pack it whole once.
 		packed := getPacked[T](roundUp(m, mr) * k)
@@ -145,15 +144,16 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, ep
 }
 
 // balancedColBlock returns the width of the column blocks (a multiple of nr,
-// at most ncBlock). With fewer row blocks than workers, it splits the panels
-// of n columns evenly over a number of blocks that is a multiple of the
-// workers: 147 columns over 2 workers are 2 blocks of 5 panels, not 8 and 2.
-func balancedColBlock(m, n, workers int) int {
-	panels, rowBlocks := (n+nr-1)/nr, (m+mc-1)/mc
-	if rowBlocks >= workers {
-		return ncBlock
+// at most colBlock). With few row blocks (under 4 per worker), it splits the
+// n columns evenly over a number of blocks that makes the blocks a multiple of
+// the workers: 147 columns in one row block over 2 workers are 2 blocks of 5
+// panels, not 8 and 2; 3 row blocks of 64 columns are 6 blocks, not 3.
+func balancedColBlock(rowBlocks, n, workers, colBlock int) int {
+	if workers <= 1 || rowBlocks >= 4*workers {
+		return colBlock
 	}
-	blocks := (panels + ncBlock/nr - 1) / (ncBlock / nr)
+	panels := (n + nr - 1) / nr
+	blocks := (panels + colBlock/nr - 1) / (colBlock / nr)
 	for (rowBlocks*blocks)%workers != 0 && blocks < panels {
 		blocks++
 	}

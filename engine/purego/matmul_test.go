@@ -203,17 +203,20 @@ func BenchmarkMicroKernel(b *testing.B) {
 
 // Column blocks are balanced when the rows give the workers too little to do.
 func TestBalancedColBlock(t *testing.T) {
-	for _, c := range []struct{ m, n, workers, want int }{
-		{64, 147, 2, 80},    // 10 panels: 5 + 5
-		{64, 288, 2, 80},    // 18 panels: 5 + 5 + 5 + 3 (4 blocks)
-		{64, 512, 2, 128},   // 32 panels: 4 blocks of 8
-		{64, 64, 2, 32},     // 4 panels: 2 + 2
-		{64, 16, 2, 16},     // 1 panel: nothing to split
-		{1000, 147, 2, 128}, // 11 row blocks keep both workers busy
-		{64, 147, 1, 128},
+	for _, c := range []struct{ rowBlocks, n, workers, colBlock, want int }{
+		{1, 147, 2, 128, 80},  // 10 panels: 5 + 5
+		{1, 288, 2, 128, 80},  // 18 panels: 5 + 5 + 5 + 3 (4 blocks)
+		{1, 512, 2, 128, 128}, // 32 panels: 4 blocks of 8
+		{1, 64, 2, 128, 32},   // 4 panels: 2 + 2
+		{1, 16, 2, 128, 16},   // 1 panel: nothing to split
+		{3, 64, 2, 128, 32},   // 3 row blocks: 6 blocks, not 3
+		{5, 256, 2, 256, 128}, // whole columns (packed A), 5 row blocks: 10 blocks
+		{4, 256, 2, 256, 256}, // 4 row blocks: even already
+		{11, 147, 2, 128, 128},
+		{1, 147, 1, 128, 128},
 	} {
-		if got := balancedColBlock(c.m, c.n, c.workers); got != c.want {
-			t.Errorf("balancedColBlock(%d, %d, %d) = %d, want %d", c.m, c.n, c.workers, got, c.want)
+		if got := balancedColBlock(c.rowBlocks, c.n, c.workers, c.colBlock); got != c.want {
+			t.Errorf("balancedColBlock(%d, %d, %d, %d) = %d, want %d", c.rowBlocks, c.n, c.workers, c.colBlock, got, c.want)
 		}
 	}
 }
