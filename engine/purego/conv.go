@@ -450,8 +450,8 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
 	var out backends.Op
 	// In x' the images are the channels axis and the channels the batch axis.
-	if winogradGradApplies(dtype, outSpatial, kSpatial, p, channels, batch, kOut) {
-		out = c.winogradGradConv(x, w, inSpatial, kSpatial, p, channels, batch, kOut)
+	if m := winogradGradTileSize(dtype, outSpatial, kSpatial, p, channels, batch, kOut); m != 0 {
+		out = c.winogradGradConv(x, w, m, inSpatial, kSpatial, p, channels, batch, kOut)
 	} else if mostlyPadding(table) {
 		out = c.weightGradByTap(x, w, table, prod(inSpatial), kFlat, oFlat, batch, channels, kOut)
 	} else if gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch*outSpatial[nd-1]) {

@@ -78,3 +78,54 @@ func winograd4OutputGo(in *[36][]float32, out *[16][]float32, c0, c int) {
 		}
 	}
 }
+
+// The kernel gradient by F(4×4, 3×3) (winograd_grad.go) expands a 4×4 tile
+// of output gradients g to A g Aᵀ (A = (Aᵀ)ᵀ, 6×4) and brings the summed
+// products back through Gᵀ (3×6).
+
+// winograd4Grad1D is A applied to one column (or row) of four values.
+func winograd4Grad1D(g0, g1, g2, g3 float32) (o0, o1, o2, o3, o4, o5 float32) {
+	a, b, c, d := g0+g2, g1+g3, g0+4*g2, 2*g1+8*g3
+	return g0, a + b, a - b, c + d, c - d, g3
+}
+
+// winograd4GradTileGo sets y[i*stride+ch] = (A g Aᵀ)[i] for channels [c0,
+// n), where g[j] = g[j][ch] (j row-major over the 4×4 tile, i over the 6×6
+// one).
+func winograd4GradTileGo(g *[16][]float32, y []float32, stride, c0, n int) {
+	for ch := c0; ch < n; ch++ {
+		var t [24]float32 // A g: 6 rows of 4
+		for col := range 4 {
+			t[col], t[4+col], t[8+col], t[12+col], t[16+col], t[20+col] = winograd4Grad1D(g[col][ch], g[4+col][ch], g[8+col][ch], g[12+col][ch])
+		}
+		for r := range 6 {
+			o := y[6*r*stride+ch:]
+			o[0], o[stride], o[2*stride], o[3*stride], o[4*stride], o[5*stride] = winograd4Grad1D(t[4*r], t[4*r+1], t[4*r+2], t[4*r+3])
+		}
+	}
+}
+
+// winograd4Back1D is Gᵀ applied to one column (or row) of six values.
+func winograd4Back1D(m0, m1, m2, m3, m4, m5 float32) (o0, o1, o2 float32) {
+	const sixth, twelfth, twentyfourth = 1.0 / 6, 1.0 / 12, 1.0 / 24
+	s12, d12, s34, d34 := m1+m2, m2-m1, m3+m4, m3-m4
+	return 0.25*m0 - sixth*s12 + twentyfourth*s34, sixth*d12 + twelfth*d34, sixth*(s34-s12) + m5
+}
+
+// winograd4GradBackGo sets, for input channels [c0, c), out[(k·C+c)·Co+co]
+// to (Gᵀ M G)[k] (k row-major over 3×3) with M[i] = m[i*stride+c·Co+co], i
+// row-major over 6×6.
+func winograd4GradBackGo(m []float32, stride int, out []float32, channels, kOut, c0, c1 int) {
+	plane := channels * kOut
+	for at := c0 * kOut; at < c1*kOut; at++ {
+		var t [18]float32 // Gᵀ M: 3 rows of 6
+		for col := range 6 {
+			t[col], t[6+col], t[12+col] = winograd4Back1D(m[col*stride+at], m[(6+col)*stride+at], m[(12+col)*stride+at],
+				m[(18+col)*stride+at], m[(24+col)*stride+at], m[(30+col)*stride+at])
+		}
+		for r := range 3 {
+			s := t[6*r : 6*r+6]
+			out[(3*r)*plane+at], out[(3*r+1)*plane+at], out[(3*r+2)*plane+at] = winograd4Back1D(s[0], s[1], s[2], s[3], s[4], s[5])
+		}
+	}
+}

@@ -99,6 +99,26 @@ func winograd4Output(in *[36][]float32, out *[16][]float32, c int) {
 	winograd4OutputGo(in, out, body, c)
 }
 
+//go:noescape
+func winograd4GradTileAVX2(in *[16]*float32, out *[36]*float32, n int)
+
+// winograd4GradTile sets y[i*stride+ch] = (A g Aᵀ)[i] with g[j] = g[j][ch]
+// for ch < n (see winograd4GradTileGo).
+func winograd4GradTile(g *[16][]float32, y []float32, stride, n int) {
+	body := 0
+	if haveFastKernel && n >= 8 {
+		body = n &^ 7
+		var p [16]*float32
+		var q [36]*float32
+		pointers(g[:], p[:], body)
+		for i := range q {
+			q[i] = &y[i*stride : i*stride+body][0]
+		}
+		winograd4GradTileAVX2(&p, &q, body)
+	}
+	winograd4GradTileGo(g, y, stride, body, n)
+}
+
 // pointers sets p[i] to &rows[i][0] after checking that each row holds n values.
 func pointers(rows [][]float32, p []*float32, n int) {
 	for i, r := range rows {

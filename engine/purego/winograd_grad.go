@@ -1,6 +1,7 @@
 package purego
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -10,7 +11,9 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
-// Kernel gradient of a 3×3 stride-1 convolution by Winograd F(2×2, 3×3).
+// Kernel gradient of a 3×3 stride-1 convolution by Winograd F(2×2, 3×3) or
+// F(4×4, 3×3) (below for F(2×2); F(4×4) is the same with 6×6 input tiles, 4×4
+// gradient tiles, 36 planes and winograd4.go's matrices).
 //
 // The gradient dW[kh][kw] = Σ_{n,y,x} x[n][y+kh][x+kw] · dY[n][y][x] (padded x)
 // sums, over 2×2 tiles of output-gradient positions, the correlation of a 4×4
@@ -35,6 +38,11 @@ import (
 // (for tests).
 var winogradGradBuilds atomic.Int64
 
+// winogradGradF4MinTiles: F(4×4) from 64 4×4 tiles (BenchmarkWinogradGrad,
+// 02:00 UTC, load about 1, GFLOP per CPU-second F(2×2) -> F(4×4)): 1.3-1.6x
+// from 256 tiles ([16, 16, 16, 64] 90 -> 112, [16, 16, 16, 256] 129 -> 203),
+// 1.1-1.35x at 64 ([16, 8, 8, 128], [16, 8, 8, 512]), 0.75-0.8x at 16-32.
+//
 // winogradGradMinTiles is the fewest 2×2 tiles (over all images) for which
 // the kernel gradient runs on Winograd: the products' depth is the number of
 // tiles, and M (16 C×Co matrices) is written and transformed back whatever
@@ -45,42 +53,55 @@ var winogradGradBuilds atomic.Int64
 // at 256 of 512, 1.4x-1.6x at 256 of 128, 0.9x-1.07x at 128 of 512, 0.9x-1.0x
 // at 64 tiles (256 and 512 channels), 0.5x at 16.
 var (
-	winogradGradMinTiles = 256
-	winogradGradMinWork  = 32 << 10
+	winogradGradMinTiles   = 256
+	winogradGradMinWork    = 32 << 10
+	winogradGradF4MinTiles = 64
 )
 
-// winogradGradApplies reports whether the kernel gradient described as
-// weightGradientConv's convolution (x' [images, H, W, C], w' = dY [images, Ho,
-// Wo, Co], output [3, 3, C, Co]) runs on Winograd: float32, two spatial axes,
-// a 3×3 result, stride and dilations 1, non-negative padding, and where it
-// pays: the forward pass's limits on channels and multiplications
+// winogradGradTile returns the tile size m of F(m×m, 3×3) for the kernel
+// gradient described as weightGradientConv's convolution (x' [images, H, W,
+// C], w' = dY [images, Ho, Wo, Co], output [3, 3, C, Co]), or 0 when it does
+// not run on Winograd. It runs there for float32, two spatial axes, a 3×3
+// result, stride and dilations 1, non-negative padding, and where it pays:
+// the forward pass's limits on channels and multiplications
 // (winogradMinChannels, winogradMaxMulRatio), winogradGradMinTiles and
-// winogradGradMinWork.
-func winogradGradApplies(dtype dtypes.DType, outSpatial, gradSpatial []int, p convParams, images, channels, kOut int) bool {
+// winogradGradMinWork. F(4×4) takes over from winogradGradF4MinTiles 4×4
+// tiles when its multiplications are under winogradF4Ratio of F(2×2)'s
+// (winogradForceTile overrides the choice).
+func winogradGradTileSize(dtype dtypes.DType, outSpatial, gradSpatial []int, p convParams, images, channels, kOut int) int {
 	if dtype != dtypes.Float32 || len(outSpatial) != 2 || outSpatial[0] != 3 || outSpatial[1] != 3 {
-		return false
+		return 0
 	}
 	for i := range 2 {
 		if p.strides[i] != 1 || p.inDil[i] != 1 || p.kerDil[i] != 1 || p.paddings[i][0] < 0 || p.paddings[i][1] < 0 {
-			return false
+			return 0
 		}
 	}
 	tiles, ratio := winogradTiles(2, images, gradSpatial)
-	return channels >= winogradMinChannels && kOut >= winogradMinChannels && tiles >= winogradGradMinTiles &&
-		tiles*min(channels, kOut) >= winogradGradMinWork &&
-		ratio <= winogradMaxMulRatio
+	if channels < winogradMinChannels || kOut < winogradMinChannels || tiles < winogradGradMinTiles ||
+		tiles*min(channels, kOut) < winogradGradMinWork || ratio > winogradMaxMulRatio {
+		return 0
+	}
+	if winogradForceTile != 0 {
+		return winogradForceTile
+	}
+	if t4, r4 := winogradTiles(4, images, gradSpatial); t4 >= winogradGradF4MinTiles && r4 <= winogradF4Ratio*ratio {
+		return 4
+	}
+	return 2
 }
 
 // winogradGradConv returns the kernel gradient [9·C, Co] (rows (kh, kw, c))
-// of x [images, H, W, C] and dy [images, Ho, Wo, Co]. Like the MatMulTransA
-// node it replaces, it takes an element-wise epilogue (the optimizer's update).
-func (c *composer) winogradGradConv(x, dy backends.Op, inSpatial, gradSpatial []int, p convParams, images, channels, kOut int) backends.Op {
+// of x [images, H, W, C] and dy [images, Ho, Wo, Co] by F(m×m, 3×3). Like the
+// MatMulTransA node it replaces, it takes an element-wise epilogue (the
+// optimizer's update).
+func (c *composer) winogradGradConv(x, dy backends.Op, m int, inSpatial, gradSpatial []int, p convParams, images, channels, kOut int) backends.Op {
 	winogradGradBuilds.Add(1)
-	pl := newWinogradPlan(2, images, inSpatial, gradSpatial, channels, kOut, p)
+	pl := newWinogradPlan(m, images, inSpatial, gradSpatial, channels, kOut, p)
 	run := func(ins []any, out any, epi func(lo, hi int)) {
 		pl.runGrad(ins[0].([]float32), ins[1].([]float32), out.([]float32), epi)
 	}
-	out := c.keep(c.b.custom("KernelGradWinograd2", shapes.Make(dtypes.Float32, 9*channels, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, dy))
+	out := c.keep(c.b.custom(fmt.Sprintf("KernelGradWinograd%d", m), shapes.Make(dtypes.Float32, 9*channels, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, dy))
 	if v, ok := out.(*value); ok {
 		v.node.runEpilogue = run
 	}
@@ -111,12 +132,12 @@ var (
 func (pl *winogradPlan) runGrad(x, dy, out []float32, epi func(lo, hi int)) {
 	mStride := winogradPlane(pl.c, pl.co) // planes a cache line apart (see winogradPlane)
 	var m []float32
-	if 4*16*pl.tiles*(pl.c+pl.co) <= winogradGradWholeBytes && pl.c*pl.co > winogradGradChunkMaxM {
+	if 4*pl.planes*pl.tiles*(pl.c+pl.co) <= winogradGradWholeBytes && pl.c*pl.co > winogradGradChunkMaxM {
 		vStride, yStride := winogradPlane(pl.tiles, pl.c), winogradPlane(pl.tiles, pl.co)
-		buf := getPacked[float32](16 * (vStride + yStride + mStride))
+		buf := getPacked[float32](pl.planes * (vStride + yStride + mStride))
 		defer packedPool.Put(buf)
-		v, y := (*buf)[:16*vStride], (*buf)[16*vStride:16*(vStride+yStride)]
-		m = (*buf)[16*(vStride+yStride):]
+		v, y := (*buf)[:pl.planes*vStride], (*buf)[pl.planes*vStride:pl.planes*(vStride+yStride)]
+		m = (*buf)[pl.planes*(vStride+yStride):]
 		parallelRows(pl.tiles, func(t0, t1 int) {
 			pl.gradTransforms(x, dy, 0, t0, t1, v, y, vStride, yStride)
 		})
@@ -127,7 +148,11 @@ func (pl *winogradPlan) runGrad(x, dy, out []float32, epi func(lo, hi int)) {
 		defer release()
 	}
 	parallelRows(pl.c, func(c0, c1 int) {
-		winogradGradBackGo(m, mStride, out, pl.c, pl.co, c0, c1)
+		if pl.m == 4 {
+			winograd4GradBackGo(m, mStride, out, pl.c, pl.co, c0, c1)
+		} else {
+			winogradGradBackGo(m, mStride, out, pl.c, pl.co, c0, c1)
+		}
 		if epi != nil {
 			for k := range 9 {
 				epi((k*pl.c+c0)*pl.co, (k*pl.c+c1)*pl.co)
@@ -140,13 +165,22 @@ func (pl *winogradPlan) runGrad(x, dy, out []float32, epi func(lo, hi int)) {
 // y[ξ*yStride+(t-base)*Co+co] to (A g Aᵀ)[ξ] for tiles t in [t0, t1).
 func (pl *winogradPlan) gradTransforms(x, dy []float32, base, t0, t1 int, v, y []float32, vStride, yStride int) {
 	bf := &winogradBuffers{zero: make([]float32, pl.c)}
-	var g [4][]float32
+	var g [16][]float32
 	zero := make([]float32, pl.co)
 	for t := t0; t < t1; t++ {
 		pl.tileInputs(x, t, bf)
-		winogradInput((*[16][]float32)(bf.inPtr[:16]), v[(t-base)*pl.c:], vStride, pl.c)
-		pl.gradTile(dy, t, zero, &g)
-		winogradGradTile(&g, zero, y[(t-base)*pl.co:], yStride, pl.co)
+		pl.gradTile(dy, t, zero, g[:pl.m*pl.m])
+		if pl.m == 2 {
+			winogradInput((*[16][]float32)(bf.inPtr[:16]), v[(t-base)*pl.c:], vStride, pl.c)
+			winogradGradTile((*[4][]float32)(g[:4]), zero, y[(t-base)*pl.co:], yStride, pl.co)
+			continue
+		}
+		vt := v[(t-base)*pl.c:]
+		for i := range bf.vp {
+			bf.vp[i] = vt[i*vStride : i*vStride+pl.c : i*vStride+pl.c]
+		}
+		winograd4Input(&bf.inPtr, &bf.vp, pl.c)
+		winograd4GradTile(&g, y[(t-base)*pl.co:], yStride, pl.co)
 	}
 }
 
@@ -154,19 +188,21 @@ func (pl *winogradPlan) gradTransforms(x, dy []float32, base, t0, t1 int, v, y [
 // of tiles (see winogradGradChunkBytes), and the function releasing its memory.
 func (pl *winogradPlan) gradChunks(x, dy []float32) ([]float32, func()) {
 	mStride := winogradPlane(pl.c, pl.co)
-	chunk := max(winogradGradChunkBytes/(4*16*(pl.c+pl.co)), kc)
+	workers := runtime.GOMAXPROCS(0)
+	chunk := max(winogradGradChunkBytes/(4*pl.planes*(pl.c+pl.co)), kc)
+	chunk = min(chunk, (pl.tiles+workers-1)/workers) // a chunk for every worker
 	chunks := (pl.tiles + chunk - 1) / chunk
-	workers := min(runtime.GOMAXPROCS(0), chunks)
+	workers = min(workers, chunks)
 	vStride, yStride := winogradPlane(chunk, pl.c), winogradPlane(chunk, pl.co)
 	bufs := make([]*[]float32, workers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
-		bufs[w] = getPacked[float32](16 * (mStride + vStride + yStride))
+		bufs[w] = getPacked[float32](pl.planes * (mStride + vStride + yStride))
 		wg.Add(1)
 		go func(buf []float32) {
 			defer wg.Done()
-			m, v, y := buf[:16*mStride], buf[16*mStride:16*(mStride+vStride)], buf[16*(mStride+vStride):]
+			m, v, y := buf[:pl.planes*mStride], buf[pl.planes*mStride:pl.planes*(mStride+vStride)], buf[pl.planes*(mStride+vStride):]
 			clear(m)
 			s := getScratch[float32]()
 			defer scratchPool.Put(s)
@@ -178,7 +214,7 @@ func (pl *winogradPlan) gradChunks(x, dy []float32) ([]float32, func()) {
 				t0 := k * chunk
 				t1 := min(t0+chunk, pl.tiles)
 				pl.gradTransforms(x, dy, t0, t0, t1, v, y, vStride, yStride)
-				for xi := range 16 {
+				for xi := range pl.planes {
 					A := operand[float32]{data: v[xi*vStride:], rowStride: 1, depthStride: pl.c, accumulate: true}
 					for i0 := 0; i0 < pl.c; i0 += mc {
 						multiplyBlock(A, y[xi*yStride:], nil, nil, m[xi*mStride:], pl.co, t1-t0, i0, min(i0+mc, pl.c), 0, pl.co, s)
@@ -188,9 +224,9 @@ func (pl *winogradPlan) gradChunks(x, dy []float32) ([]float32, func()) {
 		}(*bufs[w])
 	}
 	wg.Wait()
-	m := (*bufs[0])[:16*mStride]
+	m := (*bufs[0])[:pl.planes*mStride]
 	if workers > 1 {
-		parallelRows(16*mStride, func(lo, hi int) {
+		parallelRows(pl.planes*mStride, func(lo, hi int) {
 			for _, b := range bufs[1:] {
 				for i, x := range (*b)[lo:hi] {
 					m[lo+i] += x
@@ -205,29 +241,29 @@ func (pl *winogradPlan) gradChunks(x, dy []float32) ([]float32, func()) {
 	}
 }
 
-// gradTile points g at the 2×2 output-gradient vectors of tile t, or at zero
-// for positions past the bottom and right edges.
-func (pl *winogradPlan) gradTile(dy []float32, t int, zero []float32, g *[4][]float32) {
+// gradTile points g (m×m, row-major) at the output-gradient vectors of tile
+// t, or at zero for positions past the bottom and right edges.
+func (pl *winogradPlan) gradTile(dy []float32, t int, zero []float32, g [][]float32) {
 	b, y0, x0 := pl.tileOrigin(t)
-	for r := range 2 {
-		for col := range 2 {
+	for r := range pl.m {
+		for col := range pl.m {
 			yy, xx := y0+r, x0+col
 			if yy >= pl.ho || xx >= pl.wo {
-				g[2*r+col] = zero
+				g[pl.m*r+col] = zero
 				continue
 			}
 			off := ((b*pl.ho+yy)*pl.wo + xx) * pl.co
-			g[2*r+col] = dy[off : off+pl.co : off+pl.co]
+			g[pl.m*r+col] = dy[off : off+pl.co : off+pl.co]
 		}
 	}
 }
 
-// gradProducts sets m[ξ] [C × Co] to v[ξ]ᵀ·y[ξ] for the 16 planes ξ, the
+// gradProducts sets m[ξ] [C × Co] to v[ξ]ᵀ·y[ξ] for the planes ξ, the
 // blocks of all planes spread over the workers.
 func (pl *winogradPlan) gradProducts(v, y, m []float32) {
 	vStride, yStride, mStride := winogradPlane(pl.tiles, pl.c), winogradPlane(pl.tiles, pl.co), winogradPlane(pl.c, pl.co)
 	rowBlocks, colBlocks := (pl.c+mc-1)/mc, (pl.co+ncBlock-1)/ncBlock
-	items := 16 * rowBlocks * colBlocks
+	items := pl.planes * rowBlocks * colBlocks
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), items) {

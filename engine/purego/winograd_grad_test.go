@@ -76,24 +76,86 @@ func TestWinogradGradTransformsSingleTile(t *testing.T) {
 	}
 }
 
+// TestWinograd4GradTransformsSingleTile is TestWinogradGradTransformsSingleTile
+// for F(4×4, 3×3): a 6×6 input tile and a 4×4 gradient tile.
+func TestWinograd4GradTransformsSingleTile(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	type tiles struct {
+		d [36]float32
+		g [16]float32
+	}
+	var cases []tiles
+	for i := range 36 {
+		for j := range 16 {
+			var tc tiles
+			tc.d[i], tc.g[j] = 1, 1
+			cases = append(cases, tc)
+		}
+	}
+	for range 5 {
+		var tc tiles
+		for i := range tc.d {
+			tc.d[i] = float32(rng.NormFloat64())
+		}
+		for i := range tc.g {
+			tc.g[i] = float32(rng.NormFloat64())
+		}
+		cases = append(cases, tc)
+	}
+	for n, tc := range cases {
+		var in, vp [36][]float32
+		v, y, m := make([]float32, 36), make([]float32, 36), make([]float32, 36)
+		for i := range in {
+			in[i], vp[i] = []float32{tc.d[i]}, v[i:i+1]
+		}
+		var g [16][]float32
+		for i := range g {
+			g[i] = []float32{tc.g[i]}
+		}
+		winograd4InputGo(&in, &vp, 0, 1)
+		winograd4GradTileGo(&g, y, 1, 0, 1)
+		for i := range m {
+			m[i] = v[i] * y[i]
+		}
+		got := make([]float32, 9)
+		winograd4GradBackGo(m, 1, got, 1, 1, 0, 1)
+		want := make([]float32, 9)
+		for kh := range 3 {
+			for kw := range 3 {
+				for r := range 4 {
+					for c := range 4 {
+						want[kh*3+kw] += tc.d[(r+kh)*6+c+kw] * tc.g[r*4+c]
+					}
+				}
+			}
+		}
+		assertNear(t, fmt.Sprintf("case %d", n), got, want, 1e-4)
+	}
+}
+
 // TestWinogradGradChunks runs TestWinogradMatchesDirect's cases with the
-// kernel gradient computed by chunks of tiles (gradChunks) instead of whole.
+// kernel gradient computed by chunks of tiles (gradChunks) instead of whole,
+// by F(2×2) and F(4×4).
 func TestWinogradGradChunks(t *testing.T) {
 	lowered, direct := newBackend(t, ""), newBackend(t, "conv=direct")
 	defer liftWinogradLimits()()
 	whole := winogradGradWholeBytes
 	defer func() { winogradGradWholeBytes = whole }()
-	winogradGradWholeBytes, winogradForceTile = 0, 2
-	for i, cc := range winogradCases {
-		cc.kernel = []int{3, 3}
-		t.Run(cc.name, func(t *testing.T) { checkWinograd(t, lowered, direct, cc, uint64(i)) })
+	winogradGradWholeBytes = 0
+	for _, tile := range []int{2, 4} {
+		winogradForceTile = tile
+		for i, cc := range winogradCases {
+			cc.kernel = []int{3, 3}
+			t.Run(fmt.Sprintf("F(%dx%d,3x3) %s", tile, tile, cc.name), func(t *testing.T) { checkWinograd(t, lowered, direct, cc, uint64(i)) })
+		}
 	}
 }
 
 // BenchmarkWinogradGrad measures kernel gradients of 3×3 stride-1
 // same-padded float32 convolutions [n, hw, hw, c] -> co, expressed as GoMLX
 // does (the input and the output gradient, batch and channel axes swapped),
-// on the direct path (F0) and by Winograd F(2×2, 3×3), in direct GFLOP/s:
+// on the direct path (F0) and by Winograd F(2×2, 3×3) and F(4×4, 3×3), in
+// direct GFLOP/s:
 //
 //	go test ./engine/purego -run '^$' -bench WinogradGrad -benchtime 5x
 func BenchmarkWinogradGrad(b *testing.B) {
@@ -107,9 +169,9 @@ func BenchmarkWinogradGrad(b *testing.B) {
 		n, hw, c, co := s[0], s[1], s[2], s[3]
 		rng := rand.New(rand.NewPCG(1, 2))
 		x, dy := float32Tensor(rng, n, hw, hw, c), float32Tensor(rng, n, hw, hw, co)
-		for _, tile := range []int{0, 2} {
+		for _, tile := range []int{0, 2, 4} {
 			b.Run(fmt.Sprintf("%dx%dx%dx%d-%d/F%d", n, hw, hw, c, co, tile), func(b *testing.B) {
-				winogradMinChannels = math.MaxInt
+				winogradMinChannels, winogradForceTile = math.MaxInt, tile
 				if tile != 0 {
 					winogradMinChannels = 1
 				}
@@ -186,7 +248,7 @@ func TestWinogradGradNode(t *testing.T) {
 		n, hw int
 		want  string
 	}{
-		{4, 32, "KernelGradWinograd2"}, // 1024 tiles
+		{4, 32, "KernelGradWinograd4"}, // 1024 2x2 tiles, 256 4x4 tiles
 		{4, 16, "Im2col MatMulTransA"}, // 256 tiles, 8K tiles × channels
 		{2, 8, "Im2col MatMulTransA"},  // 32 tiles
 	} {

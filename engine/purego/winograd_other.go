@@ -31,3 +31,9 @@ func winograd4Output(in *[36][]float32, out *[16][]float32, c int) { winograd4Ou
 func winograd4KernelRow(w []float32, base, s0, s1 int, u []float32, off, plane, n int) {
 	winograd4KernelRowGo(w, base, s0, s1, u, off, plane, 0, n)
 }
+
+// winograd4GradTile sets y[i*stride+ch] = (A g Aᵀ)[i] with g[j] = g[j][ch]
+// for ch < n (see winograd4GradTileGo).
+func winograd4GradTile(g *[16][]float32, y []float32, stride, n int) {
+	winograd4GradTileGo(g, y, stride, 0, n)
+}

@@ -207,6 +207,13 @@ func TestWinograd4TransformsMatchGo(t *testing.T) {
 		winograd4KernelRow(w, 3, s0, s1, uGot, 1, plane, c)
 		winograd4KernelRowGo(w, 3, s0, s1, uWant, 1, plane, 0, c)
 		assertNear(t, fmt.Sprintf("c=%d kernel transform", c), uGot, uWant, 1e-6)
+		var g [16][]float32
+		copy(g[:], rows(16, c))
+		yGot, yWant := rows(1, 36*plane)[0], make([]float32, 36*plane)
+		copy(yWant, yGot)
+		winograd4GradTile(&g, yGot[1:], plane, c)
+		winograd4GradTileGo(&g, yWant[1:], plane, 0, c)
+		assertNear(t, fmt.Sprintf("c=%d gradient tile transform", c), yGot, yWant, 1e-5)
 	}
 }
 
