@@ -17,119 +17,88 @@ import (
 )
 
 // TestWinogradGradTransformsSingleTile checks Gᵀ[(A g Aᵀ) ⊙ (Bᵀ d B)]G, on
-// the portable transforms, against the direct correlation of one 4×4 input
-// tile with one 2×2 gradient tile, with each tile a unit impulse in turn (so
-// that every coefficient of every transform is exercised on its own) and
-// random.
+// the portable transforms of F(2×2, 3×3) and F(4×4, 3×3), against the direct
+// correlation of one input tile (4×4, 6×6) with one gradient tile (2×2,
+// 4×4), with each tile a unit impulse in turn (so that every coefficient of
+// every transform is exercised on its own) and random.
 func TestWinogradGradTransformsSingleTile(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	type tiles struct {
-		d [16]float32
-		g [4]float32
-	}
-	var cases []tiles
-	for i := range 16 {
-		for j := range 4 {
-			var tc tiles
-			tc.d[i], tc.g[j] = 1, 1
-			cases = append(cases, tc)
-		}
-	}
-	for range 5 {
-		var tc tiles
-		for i := range tc.d {
-			tc.d[i] = float32(rng.NormFloat64())
-		}
-		for i := range tc.g {
-			tc.g[i] = float32(rng.NormFloat64())
-		}
-		cases = append(cases, tc)
-	}
-	for n, tc := range cases {
+	grad2 := func(d, g []float32) []float32 {
 		var in [16][]float32
+		var gg [4][]float32
 		for i := range in {
-			in[i] = []float32{tc.d[i]}
+			in[i] = d[i : i+1]
 		}
-		var g [4][]float32
-		for i := range g {
-			g[i] = []float32{tc.g[i]}
+		for i := range gg {
+			gg[i] = g[i : i+1]
 		}
-		v, y, m := make([]float32, 16), make([]float32, 16), make([]float32, 16)
+		v, y := make([]float32, 16), make([]float32, 16)
 		winogradInputGo(&in, v, 1, 0, 1)
-		winogradGradTile(&g, []float32{0}, y, 1, 1)
-		for i := range m {
-			m[i] = v[i] * y[i]
+		winogradGradTile(&gg, []float32{0}, y, 1, 1)
+		for i := range v {
+			v[i] *= y[i]
 		}
 		got := make([]float32, 9)
-		winogradGradBackGo(m, 1, got, 1, 1, 0, 1)
-		want := make([]float32, 9)
-		for kh := range 3 {
-			for kw := range 3 {
-				for r := range 2 {
-					for c := range 2 {
-						want[kh*3+kw] += tc.d[(r+kh)*4+c+kw] * tc.g[r*2+c]
-					}
-				}
-			}
-		}
-		assertNear(t, fmt.Sprintf("case %d", n), got, want, 1e-5)
+		winogradGradBackGo(v, 1, got, 1, 1, 0, 1)
+		return got
 	}
-}
-
-// TestWinograd4GradTransformsSingleTile is TestWinogradGradTransformsSingleTile
-// for F(4×4, 3×3): a 6×6 input tile and a 4×4 gradient tile.
-func TestWinograd4GradTransformsSingleTile(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	type tiles struct {
-		d [36]float32
-		g [16]float32
-	}
-	var cases []tiles
-	for i := range 36 {
-		for j := range 16 {
-			var tc tiles
-			tc.d[i], tc.g[j] = 1, 1
-			cases = append(cases, tc)
-		}
-	}
-	for range 5 {
-		var tc tiles
-		for i := range tc.d {
-			tc.d[i] = float32(rng.NormFloat64())
-		}
-		for i := range tc.g {
-			tc.g[i] = float32(rng.NormFloat64())
-		}
-		cases = append(cases, tc)
-	}
-	for n, tc := range cases {
+	grad4 := func(d, g []float32) []float32 {
 		var in, vp [36][]float32
-		v, y, m := make([]float32, 36), make([]float32, 36), make([]float32, 36)
+		var gg [16][]float32
+		v, y := make([]float32, 36), make([]float32, 36)
 		for i := range in {
-			in[i], vp[i] = []float32{tc.d[i]}, v[i:i+1]
+			in[i], vp[i] = d[i:i+1], v[i:i+1]
 		}
-		var g [16][]float32
-		for i := range g {
-			g[i] = []float32{tc.g[i]}
+		for i := range gg {
+			gg[i] = g[i : i+1]
 		}
 		winograd4InputGo(&in, &vp, 0, 1)
-		winograd4GradTileGo(&g, y, 1, 0, 1)
-		for i := range m {
-			m[i] = v[i] * y[i]
+		winograd4GradTileGo(&gg, y, 1, 0, 1)
+		for i := range v {
+			v[i] *= y[i]
 		}
 		got := make([]float32, 9)
-		winograd4GradBackGo(m, 1, got, 1, 1, 0, 1)
-		want := make([]float32, 9)
-		for kh := range 3 {
-			for kw := range 3 {
-				for r := range 4 {
-					for c := range 4 {
-						want[kh*3+kw] += tc.d[(r+kh)*6+c+kw] * tc.g[r*4+c]
+		winograd4GradBackGo(v, 1, got, 1, 1, 0, 1)
+		return got
+	}
+	for _, f := range []struct {
+		m    int
+		grad func(d, g []float32) []float32
+		tol  float64
+	}{{2, grad2, 1e-5}, {4, grad4, 1e-4}} {
+		alpha := f.m + 2
+		rng := rand.New(rand.NewPCG(3, uint64(f.m)))
+		type tiles struct{ d, g []float32 }
+		var cases []tiles
+		for i := range alpha * alpha {
+			for j := range f.m * f.m {
+				tc := tiles{make([]float32, alpha*alpha), make([]float32, f.m*f.m)}
+				tc.d[i], tc.g[j] = 1, 1
+				cases = append(cases, tc)
+			}
+		}
+		for range 5 {
+			tc := tiles{make([]float32, alpha*alpha), make([]float32, f.m*f.m)}
+			for i := range tc.d {
+				tc.d[i] = float32(rng.NormFloat64())
+			}
+			for i := range tc.g {
+				tc.g[i] = float32(rng.NormFloat64())
+			}
+			cases = append(cases, tc)
+		}
+		for n, tc := range cases {
+			want := make([]float32, 9)
+			for kh := range 3 {
+				for kw := range 3 {
+					for r := range f.m {
+						for c := range f.m {
+							want[kh*3+kw] += tc.d[(r+kh)*alpha+c+kw] * tc.g[r*f.m+c]
+						}
 					}
 				}
 			}
+			assertNear(t, fmt.Sprintf("F(%d) case %d", f.m, n), f.grad(tc.d, tc.g), want, f.tol)
 		}
-		assertNear(t, fmt.Sprintf("case %d", n), got, want, 1e-4)
 	}
 }
 
