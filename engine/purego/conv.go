@@ -515,12 +515,12 @@ func mostlyPadding(table []int32) bool {
 }
 
 // weightGradByTap is weightGradientConv one kernel tap at a time, for maps
-// small enough that most patches read padding: the gradient of tap t is Pₜᵀ·w'ₜ over only the (image, output
-// position) pairs whose input at t is not padding, written straight into the
-// tap's rows of the result [oFlat*batch, kOut]. In this frame the images are
-// x's channels (channels of them), the kernel taps its output positions
-// (oFlat) and the convolution's output positions the kernel's (kFlat); table
-// is [oFlat][kFlat].
+// small enough that most patches read padding: the gradient of tap t is
+// Pₜᵀ·w'ₜ over only the (image, output position) pairs whose input at t is
+// not padding, written straight into the tap's rows of the result
+// [oFlat*batch, kOut]. In this frame the images are x's channels (channels of
+// them), the kernel taps its output positions (oFlat) and the convolution's
+// output positions the kernel's (kFlat); table is [oFlat][kFlat].
 func (c *composer) weightGradByTap(x, w backends.Op, table []int32, spatialSize, kFlat, oFlat, batch, channels, kOut int) backends.Op {
 	dtype := c.shape(x).DType
 	run := weightGradByTapRun[float32](table, spatialSize, kFlat, oFlat, batch, channels, kOut)
@@ -534,6 +534,9 @@ func (c *composer) weightGradByTap(x, w backends.Op, table []int32, spatialSize,
 	return out
 }
 
+// weightGradByTapRun returns the kernel of weightGradByTap: x' is [images,
+// spatialSize, batch], w' [images, kFlat, kOut], the output [oFlat*batch,
+// kOut]; epi, when set, gets each tap's rows once final.
 func weightGradByTapRun[T float](table []int32, spatialSize, kFlat, oFlat, batch, images, kOut int) func(ins []any, out any, epi func(lo, hi int)) {
 	return func(ins []any, outAny any, epi func(lo, hi int)) {
 		x, w, out := ins[0].([]T), ins[1].([]T), outAny.([]T)
