@@ -58,7 +58,7 @@ var (
 	winogradGradF4MinTiles = 64
 )
 
-// winogradGradTile returns the tile size m of F(m×m, 3×3) for the kernel
+// winogradGradTileSize returns the tile size m of F(m×m, 3×3) for the kernel
 // gradient described as weightGradientConv's convolution (x' [images, H, W,
 // C], w' = dY [images, Ho, Wo, Co], output [3, 3, C, Co]), or 0 when it does
 // not run on Winograd. It runs there for float32, two spatial axes, a 3×3
