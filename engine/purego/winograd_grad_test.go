@@ -162,14 +162,15 @@ func BenchmarkWinogradGrad(b *testing.B) {
 	}
 }
 
-// TestWinogradGradEpilogue checks runGrad's epilogue hook (the optimizer's
-// update, merged by fuseConvEpilogues as bench --op_times shows on VGG-16:
-// KernelGradWinograd2+Fused(Mul,Mul,Sub,Add)): every value of the gradient
-// is in exactly one range, final when its range is handed over; by chunks and
-// whole.
+// TestWinogradGradEpilogue checks runGrad, F(2×2) and F(4×4), by chunks and
+// whole (all tiles' products at once, spread over the workers by blocks),
+// against the kernel gradient summed directly, and its epilogue hook (the
+// optimizer's update, merged by fuseConvEpilogues as bench --op_times shows
+// on VGG-16: KernelGradWinograd2+Fused(Mul,Mul,Sub,Add)): every value of the
+// gradient is in exactly one range, final when its range is handed over.
 func TestWinogradGradEpilogue(t *testing.T) {
-	whole := winogradGradWholeBytes
-	defer func() { winogradGradWholeBytes = whole }()
+	whole, chunkMaxM := winogradGradWholeBytes, winogradGradChunkMaxM
+	defer func() { winogradGradWholeBytes, winogradGradChunkMaxM = whole, chunkMaxM }()
 	rng := rand.New(rand.NewPCG(23, 23))
 	const n, h, w, c, co = 3, 9, 8, 12, 20
 	x, dy := make([]float32, n*h*w*c), make([]float32, n*h*w*co)
@@ -179,27 +180,53 @@ func TestWinogradGradEpilogue(t *testing.T) {
 	for i := range dy {
 		dy[i] = float32(rng.NormFloat64())
 	}
-	p := convParams{paddings: [][2]int{{1, 1}, {1, 1}}}
-	for _, wholeBytes := range []int{0, whole} {
-		winogradGradWholeBytes = wholeBytes
-		pl := newWinogradPlan(2, n, []int{h, w}, []int{h, w}, c, co, p)
-		want := make([]float32, 9*c*co)
-		pl.runGrad(x, dy, want, nil)
-		got, seen := make([]float32, len(want)), make([]int, len(want))
-		var mu sync.Mutex
-		pl.runGrad(x, dy, got, func(lo, hi int) {
-			mu.Lock()
-			defer mu.Unlock()
-			for i := lo; i < hi; i++ {
-				seen[i]++
-				if got[i] != want[i] {
-					t.Errorf("whole %d: out[%d] = %v when handed to the epilogue, want %v", wholeBytes, i, got[i], want[i])
+	direct := make([]float32, 9*c*co) // [kh][kw][c][co], padding 1
+	for b := range n {
+		for y := range h {
+			for xx := range w {
+				for k := range 9 {
+					sy, sx := y+k/3-1, xx+k%3-1
+					if sy < 0 || sy >= h || sx < 0 || sx >= w {
+						continue
+					}
+					for ci := range c {
+						xv := x[((b*h+sy)*w+sx)*c+ci]
+						for o := range co {
+							direct[(k*c+ci)*co+o] += xv * dy[((b*h+y)*w+xx)*co+o]
+						}
+					}
 				}
 			}
-		})
-		for i, k := range seen {
-			if k != 1 {
-				t.Fatalf("whole %d: out[%d] handed to the epilogue %d times", wholeBytes, i, k)
+		}
+	}
+	p := convParams{paddings: [][2]int{{1, 1}, {1, 1}}}
+	for _, m := range []int{2, 4} {
+		for _, wholePath := range []bool{false, true} {
+			name := fmt.Sprintf("F(%d) whole %v", m, wholePath)
+			winogradGradWholeBytes, winogradGradChunkMaxM = 0, chunkMaxM
+			if wholePath {
+				winogradGradWholeBytes, winogradGradChunkMaxM = whole, 0
+			}
+			pl := newWinogradPlan(m, n, []int{h, w}, []int{h, w}, c, co, p)
+			want := make([]float32, 9*c*co)
+			pl.runGrad(x, dy, want, nil)
+			assertNear(t, name+" against the direct sum", want, direct, 1e-4)
+			got, seen := make([]float32, len(want)), make([]int, len(want))
+			var mu sync.Mutex
+			pl.runGrad(x, dy, got, func(lo, hi int) {
+				mu.Lock()
+				defer mu.Unlock()
+				for i := lo; i < hi; i++ {
+					seen[i]++
+					if got[i] != want[i] {
+						t.Errorf("%s: out[%d] = %v when handed to the epilogue, want %v", name, i, got[i], want[i])
+					}
+				}
+			})
+			for i, k := range seen {
+				if k != 1 {
+					t.Fatalf("%s: out[%d] handed to the epilogue %d times", name, i, k)
+				}
 			}
 		}
 	}
