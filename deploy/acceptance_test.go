@@ -60,7 +60,9 @@ func bonsai(t *testing.T, args ...string) string {
 // TestINT8FashionMNISTAcceptance trains the demo's ResNet-10 on the bundled Fashion-MNIST
 // subset (tf mode, 1x28x28), exports it with INT8 calibration and DeepStream files, and runs the
 // FP32 and QDQ models in ONNX Runtime on the test split: FP32 must match Bonsai's own top-1
-// (within one image, for ties) and INT8 must stay within 1 point of FP32.
+// (within one image, for ties) and INT8 must lose at most 1 point against FP32 (TensorRT's and
+// TAO's criterion) and differ by at most 2.5 either way (a few epochs leave many test images
+// near a decision boundary: on 2026-12-03 INT8 scored 7 of 600 images more than FP32).
 func TestINT8FashionMNISTAcceptance(t *testing.T) {
 	testutil.Acceptance(t)
 	rt := onnxtools.Require(t)
@@ -122,7 +124,7 @@ func trainExportCompare(t *testing.T, rt *onnxtools.Runtime, root, specText stri
 	if fp32.Images != eval.Samples || math.Abs(fp32.Top1-eval.Top1)*float64(fp32.Images) > 1 {
 		t.Errorf("ONNX Runtime FP32 top-1 %.4f on %d images; Bonsai's %.4f on %d", fp32.Top1, fp32.Images, eval.Top1, eval.Samples)
 	}
-	if math.Abs(int8.Top1-fp32.Top1) > 0.01 {
-		t.Errorf("INT8 top-1 %.4f is more than 1 point from FP32's %.4f", int8.Top1, fp32.Top1)
+	if fp32.Top1-int8.Top1 > 0.01 || math.Abs(int8.Top1-fp32.Top1) > 0.025 {
+		t.Errorf("INT8 top-1 %.4f against FP32's %.4f: more than 1 point lost or 2.5 points apart", int8.Top1, fp32.Top1)
 	}
 }
