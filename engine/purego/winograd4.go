@@ -112,12 +112,10 @@ func winograd4Back1D(m0, m1, m2, m3, m4, m5 float32) (o0, o1, o2 float32) {
 	return 0.25*m0 - sixth*s12 + twentyfourth*s34, sixth*d12 + twelfth*d34, sixth*(s34-s12) + m5
 }
 
-// winograd4GradBackGo sets, for input channels [c0, c), out[(k·C+c)·Co+co]
-// to (Gᵀ M G)[k] (k row-major over 3×3) with M[i] = m[i*stride+c·Co+co], i
-// row-major over 6×6.
-func winograd4GradBackGo(m []float32, stride int, out []float32, channels, kOut, c0, c1 int) {
-	plane := channels * kOut
-	for at := c0 * kOut; at < c1*kOut; at++ {
+// winograd4GradBackGo sets out[k·plane+at] to (Gᵀ M G)[k] (k row-major over
+// 3×3) with M[i] = m[i*stride+at] (i row-major over 6×6), for at in [lo, hi).
+func winograd4GradBackGo(m []float32, stride int, out []float32, plane, lo, hi int) {
+	for at := lo; at < hi; at++ {
 		var t [18]float32 // Gᵀ M: 3 rows of 6
 		for col := range 6 {
 			t[col], t[6+col], t[12+col] = winograd4Back1D(m[col*stride+at], m[(6+col)*stride+at], m[(12+col)*stride+at],

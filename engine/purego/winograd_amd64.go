@@ -119,6 +119,50 @@ func winograd4GradTile(g *[16][]float32, y []float32, stride, n int) {
 	winograd4GradTileGo(g, y, stride, body, n)
 }
 
+//go:noescape
+func winogradGradBackAVX2(in *[16]*float32, out *[9]*float32, n int)
+
+// winogradGradBack is winogradGradBackGo (out[k·plane+at] = (Gᵀ M G)[k]
+// with M[i] = ±m[i*stride+at], at in [lo, hi)) eight values at a time.
+func winogradGradBack(m []float32, stride int, out []float32, plane, lo, hi int) {
+	body := 0
+	if haveFastKernel && hi-lo >= 8 {
+		body = (hi - lo) &^ 7
+		var p [16]*float32
+		var q [9]*float32
+		for i := range p {
+			p[i] = &m[i*stride+lo : i*stride+lo+body][0]
+		}
+		for k := range q {
+			q[k] = &out[k*plane+lo : k*plane+lo+body][0]
+		}
+		winogradGradBackAVX2(&p, &q, body)
+	}
+	winogradGradBackGo(m, stride, out, plane, lo+body, hi)
+}
+
+//go:noescape
+func winograd4GradBackAVX2(in *[36]*float32, out *[9]*float32, n int)
+
+// winograd4GradBack is winograd4GradBackGo (out[k·plane+at] = (Gᵀ M G)[k]
+// with M[i] = m[i*stride+at], at in [lo, hi)) eight values at a time.
+func winograd4GradBack(m []float32, stride int, out []float32, plane, lo, hi int) {
+	body := 0
+	if haveFastKernel && hi-lo >= 8 {
+		body = (hi - lo) &^ 7
+		var p [36]*float32
+		var q [9]*float32
+		for i := range p {
+			p[i] = &m[i*stride+lo : i*stride+lo+body][0]
+		}
+		for k := range q {
+			q[k] = &out[k*plane+lo : k*plane+lo+body][0]
+		}
+		winograd4GradBackAVX2(&p, &q, body)
+	}
+	winograd4GradBackGo(m, stride, out, plane, lo+body, hi)
+}
+
 // pointers sets p[i] to &rows[i][0] after checking that each row holds n values.
 func pointers(rows [][]float32, p []*float32, n int) {
 	for i, r := range rows {

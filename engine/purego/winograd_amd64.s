@@ -171,3 +171,118 @@ kerloop:
 	JNZ kerloop
 	VZEROUPPER
 	RET
+
+// BACK4: the kernel gradient's Gᵀ with the signs S of winogradGradTile folded in, on Y0..Y3
+// (m0..m3) into Y4..Y6; Y15 = 0.5, Y7 scratch: h = (m1 + m2)/2,
+//	o0 = m0 - h, o1 = (m2 - m1)/2, o2 = m3 - h
+#define BACK4 \
+	VADDPS Y2, Y1, Y7; VMULPS Y15, Y7, Y7; \
+	VSUBPS Y7, Y0, Y4; VSUBPS Y1, Y2, Y5; VMULPS Y15, Y5, Y5; VSUBPS Y7, Y3, Y6
+
+DATA winogradBackHalf<>+0(SB)/4, $0.5
+GLOBL winogradBackHalf<>(SB), RODATA|NOPTR, $4
+
+// func winogradGradBackAVX2(in *[16]*float32, out *[9]*float32, n int)
+// out[k][j] = (Gᵀ (S⊗S ⊙ M) G)[k] with M[i] = in[i][j], for j < n (a multiple of 8);
+// i row-major over 4×4, k over 3×3 (see winogradGradBackGo).
+TEXT ·winogradGradBackAVX2(SB), 0, $384-24
+	MOVQ in+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ n+16(FP), BX
+	SHLQ $2, BX
+	VBROADCASTSS winogradBackHalf<>+0(SB), Y15
+	XORQ CX, CX
+back2loop:
+	// column 0
+	MOVQ 0(SI), AX
+	VMOVUPS (AX)(CX*1), Y0
+	MOVQ 32(SI), AX
+	VMOVUPS (AX)(CX*1), Y1
+	MOVQ 64(SI), AX
+	VMOVUPS (AX)(CX*1), Y2
+	MOVQ 96(SI), AX
+	VMOVUPS (AX)(CX*1), Y3
+	BACK4
+	VMOVUPS Y4, 0(SP)
+	VMOVUPS Y5, 128(SP)
+	VMOVUPS Y6, 256(SP)
+	// column 1
+	MOVQ 8(SI), AX
+	VMOVUPS (AX)(CX*1), Y0
+	MOVQ 40(SI), AX
+	VMOVUPS (AX)(CX*1), Y1
+	MOVQ 72(SI), AX
+	VMOVUPS (AX)(CX*1), Y2
+	MOVQ 104(SI), AX
+	VMOVUPS (AX)(CX*1), Y3
+	BACK4
+	VMOVUPS Y4, 32(SP)
+	VMOVUPS Y5, 160(SP)
+	VMOVUPS Y6, 288(SP)
+	// column 2
+	MOVQ 16(SI), AX
+	VMOVUPS (AX)(CX*1), Y0
+	MOVQ 48(SI), AX
+	VMOVUPS (AX)(CX*1), Y1
+	MOVQ 80(SI), AX
+	VMOVUPS (AX)(CX*1), Y2
+	MOVQ 112(SI), AX
+	VMOVUPS (AX)(CX*1), Y3
+	BACK4
+	VMOVUPS Y4, 64(SP)
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y6, 320(SP)
+	// column 3
+	MOVQ 24(SI), AX
+	VMOVUPS (AX)(CX*1), Y0
+	MOVQ 56(SI), AX
+	VMOVUPS (AX)(CX*1), Y1
+	MOVQ 88(SI), AX
+	VMOVUPS (AX)(CX*1), Y2
+	MOVQ 120(SI), AX
+	VMOVUPS (AX)(CX*1), Y3
+	BACK4
+	VMOVUPS Y4, 96(SP)
+	VMOVUPS Y5, 224(SP)
+	VMOVUPS Y6, 352(SP)
+	// row 0
+	VMOVUPS 0(SP), Y0
+	VMOVUPS 32(SP), Y1
+	VMOVUPS 64(SP), Y2
+	VMOVUPS 96(SP), Y3
+	BACK4
+	MOVQ 0(DI), AX
+	VMOVUPS Y4, (AX)(CX*1)
+	MOVQ 8(DI), AX
+	VMOVUPS Y5, (AX)(CX*1)
+	MOVQ 16(DI), AX
+	VMOVUPS Y6, (AX)(CX*1)
+	// row 1
+	VMOVUPS 128(SP), Y0
+	VMOVUPS 160(SP), Y1
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+	BACK4
+	MOVQ 24(DI), AX
+	VMOVUPS Y4, (AX)(CX*1)
+	MOVQ 32(DI), AX
+	VMOVUPS Y5, (AX)(CX*1)
+	MOVQ 40(DI), AX
+	VMOVUPS Y6, (AX)(CX*1)
+	// row 2
+	VMOVUPS 256(SP), Y0
+	VMOVUPS 288(SP), Y1
+	VMOVUPS 320(SP), Y2
+	VMOVUPS 352(SP), Y3
+	BACK4
+	MOVQ 48(DI), AX
+	VMOVUPS Y4, (AX)(CX*1)
+	MOVQ 56(DI), AX
+	VMOVUPS Y5, (AX)(CX*1)
+	MOVQ 64(DI), AX
+	VMOVUPS Y6, (AX)(CX*1)
+	ADDQ $32, CX
+	CMPQ CX, BX
+	JLT back2loop
+	VZEROUPPER
+	RET

@@ -149,9 +149,9 @@ func (pl *winogradPlan) runGrad(x, dy, out []float32, epi func(lo, hi int)) {
 	}
 	parallelRows(pl.c, func(c0, c1 int) {
 		if pl.m == 4 {
-			winograd4GradBackGo(m, mStride, out, pl.c, pl.co, c0, c1)
+			winograd4GradBack(m, mStride, out, pl.c*pl.co, c0*pl.co, c1*pl.co)
 		} else {
-			winogradGradBackGo(m, mStride, out, pl.c, pl.co, c0, c1)
+			winogradGradBack(m, mStride, out, pl.c*pl.co, c0*pl.co, c1*pl.co)
 		}
 		if epi != nil {
 			for k := range 9 {
@@ -306,12 +306,11 @@ func winogradGradTile(g *[4][]float32, zero, y []float32, stride, n int) {
 // winogradGradSigns are the signs (S⊗S)[i] of winogradGradTile's output.
 var winogradGradSigns = [16]float32{1, -1, -1, 1, -1, 1, 1, -1, -1, 1, 1, -1, 1, -1, -1, 1}
 
-// winogradGradBackGo sets, for input channels [c0, c1), out[(k·C+c)·Co+co]
-// to (Gᵀ M G)[k] (k row-major over 3×3) with M[i] = m[i*stride+c·Co+co]
-// times winogradGradSigns[i].
-func winogradGradBackGo(m []float32, stride int, out []float32, channels, kOut, c0, c1 int) {
-	plane := channels * kOut
-	for at := c0 * kOut; at < c1*kOut; at++ {
+// winogradGradBackGo sets out[k·plane+at] to (Gᵀ M G)[k] (k row-major over
+// 3×3) with M[i] = m[i*stride+at] times winogradGradSigns[i], for at in [lo,
+// hi).
+func winogradGradBackGo(m []float32, stride int, out []float32, plane, lo, hi int) {
+	for at := lo; at < hi; at++ {
 		var t [12]float32 // Gᵀ M: 3 rows of 4
 		for col := range 4 {
 			sg := &winogradGradSigns

@@ -38,7 +38,7 @@ func TestWinogradGradTransformsSingleTile(t *testing.T) {
 			v[i] *= y[i]
 		}
 		got := make([]float32, 9)
-		winogradGradBackGo(v, 1, got, 1, 1, 0, 1)
+		winogradGradBackGo(v, 1, got, 1, 0, 1)
 		return got
 	}
 	grad4 := func(d, g []float32) []float32 {
@@ -57,7 +57,7 @@ func TestWinogradGradTransformsSingleTile(t *testing.T) {
 			v[i] *= y[i]
 		}
 		got := make([]float32, 9)
-		winograd4GradBackGo(v, 1, got, 1, 1, 0, 1)
+		winograd4GradBackGo(v, 1, got, 1, 0, 1)
 		return got
 	}
 	for _, f := range []struct {

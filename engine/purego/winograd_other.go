@@ -37,3 +37,15 @@ func winograd4KernelRow(w []float32, base, s0, s1 int, u []float32, off, plane, 
 func winograd4GradTile(g *[16][]float32, y []float32, stride, n int) {
 	winograd4GradTileGo(g, y, stride, 0, n)
 }
+
+// winograd4GradBack sets out[k·plane+at] = (Gᵀ M G)[k] with M[i] =
+// m[i*stride+at], for at in [lo, hi) (see winograd4GradBackGo).
+func winograd4GradBack(m []float32, stride int, out []float32, plane, lo, hi int) {
+	winograd4GradBackGo(m, stride, out, plane, lo, hi)
+}
+
+// winogradGradBack sets out[k·plane+at] = (Gᵀ M G)[k] with M[i] =
+// ±m[i*stride+at], for at in [lo, hi) (see winogradGradBackGo).
+func winogradGradBack(m []float32, stride int, out []float32, plane, lo, hi int) {
+	winogradGradBackGo(m, stride, out, plane, lo, hi)
+}

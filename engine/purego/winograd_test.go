@@ -161,6 +161,13 @@ func TestWinogradTransformsMatchGo(t *testing.T) {
 			winogradKernelRow(w, 3, s0, s1, uGot, 1, plane, c)
 			winogradKernelRowGo(w, 3, s0, s1, uWant, 1, plane, 0, c)
 			assertSame(t, "kernel transform", uGot, uWant)
+			// The kernel gradient's back transform: 16 planes in, 9 out.
+			mm := random(16 * plane)
+			backGot, backWant := random(9*plane), make([]float32, 9*plane)
+			copy(backWant, backGot)
+			winogradGradBack(mm, plane, backGot, plane, 1, c+1)
+			winogradGradBackGo(mm, plane, backWant, plane, 1, c+1)
+			assertSame(t, "gradient back transform", backGot, backWant)
 		})
 	}
 }
@@ -214,6 +221,12 @@ func TestWinograd4TransformsMatchGo(t *testing.T) {
 		winograd4GradTile(&g, yGot[1:], plane, c)
 		winograd4GradTileGo(&g, yWant[1:], plane, 0, c)
 		assertNear(t, fmt.Sprintf("c=%d gradient tile transform", c), yGot, yWant, 1e-5)
+		mm := rows(1, 36*plane)[0]
+		backGot, backWant := rows(1, 9*plane)[0], make([]float32, 9*plane)
+		copy(backWant, backGot)
+		winograd4GradBack(mm, plane, backGot, plane, 1, c+1)
+		winograd4GradBackGo(mm, plane, backWant, plane, 1, c+1)
+		assertNear(t, fmt.Sprintf("c=%d gradient back transform", c), backGot, backWant, 1e-6)
 	}
 }
 
