@@ -51,10 +51,12 @@ var winogradGradBuilds atomic.Int64
 // CPU-second against the direct path, 2 threads, load 2.5-3): 1.5x-2.4x from
 // 1024 tiles (32 to 256 channels), 1.75x at 392 tiles of 256 channels, 1.65x
 // at 256 of 512, 1.4x-1.6x at 256 of 128, 0.9x-1.07x at 128 of 512, 0.9x-1.0x
-// at 64 tiles (256 and 512 channels), 0.5x at 16.
+// at 64 tiles (256 and 512 channels), 0.5x at 16. With the back transforms in
+// AVX2 (02:30 UTC, wall GFLOP/s, two runs): 1.3x-1.4x at 128 tiles of 512
+// ([8, 7, 7, 512]), 1.6x at 64 of 256, 1.25x-1.4x at 64 of 512.
 var (
-	winogradGradMinTiles   = 256
-	winogradGradMinWork    = 32 << 10
+	winogradGradMinTiles   = 64
+	winogradGradMinWork    = 16 << 10
 	winogradGradF4MinTiles = 64
 )
 
