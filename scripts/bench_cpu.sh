@@ -6,7 +6,9 @@
 # BENCHMARKS.md: images/s per round, images per CPU-second, GFLOP/s (multiply-adds x2, training
 # counted as 3x the forward pass), and Bonsai/PyTorch ratios of images/s and of FLOP-normalised
 # throughput (images/s x multiply-adds per image, which differ a little between the TAO and
-# torchvision forms). Ratios use the best round of each program (the least disturbed).
+# torchvision forms). Ratios use the best round of each program (the least disturbed); the
+# same-round ratios (Bonsai's round r against PyTorch's round r) and their median are given too,
+# as the load moves between rounds. ROUNDS=5 makes that median worth reading.
 #
 # Run it on a quiet machine: when other processes take the cores, PyTorch's OpenMP threads
 # (which spin at every barrier) lose several times more than Bonsai's goroutines, and its
@@ -98,6 +100,7 @@ end_load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 "$PYTHON" - "$log" "$start_time" "$start_load" "$end_load" "$THREADS" "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" <<'EOF' | tee ${out:+"$out"}
 import collections
+import statistics
 import sys
 
 log, when, load0, load1, threads, cores, cpu = sys.argv[1:8]
@@ -131,8 +134,9 @@ for label in labels:
     name = {"bonsai": "Bonsai", "baseline": "baseline", "pytorch": "PyTorch"}[label]
     head += f" {name} img/s |"
     sep += "---|"
-head += " Bonsai img/CPU-s | PyTorch img/CPU-s | Bonsai GFLOP/s | PyTorch GFLOP/s | ratio img/s | ratio FLOP-normalised |"
-sep += "---|---|---|---|---|---|"
+head += (" Bonsai img/CPU-s | PyTorch img/CPU-s | Bonsai GFLOP/s | PyTorch GFLOP/s | ratio img/s | ratio FLOP-normalised |"
+         " same-round ratios FLOP-normalised (median) |")
+sep += "---|---|---|---|---|---|---|"
 if "baseline" in labels:
     head += " baseline ratio FLOP-normalised |"
     sep += "---|"
@@ -149,6 +153,10 @@ for arch in archs:
         cells += [rounds(label, arch, task) for label in labels]
         cells += [f"{bc:.1f}", f"{tc:.1f}", f"{2 * factor * bi * bm / 1e9:.1f}", f"{2 * factor * ti * tm / 1e9:.1f}",
                   f"{bi / ti:.2f}x", f"{bi * bm / (ti * tm):.2f}x"]
+        # Each round runs the programs one after the other: the ratio within a round is the
+        # least exposed to the load drifting between rounds.
+        same = [b[0] * bm / (t[0] * tm) for b, t in zip(rows["bonsai", arch, task], rows["pytorch", arch, task])]
+        cells.append(" / ".join(f"{r:.2f}" for r in same) + f" ({statistics.median(same):.2f}x)")
         if "baseline" in labels:
             ai, _, am = best("baseline", arch, task)
             am = am or bm  # older binaries do not print their MACs
