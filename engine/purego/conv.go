@@ -454,6 +454,9 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 		out = c.winogradGradConv(x, w, m, inSpatial, kSpatial, p, channels, batch, kOut)
 	} else if mostlyPadding(table) {
 		out = c.weightGradByTap(x, w, table, prod(inSpatial), kFlat, oFlat, batch, channels, kOut)
+	} else if oFlat == 1 && batch < kOut && isPointwise(table, prod(inSpatial)) &&
+		gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch*outSpatial[nd-1]) {
+		out = c.pointwiseKernelGrad(x, w, channels*kFlat, batch, kOut)
 	} else if gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch*outSpatial[nd-1]) {
 		// outᵀ = w'ᵀ·P: w' read transposed in place and the patches P of x'
 		// gathered panel by panel as B, never stored whole.
@@ -471,6 +474,23 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	perm[a.OutputBatch] = nd
 	perm[a.OutputChannels] = nd + 1
 	return c.transpose(out, perm...), true
+}
+
+// pointwiseKernelGrad is the kernel gradient [C, Co] of a pointwise (1x1
+// stride-1) convolution with fewer input than output channels and a long
+// depth (rows = images x positions): xᵀ·dY, x [rows, C] read transposed (the
+// smaller operand to pack) and dY [rows, Co] in place, straight in the
+// kernel's layout, so that the optimizer's update can run as its epilogue.
+func (c *composer) pointwiseKernelGrad(x, dy backends.Op, rows, channels, kOut int) backends.Op {
+	run := func(ins []any, out any, epi func(lo, hi int)) {
+		A := operand[float32]{data: ins[0].([]float32), rowStride: 1, depthStride: channels}
+		matMulOperand(A, ins[1].([]float32), out.([]float32), channels, rows, kOut, nil, epi)
+	}
+	out := c.keep(c.b.custom("KernelGradPointwise", shapes.Make(dtypes.Float32, channels, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, dy))
+	if v, ok := out.(*value); ok {
+		v.node.runEpilogue = run // the optimizer's update, when it alone reads the gradient
+	}
+	return out
 }
 
 // gatherKernelGrad reports whether a kernel gradient whose product has depth
