@@ -560,8 +560,10 @@ func (c *composer) weightGradByTap(x, w backends.Op, table []int32, spatialSize,
 func weightGradByTapRun[T float](table []int32, spatialSize, kFlat, oFlat, batch, images, kOut int) func(ins []any, out any, epi func(lo, hi int)) {
 	return func(ins []any, outAny any, epi func(lo, hi int)) {
 		x, w, out := ins[0].([]T), ins[1].([]T), outAny.([]T)
-		pt := make([]T, images*kFlat*batch)
-		wt := make([]T, images*kFlat*kOut)
+		ptBuf, wtBuf := getPacked[T](images*kFlat*batch), getPacked[T](images*kFlat*kOut)
+		defer packedPool.Put(ptBuf)
+		defer packedPool.Put(wtBuf)
+		pt, wt := *ptBuf, *wtBuf
 		for t := range oFlat {
 			// The (image, position) pairs that read a real input at tap t.
 			rows := 0

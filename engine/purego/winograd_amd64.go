@@ -111,9 +111,7 @@ func winograd4GradTile(g *[16][]float32, y []float32, stride, n int) {
 		var p [16]*float32
 		var q [36]*float32
 		pointers(g[:], p[:], body)
-		for i := range q {
-			q[i] = &y[i*stride : i*stride+body][0]
-		}
+		planePointers(y, stride, 0, body, q[:])
 		winograd4GradTileAVX2(&p, &q, body)
 	}
 	winograd4GradTileGo(g, y, stride, body, n)
@@ -130,12 +128,8 @@ func winogradGradBack(m []float32, stride int, out []float32, plane, lo, hi int)
 		body = (hi - lo) &^ 7
 		var p [16]*float32
 		var q [9]*float32
-		for i := range p {
-			p[i] = &m[i*stride+lo : i*stride+lo+body][0]
-		}
-		for k := range q {
-			q[k] = &out[k*plane+lo : k*plane+lo+body][0]
-		}
+		planePointers(m, stride, lo, body, p[:])
+		planePointers(out, plane, lo, body, q[:])
 		winogradGradBackAVX2(&p, &q, body)
 	}
 	winogradGradBackGo(m, stride, out, plane, lo+body, hi)
@@ -152,15 +146,19 @@ func winograd4GradBack(m []float32, stride int, out []float32, plane, lo, hi int
 		body = (hi - lo) &^ 7
 		var p [36]*float32
 		var q [9]*float32
-		for i := range p {
-			p[i] = &m[i*stride+lo : i*stride+lo+body][0]
-		}
-		for k := range q {
-			q[k] = &out[k*plane+lo : k*plane+lo+body][0]
-		}
+		planePointers(m, stride, lo, body, p[:])
+		planePointers(out, plane, lo, body, q[:])
 		winograd4GradBackAVX2(&p, &q, body)
 	}
 	winograd4GradBackGo(m, stride, out, plane, lo+body, hi)
+}
+
+// planePointers sets p[i] to &data[i*stride+lo] after checking that n values
+// follow it: the rows of planes stride apart, as the transforms' pointer tables.
+func planePointers(data []float32, stride, lo, n int, p []*float32) {
+	for i := range p {
+		p[i] = &data[i*stride+lo : i*stride+lo+n][0]
+	}
 }
 
 // pointers sets p[i] to &rows[i][0] after checking that each row holds n values.
