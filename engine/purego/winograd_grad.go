@@ -188,6 +188,8 @@ func (pl *winogradPlan) gradTransforms(x, dy []float32, base, t0, t1 int, v, y [
 
 // gradChunks returns M [16, C, Co] summed over all tiles, computed by chunks
 // of tiles (see winogradGradChunkBytes), and the function releasing its memory.
+// Worker w takes chunks w, w+workers, ... and the workers' sums are added in
+// order, so the result does not depend on scheduling (same seed, same model).
 func (pl *winogradPlan) gradChunks(x, dy []float32) ([]float32, func()) {
 	mStride := winogradPlane(pl.c, pl.co)
 	workers := runtime.GOMAXPROCS(0)
@@ -197,22 +199,17 @@ func (pl *winogradPlan) gradChunks(x, dy []float32) ([]float32, func()) {
 	workers = min(workers, chunks)
 	vStride, yStride := winogradPlane(chunk, pl.c), winogradPlane(chunk, pl.co)
 	bufs := make([]*[]float32, workers)
-	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
 		bufs[w] = getPacked[float32](pl.planes * (mStride + vStride + yStride))
 		wg.Add(1)
-		go func(buf []float32) {
+		go func(w int, buf []float32) {
 			defer wg.Done()
 			m, v, y := buf[:pl.planes*mStride], buf[pl.planes*mStride:pl.planes*(mStride+vStride)], buf[pl.planes*(mStride+vStride):]
 			clear(m)
 			s := getScratch[float32]()
 			defer scratchPool.Put(s)
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= chunks {
-					return
-				}
+			for k := w; k < chunks; k += workers {
 				t0 := k * chunk
 				t1 := min(t0+chunk, pl.tiles)
 				pl.gradTransforms(x, dy, t0, t0, t1, v, y, vStride, yStride)
@@ -223,7 +220,7 @@ func (pl *winogradPlan) gradChunks(x, dy []float32) ([]float32, func()) {
 					}
 				}
 			}
-		}(*bufs[w])
+		}(w, *bufs[w])
 	}
 	wg.Wait()
 	m := (*bufs[0])[:pl.planes*mStride]
