@@ -3,6 +3,7 @@ package purego
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -255,6 +256,41 @@ func TestWinogradGradNode(t *testing.T) {
 		dw := must(b.ConvGeneral(x, dy, axes, nil, [][2]int{{1, 1}, {1, 1}}, nil, nil, 1, 1))
 		if names := strings.Join(customSteps(t, b, "", dw), " "); names != tc.want {
 			t.Errorf("[%d, %d, %d, 32]: nodes %q, want %q", tc.n, tc.hw, tc.hw, names, tc.want)
+		}
+	}
+}
+
+// TestWinogradGradChunksDeterministic checks that the kernel gradient by
+// chunks gives the same bits on every run with more workers than cores: which
+// worker sums which chunk must not depend on scheduling (it did, and training
+// runs with the same seed differed by rounding).
+func TestWinogradGradChunksDeterministic(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(6))
+	whole := winogradGradWholeBytes
+	defer func() { winogradGradWholeBytes = whole }()
+	winogradGradWholeBytes = 0
+	rng := rand.New(rand.NewPCG(5, 5))
+	const n, h, w, c, co = 4, 16, 16, 16, 24
+	x, dy := make([]float32, n*h*w*c), make([]float32, n*h*w*co)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for i := range dy {
+		dy[i] = float32(rng.NormFloat64())
+	}
+	p := convParams{paddings: [][2]int{{1, 1}, {1, 1}}}
+	for _, m := range []int{2, 4} {
+		pl := newWinogradPlan(m, n, []int{h, w}, []int{h, w}, c, co, p)
+		first := make([]float32, 9*c*co)
+		pl.runGrad(x, dy, first, nil)
+		got := make([]float32, len(first))
+		for run := range 40 {
+			pl.runGrad(x, dy, got, nil)
+			for i := range got {
+				if got[i] != first[i] {
+					t.Fatalf("F(%d) run %d: out[%d] = %v, first run gave %v", m, run, i, got[i], first[i])
+				}
+			}
 		}
 	}
 }
