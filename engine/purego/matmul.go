@@ -177,11 +177,15 @@ func multiplyBlock[T float](A operand[T], b, bPacked []T, bl *bLayout, c []T, n,
 	packed := A.packed()
 	rowsPadded := roundUp(i1-i0, mr)
 	edgeB := s.b[:]
+	edgeA := i1 - (i1-i0)%mr // first row of a partial tile of an A read in place
 	for p0 := 0; p0 < k; p0 += kc {
 		depth := min(kc, k-p0)
 		overwrite := p0 == 0 && !A.accumulate // the first depth slice sets C, the others add to it
-		if packed {
+		switch {
+		case packed:
 			packA(A, i0, i1, p0, depth, s.a[:rowsPadded*depth])
+		case !A.panels && edgeA < i1:
+			packA(A, edgeA, i1, p0, depth, s.a[:mr*depth]) // once, not once per column panel
 		}
 		for j := j0; j < j1; j += nr {
 			cols := min(nr, j1-j)
@@ -210,7 +214,6 @@ func multiplyBlock[T float](A operand[T], b, bPacked []T, bl *bLayout, c []T, n,
 				case packed:
 					aData, aRow, aDepth = s.a[(i-i0)*depth:], 1, mr
 				case rows < mr:
-					packA(A, i, i1, p0, depth, s.a[:mr*depth])
 					aData, aRow, aDepth = s.a[:], 1, mr
 				default:
 					aData = A.data[i*A.rowStride+p0*A.depthStride:]
@@ -310,6 +313,16 @@ func packA[T float](A operand[T], i0, i1, p0, depth int, out []T) {
 			for p := range depth {
 				dst := panel[p*mr : p*mr+mr : p*mr+mr]
 				dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+			continue
+		}
+		if A.depthStride == 1 { // row-major, a partial panel: row by row
+			clear(panel)
+			for r := range rows {
+				src := A.data[(i+r)*A.rowStride+p0 : (i+r)*A.rowStride+p0+depth]
+				for p, v := range src {
+					panel[p*mr+r] = v
+				}
 			}
 			continue
 		}
