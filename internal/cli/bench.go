@@ -207,20 +207,35 @@ func timeIt(w io.Writer, what string, c benchConfig, fn func() error) error {
 }
 
 // printOpTimes lists the kernels that took the most wall time per step, with their share of
-// the step (kernels of the go backend only; a kernel's time includes its parallel workers).
+// the step and the cores they kept busy (kernels of the go backend only).
 func printOpTimes(w io.Writer, what string, times []purego.OpTime, steps int, total time.Duration) {
 	const shown = 25
 	if len(times) == 0 {
 		fmt.Fprintf(w, "%s: --op_times: no kernels timed (the go backend times its kernels; this run used another)\n", what)
 		return
 	}
-	fmt.Fprintf(w, "%s: kernels taking the most time per step (of %.1f ms):\n", what, total.Seconds()*1000/float64(steps))
+	var kernels, cpu time.Duration
+	for _, t := range times {
+		kernels += t.Time
+		cpu += t.CPU
+	}
+	perStep := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(steps) }
+	fmt.Fprintf(w, "%s: kernels taking the most time per step (of %.1f ms; kernels %.1f ms on %.2f cores on average, %.1f ms between them):\n",
+		what, perStep(total), perStep(kernels), cores(cpu, kernels), perStep(total-kernels))
 	for _, t := range times[:min(shown, len(times))] {
-		fmt.Fprintf(w, "  %8.2f ms %5.1f%%  %s\n", t.Time.Seconds()*1000/float64(steps), 100*t.Time.Seconds()/total.Seconds(), t.Name)
+		fmt.Fprintf(w, "  %8.2f ms %5.1f%% %5.2f cores  %s\n", perStep(t.Time), 100*t.Time.Seconds()/total.Seconds(), cores(t.CPU, t.Time), t.Name)
 	}
 	if len(times) > shown {
 		fmt.Fprintf(w, "  (%d more)\n", len(times)-shown)
 	}
+}
+
+// cores is cpu/wall: how many cores a kernel kept busy on average.
+func cores(cpu, wall time.Duration) float64 {
+	if wall <= 0 {
+		return 0
+	}
+	return cpu.Seconds() / wall.Seconds()
 }
 
 // startProfile starts the CPU profile of --cpuprofile for the timed steps of what ("train" or
