@@ -3,7 +3,6 @@ package purego
 import (
 	"math"
 	"runtime"
-	"sync"
 )
 
 // Batch normalization kernels. x is viewed as [outer, c, inner] with the
@@ -17,31 +16,27 @@ type bnLayout struct{ outer, c, inner int }
 func (l bnLayout) channelSums(fs ...func(i, ch int) float64) [][]float64 {
 	workers := max(1, min(runtime.GOMAXPROCS(0), l.outer))
 	partial := make([][][]float64, workers)
-	var wg sync.WaitGroup
 	chunk := (l.outer + workers - 1) / workers
 	for w := range workers {
 		partial[w] = make([][]float64, len(fs))
 		for j := range fs {
 			partial[w][j] = make([]float64, l.c)
 		}
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for o := w * chunk; o < min(l.outer, (w+1)*chunk); o++ {
-				for ch := range l.c {
-					base := (o*l.c + ch) * l.inner
-					for j, f := range fs {
-						var s float64
-						for i := base; i < base+l.inner; i++ {
-							s += f(i, ch)
-						}
-						partial[w][j][ch] += s
+	}
+	parallelFor(workers, func(w int) {
+		for o := w * chunk; o < min(l.outer, (w+1)*chunk); o++ {
+			for ch := range l.c {
+				base := (o*l.c + ch) * l.inner
+				for j, f := range fs {
+					var s float64
+					for i := base; i < base+l.inner; i++ {
+						s += f(i, ch)
 					}
+					partial[w][j][ch] += s
 				}
 			}
-		}(w)
-	}
-	wg.Wait()
+		}
+	})
 	for w := 1; w < workers; w++ {
 		for j := range fs {
 			for ch := range l.c {
@@ -57,22 +52,18 @@ func (l bnLayout) channelSums(fs ...func(i, ch int) float64) [][]float64 {
 func (l bnLayout) rowSums(numSums int, f func(o int, acc [][]float64)) [][]float64 {
 	workers := max(1, min(runtime.GOMAXPROCS(0), l.outer))
 	partial := make([][][]float64, workers)
-	var wg sync.WaitGroup
 	chunk := (l.outer + workers - 1) / workers
 	for w := range workers {
 		partial[w] = make([][]float64, numSums)
 		for j := range numSums {
 			partial[w][j] = make([]float64, l.c)
 		}
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for o := w * chunk; o < min(l.outer, (w+1)*chunk); o++ {
-				f(o, partial[w])
-			}
-		}(w)
 	}
-	wg.Wait()
+	parallelFor(workers, func(w int) {
+		for o := w * chunk; o < min(l.outer, (w+1)*chunk); o++ {
+			f(o, partial[w])
+		}
+	})
 	for w := 1; w < workers; w++ {
 		for j := range numSums {
 			for ch := range l.c {

@@ -3,7 +3,6 @@ package purego
 import (
 	"runtime"
 	"slices"
-	"sync"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -242,37 +241,32 @@ func depthwiseKernelGrad[T float](x, v, out []T, table []int32, d convDims, m in
 	partial[0] = out[:d.kFlat*kOut]
 	clear(partial[0])
 	g := grouping{groups: d.channels, kIn: 1, outPer: m}
-	var wg sync.WaitGroup
 	chunk := (d.batch + workers - 1) / workers
-	for w := range workers {
-		if w > 0 {
-			partial[w] = make([]T, d.kFlat*kOut)
-		}
-		wg.Add(1)
-		go func(acc []T, b0, b1 int) {
-			defer wg.Done()
-			for b := b0; b < b1; b++ {
-				base := b * d.spatialSize * d.channels
-				for q := range d.oFlat {
-					vr := v[(b*d.oFlat+q)*kOut : (b*d.oFlat+q+1)*kOut]
-					for t, src := range table[q*d.kFlat : (q+1)*d.kFlat] {
-						if src < 0 {
-							continue
-						}
-						off := base + int(src)*d.channels
-						xr := x[off : off+d.channels]
-						dst := acc[t*kOut : (t+1)*kOut]
-						if m == 1 {
-							mulAdd(dst, xr, vr)
-						} else {
-							groupedTap(dst, xr, vr, g)
-						}
+	for w := 1; w < workers; w++ {
+		partial[w] = make([]T, d.kFlat*kOut)
+	}
+	parallelFor(workers, func(w int) {
+		acc, b0, b1 := partial[w], w*chunk, min(d.batch, (w+1)*chunk)
+		for b := b0; b < b1; b++ {
+			base := b * d.spatialSize * d.channels
+			for q := range d.oFlat {
+				vr := v[(b*d.oFlat+q)*kOut : (b*d.oFlat+q+1)*kOut]
+				for t, src := range table[q*d.kFlat : (q+1)*d.kFlat] {
+					if src < 0 {
+						continue
+					}
+					off := base + int(src)*d.channels
+					xr := x[off : off+d.channels]
+					dst := acc[t*kOut : (t+1)*kOut]
+					if m == 1 {
+						mulAdd(dst, xr, vr)
+					} else {
+						groupedTap(dst, xr, vr, g)
 					}
 				}
 			}
-		}(partial[w], w*chunk, min(d.batch, (w+1)*chunk))
-	}
-	wg.Wait()
+		}
+	})
 	for _, p := range partial[1:] {
 		for i, x := range p {
 			out[i] += x

@@ -2,7 +2,6 @@ package purego
 
 import (
 	"runtime"
-	"sync"
 )
 
 // patchTable maps (output position, kernel position) pairs to input spatial
@@ -93,16 +92,8 @@ func parallelRows(n int, fn func(start, end int)) {
 		fn(0, n)
 		return
 	}
-	var wg sync.WaitGroup
 	chunk := (n + workers - 1) / workers
-	for start := 0; start < n; start += chunk {
-		wg.Add(1)
-		go func(start, end int) {
-			defer wg.Done()
-			fn(start, end)
-		}(start, min(start+chunk, n))
-	}
-	wg.Wait()
+	parallelFor((n+chunk-1)/chunk, func(w int) { fn(w*chunk, min((w+1)*chunk, n)) })
 }
 
 // patchGather returns the gather function of the matrix multiplication's A

@@ -124,23 +124,17 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, ep
 	for i := range pending {
 		pending[i].Store(int32((n + colBlock - 1) / colBlock))
 	}
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(blocks)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := getScratch[T]()
-			defer scratchPool.Put(s)
-			for blk := range next {
-				i1 := min(blk.i0+mc, m)
-				multiplyBlock(A, b, bPacked, bl, c, n, k, blk.i0, i1, blk.j0, min(blk.j0+colBlock, n), s)
-				if epi != nil && pending[blk.i0/mc].Add(-1) == 0 {
-					epi(blk.i0*n, i1*n)
-				}
+	parallelFor(min(runtime.GOMAXPROCS(0), len(blocks)), func(int) {
+		s := getScratch[T]()
+		defer scratchPool.Put(s)
+		for blk := range next {
+			i1 := min(blk.i0+mc, m)
+			multiplyBlock(A, b, bPacked, bl, c, n, k, blk.i0, i1, blk.j0, min(blk.j0+colBlock, n), s)
+			if epi != nil && pending[blk.i0/mc].Add(-1) == 0 {
+				epi(blk.i0*n, i1*n)
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 }
 
 // balancedColBlock returns the width of the column blocks (a multiple of nr,

@@ -316,35 +316,28 @@ func (pl *winogradPlan) run(x, u, out []float32, epi func(lo, hi int)) {
 			pending[i].Store(int32(pl.tilesW * pl.colParts))
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), items)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			bf := pl.buffers()
-			defer bf.release()
-			transformed := -1 // the chunk whose input V holds
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= items {
-					return
-				}
-				chunk, part := k/pl.colParts, k%pl.colParts
-				t0, j0 := chunk*pl.chunk, part*pl.colPart
-				t1, j1 := min(t0+pl.chunk, pl.tiles), min(j0+pl.colPart, pl.co)
-				if chunk != transformed {
-					pl.inputChunk(x, t0, t1, bf)
-					transformed = chunk
-				}
-				pl.outputChunk(u, out, t0, t1, j0, j1, bf)
-				if epi != nil {
-					pl.finishRows(pending, t0, t1, epi)
-				}
+	parallelFor(min(runtime.GOMAXPROCS(0), items), func(int) {
+		bf := pl.buffers()
+		defer bf.release()
+		transformed := -1 // the chunk whose input V holds
+		for {
+			k := int(next.Add(1)) - 1
+			if k >= items {
+				return
 			}
-		}()
-	}
-	wg.Wait()
+			chunk, part := k/pl.colParts, k%pl.colParts
+			t0, j0 := chunk*pl.chunk, part*pl.colPart
+			t1, j1 := min(t0+pl.chunk, pl.tiles), min(j0+pl.colPart, pl.co)
+			if chunk != transformed {
+				pl.inputChunk(x, t0, t1, bf)
+				transformed = chunk
+			}
+			pl.outputChunk(u, out, t0, t1, j0, j1, bf)
+			if epi != nil {
+				pl.finishRows(pending, t0, t1, epi)
+			}
+		}
+	})
 }
 
 // finishRows counts tiles [t0, t1) (one column part) as done in pending and

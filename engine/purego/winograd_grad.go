@@ -3,7 +3,6 @@ package purego
 import (
 	"fmt"
 	"runtime"
-	"sync"
 	"sync/atomic"
 
 	"github.com/gomlx/gomlx/backends"
@@ -199,30 +198,27 @@ func (pl *winogradPlan) gradChunks(x, dy []float32) ([]float32, func()) {
 	workers = min(workers, chunks)
 	vStride, yStride := winogradPlane(chunk, pl.c), winogradPlane(chunk, pl.co)
 	bufs := make([]*[]float32, workers)
-	var wg sync.WaitGroup
 	for w := range workers {
 		bufs[w] = getPacked[float32](pl.planes * (mStride + vStride + yStride))
-		wg.Add(1)
-		go func(w int, buf []float32) {
-			defer wg.Done()
-			m, v, y := buf[:pl.planes*mStride], buf[pl.planes*mStride:pl.planes*(mStride+vStride)], buf[pl.planes*(mStride+vStride):]
-			clear(m)
-			s := getScratch[float32]()
-			defer scratchPool.Put(s)
-			for k := w; k < chunks; k += workers {
-				t0 := k * chunk
-				t1 := min(t0+chunk, pl.tiles)
-				pl.gradTransforms(x, dy, t0, t0, t1, v, y, vStride, yStride)
-				for xi := range pl.planes {
-					A := operand[float32]{data: v[xi*vStride:], rowStride: 1, depthStride: pl.c, accumulate: true}
-					for i0 := 0; i0 < pl.c; i0 += mc {
-						multiplyBlock(A, y[xi*yStride:], nil, nil, m[xi*mStride:], pl.co, t1-t0, i0, min(i0+mc, pl.c), 0, pl.co, s)
-					}
+	}
+	parallelFor(workers, func(w int) {
+		buf := *bufs[w]
+		m, v, y := buf[:pl.planes*mStride], buf[pl.planes*mStride:pl.planes*(mStride+vStride)], buf[pl.planes*(mStride+vStride):]
+		clear(m)
+		s := getScratch[float32]()
+		defer scratchPool.Put(s)
+		for k := w; k < chunks; k += workers {
+			t0 := k * chunk
+			t1 := min(t0+chunk, pl.tiles)
+			pl.gradTransforms(x, dy, t0, t0, t1, v, y, vStride, yStride)
+			for xi := range pl.planes {
+				A := operand[float32]{data: v[xi*vStride:], rowStride: 1, depthStride: pl.c, accumulate: true}
+				for i0 := 0; i0 < pl.c; i0 += mc {
+					multiplyBlock(A, y[xi*yStride:], nil, nil, m[xi*mStride:], pl.co, t1-t0, i0, min(i0+mc, pl.c), 0, pl.co, s)
 				}
 			}
-		}(w, *bufs[w])
-	}
-	wg.Wait()
+		}
+	})
 	m := (*bufs[0])[:pl.planes*mStride]
 	if workers > 1 {
 		parallelRows(pl.planes*mStride, func(lo, hi int) {
@@ -264,26 +260,20 @@ func (pl *winogradPlan) gradProducts(v, y, m []float32) {
 	rowBlocks, colBlocks := (pl.c+mc-1)/mc, (pl.co+ncBlock-1)/ncBlock
 	items := pl.planes * rowBlocks * colBlocks
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), items) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := getScratch[float32]()
-			defer scratchPool.Put(s)
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= items {
-					return
-				}
-				xi, blk := k/(rowBlocks*colBlocks), k%(rowBlocks*colBlocks)
-				i0, j0 := blk/colBlocks*mc, blk%colBlocks*ncBlock
-				A := operand[float32]{data: v[xi*vStride:], rowStride: 1, depthStride: pl.c} // V[ξ] read transposed
-				multiplyBlock(A, y[xi*yStride:], nil, nil, m[xi*mStride:], pl.co, pl.tiles, i0, min(i0+mc, pl.c), j0, min(j0+ncBlock, pl.co), s)
+	parallelFor(min(runtime.GOMAXPROCS(0), items), func(int) {
+		s := getScratch[float32]()
+		defer scratchPool.Put(s)
+		for {
+			k := int(next.Add(1)) - 1
+			if k >= items {
+				return
 			}
-		}()
-	}
-	wg.Wait()
+			xi, blk := k/(rowBlocks*colBlocks), k%(rowBlocks*colBlocks)
+			i0, j0 := blk/colBlocks*mc, blk%colBlocks*ncBlock
+			A := operand[float32]{data: v[xi*vStride:], rowStride: 1, depthStride: pl.c} // V[ξ] read transposed
+			multiplyBlock(A, y[xi*yStride:], nil, nil, m[xi*mStride:], pl.co, pl.tiles, i0, min(i0+mc, pl.c), j0, min(j0+ncBlock, pl.co), s)
+		}
+	})
 }
 
 // winogradGradTile sets y[i*stride+ch] to (S (A g Aᵀ) S)[i] for channels
