@@ -243,13 +243,7 @@ func TestKernelGradByTapEpilogue(t *testing.T) {
 		if !mostlyPadding(table) {
 			t.Fatalf("%dx%d map: not mostly padding", hw, hw)
 		}
-		x, dy := make([]float32, n*hw*hw*c), make([]float32, n*hw*hw*co)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
-		for i := range dy {
-			dy[i] = float32(rng.NormFloat64())
-		}
+		x, dy := normalFloat32s(rng, n*hw*hw*c), normalFloat32s(rng, n*hw*hw*co)
 		run := weightGradByTapRun[float32](table, hw*hw, hw*hw, 9, c, n, co)
 		want := make([]float32, 9*c*co)
 		run([]any{x, dy}, want, nil)

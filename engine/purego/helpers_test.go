@@ -20,6 +20,15 @@ func newBackend(t testing.TB, config string) backends.Backend {
 	return b
 }
 
+// normalFloat32s returns n values drawn from the standard normal distribution.
+func normalFloat32s(rng *rand.Rand, n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(rng.NormFloat64())
+	}
+	return out
+}
+
 // randomTensor returns a float64 tensor with uniform values in [-1, 1).
 func randomTensor(rng *rand.Rand, dims ...int) *tensors.Tensor {
 	n := 1

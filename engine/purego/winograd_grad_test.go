@@ -174,13 +174,7 @@ func TestWinogradGradEpilogue(t *testing.T) {
 	defer func() { winogradGradWholeBytes, winogradGradChunkMaxM = whole, chunkMaxM }()
 	rng := rand.New(rand.NewPCG(23, 23))
 	const n, h, w, c, co = 3, 9, 8, 12, 20
-	x, dy := make([]float32, n*h*w*c), make([]float32, n*h*w*co)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
-	for i := range dy {
-		dy[i] = float32(rng.NormFloat64())
-	}
+	x, dy := normalFloat32s(rng, n*h*w*c), normalFloat32s(rng, n*h*w*co)
 	direct := make([]float32, 9*c*co) // [kh][kw][c][co], padding 1
 	for b := range n {
 		for y := range h {
@@ -271,13 +265,7 @@ func TestWinogradGradChunksDeterministic(t *testing.T) {
 	winogradGradWholeBytes = 0
 	rng := rand.New(rand.NewPCG(5, 5))
 	const n, h, w, c, co = 4, 16, 16, 16, 24
-	x, dy := make([]float32, n*h*w*c), make([]float32, n*h*w*co)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
-	for i := range dy {
-		dy[i] = float32(rng.NormFloat64())
-	}
+	x, dy := normalFloat32s(rng, n*h*w*c), normalFloat32s(rng, n*h*w*co)
 	p := convParams{paddings: [][2]int{{1, 1}, {1, 1}}}
 	for _, m := range []int{2, 4} {
 		pl := newWinogradPlan(m, n, []int{h, w}, []int{h, w}, c, co, p)
