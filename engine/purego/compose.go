@@ -30,6 +30,18 @@ func (c *composer) keep(op backends.Op, err error) backends.Op {
 	return op
 }
 
+// customWithEpilogue adds a custom node computed by run, which also takes an
+// epilogue: epi(lo, hi) on each range of the flat output once final, run where
+// an element-wise cluster (a batch norm, the optimizer's update) alone reads
+// the output (see epilogue.go).
+func (c *composer) customWithEpilogue(name string, shape shapes.Shape, run func(ins []any, out any, epi func(lo, hi int)), in ...backends.Op) backends.Op {
+	out := c.keep(c.b.custom(name, shape, func(ins []any, out any) { run(ins, out, nil) }, in...))
+	if v, ok := out.(*value); ok {
+		v.node.runEpilogue = run
+	}
+	return out
+}
+
 func (c *composer) shape(x backends.Op) shapes.Shape {
 	if c.err != nil {
 		return shapes.Invalid()

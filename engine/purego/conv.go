@@ -325,10 +325,7 @@ func (c *composer) kernelConv(x, kernel backends.Op, wPerm, inSpatial, kSpatial,
 			run = pointwiseRun[float64](rows, channels, kOut, layout)
 		}
 	}
-	out := c.keep(c.b.custom("Conv", shapes.Make(dtype, rows, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, w))
-	if v, ok := out.(*value); ok {
-		v.node.runEpilogue = run
-	}
+	out := c.customWithEpilogue("Conv", shapes.Make(dtype, rows, kOut), run, x, w)
 	return c.reshape(out, batch, oFlat, kOut)
 }
 
@@ -449,21 +446,22 @@ func (c *composer) weightGradientConv(input, kernel backends.Op, inShape, kShape
 	// the role of the im2col rows.
 	table := patchTable(inSpatial, kSpatial, outSpatial, p)
 	var out backends.Op
+	gather := gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch*outSpatial[nd-1])
 	// In x' the images are the channels axis and the channels the batch axis.
-	if m := winogradGradTileSize(dtype, outSpatial, kSpatial, p, channels, batch, kOut); m != 0 {
+	switch m := winogradGradTileSize(dtype, outSpatial, kSpatial, p, channels, batch, kOut); {
+	case m != 0:
 		out = c.winogradGradConv(x, w, m, inSpatial, kSpatial, p, channels, batch, kOut)
-	} else if mostlyPadding(table) {
+	case mostlyPadding(table):
 		out = c.weightGradByTap(x, w, table, prod(inSpatial), kFlat, oFlat, batch, channels, kOut)
-	} else if oFlat == 1 && batch < kOut && isPointwise(table, prod(inSpatial)) &&
-		gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch*outSpatial[nd-1]) {
+	case gather && oFlat == 1 && batch < kOut && isPointwise(table, prod(inSpatial)):
 		out = c.pointwiseKernelGrad(x, w, channels*kFlat, batch, kOut)
-	} else if gatherKernelGrad(dtype, channels*kFlat, oFlat*batch, batch*outSpatial[nd-1]) {
+	case gather:
 		// outᵀ = w'ᵀ·P: w' read transposed in place and the patches P of x'
 		// gathered panel by panel as B, never stored whole.
 		run := kernelGradRun(table, channels, prod(inSpatial), batch, kFlat, oFlat, kOut)
 		outT := c.keep(c.b.custom("KernelGrad", shapes.Make(dtype, kOut, oFlat*batch), run, x, w))
 		out = c.transpose(outT, 1, 0)
-	} else {
+	default:
 		out = c.weightGradIm2col(x, w, table, inSpatial, kFlat, oFlat, batch, channels, kOut)
 	}
 	out = c.reshape(out, append(append([]int{}, outSpatial...), batch, kOut)...)
@@ -486,11 +484,7 @@ func (c *composer) pointwiseKernelGrad(x, dy backends.Op, rows, channels, kOut i
 		A := operand[float32]{data: ins[0].([]float32), rowStride: 1, depthStride: channels}
 		matMulOperand(A, ins[1].([]float32), out.([]float32), channels, rows, kOut, nil, epi)
 	}
-	out := c.keep(c.b.custom("KernelGradPointwise", shapes.Make(dtypes.Float32, channels, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, dy))
-	if v, ok := out.(*value); ok {
-		v.node.runEpilogue = run // the optimizer's update, when it alone reads the gradient
-	}
-	return out
+	return c.customWithEpilogue("KernelGradPointwise", shapes.Make(dtypes.Float32, channels, kOut), run, x, dy)
 }
 
 // gatherKernelGrad reports whether a kernel gradient whose product has depth
@@ -547,11 +541,7 @@ func (c *composer) weightGradByTap(x, w backends.Op, table []int32, spatialSize,
 	if dtype == dtypes.Float64 {
 		run = weightGradByTapRun[float64](table, spatialSize, kFlat, oFlat, batch, channels, kOut)
 	}
-	out := c.keep(c.b.custom("KernelGradByTap", shapes.Make(dtype, oFlat*batch, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, w))
-	if v, ok := out.(*value); ok {
-		v.node.runEpilogue = run // the optimizer's update, when it alone reads the gradient
-	}
-	return out
+	return c.customWithEpilogue("KernelGradByTap", shapes.Make(dtype, oFlat*batch, kOut), run, x, w)
 }
 
 // weightGradByTapRun returns the kernel of weightGradByTap: x' is [images,
@@ -617,11 +607,7 @@ func (c *composer) weightGradIm2col(x, w backends.Op, table []int32, inSpatial [
 	if c.err != nil {
 		return nil
 	}
-	out := c.keep(c.b.custom("MatMulTransA", shapes.Make(dtype, depth, kOut), func(ins []any, out any) { matMulRun(ins, out, nil) }, patches, w))
-	if v, ok := out.(*value); ok {
-		v.node.runEpilogue = matMulRun // the optimizer's update, when it alone reads the gradient
-	}
-	return out
+	return c.customWithEpilogue("MatMulTransA", shapes.Make(dtype, depth, kOut), matMulRun, patches, w)
 }
 
 // weightGradRuns returns the kernels of weightGradientConv: patches

@@ -124,7 +124,7 @@ func matMulOperand[T float](A operand[T], b, c []T, m, k, n int, bl *bLayout, ep
 	for i := range pending {
 		pending[i].Store(int32((n + colBlock - 1) / colBlock))
 	}
-	parallelFor(min(runtime.GOMAXPROCS(0), len(blocks)), func(int) {
+	parallelFor(min(workers, len(blocks)), func(int) {
 		s := getScratch[T]()
 		defer scratchPool.Put(s)
 		for blk := range next {

@@ -136,10 +136,7 @@ func (c *composer) winogradConv(x, kernel backends.Op, wPerm, inSpatial, outSpat
 		pl.run(ins[0].([]float32), ins[1].([]float32), out.([]float32), epi)
 	}
 	// It takes an element-wise epilogue as kernelConv's node does (epilogue.go).
-	out := c.keep(c.b.custom(fmt.Sprintf("ConvWinograd%d", m), shapes.Make(dtypes.Float32, rows, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, u))
-	if v, ok := out.(*value); ok {
-		v.node.runEpilogue = run
-	}
+	out := c.customWithEpilogue(fmt.Sprintf("ConvWinograd%d", m), shapes.Make(dtypes.Float32, rows, kOut), run, x, u)
 	return c.reshape(out, pl.batch, pl.ho*pl.wo, kOut)
 }
 

@@ -102,11 +102,7 @@ func (c *composer) winogradGradConv(x, dy backends.Op, m int, inSpatial, gradSpa
 	run := func(ins []any, out any, epi func(lo, hi int)) {
 		pl.runGrad(ins[0].([]float32), ins[1].([]float32), out.([]float32), epi)
 	}
-	out := c.keep(c.b.custom(fmt.Sprintf("KernelGradWinograd%d", m), shapes.Make(dtypes.Float32, 9*channels, kOut), func(ins []any, out any) { run(ins, out, nil) }, x, dy))
-	if v, ok := out.(*value); ok {
-		v.node.runEpilogue = run
-	}
-	return out
+	return c.customWithEpilogue(fmt.Sprintf("KernelGradWinograd%d", m), shapes.Make(dtypes.Float32, 9*channels, kOut), run, x, dy)
 }
 
 // Kernel gradients with few channel pairs (C·Co up to winogradGradChunkMaxM)
