@@ -2,13 +2,10 @@ package purego
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/bonsai-ml/bonsai/internal/cputime"
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -141,23 +138,9 @@ func BenchmarkWinogradGrad(b *testing.B) {
 		x, dy := float32Tensor(rng, n, hw, hw, c), float32Tensor(rng, n, hw, hw, co)
 		for _, tile := range []int{0, 2, 4} {
 			b.Run(fmt.Sprintf("%dx%dx%dx%d-%d/F%d", n, hw, hw, c, co, tile), func(b *testing.B) {
-				winogradMinChannels, winogradForceTile = math.MaxInt, tile
-				if tile != 0 {
-					winogradMinChannels = 1
-				}
-				exec := MustNewExec(backend, func(x, dy *Node) *Node {
+				benchConvTile(b, backend, tile, n*hw*hw*c*co*9, func(x, dy *Node) *Node {
 					return ConvGeneral(x, dy, axes, nil, [][2]int{{1, 1}, {1, 1}}, nil, nil, 1, 1)
-				})
-				defer exec.Finalize()
-				exec.MustExec(x, dy)[0].FinalizeAll()
-				b.ResetTimer()
-				start, cpu := time.Now(), cputime.Used()
-				for range b.N {
-					exec.MustExec(x, dy)[0].FinalizeAll()
-				}
-				flops := 2.0 * float64(n*hw*hw*c*co*9*b.N)
-				b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
-				b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
+				}, x, dy)
 			})
 		}
 	}

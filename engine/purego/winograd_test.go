@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -265,24 +266,31 @@ func BenchmarkWinograd(b *testing.B) {
 		x, k := float32Tensor(rng, n, hw, hw, c), float32Tensor(rng, 3, 3, c, co)
 		for _, tile := range []int{0, 2, 4} {
 			b.Run(fmt.Sprintf("%dx%dx%dx%d-%d/F%d", n, hw, hw, c, co, tile), func(b *testing.B) {
-				winogradMinChannels, winogradForceTile = math.MaxInt, tile
-				if tile != 0 {
-					winogradMinChannels = 1
-				}
-				exec := MustNewExec(backend, func(x, k *Node) *Node { return Convolve(x, k).PadSame().Done() })
-				defer exec.Finalize()
-				exec.MustExec(x, k)[0].FinalizeAll()
-				b.ResetTimer()
-				start, cpu := time.Now(), cputime.Used()
-				for range b.N {
-					exec.MustExec(x, k)[0].FinalizeAll()
-				}
-				flops := 2.0 * float64(n*hw*hw*c*co*9*b.N)
-				b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
-				b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
+				benchConvTile(b, backend, tile, n*hw*hw*c*co*9, func(x, k *Node) *Node { return Convolve(x, k).PadSame().Done() }, x, k)
 			})
 		}
 	}
+}
+
+// benchConvTile times fn(x, y), a 3x3 convolution or kernel gradient of macs
+// multiply-adds, on the direct path (tile 0) or forced to Winograd F(tile×tile,
+// 3×3), in direct-count GFLOP per second and per CPU-second.
+func benchConvTile(b *testing.B, backend backends.Backend, tile, macs int, fn func(x, y *Node) *Node, x, y *tensors.Tensor) {
+	winogradMinChannels, winogradForceTile = math.MaxInt, tile
+	if tile != 0 {
+		winogradMinChannels = 1
+	}
+	exec := MustNewExec(backend, fn)
+	defer exec.Finalize()
+	exec.MustExec(x, y)[0].FinalizeAll()
+	b.ResetTimer()
+	start, cpu := time.Now(), cputime.Used()
+	for range b.N {
+		exec.MustExec(x, y)[0].FinalizeAll()
+	}
+	flops := 2.0 * float64(macs*b.N)
+	b.ReportMetric(flops/time.Since(start).Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(flops/(cputime.Used()-cpu).Seconds()/1e9, "GFLOP/cpu-s")
 }
 
 // TestWinogradEpilogue runs Winograd convolutions followed by batch-norm
